@@ -1,0 +1,155 @@
+package slacksim
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Fault makes the sandbox misbehave the ways Slack sometimes does, for one
+// method or all, so that clients can be tested against them.
+type Fault struct {
+	ID        int     `json:"id"`
+	Method    string  `json:"method"`               // a Web API method name, or "*" for every method
+	Error     string  `json:"error,omitempty"`      // answer {"ok":false,"error":<Error>}
+	Status    int     `json:"status,omitempty"`     // answer this HTTP status with an HTML body (429 adds Retry-After)
+	LatencyMS int     `json:"latency_ms,omitempty"` // wait this long first
+	Malformed bool    `json:"malformed,omitempty"`  // answer 200 with a truncated JSON body
+	Rate      float64 `json:"rate,omitempty"`       // fraction of calls affected, 0 meaning all
+	Count     int     `json:"count,omitempty"`      // affect this many calls, then expire; 0 meaning until cleared
+	Hits      int     `json:"hits"`                 // calls affected so far
+}
+
+var errorCodeShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+func (f Fault) validate() error {
+	var errs []error
+	if f.Method == "" {
+		errs = append(errs, errors.New(`method is required: a Web API method name or "*"`))
+	}
+	if f.Error != "" && !errorCodeShape.MatchString(f.Error) {
+		errs = append(errs, fmt.Errorf("error %q is not an error code (lower case letters, digits and _)", f.Error))
+	}
+	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+		errs = append(errs, fmt.Errorf("status must be between 400 and 599, got %d", f.Status))
+	}
+	if f.LatencyMS < 0 || f.LatencyMS > 120_000 {
+		errs = append(errs, fmt.Errorf("latency_ms must be between 0 and 120000, got %d", f.LatencyMS))
+	}
+	if f.Rate < 0 || f.Rate > 1 {
+		errs = append(errs, fmt.Errorf("rate must be between 0 and 1, got %g", f.Rate))
+	}
+	if f.Count < 0 {
+		errs = append(errs, fmt.Errorf("count must not be negative, got %d", f.Count))
+	}
+	if f.Error == "" && f.Status == 0 && f.LatencyMS == 0 && !f.Malformed {
+		errs = append(errs, errors.New("a fault needs at least one of error, status, latency_ms, malformed"))
+	}
+	return errors.Join(errs...)
+}
+
+type faultSet struct {
+	mu     sync.Mutex
+	nextID int
+	faults []*Fault
+	rnd    *rand.Rand
+}
+
+func newFaultSet(seed int64) *faultSet {
+	return &faultSet{rnd: rand.New(rand.NewPCG(uint64(seed), 42))}
+}
+
+func (fs *faultSet) add(f Fault) Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.nextID++
+	f.ID, f.Hits = fs.nextID, 0
+	fs.faults = append(fs.faults, &f)
+	return f
+}
+
+func (fs *faultSet) list() []Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := make([]Fault, 0, len(fs.faults))
+	for _, f := range fs.faults {
+		out = append(out, *f)
+	}
+	return out
+}
+
+func (fs *faultSet) remove(id int) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n := len(fs.faults)
+	fs.faults = slices.DeleteFunc(fs.faults, func(f *Fault) bool { return f.ID == id })
+	return len(fs.faults) != n
+}
+
+func (fs *faultSet) clear() {
+	fs.mu.Lock()
+	fs.faults = nil
+	fs.mu.Unlock()
+}
+
+// pick returns the fault that applies to this call of method, if any, and
+// counts the hit; an exhausted fault is removed.
+func (fs *faultSet) pick(method string) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i, f := range fs.faults {
+		if f.Method != "*" && f.Method != method {
+			continue
+		}
+		if f.Rate > 0 && fs.rnd.Float64() >= f.Rate {
+			continue
+		}
+		f.Hits++
+		hit := *f
+		if f.Count > 0 && f.Hits >= f.Count {
+			fs.faults = slices.Delete(fs.faults, i, i+1)
+		}
+		return hit, true
+	}
+	return Fault{}, false
+}
+
+// apply acts out f. It reports whether it wrote the response; a latency-only
+// fault lets the call go on.
+func (f Fault) apply(w http.ResponseWriter, r *http.Request) bool {
+	if f.LatencyMS > 0 {
+		t := time.NewTimer(time.Duration(f.LatencyMS) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	switch {
+	case f.Status != 0:
+		if f.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+			errReply("ratelimited").withStatus(f.Status).write(w, nil)
+			return true
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(f.Status)
+		fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n", f.Status, http.StatusText(f.Status), f.Status, http.StatusText(f.Status))
+		return true
+	case f.Malformed:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"ok":true,"members":[{"id":"U0`))
+		return true
+	case f.Error != "":
+		errReply(f.Error).write(w, nil)
+		return true
+	}
+	return false
+}
