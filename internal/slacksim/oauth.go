@@ -501,7 +501,9 @@ func (c *call) oauthV2Exchange() *reply {
 	if !a.Rotation {
 		return errReply("token_rotation_not_enabled")
 	}
-	old := s.auth.access[c.arg("token")]
+	// The request parser took the "token" argument as the call's token; here it
+	// is the token to exchange.
+	old := s.auth.access[c.req.token]
 	switch {
 	case old == nil:
 		return errReply("invalid_token")

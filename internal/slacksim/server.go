@@ -152,10 +152,6 @@ func (s *Server) Info(baseURL string) Info {
 // /oauth/, SCIM under /scim/v2/ and the controls under /_sandbox/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/{method}", s.serveAPI)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		errReply("unknown_method").with("req_method", strings.TrimPrefix(r.URL.Path, "/api/")).write(w, nil)
-	})
 	mux.HandleFunc("GET /oauth/v2/authorize", s.serveAuthorize(false))
 	mux.HandleFunc("POST /oauth/v2/authorize", s.serveConsent)
 	mux.HandleFunc("GET /oauth/authorize", s.serveAuthorize(true))
@@ -163,7 +159,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/scim/", s.scimHandler())
 	s.controlRoutes(mux)
 	mux.HandleFunc("GET /{$}", s.serveIndex)
-	return s.recoverer(mux)
+	// The Web API bypasses the mux, whose path cleaning would answer odd method
+	// names with a redirect where Slack answers unknown_method.
+	return s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.serveAPI(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 }
 
 // recoverer turns a panic into Slack's answer for its own failure rather than a
@@ -253,7 +257,7 @@ func (c *call) teams() []*team {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("method")
+	name := strings.TrimPrefix(r.URL.Path, "/api/")
 	w.Header().Set("X-Slack-Req-Id", strconv.FormatUint(s.reqSeq.Add(1), 36)+randHex(8))
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	spec, known := slackspec.Lookup(name)

@@ -65,3 +65,6 @@ func (r *statsRecorder) snapshot() Stats {
 	s.SCIM = maps.Clone(r.s.SCIM)
 	return s
 }
+
+// Stats reports what the sandbox has seen since it started or was reset.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
