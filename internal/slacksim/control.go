@@ -153,9 +153,9 @@ func (s *Server) Reset(parts ...string) {
 				s.world.Store(generate(s.genSpec()))
 			}
 			s.auth.mu.Lock()
-			apps := s.auth.apps
-			*s.auth = authState{apps: apps, access: map[string]*accessToken{}, refresh: map[string]*refreshToken{},
-				codes: map[string]*authCode{}, consents: map[string]*consent{}}
+			fresh := newAuthState()
+			s.auth.grants, s.auth.access, s.auth.refresh = nil, fresh.access, fresh.refresh
+			s.auth.codes, s.auth.consents = fresh.codes, fresh.consents
 			s.auth.mu.Unlock()
 		}
 	}
@@ -452,6 +452,7 @@ func (s *Server) ctlAddUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wd.addUser(u)
+	wd.joinGeneral(u)
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "user": wd.renderUser(u, userView{email: true, team: t})})
 }
 
@@ -553,6 +554,15 @@ func (w *world) setDeleted(u *user, deleted bool, now int64) {
 		return
 	}
 	u.Activity, u.LastActive = 0.5, now
+	w.joinGeneral(u)
+}
+
+// joinGeneral adds a person to #general of each of their workspaces, as joining
+// a workspace does. Guests do not join #general.
+func (w *world) joinGeneral(u *user) {
+	if u.isGuest() || u.Role == roleBot {
+		return
+	}
 	for _, t := range u.Teams {
 		for _, ch := range t.channels {
 			if ch.General && ch.Team == t {

@@ -468,6 +468,16 @@ func (g *gen) channelsFor(t *team) {
 		}
 		others = append(others, c)
 	}
+	// Small workspaces still show every kind: at least one private and one
+	// archived channel once there are a few.
+	if len(others) >= 4 {
+		if !slices.ContainsFunc(others, func(c *channel) bool { return c.Kind == kindPrivate }) {
+			others[0].Kind = kindPrivate
+		}
+		if !slices.ContainsFunc(others, func(c *channel) bool { return c.Archived }) {
+			others[len(others)-1].Archived = true
+		}
+	}
 	for _, u := range guests {
 		if len(others) == 0 {
 			break
