@@ -28,7 +28,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	msg := strings.TrimSpace(strings.ReplaceAll(err.Error(), "\n", "; "))
 	fmt.Fprintf(stderr, "connhub: %s\n", msg)
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") {
 		return 2
 	}
 	return 1

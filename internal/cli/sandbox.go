@@ -70,6 +70,18 @@ func RunSandbox(ctx context.Context, opts SandboxOptions, stdout, stderr io.Writ
 		TokenRotation: opts.TokenRotation, TokenTTL: opts.TokenTTL, RedirectURLs: opts.RedirectURLs,
 		LogRequests: opts.LogRequests,
 	}
+	// Zero means "default" in slacksim.Config; on the command line it is a mistake.
+	for _, c := range []struct {
+		flag string
+		bad  bool
+	}{
+		{"--users", opts.Users < 1}, {"--channels", opts.Channels < 1}, {"--workspaces", opts.Workspaces < 1},
+		{"--rate-window", opts.RateWindow <= 0}, {"--token-ttl", opts.TokenTTL <= 0},
+	} {
+		if c.bad {
+			return usageError{fmt.Errorf("%s must be positive", c.flag)}
+		}
+	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}
 	}
