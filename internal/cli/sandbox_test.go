@@ -52,7 +52,9 @@ func TestSandboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
 	ok := 0
