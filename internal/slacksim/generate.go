@@ -123,6 +123,7 @@ func (g *gen) people() {
 		switch p := g.r.Float64(); {
 		case i == 0:
 			u.Role = rolePrimaryOwner
+			w.owner = u
 		case p < 0.02:
 			u.Role = roleBot
 		case p < 0.025:

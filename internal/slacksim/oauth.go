@@ -191,14 +191,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, c *consent) {
 
 // installer is the person who approves installs on the consent page: the
 // primary owner, who may grant every scope.
-func (w *world) installer() *user {
-	for _, u := range w.teams[0].users {
-		if u.Role == rolePrimaryOwner {
-			return u
-		}
-	}
-	panic("slacksim: workspace has no primary owner")
-}
+func (w *world) installer() *user { return w.owner }
 
 func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)

@@ -64,6 +64,7 @@ type world struct {
 	ids *idSource
 
 	emailIndex map[string]*user // lower-cased email to user
+	owner      *user            // the primary owner
 	anchor     int64            // unix seconds of the day the workspace was generated for
 }
 

@@ -1,0 +1,135 @@
+package slacksim_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connhub/connhub/internal/slacksim"
+)
+
+// BenchmarkUsersListPages measures users.list pages (limit 200) per second over
+// HTTP with rate limits off, interleaved with a baseline in the same run: a
+// handler that serves the same page's bytes from memory. The ratio is the share
+// of plain serving speed the sandbox keeps while it renders each page.
+//
+//	go test ./internal/slacksim -run '^$' -bench UsersListPages -benchtime 2000x
+func BenchmarkUsersListPages(b *testing.B) {
+	srv, err := slacksim.New(slacksim.Config{Users: 10000, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sandbox := httptest.NewServer(srv.Handler())
+	defer sandbox.Close()
+	tok, err := srv.IssueToken(slacksim.TokenRequest{Scopes: []string{"users:read", "users:read.email"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	fetch := func(base string, form url.Values) []byte {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/users.list", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), `{"ok":true`) {
+			b.Fatalf("users.list: %d %.100s", resp.StatusCode, body)
+		}
+		return body
+	}
+	page := fetch(sandbox.URL, url.Values{"limit": {"200"}})
+	static := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(page)
+	}))
+	defer static.Close()
+
+	var inSandbox, inStatic time.Duration
+	cursor := ""
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		body := fetch(sandbox.URL, url.Values{"limit": {"200"}, "cursor": {cursor}})
+		inSandbox += time.Since(start)
+		cursor = nextCursor(body)
+
+		start = time.Now()
+		fetch(static.URL, url.Values{"limit": {"200"}, "cursor": {cursor}})
+		inStatic += time.Since(start)
+	}
+	b.StopTimer()
+	sandboxRate := float64(b.N) / inSandbox.Seconds()
+	staticRate := float64(b.N) / inStatic.Seconds()
+	b.ReportMetric(sandboxRate, "pages/s")
+	b.ReportMetric(staticRate, "baseline-pages/s")
+	b.ReportMetric(sandboxRate/staticRate, "ratio")
+	b.ReportMetric(float64(len(page))/1024, "KiB/page")
+}
+
+func nextCursor(body []byte) string {
+	const key = `"next_cursor":"`
+	s := string(body)
+	i := strings.LastIndex(s, key)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(key):]
+	return s[:strings.IndexByte(s, '"')]
+}
+
+// BenchmarkWorkspace100k generates a 100,000-user workspace and reports the time
+// it takes and the heap it keeps, per user and as a ratio to the size of the
+// same users rendered as users.list JSON (the baseline: what a client holding
+// the users as Slack sends them would keep).
+//
+//	go test ./internal/slacksim -run '^$' -bench Workspace100k -benchtime 3x
+func BenchmarkWorkspace100k(b *testing.B) {
+	const users = 100_000
+	var heap uint64
+	var srv *slacksim.Server
+	for range b.N {
+		srv = nil
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var err error
+		srv, err = slacksim.New(slacksim.Config{Users: users, Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = after.HeapAlloc - before.HeapAlloc
+		b.StartTimer()
+	}
+	b.StopTimer()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	tok, err := srv.IssueToken(slacksim.TokenRequest{Scopes: []string{"users:read", "users:read.email"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.PostForm(ts.URL+"/api/users.list", url.Values{"token": {tok.AccessToken}, "limit": {"1000"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	jsonPerUser := float64(len(page)) / 1000
+	perUser := float64(heap) / users
+	b.ReportMetric(float64(heap)/(1<<20), "MiB-heap")
+	b.ReportMetric(perUser, "B/user")
+	b.ReportMetric(perUser/jsonPerUser, "heap/json-ratio")
+	runtime.KeepAlive(srv)
+}
