@@ -1,6 +1,7 @@
 package slacksim
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
@@ -127,8 +128,11 @@ func (c *call) historyChannel() (*channel, *reply) {
 
 // window reads latest, oldest and inclusive into a range of message timestamps.
 // On the free plan messages older than 90 days are hidden, as Slack hides them.
+// Without latest the range is open above: a message posted in the same
+// microsecond as another gets the next timestamp, which may lie past the
+// sandbox clock, and it must still be seen.
 func (c *call) window() (lo, hi int64, rep *reply) {
-	hi = c.now.UnixMicro() + 1
+	hi = math.MaxInt64
 	if s := c.arg("latest"); s != "" {
 		ts, ok := parseTS(s)
 		if !ok {
