@@ -227,6 +227,14 @@ func findThread(ch *channel, ts int64) *message {
 	return nil
 }
 
+// conversationsReplies answers a thread: its parent first on every page, as
+// Slack does (slackdump relies on it: "slack returns the thread starter as the
+// first message with every call"), then the replies from the cursor on. The
+// parent comes whatever oldest and latest say; the window filters the replies.
+// Slack does not say how the parent counts against limit: here it is one of
+// the limit on the first page, where it is in its place in the thread, and
+// extra on the later pages, where it is repeated, so that limit=1 still makes
+// progress.
 func (c *call) conversationsReplies() *reply {
 	ch, rep := c.historyChannel()
 	if rep != nil {
@@ -248,7 +256,7 @@ func (c *call) conversationsReplies() *reply {
 	if rep != nil {
 		return rep
 	}
-	thread := append([]*message{parent}, parent.Replies...)
+	room := limit - 1
 	if cur := c.arg("cursor"); cur != "" {
 		k, ok := decodeCursor("next_ts", cur)
 		ts, ok2 := parseTS(k)
@@ -256,21 +264,19 @@ func (c *call) conversationsReplies() *reply {
 			return errReply("invalid_cursor")
 		}
 		lo = max(lo, ts)
+		room = limit
 	}
-	var out []messageJSON
+	out := []messageJSON{renderMessage(ch, parent)}
 	next := ""
-	for _, m := range thread {
+	for _, m := range parent.Replies {
 		if m.TS < lo || m.TS >= hi {
 			continue
 		}
-		if len(out) == limit {
+		if len(out)-1 == room {
 			next = encodeCursor("next_ts", formatTS(m.TS))
 			break
 		}
 		out = append(out, renderMessage(ch, m))
-	}
-	if out == nil {
-		out = []messageJSON{}
 	}
 	rep = okReply().with("messages", out).with("has_more", next != "")
 	if next != "" {
