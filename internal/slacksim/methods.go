@@ -17,7 +17,7 @@ func (s *Server) methodTable() map[string]method {
 		"auth.teams.list":   {fn: (*call).authTeamsList},
 
 		"users.list":          {fn: (*call).usersList, team: true},
-		"users.info":          {fn: (*call).usersInfo},
+		"users.info":          {fn: (*call).usersInfo, standIn: map[string]string{"user": "users"}},
 		"users.lookupByEmail": {fn: (*call).usersLookupByEmail},
 		"users.profile.get":   {fn: (*call).usersProfileGet},
 		"users.getPresence":   {fn: (*call).usersGetPresence},

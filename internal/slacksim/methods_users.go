@@ -54,6 +54,21 @@ func (c *call) visibleUser(id string) *user {
 
 func (c *call) usersInfo() *reply {
 	v := c.userView()
+	// users=U1,U2 is undocumented but answered by Slack with "users", in the
+	// order asked; slack-go's GetUsersInfo sends it (FACTS 3). Slack does not
+	// say what an unknown ID among them does: the sandbox answers
+	// user_not_found for the whole call, as users.info does for one.
+	if ids := c.arg("users"); strings.TrimSpace(c.arg("user")) == "" && strings.TrimSpace(ids) != "" {
+		var out []userJSON
+		for _, id := range strings.Split(ids, ",") {
+			u := c.visibleUser(strings.TrimSpace(id))
+			if u == nil {
+				return errReply("user_not_found")
+			}
+			out = append(out, c.w.renderUser(u, v))
+		}
+		return okReply().with("users", out)
+	}
 	u := c.visibleUser(strings.TrimSpace(c.arg("user")))
 	if u == nil {
 		return errReply("user_not_found")

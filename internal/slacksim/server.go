@@ -210,6 +210,11 @@ type method struct {
 	noAuth bool // the method takes no token (oauth.v2.access)
 	team   bool // an org-wide token must name a workspace with team_id
 	write  bool // the method changes the workspace
+
+	// standIn names, for a required argument, another argument that may take
+	// its place: users.info answers the undocumented users=U1,U2 that
+	// slack-go's GetUsersInfo sends instead of user.
+	standIn map[string]string
 }
 
 // principal is what a token stands for, copied out of the auth state under its
@@ -349,7 +354,7 @@ func (s *Server) invoke(h method, spec slackspec.Method, req *apiRequest, r *htt
 		return missingScope(strings.Join(allowed, ","), p.scopes)
 	}
 	for _, a := range spec.RequiredArgs {
-		if strings.TrimSpace(req.args[a]) == "" {
+		if strings.TrimSpace(req.args[a]) == "" && (h.standIn[a] == "" || strings.TrimSpace(req.args[h.standIn[a]]) == "") {
 			return invalidArguments("missing required field: " + a)
 		}
 	}
