@@ -1,6 +1,8 @@
 package slacksim
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -217,11 +219,44 @@ type convJSON struct {
 	IsMember           *bool      `json:"is_member,omitempty"`
 	Topic              *topicJSON `json:"topic,omitempty"`
 	Purpose            *topicJSON `json:"purpose,omitempty"`
-	PreviousNames      []string   `json:"previous_names,omitempty"`
+	PreviousNames      []string   `json:"previous_names"`
 	NumMembers         *int       `json:"num_members,omitempty"`
-	User               string     `json:"user,omitempty"`
-	IsUserDeleted      *bool      `json:"is_user_deleted,omitempty"`
-	Priority           *float64   `json:"priority,omitempty"`
+
+	im *imJSON // a DM, drawn in its own, smaller shape
+}
+
+// imJSON is a direct message as Slack draws it in conversations.list and
+// conversations.info: none of the channel fields (is_channel, is_private,
+// pending_shared…), but the other party, whether they are deactivated, and a
+// priority.
+type imJSON struct {
+	ID            string  `json:"id"`
+	Created       int64   `json:"created"`
+	IsArchived    bool    `json:"is_archived"`
+	IsIM          bool    `json:"is_im"`
+	IsOrgShared   bool    `json:"is_org_shared"`
+	ContextTeamID string  `json:"context_team_id"`
+	Updated       int64   `json:"updated"`
+	User          string  `json:"user"`
+	IsUserDeleted bool    `json:"is_user_deleted"`
+	Priority      float64 `json:"priority"`
+}
+
+// MarshalJSON draws a DM in its own shape. Like the reply encoder it leaves <,
+// > and & as they are, so "<@U123>" in a topic reads as Slack writes it.
+func (j convJSON) MarshalJSON() ([]byte, error) {
+	type plain convJSON // without this method
+	var v any = plain(j)
+	if j.im != nil {
+		v = j.im
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // renderChannel draws a conversation as seen by viewer. numMembers adds
@@ -230,7 +265,7 @@ type convJSON struct {
 func renderChannel(ch *channel, viewer *user, ctx *team, numMembers bool) convJSON {
 	j := convJSON{
 		ID: ch.ID, Created: ch.Created, IsArchived: ch.Archived, ContextTeamID: ch.Team.ID, Updated: ch.Updated,
-		IsOrgShared: len(ch.Shared) > 0, PendingShared: []string{},
+		IsOrgShared: len(ch.Shared) > 0, PendingShared: []string{}, PreviousNames: []string{},
 	}
 	if ctx != nil {
 		j.ContextTeamID = ctx.ID
@@ -240,10 +275,9 @@ func renderChannel(ch *channel, viewer *user, ctx *team, numMembers bool) convJS
 		if viewer != nil && other == viewer {
 			other = ch.Creator
 		}
-		deleted := other.Deleted
-		prio := 0.0
-		j.IsIM, j.IsPrivate, j.User, j.IsUserDeleted, j.Priority = true, true, other.ID, &deleted, &prio
-		j.PendingShared = nil
+		j.im = &imJSON{ID: ch.ID, Created: ch.Created, IsArchived: ch.Archived, IsIM: true, ContextTeamID: j.ContextTeamID,
+			Updated: ch.Updated, User: other.ID, IsUserDeleted: other.Deleted}
+		j.ID, j.IsIM = ch.ID, true
 		return j
 	}
 	j.Name, j.NameNormalized, j.Creator = ch.Name, ch.Name, ch.Creator.ID
@@ -264,9 +298,8 @@ func renderChannel(ch *channel, viewer *user, ctx *team, numMembers bool) convJS
 	}
 	j.Topic = &topicJSON{ch.Topic.Value, ch.Topic.Creator, ch.Topic.LastSet}
 	j.Purpose = &topicJSON{ch.Purpose.Value, ch.Purpose.Creator, ch.Purpose.LastSet}
-	j.PreviousNames = ch.PreviousNames
-	if j.PreviousNames == nil {
-		j.PreviousNames = []string{}
+	if ch.PreviousNames != nil {
+		j.PreviousNames = ch.PreviousNames
 	}
 	if numMembers {
 		n := len(ch.members)
