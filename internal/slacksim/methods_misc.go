@@ -101,34 +101,15 @@ func (c *call) filesList() *reply {
 		}
 		return out
 	}
-	if c.arg("cursor") != "" || c.arg("limit") != "" {
-		limit, rep := c.limitArg(100, 1000)
-		if rep != nil {
-			return rep
-		}
-		start := 0
-		if cur := c.arg("cursor"); cur != "" {
-			k, ok := decodeCursor("file", cur)
-			if !ok {
-				return errReply("invalid_cursor")
-			}
-			start = slices.IndexFunc(files, func(f *file) bool { return f.ID == k })
-			if start < 0 {
-				return errReply("invalid_cursor")
-			}
-		}
-		end := min(start+limit, len(files))
-		next := ""
-		if end < len(files) {
-			next = encodeCursor("file", files[end].ID)
-		}
-		return okReply().with("files", render(files[start:end])).cursor(next)
-	}
-	lo, hi, p, rep := c.classicPage(len(files), 100, 1000, 0)
+	lo, hi, p, next, rep := c.listPage(len(files), "file", func(i int) string { return files[i].ID }, 0)
 	if rep != nil {
 		return rep
 	}
-	return okReply().with("files", render(files[lo:hi])).with("paging", p)
+	out := okReply().with("files", render(files[lo:hi]))
+	if p != nil {
+		out.with("paging", p)
+	}
+	return out.cursor(next)
 }
 
 // emojiCategories is a small part of Unicode's emoji catalogue, returned with

@@ -112,33 +112,17 @@ func (c *call) teamAccessLogs() *reply {
 		}
 		return out
 	}
-	if c.arg("cursor") != "" || c.arg("limit") != "" {
-		limit, rep := c.limitArg(100, 1000)
-		if rep != nil {
-			return rep
-		}
-		start := 0
-		if cur := c.arg("cursor"); cur != "" {
-			k, ok := decodeCursor("offset", cur)
-			n, err := strconv.Atoi(k)
-			if !ok || err != nil || n < 0 || n > len(logs) {
-				return errReply("invalid_cursor")
-			}
-			start = n
-		}
-		end := min(start+limit, len(logs))
-		next := ""
-		if end < len(logs) {
-			next = encodeCursor("offset", strconv.Itoa(end))
-		}
-		return okReply().with("logins", render(logs[start:end])).cursor(next)
-	}
-	lo, hi, p, rep := c.classicPage(len(logs), 100, 1000, 100)
+	key := func(i int) string { return logs[i].u.ID + "." + strconv.Itoa(logs[i].i) }
+	lo, hi, p, next, rep := c.listPage(len(logs), "login", key, 100)
 	if rep != nil {
 		return rep
 	}
-	c.req.warnings = append(c.req.warnings, "use_cursor_pagination_instead")
-	return okReply().with("logins", render(logs[lo:hi])).with("paging", p)
+	out := okReply().with("logins", render(logs[lo:hi]))
+	if p != nil {
+		out.with("paging", p)
+		c.req.warnings = append(c.req.warnings, "use_cursor_pagination_instead")
+	}
+	return out.cursor(next)
 }
 
 type integrationLogJSON struct {

@@ -181,6 +181,7 @@ func TestAccessLogsPageAndCursorAgree(t *testing.T) {
 		t.Fatalf("classic paging: got %d logins, paging says %d", len(classic), total)
 	}
 	onceEach(t, "team.accessLogs cursor", walk(t, base, tok, "team.accessLogs", url.Values{"limit": {"30"}}, key, nil), classic)
+	onceEach(t, "team.accessLogs from a bare call", walk(t, base, tok, "team.accessLogs", nil, key, nil), classic)
 
 	got, _ := webAPI(t, base, tok, "team.accessLogs", url.Values{"page": {"101"}})
 	wantError(t, got, "over_pagination_limit")
@@ -203,4 +204,5 @@ func TestFilesListModesAgree(t *testing.T) {
 		t.Fatal("files.list found no files")
 	}
 	onceEach(t, "files.list cursor", walk(t, base, tok, "files.list", url.Values{"limit": {"8"}}, ids("files"), nil), classic)
+	onceEach(t, "files.list from a bare call", walk(t, base, tok, "files.list", nil, ids("files"), nil), classic)
 }

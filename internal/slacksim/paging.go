@@ -121,3 +121,50 @@ func (c *call) classicPage(total, defCount, maxCount, maxPage int) (lo, hi int, 
 	hi = min(lo+count, total)
 	return lo, hi, paging{Count: count, Total: total, Page: page, Pages: pages}, nil
 }
+
+// listPage pages a list of n records the two ways Slack's older list methods
+// page (team.accessLogs, files.list): by count and page, answered with a
+// "paging" object, or by cursor and limit. Classic paging is chosen only when
+// count or page is given; either way the answer carries
+// response_metadata.next_cursor naming the record after the page, so a client
+// that walks cursors from a bare first call (slack-go's GetAccessLogs) sees
+// every record. key names record i for the cursor.
+func (c *call) listPage(n int, kind string, key func(i int) string, maxPage int) (lo, hi int, p *paging, next string, rep *reply) {
+	if c.arg("count") != "" || c.arg("page") != "" {
+		if c.arg("cursor") == "" && c.arg("limit") == "" {
+			lo, hi, pg, rep := c.classicPage(n, 100, 1000, maxPage)
+			if rep != nil {
+				return 0, 0, nil, "", rep
+			}
+			if hi < n {
+				next = encodeCursor(kind, key(hi))
+			}
+			return lo, hi, &pg, next, nil
+		}
+	}
+	limit, rep := c.limitArg(100, 1000)
+	if rep != nil {
+		return 0, 0, nil, "", rep
+	}
+	if cur := c.arg("cursor"); cur != "" {
+		k, ok := decodeCursor(kind, cur)
+		if !ok {
+			return 0, 0, nil, "", errReply("invalid_cursor")
+		}
+		lo = -1
+		for i := range n {
+			if key(i) == k {
+				lo = i
+				break
+			}
+		}
+		if lo < 0 {
+			return 0, 0, nil, "", errReply("invalid_cursor")
+		}
+	}
+	hi = min(lo+limit, n)
+	if hi < n {
+		next = encodeCursor(kind, key(hi))
+	}
+	return lo, hi, nil, next, nil
+}
