@@ -2,7 +2,6 @@ package slacksim
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -791,12 +790,14 @@ func (u *user) activeOn(dayStart int64) bool {
 
 // stableFloat is a number in [0,1) that depends only on its inputs.
 func stableFloat(id string, n int64) float64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(n >> (8 * i))
+	// FNV-1a over the ID's bytes, then n's eight bytes, little end first.
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * prime
 	}
-	h.Write(b[:])
-	return float64(h.Sum64()>>11) / (1 << 53)
+	for i := range 8 {
+		h = (h ^ uint64(byte(n>>(8*i)))) * prime
+	}
+	return float64(h>>11) / (1 << 53)
 }

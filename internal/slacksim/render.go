@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -106,12 +107,25 @@ func (c *call) userView() userView {
 	return v
 }
 
+// avatarBase is the start of a user's avatar URLs; the size and ".png" follow.
+func avatarBase(u *user, t *team, hash string) string {
+	return "https://avatars.slack-edge.com/" + t.ID + "/" + u.ID + "_" + hash + "_"
+}
+
+// avatarURL is one of a user's avatar URLs.
 func avatarURL(u *user, t *team, size int) string {
-	return fmt.Sprintf("https://avatars.slack-edge.com/%s/%s_%s_%d.png", t.ID, u.ID, avatarHash(u), size)
+	return avatarBase(u, t, avatarHash(u)) + strconv.Itoa(size) + ".png"
 }
 
 func avatarHash(u *user) string {
-	return fmt.Sprintf("%012x", uint64(stableFloat(u.ID, 0)*(1<<48)))
+	const digits = "0123456789abcdef"
+	v := uint64(stableFloat(u.ID, 0) * (1 << 48))
+	var b [12]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 func (w *world) renderProfile(u *user, v userView) profileJSON {
@@ -119,14 +133,16 @@ func (w *world) renderProfile(u *user, v userView) profileJSON {
 	if v.team != nil && u.inTeam(v.team) {
 		t = v.team
 	}
+	hash := avatarHash(u)
+	img := avatarBase(u, t, hash)
 	p := profileJSON{
 		Title: u.Title, Phone: u.Phone, RealName: u.RealName, RealNameNormalized: u.RealName,
 		DisplayName: u.DisplayName, DisplayNameNormalized: u.DisplayName, Fields: map[string]any{},
 		StatusText: u.StatusText, StatusEmoji: u.StatusEmoji, StatusEmojiDisplayInfo: []any{},
-		AvatarHash: avatarHash(u), StartDate: u.StartDate, GuestExpirationTS: u.GuestExpiry,
+		AvatarHash: hash, StartDate: u.StartDate, GuestExpirationTS: u.GuestExpiry,
 		Pronouns: u.Pronouns, HuddleState: "default_unset", FirstName: u.FirstName, LastName: u.LastName,
-		Image24: avatarURL(u, t, 24), Image32: avatarURL(u, t, 32), Image48: avatarURL(u, t, 48),
-		Image72: avatarURL(u, t, 72), Image192: avatarURL(u, t, 192), Image512: avatarURL(u, t, 512),
+		Image24: img + "24.png", Image32: img + "32.png", Image48: img + "48.png",
+		Image72: img + "72.png", Image192: img + "192.png", Image512: img + "512.png",
 		StatusTextCanonical: "", Team: t.ID,
 	}
 	if u.Role == roleBot {
