@@ -356,6 +356,13 @@ func (s *Server) IssueToken(req TokenRequest) (IssuedToken, error) {
 		}
 		code.installer = u
 	}
+	if kind == kindUser && !code.installer.isAdmin() {
+		for _, sc := range req.Scopes {
+			if sc == "admin" || strings.HasPrefix(sc, "admin.") {
+				return IssuedToken{}, fmt.Errorf("only admins and owners may grant %s; %s is neither", sc, code.installer.ID)
+			}
+		}
+	}
 	rotation := a.Rotation
 	if req.Rotation != nil {
 		rotation = *req.Rotation

@@ -45,6 +45,7 @@ func generate(spec genSpec) *world {
 		calls:      map[string]*slackCall{},
 		groups:     map[string]*usergroup{},
 		emailIndex: make(map[string]*user, spec.Users+16),
+		scim:       &scimState{users: map[string]*scimExtra{}},
 		anchor:     spec.Anchor.UTC().Truncate(24 * time.Hour).Unix(),
 	}
 	w.ids = &idSource{rnd: r.Uint64, seen: map[string]struct{}{}}

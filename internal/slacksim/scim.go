@@ -6,14 +6,12 @@ import (
 	"iter"
 	"maps"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-	"weak"
 )
 
 // SCIM v2 is Slack's provisioning API for Business+ and Enterprise Grid (FACTS
@@ -441,19 +439,8 @@ type scimEnt struct {
 	employeeNumber, costCenter, organization, division, department, managerID string
 }
 
-var scimStates sync.Map // weak.Pointer[world] → *scimState
-
-func scimStateOf(w *world) *scimState {
-	k := weak.Make(w)
-	if v, ok := scimStates.Load(k); ok {
-		return v.(*scimState)
-	}
-	v, loaded := scimStates.LoadOrStore(k, &scimState{users: map[string]*scimExtra{}})
-	if !loaded {
-		runtime.AddCleanup(w, func(k weak.Pointer[world]) { scimStates.Delete(k) }, k)
-	}
-	return v.(*scimState)
-}
+// scimStateOf is the SCIM side table of w, made with the world.
+func scimStateOf(w *world) *scimState { return w.scim }
 
 func (c *scimCall) extra(id string) scimExtra {
 	if x := c.st.users[id]; x != nil {

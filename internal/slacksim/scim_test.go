@@ -842,7 +842,7 @@ func TestSCIMAuthorization(t *testing.T) {
 	// Make the roles the cases need through the controls rather than hope
 	// the generator made them.
 	admin, owner, member, target := members[0], members[1], members[2], members[3]
-	for id, role := range map[string]string{admin: "admin", owner: "owner"} {
+	setRole := func(id, role string) {
 		req, _ := http.NewRequest(http.MethodPatch, e.url+"/_sandbox/users/"+id, strings.NewReader(`{"role":"`+role+`"}`))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -850,10 +850,17 @@ func TestSCIMAuthorization(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	setRole(admin, "admin")
+	setRole(owner, "owner")
 	tokenOf := func(user string, scopes ...string) string {
 		return "Bearer " + e.issue(slacksim.TokenRequest{Kind: "user", UserID: user, Scopes: scopes})
 	}
-	adminTok, ownerTok, memberTok := tokenOf(admin, "admin"), tokenOf(owner, "admin"), tokenOf(member, "admin")
+	adminTok, ownerTok := tokenOf(admin, "admin"), tokenOf(owner, "admin")
+	// Only admins may grant the admin scope, so the member's token comes from
+	// an admin who was demoted afterwards: the token lives on, the rank does not.
+	setRole(member, "admin")
+	memberTok := tokenOf(member, "admin")
+	setRole(member, "member")
 	bot := "Bearer " + e.issue(slacksim.TokenRequest{Kind: "bot", Scopes: []string{"users:read"}})
 	noAdmin := tokenOf(members[4], "users:read") // a grant accumulates scopes, so not a user who has admin
 

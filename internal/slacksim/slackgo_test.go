@@ -544,7 +544,10 @@ func sgMemberOfEveryKind(t *testing.T, e *sgEnv) slacksim.IssuedToken {
 		if u.Deleted || u.IsBot || u.ID == "USLACKBOT" || u.IsRestricted || u.IsInvitedUser {
 			continue
 		}
-		tok := e.issue(t, slacksim.TokenRequest{Kind: "user", UserID: u.ID, Scopes: sgUserScopes})
+		// Not admin: only admins and owners may grant it, and this person is
+		// most likely neither.
+		scopes := slices.DeleteFunc(slices.Clone(sgUserScopes), func(s string) bool { return s == "admin" })
+		tok := e.issue(t, slacksim.TokenRequest{Kind: "user", UserID: u.ID, Scopes: scopes})
 		chs, _, err := e.client(tok.AccessToken).GetConversationsForUser(&slack.GetConversationsForUserParameters{Types: sgAllTypes, Limit: 999})
 		sgCheck(t, "GetConversationsForUser of "+u.ID, err)
 		private := slices.ContainsFunc(chs, func(c slack.Channel) bool { return c.IsPrivate && !c.IsIM && !c.IsMpIM })

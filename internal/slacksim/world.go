@@ -65,6 +65,7 @@ type world struct {
 
 	emailIndex map[string]*user // lower-cased email to user
 	owner      *user            // the primary owner
+	scim       *scimState       // what SCIM carries that the model has no field for
 	anchor     int64            // unix seconds of the day the workspace was generated for
 }
 
