@@ -433,12 +433,9 @@ func (s *Server) ctlAddUser(w http.ResponseWriter, r *http.Request) {
 	wd := s.world.Load()
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	t := wd.teams[0]
-	if ch.TeamID != "" {
-		if t = wd.team(ch.TeamID); t == nil {
-			ctlError(w, http.StatusBadRequest, "invalid_team", "no workspace "+ch.TeamID)
-			return
-		}
+	t, ok := controlTeam(w, wd, ch.TeamID)
+	if !ok {
+		return
 	}
 	if ch.RealName == nil || strings.TrimSpace(*ch.RealName) == "" {
 		ctlError(w, http.StatusBadRequest, "invalid_user", "real_name is required")
@@ -595,12 +592,9 @@ func (s *Server) ctlAddChannel(w http.ResponseWriter, r *http.Request) {
 	wd := s.world.Load()
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	t := wd.teams[0]
-	if req.TeamID != "" {
-		if t = wd.team(req.TeamID); t == nil {
-			ctlError(w, http.StatusBadRequest, "invalid_team", "no workspace "+req.TeamID)
-			return
-		}
+	t, ok := controlTeam(w, wd, req.TeamID)
+	if !ok {
+		return
 	}
 	if !validChannelName(req.Name) {
 		ctlError(w, http.StatusBadRequest, "invalid_name", "channel names are 1 to 80 lower-case letters, digits, - and _")
@@ -632,6 +626,19 @@ func (s *Server) ctlAddChannel(w http.ResponseWriter, r *http.Request) {
 	i, _ := slices.BinarySearchFunc(t.channels, ch.ID, func(c *channel, id string) int { return strings.Compare(c.ID, id) })
 	t.channels = slices.Insert(t.channels, i, ch)
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "channel": renderChannel(ch, creator, t, true)})
+}
+
+// controlTeam resolves a control's team_id: the primary workspace when empty.
+// It answers the request itself when the workspace does not exist.
+func controlTeam(w http.ResponseWriter, wd *world, id string) (*team, bool) {
+	if id == "" {
+		return wd.teams[0], true
+	}
+	t := wd.team(id)
+	if t == nil {
+		ctlError(w, http.StatusBadRequest, "invalid_team", "no workspace "+id)
+	}
+	return t, t != nil
 }
 
 func validChannelName(n string) bool {

@@ -293,34 +293,28 @@ func (g *gen) botUser(u *user) {
 	}
 }
 
-func (g *gen) weightedTZ() int {
+// weighted picks an index in [0,n) with chance proportional to weight(i).
+func (g *gen) weighted(n int, weight func(int) int) int {
 	total := 0
-	for _, z := range timezones {
-		total += z.Weight
+	for i := range n {
+		total += weight(i)
 	}
-	n := g.pick(total)
-	for i, z := range timezones {
-		if n < z.Weight {
+	r := g.pick(total)
+	for i := range n {
+		if r < weight(i) {
 			return i
 		}
-		n -= z.Weight
+		r -= weight(i)
 	}
 	return 0
 }
 
+func (g *gen) weightedTZ() int {
+	return g.weighted(len(timezones), func(i int) int { return timezones[i].Weight })
+}
+
 func (g *gen) weightedLocale() int {
-	total := 0
-	for _, l := range locales {
-		total += l.Weight
-	}
-	n := g.pick(total)
-	for i, l := range locales {
-		if n < l.Weight {
-			return i
-		}
-		n -= l.Weight
-	}
-	return 0
+	return g.weighted(len(locales), func(i int) int { return locales[i].Weight })
 }
 
 // tzPlace maps a time zone to the place its users log in from.

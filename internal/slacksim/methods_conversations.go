@@ -52,7 +52,13 @@ func (c *call) findChannel(id string) *channel {
 	return ch
 }
 
-func (c *call) conversationsList() *reply {
+func (c *call) conversationsList() *reply { return c.listConversations(nil) }
+
+// listConversations answers conversations.list (member nil) and
+// users.conversations: the workspace's conversations of the types asked for
+// that the caller may see, and only those member is in when member is set.
+// conversations.list adds num_members to channels; users.conversations does not.
+func (c *call) listConversations(member *user) *reply {
 	kinds, rep := c.typesArg()
 	if rep != nil {
 		return rep
@@ -64,7 +70,8 @@ func (c *call) conversationsList() *reply {
 	excludeArchived := boolArg(c.arg("exclude_archived"))
 	viewer := c.caller()
 	keep := func(ch *channel) bool {
-		if !kinds[ch.Kind] || (excludeArchived && ch.Archived) {
+		switch {
+		case !kinds[ch.Kind], excludeArchived && ch.Archived, member != nil && !ch.hasMember(member):
 			return false
 		}
 		return ch.Kind == kindPublic || ch.hasMember(viewer)
@@ -75,7 +82,7 @@ func (c *call) conversationsList() *reply {
 	}
 	out := make([]convJSON, len(page))
 	for i, ch := range page {
-		out[i] = renderChannel(ch, viewer, c.team, ch.Kind != kindIM)
+		out[i] = renderChannel(ch, viewer, c.team, member == nil && ch.Kind != kindIM)
 	}
 	return okReply().with("channels", out).cursor(next)
 }

@@ -141,29 +141,5 @@ func (c *call) usersConversations() *reply {
 			return errReply("user_not_found")
 		}
 	}
-	kinds, rep := c.typesArg()
-	if rep != nil {
-		return rep
-	}
-	limit, rep := c.limitArg(100, 999)
-	if rep != nil {
-		return rep
-	}
-	excludeArchived := boolArg(c.arg("exclude_archived"))
-	viewer := c.caller()
-	keep := func(ch *channel) bool {
-		if !kinds[ch.Kind] || (excludeArchived && ch.Archived) || !ch.hasMember(target) {
-			return false
-		}
-		return ch.Kind == kindPublic || target == viewer || ch.hasMember(viewer)
-	}
-	page, next, rep := keysetPage(c, c.team.channels, "channel", channelKey, limit, keep)
-	if rep != nil {
-		return rep
-	}
-	out := make([]convJSON, len(page))
-	for i, ch := range page {
-		out[i] = renderChannel(ch, viewer, c.team, false)
-	}
-	return okReply().with("channels", out).cursor(next)
+	return c.listConversations(target)
 }

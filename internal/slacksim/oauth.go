@@ -463,15 +463,7 @@ func (c *call) refreshGrant(a *app, secret string) *reply {
 	g := rt.g
 	next := s.auth.issue(g, true, c.now, s.cfg.TokenTTL)
 	s.stats.add(func(st *Stats) { st.Refreshes++ })
-	rep := okReply().with("app_id", a.ID).with("scope", strings.Join(g.scopes, ",")).with("token_type", g.kind.String()).
-		with("access_token", next.access.value)
-	if g.kind == kindBot {
-		rep.with("bot_user_id", g.user.ID)
-	} else {
-		rep.with("user_id", g.user.ID)
-	}
-	return rep.with("refresh_token", next.refresh.value).with("expires_in", int(s.cfg.TokenTTL.Seconds())).
-		with("team", teamRef(g.team)).with("enterprise", enterpriseRef(g.enterprise)).with("is_enterprise_install", g.orgInstall)
+	return c.rotatedReply(g, next)
 }
 
 // oauthV2Exchange turns a long-lived token into a rotating one with a refresh
@@ -513,14 +505,21 @@ func (c *call) oauthV2Exchange() *reply {
 	g.static = ""
 	next := s.auth.issue(g, true, c.now, s.cfg.TokenTTL)
 	s.stats.add(func(st *Stats) { st.Exchanges++ })
-	rep := okReply().with("app_id", a.ID).with("scope", strings.Join(g.scopes, ",")).with("token_type", g.kind.String()).
+	return c.rotatedReply(g, next)
+}
+
+// rotatedReply is Slack's flat answer to a refresh or an exchange: the new
+// access token and refresh token of one grant at the top level, for bot and
+// user tokens alike.
+func (c *call) rotatedReply(g *grant, next issued) *reply {
+	rep := okReply().with("app_id", g.app.ID).with("scope", strings.Join(g.scopes, ",")).with("token_type", g.kind.String()).
 		with("access_token", next.access.value)
 	if g.kind == kindBot {
 		rep.with("bot_user_id", g.user.ID)
 	} else {
 		rep.with("user_id", g.user.ID)
 	}
-	return rep.with("refresh_token", next.refresh.value).with("expires_in", int(s.cfg.TokenTTL.Seconds())).
+	return rep.with("refresh_token", next.refresh.value).with("expires_in", int(c.s.cfg.TokenTTL.Seconds())).
 		with("team", teamRef(g.team)).with("enterprise", enterpriseRef(g.enterprise)).with("is_enterprise_install", g.orgInstall)
 }
 
