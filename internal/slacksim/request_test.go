@@ -124,10 +124,13 @@ func TestTokenTypesAndScopes(t *testing.T) {
 	bot := issue(t, srv, slacksim.TokenRequest{Scopes: []string{"channels:read", "team:read"}}).AccessToken
 	usr := issue(t, srv, slacksim.TokenRequest{Kind: "user", Scopes: []string{"admin", "users:read"}}).AccessToken
 
-	got, _ := webAPI(t, base, bot, "users.list", nil)
+	got, resp := webAPI(t, base, bot, "users.list", nil)
 	wantError(t, got, "missing_scope")
 	if got["needed"] != "users:read" || got["provided"] != "channels:read,team:read" {
 		t.Errorf("missing_scope: got needed %v provided %v, want users:read and channels:read,team:read", got["needed"], got["provided"])
+	}
+	if h, a := resp.Header.Get("X-OAuth-Scopes"), resp.Header.Get("X-Accepted-OAuth-Scopes"); h != "channels:read,team:read" || a != "users:read" {
+		t.Errorf("missing_scope: got X-OAuth-Scopes %q and X-Accepted-OAuth-Scopes %q, want the granted and the accepted scopes", h, a)
 	}
 	got, _ = webAPI(t, base, bot, "team.accessLogs", nil)
 	wantError(t, got, "not_allowed_token_type")

@@ -336,16 +336,28 @@ func (s *Server) invoke(h method, spec slackspec.Method, req *apiRequest, r *htt
 		return errReply(code)
 	}
 	c.p = p
-
-	if rep := c.resolveTeam(h.team); rep != nil {
-		return rep
-	}
-	if rep := s.spendBudget(c); rep != nil {
-		return rep
-	}
 	allowed := spec.BotScopes
 	if p.kind == kindUser {
 		allowed = spec.UserScopes
+	}
+	rep := c.authorized(h, allowed)
+	// Slack names the granted and the accepted scopes on every answer to a
+	// token it recognises, errors included.
+	rep.setHeader("X-OAuth-Scopes", strings.Join(p.scopes, ","))
+	rep.setHeader("X-Accepted-OAuth-Scopes", strings.Join(allowed, ","))
+	return rep
+}
+
+// authorized runs the checks that follow authentication, in Slack's order,
+// then the method: the workspace, the rate budget, the token type, the scopes
+// (any one of the method's for the token's kind), the required arguments.
+func (c *call) authorized(h method, allowed []string) *reply {
+	p, spec := c.p, c.spec
+	if rep := c.resolveTeam(h.team); rep != nil {
+		return rep
+	}
+	if rep := c.s.spendBudget(c); rep != nil {
+		return rep
 	}
 	if (p.kind == kindBot && spec.UserOnly()) || (p.kind == kindUser && spec.BotOnly()) {
 		return errReply("not_allowed_token_type")
@@ -354,14 +366,11 @@ func (s *Server) invoke(h method, spec slackspec.Method, req *apiRequest, r *htt
 		return missingScope(strings.Join(allowed, ","), p.scopes)
 	}
 	for _, a := range spec.RequiredArgs {
-		if strings.TrimSpace(req.args[a]) == "" && (h.standIn[a] == "" || strings.TrimSpace(req.args[h.standIn[a]]) == "") {
+		if strings.TrimSpace(c.req.args[a]) == "" && (h.standIn[a] == "" || strings.TrimSpace(c.req.args[h.standIn[a]]) == "") {
 			return invalidArguments("missing required field: " + a)
 		}
 	}
-	rep := h.fn(c)
-	rep.setHeader("X-OAuth-Scopes", strings.Join(p.scopes, ","))
-	rep.setHeader("X-Accepted-OAuth-Scopes", strings.Join(allowed, ","))
-	return rep
+	return h.fn(c)
 }
 
 // resolveToken finds what a token stands for, or the error Slack gives for it.
