@@ -552,8 +552,8 @@ func (g *gen) directMessages() {
 	}
 }
 
-func (g *gen) sentence(min, max int) string {
-	n := min + g.pick(max-min+1)
+func (g *gen) sentence(lo, hi int) string {
+	n := lo + g.pick(hi-lo+1)
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {

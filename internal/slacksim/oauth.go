@@ -92,7 +92,7 @@ func (s *Server) serveAuthorize(legacy bool) http.HandlerFunc {
 		a := s.auth.lookupApp(q.Get("client_id"))
 		s.auth.mu.Unlock()
 		if a == nil {
-			s.errorPage(w, http.StatusBadRequest, "invalid_client_id", "The client_id "+strconvQuote(q.Get("client_id"))+" does not belong to any app.")
+			s.errorPage(w, http.StatusBadRequest, "invalid_client_id", "The client_id "+quoteShort(q.Get("client_id"))+" does not belong to any app.")
 			return
 		}
 		redirect, redirectSet := q.Get("redirect_uri"), q.Has("redirect_uri")
@@ -523,7 +523,7 @@ func (c *call) rotatedReply(g *grant, next issued) *reply {
 		with("team", teamRef(g.team)).with("enterprise", enterpriseRef(g.enterprise)).with("is_enterprise_install", g.orgInstall)
 }
 
-func strconvQuote(s string) string {
+func quoteShort(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "…"
 	}

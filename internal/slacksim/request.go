@@ -1,6 +1,7 @@
 package slacksim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func (req *apiRequest) parseBody(contentType string, body []byte) *wireError {
 		if boundary == "" {
 			return badRequest("invalid_form_data", "the multipart body has no boundary")
 		}
-		form, err := multipart.NewReader(strings.NewReader(string(body)), boundary).ReadForm(maxBody)
+		form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(maxBody)
 		if err != nil {
 			return badRequest("invalid_form_data", "the multipart body cannot be read")
 		}
