@@ -1,0 +1,429 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/connhub/connhub/internal/secrets"
+)
+
+// Config is connhub's configuration. Load builds it from flags, environment,
+// file and defaults; a Config built in code is not ready until WithDefaults,
+// then Validate. Printing, logging or marshaling a Config never shows a secret:
+// see String.
+type Config struct {
+	// DataDir is the directory connhub keeps its files in; the defaults of DB
+	// and KeyFile lie inside it. It need not exist yet.
+	DataDir string
+	// DB names the store: "sqlite:PATH" or a postgres:// (postgresql://) URL.
+	// See Backend.
+	DB string
+	// KeyFile is the file holding the encryption keys, used only when
+	// EncryptionKeys is empty (WithDefaults leaves it empty otherwise).
+	KeyFile string
+	// EncryptionKeys holds the encryption keys themselves, in the key file's
+	// format (secrets.ParseKeys); when set, it replaces KeyFile. Never a flag.
+	EncryptionKeys secrets.Secret
+	// AdminToken is the bearer token of connhub's administrator. Never a flag.
+	AdminToken secrets.Secret
+	// Addr is the HOST:PORT `connhub serve` listens on.
+	Addr string
+	// SlackURL is where Slack is: https://slack.com, or a sandbox.
+	SlackURL string
+	// LogLevel is debug, info, warn or error (see SlogLevel).
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// SlackClientID, SlackClientSecret and SlackSigningSecret are the
+	// credentials of a Slack app to register on start. Optional; the two
+	// secrets are never flags.
+	SlackClientID      string
+	SlackClientSecret  secrets.Secret
+	SlackSigningSecret secrets.Secret
+
+	// from records, for each setting, the layer its value came from, so that
+	// errors name it the way the user wrote it. Load fills it; a Config built
+	// in code has none and its errors use the YAML key.
+	from [numSettings]origin
+}
+
+// Defaults that do not depend on other settings.
+const (
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultSlackURL  = "https://slack.com"
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "text"
+)
+
+// settingID indexes settings and Config.from.
+type settingID int
+
+const (
+	setDataDir settingID = iota
+	setDB
+	setKeyFile
+	setEncryptionKeys
+	setAdminToken
+	setAddr
+	setSlackURL
+	setLogLevel
+	setLogFormat
+	setSlackClientID
+	setSlackClientSecret
+	setSlackSigningSecret
+	numSettings
+)
+
+// setting says how one Config field is spelled in each layer. doc.go's table
+// is this one, written out for people; a test keeps the two in step.
+type setting struct {
+	key    string // YAML key; a dot nests: "slack.client_id" is client_id under slack:
+	env    string
+	flag   string // "" for settings that are never flags (the secrets)
+	serve  bool   // the flag is registered by ServeFlags rather than Flags
+	secret bool
+	help   string // the flag's usage, without env and default
+	def    string // the default, as help text
+}
+
+var settings = [numSettings]setting{
+	setDataDir: {key: "data_dir", env: "CONNHUB_DATA_DIR", flag: "data-dir",
+		help: "directory for connhub's data", def: "$XDG_DATA_HOME/connhub, else ~/.local/share/connhub"},
+	setDB: {key: "db", env: "CONNHUB_DB", flag: "db",
+		help: "store: sqlite:PATH or a postgres:// URL", def: "sqlite:DATA_DIR/connhub.db"},
+	setKeyFile: {key: "key_file", env: "CONNHUB_KEY_FILE", flag: "key-file",
+		help: "file holding the encryption keys (unused when CONNHUB_ENCRYPTION_KEYS is set)", def: "DATA_DIR/keys"},
+	setEncryptionKeys: {key: "encryption_keys", env: "CONNHUB_ENCRYPTION_KEYS", secret: true},
+	setAdminToken:     {key: "admin_token", env: "CONNHUB_ADMIN_TOKEN", secret: true},
+	setAddr: {key: "addr", env: "CONNHUB_ADDR", flag: "addr", serve: true,
+		help: "HOST:PORT to listen on", def: DefaultAddr},
+	setSlackURL: {key: "slack_url", env: "CONNHUB_SLACK_URL", flag: "slack-url", serve: true,
+		help: "base URL of Slack (or of a sandbox)", def: DefaultSlackURL},
+	setLogLevel: {key: "log_level", env: "CONNHUB_LOG_LEVEL", flag: "log-level",
+		help: "log level: debug, info, warn or error", def: DefaultLogLevel},
+	setLogFormat: {key: "log_format", env: "CONNHUB_LOG_FORMAT", flag: "log-format",
+		help: "log format: text or json", def: DefaultLogFormat},
+	setSlackClientID:      {key: "slack.client_id", env: "CONNHUB_SLACK_CLIENT_ID"},
+	setSlackClientSecret:  {key: "slack.client_secret", env: "CONNHUB_SLACK_CLIENT_SECRET", secret: true},
+	setSlackSigningSecret: {key: "slack.signing_secret", env: "CONNHUB_SLACK_SIGNING_SECRET", secret: true},
+}
+
+// get returns the value of setting id.
+func (c *Config) get(id settingID) string {
+	switch id {
+	case setDataDir:
+		return c.DataDir
+	case setDB:
+		return c.DB
+	case setKeyFile:
+		return c.KeyFile
+	case setEncryptionKeys:
+		return c.EncryptionKeys.Reveal()
+	case setAdminToken:
+		return c.AdminToken.Reveal()
+	case setAddr:
+		return c.Addr
+	case setSlackURL:
+		return c.SlackURL
+	case setLogLevel:
+		return c.LogLevel
+	case setLogFormat:
+		return c.LogFormat
+	case setSlackClientID:
+		return c.SlackClientID
+	case setSlackClientSecret:
+		return c.SlackClientSecret.Reveal()
+	case setSlackSigningSecret:
+		return c.SlackSigningSecret.Reveal()
+	}
+	panic(fmt.Sprintf("config: no setting %d", id))
+}
+
+// set sets the value of setting id.
+func (c *Config) set(id settingID, v string) {
+	switch id {
+	case setDataDir:
+		c.DataDir = v
+	case setDB:
+		c.DB = v
+	case setKeyFile:
+		c.KeyFile = v
+	case setEncryptionKeys:
+		c.EncryptionKeys = secrets.Secret(v)
+	case setAdminToken:
+		c.AdminToken = secrets.Secret(v)
+	case setAddr:
+		c.Addr = v
+	case setSlackURL:
+		c.SlackURL = v
+	case setLogLevel:
+		c.LogLevel = v
+	case setLogFormat:
+		c.LogFormat = v
+	case setSlackClientID:
+		c.SlackClientID = v
+	case setSlackClientSecret:
+		c.SlackClientSecret = secrets.Secret(v)
+	case setSlackSigningSecret:
+		c.SlackSigningSecret = secrets.Secret(v)
+	default:
+		panic(fmt.Sprintf("config: no setting %d", id))
+	}
+}
+
+// layer is where a setting's value came from.
+type layer uint8
+
+const (
+	fromDefault layer = iota // or from code
+	fromFile
+	fromEnv
+	fromFlag
+)
+
+// origin is the layer a setting came from and, for the file, where in it.
+type origin struct {
+	layer layer
+	file  string
+	line  int
+}
+
+// name is setting id as the user wrote it: "--db", "CONNHUB_DB",
+// "/etc/connhub.yaml:3: db", or "db" for a default.
+func (c *Config) name(id settingID) string {
+	s := settings[id]
+	switch o := c.from[id]; o.layer {
+	case fromFlag:
+		return "--" + s.flag
+	case fromEnv:
+		return s.env
+	case fromFile:
+		return fmt.Sprintf("%s:%d: %s", o.file, o.line, s.key)
+	}
+	return s.key
+}
+
+// ref is setting id named inside another's message: as name, but a file's
+// setting by its key alone.
+func (c *Config) ref(id settingID) string {
+	if c.from[id].layer == fromFile {
+		return settings[id].key
+	}
+	return c.name(id)
+}
+
+// problem is one line of Validate's error: the setting as the user wrote it,
+// its value unless it is secret, and what is wrong.
+func (c *Config) problem(id settingID, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if settings[id].secret {
+		return fmt.Errorf("%s: %s", c.name(id), msg)
+	}
+	return fmt.Errorf("%s %q: %s", c.name(id), c.shown(id), msg)
+}
+
+// WithDefaults returns c with every empty setting at its default. DB and
+// KeyFile default to files inside DataDir; KeyFile stays empty when
+// EncryptionKeys is set. The default DataDir depends on $XDG_DATA_HOME and
+// $HOME.
+func (c Config) WithDefaults() Config { return c.withDefaults(os.Getenv) }
+
+func (c Config) withDefaults(getenv func(string) string) Config {
+	if c.DataDir == "" {
+		c.DataDir = defaultDataDir(getenv)
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "connhub.db")
+	}
+	if c.KeyFile == "" && c.EncryptionKeys == "" {
+		c.KeyFile = filepath.Join(c.DataDir, "keys")
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.SlackURL == "" {
+		c.SlackURL = DefaultSlackURL
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = DefaultLogLevel
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = DefaultLogFormat
+	}
+	return c
+}
+
+// defaultDataDir follows the XDG base directory spec, which ignores a relative
+// $XDG_DATA_HOME.
+func defaultDataDir(getenv func(string) string) string {
+	if x := getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "connhub")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "connhub")
+	}
+	return "connhub-data"
+}
+
+var (
+	slackClientIDRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+	hexRE           = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+)
+
+// Validate reports every problem with c at once (errors.Join), one line each,
+// naming the setting the way it was set (flag, environment variable, or file
+// and line) and showing its value unless it is secret. It reads the file
+// system to check that DataDir could be created, but changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(id settingID, format string, args ...any) {
+		errs = append(errs, c.problem(id, format, args...))
+	}
+
+	if c.DataDir == "" {
+		bad(setDataDir, "must not be empty")
+	} else if why := notCreatableDir(c.DataDir); why != "" {
+		bad(setDataDir, "%s", why)
+	}
+
+	if _, _, err := c.Backend(); err != nil {
+		errs = append(errs, err)
+	}
+
+	for id := range numSettings {
+		if settings[id].secret && c.get(id) == redacted {
+			bad(id, "is %s, the placeholder connhub prints for a secret, not a value", redacted)
+		}
+	}
+
+	if c.EncryptionKeys != "" && c.EncryptionKeys != redacted {
+		if _, err := secrets.ParseKeys(c.EncryptionKeys.Reveal()); err != nil {
+			// ParseKeys never shows key material. Its error is one line per
+			// problem, after a prefix; each line gets the setting's name instead.
+			for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "secrets: parse keys: "), "\n") {
+				bad(setEncryptionKeys, "%s", line)
+			}
+		}
+	}
+
+	switch {
+	case c.KeyFile != "" && c.EncryptionKeys != "":
+		bad(setKeyFile, "not used when %s is set; set only one of the two", c.ref(setEncryptionKeys))
+	case c.KeyFile == "" && c.EncryptionKeys == "":
+		bad(setKeyFile, "must not be empty unless %s is set", settings[setEncryptionKeys].env)
+	case c.KeyFile != "":
+		if fi, err := os.Stat(c.KeyFile); err == nil && fi.IsDir() {
+			bad(setKeyFile, "is a directory; want a file")
+		}
+	}
+
+	if why := badAddr(c.Addr); why != "" {
+		bad(setAddr, "%s", why)
+	}
+	if u, err := url.Parse(c.SlackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad(setSlackURL, "want an absolute http(s) URL, e.g. %s", DefaultSlackURL)
+	}
+	if _, ok := logLevels[c.LogLevel]; !ok {
+		bad(setLogLevel, "want debug, info, warn or error")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad(setLogFormat, "want text or json")
+	}
+
+	if c.SlackClientID != "" && !slackClientIDRE.MatchString(c.SlackClientID) {
+		bad(setSlackClientID, "want a Slack client ID, digits.digits, e.g. 1234567890.9876543210")
+	}
+	for _, id := range []settingID{setSlackClientSecret, setSlackSigningSecret} {
+		if v := c.get(id); v != "" && v != redacted && !hexRE.MatchString(v) {
+			bad(id, "want hex digits, as Slack shows it on the app's Basic Information page")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// notCreatableDir says why dir could not be created or used as a directory,
+// or "" if nothing stands in the way that can be seen without creating it.
+func notCreatableDir(dir string) string {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return "is a file, not a directory"
+	case err == nil, errors.Is(err, fs.ErrNotExist):
+		return ""
+	case errors.Is(err, syscall.ENOTDIR):
+		return "a parent of it is a file, not a directory"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return err.Error()
+}
+
+// badAddr says what is wrong with a listen address, or "".
+func badAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "want HOST:PORT, e.g. " + DefaultAddr
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "want a port number from 0 to 65535 after the colon"
+	}
+	return ""
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+// SlogLevel returns LogLevel as a slog.Level; an invalid level (which
+// Validate reports) gives slog.LevelInfo.
+func (c Config) SlogLevel() slog.Level {
+	if l, ok := logLevels[c.LogLevel]; ok {
+		return l
+	}
+	return slog.LevelInfo
+}
+
+// Backend reports which store DB names and its data source:
+// ("sqlite", PATH) for "sqlite:PATH", or ("postgres", the URL unchanged) for a
+// postgres:// or postgresql:// URL. PATH is everything after "sqlite:",
+// relative to the working directory unless it starts with "/". The URL form
+// "sqlite://PATH" is refused rather than guessed at (is sqlite://a/b the file
+// a/b or /b on host a?). The error never shows a password the URL holds.
+func (c Config) Backend() (kind, dsn string, err error) {
+	scheme, rest, ok := strings.Cut(c.DB, ":")
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		switch {
+		case strings.HasPrefix(rest, "//"):
+			return "", "", c.problem(setDB, "write sqlite:PATH, e.g. sqlite:/var/lib/connhub/connhub.db, not a sqlite:// URL")
+		case rest == "":
+			return "", "", c.problem(setDB, "sqlite: needs a path, e.g. sqlite:/var/lib/connhub/connhub.db")
+		}
+		return "sqlite", rest, nil
+	case "postgres", "postgresql":
+		if _, err := url.Parse(c.DB); err != nil || !strings.HasPrefix(rest, "//") {
+			// Not c.problem: the value may hold a password we could not find.
+			return "", "", fmt.Errorf("%s: not a valid postgres:// URL (value not shown: it may hold a password)", c.name(setDB))
+		}
+		return "postgres", c.DB, nil
+	}
+	if !ok && c.DB != "" && c.shown(setDB) == c.DB {
+		return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL (for a file, sqlite:%s)", c.DB)
+	}
+	return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL")
+}

@@ -1,0 +1,342 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/connhub/connhub/internal/config"
+	"github.com/connhub/connhub/internal/secrets"
+)
+
+// valid returns a Config that passes Validate, with DataDir in a fresh
+// directory.
+func valid(t *testing.T) config.Config {
+	t.Helper()
+	return config.Config{DataDir: filepath.Join(t.TempDir(), "data")}.WithDefaults()
+}
+
+func TestValidateAcceptsDefaults(t *testing.T) {
+	t.Parallel()
+	if err := valid(t).Validate(); err != nil {
+		t.Errorf("got %v, want no error", err)
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "a-file", "")
+	c := config.Config{
+		DataDir:            file,
+		DB:                 "mysql://x",
+		KeyFile:            "/k",
+		EncryptionKeys:     "k1:AAAA",
+		Addr:               "localhost",
+		SlackURL:           "slack.com",
+		LogLevel:           "verbose",
+		LogFormat:          "xml",
+		SlackClientID:      "abc",
+		SlackClientSecret:  "zz-client-s3cret",
+		SlackSigningSecret: "zz-signing-s3cret",
+	}
+	err := c.Validate()
+	want := []string{
+		`data_dir "` + file + `": is a file, not a directory`,
+		`db "mysql://x": use sqlite:PATH or a postgres:// URL`,
+		`encryption_keys: line 1: key material ...`, // the rest is package secrets' wording
+		`key_file "/k": not used when encryption_keys is set; set only one of the two`,
+		`addr "localhost": want HOST:PORT, e.g. 127.0.0.1:8080`,
+		`slack_url "slack.com": want an absolute http(s) URL, e.g. https://slack.com`,
+		`log_level "verbose": want debug, info, warn or error`,
+		`log_format "xml": want text or json`,
+		`slack.client_id "abc": want a Slack client ID, digits.digits, e.g. 1234567890.9876543210`,
+		`slack.client_secret: want hex digits, as Slack shows it on the app's Basic Information page`,
+		`slack.signing_secret: want hex digits, as Slack shows it on the app's Basic Information page`,
+	}
+	if err == nil || !linesMatch(err.Error(), want) {
+		t.Errorf("got\n%v\nwant\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// linesMatch reports whether got has exactly the lines of want, where a want
+// line ending in "..." needs only to start the line.
+func linesMatch(got string, want []string) bool {
+	lines := strings.Split(got, "\n")
+	if len(lines) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		if p, ok := strings.CutSuffix(w, "..."); ok && strings.HasPrefix(lines[i], p) {
+			continue
+		}
+		if lines[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+func TestValidateZeroConfig(t *testing.T) {
+	t.Parallel()
+	err := config.Config{}.Validate()
+	if err == nil {
+		t.Fatal("got no error, want one per required setting")
+	}
+	for _, want := range []string{`data_dir "": must not be empty`, `key_file "": must not be empty unless CONNHUB_ENCRYPTION_KEYS is set`, `addr ""`, `log_level ""`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestValidateSingleSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := writeFile(t, "f", "")
+	tests := []struct {
+		name    string
+		change  func(*config.Config)
+		wantErr string // "" for valid
+	}{
+		{"data dir exists", func(c *config.Config) { c.DataDir = dir }, ""},
+		{"data dir under a file", func(c *config.Config) { c.DataDir = filepath.Join(file, "sub") }, "a parent of it is a file, not a directory"},
+		{"key file is a directory", func(c *config.Config) { c.KeyFile = dir }, `key_file "` + dir + `": is a directory; want a file`},
+		{"encryption keys without key file", func(c *config.Config) { c.KeyFile, c.EncryptionKeys = "", secrets.Secret(testKey("k1", 1)) }, ""},
+		{"two encryption keys", func(c *config.Config) {
+			c.KeyFile, c.EncryptionKeys = "", secrets.Secret(testKey("k1", 1)+"\n"+testKey("k2", 2))
+		}, ""},
+		{"placeholder as a secret", func(c *config.Config) { c.AdminToken = "[REDACTED]" }, `admin_token: is [REDACTED], the placeholder connhub prints for a secret, not a value`},
+		{"addr port 0", func(c *config.Config) { c.Addr = "127.0.0.1:0" }, ""},
+		{"addr any host", func(c *config.Config) { c.Addr = ":8080" }, ""},
+		{"addr ipv6", func(c *config.Config) { c.Addr = "[::1]:8080" }, ""},
+		{"addr port too big", func(c *config.Config) { c.Addr = "127.0.0.1:65536" }, "want a port number from 0 to 65535 after the colon"},
+		{"addr named port", func(c *config.Config) { c.Addr = "127.0.0.1:http" }, "want a port number"},
+		{"slack url with path", func(c *config.Config) { c.SlackURL = "http://127.0.0.1:8790/prefix" }, ""},
+		{"slack url without host", func(c *config.Config) { c.SlackURL = "https://" }, "want an absolute http(s) URL"},
+		{"uppercase log level", func(c *config.Config) { c.LogLevel = "INFO" }, "want debug, info, warn or error"},
+		{"client id", func(c *config.Config) { c.SlackClientID = "1234567890123.1234567890123" }, ""},
+		{"client id with letters", func(c *config.Config) { c.SlackClientID = "A123.456" }, "want a Slack client ID"},
+		{"hex secrets", func(c *config.Config) { c.SlackClientSecret, c.SlackSigningSecret = "0123abcdef", "ABCDEF" }, ""},
+		{"secret with a space", func(c *config.Config) { c.SlackSigningSecret = "abcd ef" }, "slack.signing_secret: want hex digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := valid(t)
+			tt.change(&c)
+			err := c.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("got %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEncryptionKeysReplaceTheKeyFile(t *testing.T) {
+	t.Parallel()
+	keys := testKey("k1", 1)
+	cfg := mustLoad(t, nil, map[string]string{"CONNHUB_ENCRYPTION_KEYS": keys}, "")
+	if cfg.KeyFile != "" {
+		t.Errorf("KeyFile: got %q, want empty when CONNHUB_ENCRYPTION_KEYS is set", cfg.KeyFile)
+	}
+	_, err := load(t, []string{"--key-file", "/k"}, map[string]string{"CONNHUB_ENCRYPTION_KEYS": keys}, "")
+	want := `--key-file "/k": not used when CONNHUB_ENCRYPTION_KEYS is set; set only one of the two`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestBackend(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		db       string
+		kind     string
+		dsn      string
+		wantErr  string
+		notShown string // must not appear in the error
+	}{
+		{db: "sqlite:/var/lib/connhub/connhub.db", kind: "sqlite", dsn: "/var/lib/connhub/connhub.db"},
+		{db: "sqlite:connhub.db", kind: "sqlite", dsn: "connhub.db"},
+		{db: "SQLite:x.db", kind: "sqlite", dsn: "x.db"},
+		{db: "sqlite::memory:", kind: "sqlite", dsn: ":memory:"},
+		{db: "postgres://u:pw@db.example:5432/connhub?sslmode=disable", kind: "postgres", dsn: "postgres://u:pw@db.example:5432/connhub?sslmode=disable"},
+		{db: "postgresql://db.example/connhub", kind: "postgres", dsn: "postgresql://db.example/connhub"},
+		{db: "postgres:///connhub?host=/var/run/postgresql", kind: "postgres", dsn: "postgres:///connhub?host=/var/run/postgresql"},
+		{db: "sqlite://connhub.db", wantErr: `db "sqlite://connhub.db": write sqlite:PATH, e.g. sqlite:/var/lib/connhub/connhub.db, not a sqlite:// URL`},
+		{db: "sqlite:", wantErr: `db "sqlite:": sqlite: needs a path, e.g. sqlite:/var/lib/connhub/connhub.db`},
+		{db: "mysql://u:p@x/db", wantErr: `db "mysql://u:p@x/db": use sqlite:PATH or a postgres:// URL`},
+		{db: "/var/lib/connhub.db", wantErr: `db "/var/lib/connhub.db": use sqlite:PATH or a postgres:// URL (for a file, sqlite:/var/lib/connhub.db)`},
+		{db: "", wantErr: `db "": use sqlite:PATH or a postgres:// URL`},
+		{db: "postgres:connhub", wantErr: `db: not a valid postgres:// URL (value not shown: it may hold a password)`},
+		{db: "postgres://u:hunter2%zz@x/db", wantErr: `db: not a valid postgres:// URL (value not shown: it may hold a password)`, notShown: "hunter2"},
+		{db: "host=x password=hunter2", wantErr: `db "[REDACTED]": use sqlite:PATH or a postgres:// URL`, notShown: "hunter2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.db, func(t *testing.T) {
+			t.Parallel()
+			kind, dsn, err := config.Config{DB: tt.db}.Backend()
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("got %q, %q, %v, want error %s", kind, dsn, err, tt.wantErr)
+				}
+				if tt.notShown != "" && err != nil && strings.Contains(err.Error(), tt.notShown) {
+					t.Errorf("error %q shows %q", err, tt.notShown)
+				}
+				return
+			}
+			if err != nil || kind != tt.kind || dsn != tt.dsn {
+				t.Errorf("got %q, %q, %v, want %q, %q", kind, dsn, err, tt.kind, tt.dsn)
+			}
+		})
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	t.Parallel()
+	for level, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError, "": slog.LevelInfo} {
+		if got := (config.Config{LogLevel: level}).SlogLevel(); got != want {
+			t.Errorf("%q: got %v, want %v", level, got, want)
+		}
+	}
+}
+
+// The secret values of TestNoSecretIsShown: distinct, and found by search.
+const (
+	secretKeys     = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5YWI=" // 32 bytes
+	secretAdmin    = "admin-token-7f3a9c"
+	secretClient   = "c11e7e5ec12e7"
+	secretSigning  = "5191e5ec12e7"
+	secretPassword = "pg-pass-55aa"
+)
+
+var secretValues = []string{secretKeys, secretAdmin, secretClient, secretSigning, secretPassword}
+
+func TestNoSecretIsShown(t *testing.T) {
+	t.Parallel()
+	cfg := mustLoad(t, nil, map[string]string{
+		"CONNHUB_ENCRYPTION_KEYS":      secretKeys,
+		"CONNHUB_ADMIN_TOKEN":          secretAdmin,
+		"CONNHUB_SLACK_CLIENT_ID":      "111.222",
+		"CONNHUB_SLACK_CLIENT_SECRET":  secretClient,
+		"CONNHUB_SLACK_SIGNING_SECRET": secretSigning,
+		"CONNHUB_DB":                   "postgres://connhub:" + secretPassword + "@db.example/connhub?sslmode=disable",
+	}, "")
+	if cfg.AdminToken.Reveal() != secretAdmin {
+		t.Fatalf("AdminToken: got %q, want %q (the test needs secrets loaded)", cfg.AdminToken.Reveal(), secretAdmin)
+	}
+
+	outputs := map[string]string{}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		outputs["Sprintf "+verb] = fmt.Sprintf(verb, cfg)
+		outputs["Sprintf pointer "+verb] = fmt.Sprintf(verb, &cfg)
+		outputs["Sprintf in a struct "+verb] = fmt.Sprintf(verb, struct{ Config config.Config }{cfg})
+		outputs["Sprintf in a slice "+verb] = fmt.Sprintf(verb, []config.Config{cfg})
+		for _, s := range []secrets.Secret{cfg.AdminToken, cfg.EncryptionKeys} {
+			outputs["Sprintf secret "+verb] += fmt.Sprintf(verb, s)
+		}
+	}
+	outputs["String"] = cfg.String()
+	outputs["Println"] = fmt.Sprintln(cfg, &cfg, cfg.SlackClientSecret)
+	for name, h := range map[string]func(*bytes.Buffer) slog.Handler{
+		"slog text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		"slog json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		var b bytes.Buffer
+		log := slog.New(h(&b))
+		log.Info("starting", "config", cfg, "pointer", &cfg, "secret", cfg.SlackSigningSecret)
+		log.Info("group", slog.Any("in_struct", struct{ C config.Config }{cfg}))
+		outputs[name] = b.String()
+	}
+	for name, v := range map[string]any{"value": cfg, "pointer": &cfg, "struct": struct{ C config.Config }{cfg}, "secret": cfg.AdminToken} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("json %s: %v", name, err)
+		}
+		outputs["json "+name] = string(b)
+	}
+
+	for name, out := range outputs {
+		for _, secret := range secretValues {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s shows secret %q: %s", name, secret, out)
+			}
+		}
+		if !strings.Contains(out, "REDACTED") && !strings.Contains(out, "xxxxx") {
+			t.Errorf("%s shows no redaction marker: %s", name, out)
+		}
+	}
+
+	// The non-secret settings are still there to read.
+	for _, want := range []string{`"addr":"127.0.0.1:8080"`, `"client_id":"111.222"`, `"admin_token":"[REDACTED]"`, `"db":"postgres://connhub:xxxxx@db.example/connhub?sslmode=disable"`} {
+		if !strings.Contains(outputs["json value"], want) {
+			t.Errorf("json: got %s, want it to contain %s", outputs["json value"], want)
+		}
+	}
+}
+
+func TestErrorsShowNoSecret(t *testing.T) {
+	t.Parallel()
+	bad := "not hex " + secretClient
+	_, err := load(t, nil, map[string]string{
+		"CONNHUB_SLACK_CLIENT_SECRET":  bad,
+		"CONNHUB_SLACK_SIGNING_SECRET": bad,
+		"CONNHUB_DB":                   "postgres://u:" + secretPassword + "@x/db?sslmode=%zz",
+		"CONNHUB_ENCRYPTION_KEYS":      "k1:c2VjcmV0LXNob3J0",
+	}, "")
+	if err == nil {
+		t.Fatal("got no error, want some")
+	}
+	if !strings.Contains(err.Error(), "CONNHUB_ENCRYPTION_KEYS: line 1: ") {
+		t.Errorf("got %v, want a line about CONNHUB_ENCRYPTION_KEYS", err)
+	}
+	for _, secret := range []string{bad, secretClient, secretPassword, "c2VjcmV0LXNob3J0"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows %q: %v", secret, err)
+		}
+	}
+}
+
+func TestEmptySecretPrintsEmpty(t *testing.T) {
+	t.Parallel()
+	var s secrets.Secret
+	if got := fmt.Sprintf("%v|%s|%q", s, s, s); got != `||""` {
+		t.Errorf(`got %s, want ||""`, got)
+	}
+	if b, _ := json.Marshal(s); string(b) != `""` {
+		t.Errorf(`json: got %s, want ""`, b)
+	}
+}
+
+// TestDocTableListsEverySetting keeps doc.go's table, which
+// docs/OPERATIONS.md copies, in step with the settings.
+func TestDocTableListsEverySetting(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range settingCases {
+		flag := "(none)"
+		if sc.flag != "" {
+			flag = "--" + sc.flag
+		}
+		found := false
+		for _, line := range strings.Split(string(doc), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 5 && f[0] == "//" && f[2] == flag && strings.Contains(line, " "+sc.env+" ") && strings.Contains(line, " "+sc.key+" ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("doc.go: no table row with %s, %s and %s", flag, sc.env, sc.key)
+		}
+	}
+}
