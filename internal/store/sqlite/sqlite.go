@@ -1,0 +1,87 @@
+// Package sqlite is the embedded store backend: modernc.org/sqlite, pure Go,
+// one file, nothing to install. The database runs in WAL mode with a busy
+// timeout and foreign keys on; every transaction takes the write lock when it
+// begins (_txlock=immediate), so updater closures never meet a lock upgrade
+// deadlock and writers queue instead of failing.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Dialect describes SQLite to the shared SQL layer.
+func Dialect() *sqlstore.Dialect {
+	m, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return &sqlstore.Dialect{
+		Name:         "sqlite",
+		Placeholders: func(q string) string { return q },
+		IsUnique: func(err error) bool {
+			return code(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		},
+		IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
+		Migrations:   m,
+		GooseDialect: goose.DialectSQLite3,
+	}
+}
+
+func code(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// Open opens (creating if need be) the database file at path. The file and
+// its WAL are readable by the owner only: they hold sealed secrets and token
+// hashes. Open does not migrate; call Migrate.
+func Open(ctx context.Context, path string, keys *secrets.Keyring) (*sqlstore.Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: %q is not a usable database path (it must be non-empty, without ? or #)", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create the database directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s is not in WAL mode (got %q): %v", path, mode, err)
+	}
+	return sqlstore.New(db, Dialect(), keys), nil
+}

@@ -1,0 +1,280 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/connhub/connhub/internal/store"
+)
+
+const appCols = `id, org_id, name, client_id, client_secret, signing_secret, bot_scopes, user_scopes, redirect_url, created_at, updated_at, version`
+
+func (q *queries) scanApp(r scanner) (store.App, error) {
+	var a store.App
+	var secret, signing []byte
+	var bot, user string
+	var created, updated sql.NullInt64
+	if err := r.Scan(&a.ID, &a.OrgID, &a.Name, &a.ClientID, &secret, &signing, &bot, &user, &a.RedirectURL, &created, &updated, &a.Version); err != nil {
+		return a, err
+	}
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	var err error
+	if a.ClientSecret, err = q.open("apps", a.ID, "client_secret", secret); err != nil {
+		return a, err
+	}
+	if a.SigningSecret, err = q.open("apps", a.ID, "signing_secret", signing); err != nil {
+		return a, err
+	}
+	if err := fromJSON(bot, &a.BotScopes); err != nil {
+		return a, err
+	}
+	return a, fromJSON(user, &a.UserScopes)
+}
+
+// appArgs are the values of an app's mutable columns, secrets sealed.
+func (q *queries) appArgs(a *store.App) ([]any, error) {
+	secret, err := q.seal("apps", a.ID, "client_secret", a.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	signing, err := q.seal("apps", a.ID, "signing_secret", a.SigningSecret)
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.Name, a.ClientID, secret, signing, list(a.BotScopes), list(a.UserScopes), a.RedirectURL}, nil
+}
+
+func (q *queries) CreateApp(ctx context.Context, a store.App) (store.App, error) {
+	if a.ID == "" {
+		a.ID = store.NewID("app")
+	}
+	a.CreatedAt, a.UpdatedAt, a.Version = now(), now(), 1
+	args, err := q.appArgs(&a)
+	if err != nil {
+		return store.App{}, err
+	}
+	args = append([]any{a.ID, a.OrgID}, append(args, ms(a.CreatedAt), ms(a.UpdatedAt), a.Version)...)
+	if _, err := q.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		return store.App{}, fmt.Errorf("store: create app: %w", err)
+	}
+	return a, nil
+}
+
+func (q *queries) getApp(ctx context.Context, where string, args ...any) (store.App, error) {
+	a, err := q.scanApp(q.queryRow(ctx, `SELECT `+appCols+` FROM apps WHERE `+where, args...))
+	if err != nil {
+		return store.App{}, fmt.Errorf("store: app: %w", q.mapErr(err))
+	}
+	return a, nil
+}
+
+func (q *queries) GetApp(ctx context.Context, orgID, id string) (store.App, error) {
+	return q.getApp(ctx, `org_id = ? AND id = ?`, orgID, id)
+}
+
+func (q *queries) AppByClientID(ctx context.Context, orgID, clientID string) (store.App, error) {
+	return q.getApp(ctx, `org_id = ? AND client_id = ?`, orgID, clientID)
+}
+
+func (q *queries) ListApps(ctx context.Context, orgID string, p store.Page) ([]store.App, string, error) {
+	after, limit := pageArgs(p)
+	rows, err := collect(q.scanApp)(q.query(ctx, `SELECT `+appCols+` FROM apps WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, after, limit))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list apps: %w", err)
+	}
+	rows, next := nextCursor(rows, p, func(a store.App) string { return a.ID })
+	return rows, next, nil
+}
+
+func (q *queries) UpdateApp(ctx context.Context, orgID, id string, fn func(*store.App) error) (store.App, error) {
+	return updateRow(ctx, q, "app",
+		func(q *queries) (store.App, error) {
+			return q.getApp(ctx, `org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id)
+		},
+		fn,
+		func(old store.App, a *store.App) {
+			a.ID, a.OrgID, a.CreatedAt, a.UpdatedAt = old.ID, old.OrgID, old.CreatedAt, now()
+		},
+		func(a *store.App) *int64 { return &a.Version },
+		func(q *queries, a *store.App, v int64) error {
+			args, err := q.appArgs(a)
+			if err != nil {
+				return err
+			}
+			return one(q.exec(ctx, `UPDATE apps SET name = ?, client_id = ?, client_secret = ?, signing_secret = ?, bot_scopes = ?, user_scopes = ?, redirect_url = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+				append(args, ms(a.UpdatedAt), a.Version, a.OrgID, a.ID, v)...))
+		})
+}
+
+func (q *queries) DeleteApp(ctx context.Context, orgID, id string) error {
+	if err := one(q.exec(ctx, `DELETE FROM apps WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
+		return fmt.Errorf("store: delete app: %w", err)
+	}
+	return nil
+}
+
+const instanceCols = `id, org_id, connector, app_id, name, tags, status, status_reason, edition,
+	team_id, team_name, enterprise_id, org_wide, bot_user_id, authed_user_id, bot_scopes, user_scopes,
+	bot_token, bot_refresh_token, bot_token_expires_at, user_token, user_refresh_token, user_token_expires_at,
+	token_version, instance_token_hash, instance_token_hint, last_ping_at, last_ping_ok, created_at, updated_at, version`
+
+// instanceMutable are the columns an update writes, in instanceArgs order.
+const instanceMutable = `connector = ?, app_id = ?, name = ?, tags = ?, status = ?, status_reason = ?, edition = ?,
+	team_id = ?, team_name = ?, enterprise_id = ?, org_wide = ?, bot_user_id = ?, authed_user_id = ?, bot_scopes = ?, user_scopes = ?,
+	bot_token = ?, bot_refresh_token = ?, bot_token_expires_at = ?, user_token = ?, user_refresh_token = ?, user_token_expires_at = ?,
+	token_version = ?, instance_token_hash = ?, instance_token_hint = ?, last_ping_at = ?, last_ping_ok = ?`
+
+var instanceSecrets = []string{"bot_token", "bot_refresh_token", "user_token", "user_refresh_token"}
+
+func (q *queries) scanInstance(r scanner) (store.Instance, error) {
+	var in store.Instance
+	var appID sql.NullString
+	var tags, bot, user string
+	var sealed [4][]byte
+	var botExp, userExp, ping, created, updated sql.NullInt64
+	err := r.Scan(&in.ID, &in.OrgID, &in.Connector, &appID, &in.Name, &tags, &in.Status, &in.StatusReason, &in.Edition,
+		&in.TeamID, &in.TeamName, &in.EnterpriseID, &in.OrgWide, &in.BotUserID, &in.AuthedUserID, &bot, &user,
+		&sealed[0], &sealed[1], &botExp, &sealed[2], &sealed[3], &userExp,
+		&in.TokenVersion, &in.InstanceTokenHash, &in.InstanceTokenHint, &ping, &in.LastPingOK, &created, &updated, &in.Version)
+	if err != nil {
+		return in, err
+	}
+	in.AppID = appID.String
+	in.BotTokenExpiresAt, in.UserTokenExpiresAt = fromMS(botExp), fromMS(userExp)
+	in.LastPingAt, in.CreatedAt, in.UpdatedAt = fromMS(ping), fromMS(created), fromMS(updated)
+	dst := []*string{(*string)(&in.BotToken), (*string)(&in.BotRefreshToken), (*string)(&in.UserToken), (*string)(&in.UserRefreshToken)}
+	for i, col := range instanceSecrets {
+		v, err := q.open("instances", in.ID, col, sealed[i])
+		if err != nil {
+			return in, err
+		}
+		*dst[i] = v.Reveal()
+	}
+	for _, f := range []struct {
+		raw string
+		dst *[]string
+	}{{tags, &in.Tags}, {bot, &in.BotScopes}, {user, &in.UserScopes}} {
+		if err := fromJSON(f.raw, f.dst); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// instanceArgs are the values of an instance's mutable columns, secrets sealed.
+func (q *queries) instanceArgs(in *store.Instance) ([]any, error) {
+	var sealed [4]any
+	for i, v := range []struct {
+		col string
+		val string
+	}{{"bot_token", in.BotToken.Reveal()}, {"bot_refresh_token", in.BotRefreshToken.Reveal()}, {"user_token", in.UserToken.Reveal()}, {"user_refresh_token", in.UserRefreshToken.Reveal()}} {
+		s, err := q.seal("instances", in.ID, v.col, secretOf(v.val))
+		if err != nil {
+			return nil, err
+		}
+		sealed[i] = s
+	}
+	var appID any
+	if in.AppID != "" {
+		appID = in.AppID
+	}
+	return []any{in.Connector, appID, in.Name, list(in.Tags), in.Status, in.StatusReason, in.Edition,
+		in.TeamID, in.TeamName, in.EnterpriseID, in.OrgWide, in.BotUserID, in.AuthedUserID, list(in.BotScopes), list(in.UserScopes),
+		sealed[0], sealed[1], ms(in.BotTokenExpiresAt), sealed[2], sealed[3], ms(in.UserTokenExpiresAt),
+		in.TokenVersion, nullBytes(in.InstanceTokenHash), in.InstanceTokenHint, ms(in.LastPingAt), in.LastPingOK}, nil
+}
+
+func (q *queries) CreateInstance(ctx context.Context, in store.Instance) (store.Instance, error) {
+	if in.ID == "" {
+		in.ID = store.NewID("ins")
+	}
+	if in.Status == "" {
+		in.Status = store.StatusPending
+	}
+	in.CreatedAt, in.UpdatedAt, in.Version = now(), now(), 1
+	args, err := q.instanceArgs(&in)
+	if err != nil {
+		return store.Instance{}, err
+	}
+	args = append([]any{in.ID, in.OrgID}, append(args, ms(in.CreatedAt), ms(in.UpdatedAt), in.Version)...)
+	marks := "?" + repeat(", ?", len(args)-1)
+	if _, err := q.exec(ctx, `INSERT INTO instances (`+instanceCols+`) VALUES (`+marks+`)`, args...); err != nil {
+		return store.Instance{}, fmt.Errorf("store: create instance: %w", err)
+	}
+	return in, nil
+}
+
+func (q *queries) getInstance(ctx context.Context, where string, args ...any) (store.Instance, error) {
+	in, err := q.scanInstance(q.queryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE `+where, args...))
+	if err != nil {
+		return store.Instance{}, fmt.Errorf("store: instance: %w", q.mapErr(err))
+	}
+	return in, nil
+}
+
+func (q *queries) GetInstance(ctx context.Context, orgID, id string) (store.Instance, error) {
+	return q.getInstance(ctx, `org_id = ? AND id = ?`, orgID, id)
+}
+
+func (q *queries) InstanceByTokenHash(ctx context.Context, hash []byte) (store.Instance, error) {
+	return q.getInstance(ctx, `instance_token_hash = ?`, hash)
+}
+
+func (q *queries) ListInstances(ctx context.Context, orgID string, f store.InstanceFilter, p store.Page) ([]store.Instance, string, error) {
+	where, args := `org_id = ? AND id > ?`, []any{orgID, p.After}
+	if f.Connector != "" {
+		where, args = where+` AND connector = ?`, append(args, f.Connector)
+	}
+	if f.Status != "" {
+		where, args = where+` AND status = ?`, append(args, f.Status)
+	}
+	if f.Tag != "" {
+		// Tags are a JSON list of strings; match the quoted element. The JSON
+		// encoder escapes quotes and backslashes, so a tag cannot fake another.
+		tag, err := toJSON(f.Tag)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = where+` AND tags LIKE ? ESCAPE '\'`, append(args, "%"+likeEscape(tag)+"%")
+	}
+	_, limit := pageArgs(p)
+	rows, err := collect(q.scanInstance)(q.query(ctx, `SELECT `+instanceCols+` FROM instances WHERE `+where+` ORDER BY id LIMIT ?`, append(args, limit)...))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list instances: %w", err)
+	}
+	rows, next := nextCursor(rows, p, func(in store.Instance) string { return in.ID })
+	return rows, next, nil
+}
+
+func (q *queries) UpdateInstance(ctx context.Context, orgID, id string, fn func(*store.Instance) error) (store.Instance, error) {
+	return updateRow(ctx, q, "instance",
+		func(q *queries) (store.Instance, error) {
+			return q.getInstance(ctx, `org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id)
+		},
+		fn,
+		func(old store.Instance, in *store.Instance) {
+			in.ID, in.OrgID, in.CreatedAt, in.UpdatedAt = old.ID, old.OrgID, old.CreatedAt, now()
+			// TokenVersion is the store's to keep: it moves when the tokens do.
+			in.TokenVersion = old.TokenVersion
+			if in.BotToken != old.BotToken || in.UserToken != old.UserToken || in.BotRefreshToken != old.BotRefreshToken || in.UserRefreshToken != old.UserRefreshToken {
+				in.TokenVersion++
+			}
+		},
+		func(in *store.Instance) *int64 { return &in.Version },
+		func(q *queries, in *store.Instance, v int64) error {
+			args, err := q.instanceArgs(in)
+			if err != nil {
+				return err
+			}
+			return one(q.exec(ctx, `UPDATE instances SET `+instanceMutable+`, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+				append(args, ms(in.UpdatedAt), in.Version, in.OrgID, in.ID, v)...))
+		})
+}
+
+func (q *queries) DeleteInstance(ctx context.Context, orgID, id string) error {
+	if err := one(q.exec(ctx, `DELETE FROM instances WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
+		return fmt.Errorf("store: delete instance: %w", err)
+	}
+	return nil
+}

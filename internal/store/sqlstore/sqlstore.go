@@ -1,0 +1,339 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/store"
+)
+
+// Dialect is what a backend tells the shared layer about its database.
+type Dialect struct {
+	Name string // "sqlite" or "postgres"
+	// Placeholders rewrites "?" placeholders to the database's own ("$1"…).
+	Placeholders func(query string) string
+	// ForUpdate is appended to the SELECT of an updater to lock the row
+	// (" FOR UPDATE" on PostgreSQL; SQLite's transactions take the write lock
+	// when they begin).
+	ForUpdate string
+	// IsUnique and IsForeignKey recognise the driver's constraint errors.
+	IsUnique     func(error) bool
+	IsForeignKey func(error) bool
+	// Migrations holds the numbered goose migrations (NNNNN_name.sql).
+	Migrations   fs.FS
+	GooseDialect goose.Dialect
+	// Locker serializes migrations across replicas; nil where one process
+	// owns the database (SQLite).
+	Locker lock.SessionLocker
+}
+
+// Store is the shared implementation of store.Store.
+type Store struct {
+	queries
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New wraps an open database. The store owns db and closes it.
+func New(db *sql.DB, d *Dialect, keys *secrets.Keyring) *Store {
+	s := &Store{db: db}
+	s.queries = queries{db: db, d: d, keys: keys, s: s}
+	return s
+}
+
+// DB is the underlying database, for tests and for tools that must see the
+// raw rows.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) Backend() string { return s.d.Name }
+
+func (s *Store) Close() error { return s.db.Close() }
+
+// InTx runs fn in one transaction.
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	return s.queries.inTx(ctx, func(q *queries) error { return fn(q) })
+}
+
+// dbtx is what both *sql.DB and *sql.Tx offer.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries runs the entity operations on a database or inside a transaction.
+type queries struct {
+	db   dbtx
+	d    *Dialect
+	keys *secrets.Keyring
+	s    *Store
+	tx   bool
+}
+
+// inTx runs fn in a transaction, or directly when q is already in one.
+func (q *queries) inTx(ctx context.Context, fn func(q *queries) error) (err error) {
+	if q.tx {
+		return fn(q)
+	}
+	tx, err := q.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+			return
+		}
+		if cerr := tx.Commit(); cerr != nil {
+			err = fmt.Errorf("store: commit: %w", q.mapErr(cerr))
+		}
+	}()
+	return fn(&queries{db: tx, d: q.d, keys: q.keys, s: q.s, tx: true})
+}
+
+func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	r, err := q.db.ExecContext(ctx, q.d.Placeholders(query), args...)
+	return r, q.mapErr(err)
+}
+
+func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := q.db.QueryContext(ctx, q.d.Placeholders(query), args...)
+	return rows, q.mapErr(err)
+}
+
+func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.db.QueryRowContext(ctx, q.d.Placeholders(query), args...)
+}
+
+// mapErr turns the driver's constraint errors into the store's sentinels.
+func (q *queries) mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case q.d.IsUnique(err):
+		return fmt.Errorf("%w: %v", store.ErrAlreadyExists, err)
+	case q.d.IsForeignKey(err):
+		return fmt.Errorf("%w: a row it refers to does not exist: %v", store.ErrNotFound, err)
+	}
+	return err
+}
+
+// one checks a write touched exactly one row.
+func one(r sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// seal seals a secret for table/id/column; an empty secret is stored as NULL.
+func (q *queries) seal(table, id, column string, v secrets.Secret) (any, error) {
+	if v.IsZero() {
+		return nil, nil
+	}
+	b, err := q.keys.Seal([]byte(v.Reveal()), aad(table, id, column))
+	if err != nil {
+		return nil, fmt.Errorf("store: seal %s.%s: %w", table, column, err)
+	}
+	return b, nil
+}
+
+// open opens what seal stored.
+func (q *queries) open(table, id, column string, b []byte) (secrets.Secret, error) {
+	if len(b) == 0 {
+		return "", nil
+	}
+	p, err := q.keys.Open(b, aad(table, id, column))
+	if err != nil {
+		return "", fmt.Errorf("store: open %s.%s of %s: %w", table, column, id, err)
+	}
+	return secrets.Secret(p), nil
+}
+
+func aad(table, id, column string) []byte { return []byte(table + "/" + id + "/" + column) }
+
+// ms renders a time as the schema keeps it: milliseconds, NULL for zero.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromMS reads what ms wrote.
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
+
+// now is the store's clock, truncated to what the schema keeps.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("store: encode: %w", err)
+	}
+	return string(b), nil
+}
+
+func fromJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("store: decode: %w", err)
+	}
+	return nil
+}
+
+// pageArgs turns a Page into the keyset condition and the LIMIT: one row more
+// than asked, to learn whether a next page exists.
+func pageArgs(p store.Page) (after string, limit int) { return p.After, p.Size() + 1 }
+
+// nextCursor trims the extra row and names the cursor of the next page.
+func nextCursor[T any](rows []T, p store.Page, id func(T) string) ([]T, string) {
+	if len(rows) <= p.Size() {
+		return rows, ""
+	}
+	rows = rows[:p.Size()]
+	return rows, id(rows[len(rows)-1])
+}
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of a query with scan:
+// collect(scanUser)(q.query(ctx, …)).
+func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []T
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// Rebind rewrites "?" placeholders as "$1", "$2"… for PostgreSQL. It skips
+// question marks inside single-quoted strings.
+func Rebind(query string) string {
+	var b strings.Builder
+	n, quoted := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+			b.WriteByte(c)
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// updateRow runs an updater closure on one row in a transaction: read it
+// (locked), let fn change a copy, put back what fn may not change, bump the
+// version and write it where the version is still the one read.
+func updateRow[T any](ctx context.Context, q *queries, what string, read func(*queries) (T, error), fn func(*T) error,
+	keep func(old T, next *T), version func(*T) *int64, write func(q *queries, next *T, oldVersion int64) error) (T, error) {
+	var out T
+	err := q.inTx(ctx, func(q *queries) error {
+		cur, err := read(q)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		keep(cur, &next)
+		old := *version(&cur)
+		*version(&next) = old + 1
+		if err := write(q, &next, old); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return store.ErrConflict
+			}
+			return err
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("store: update %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// nullBytes stores an empty byte slice as NULL, so that optional unique
+// columns (hashes) hold any number of absent values.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// list encodes a string list; nil is stored as [].
+func list(xs []string) string {
+	if len(xs) == 0 {
+		return "[]"
+	}
+	s, _ := toJSON(xs)
+	return s
+}
+
+func repeat(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat(s, n)
+}
+
+// likeEscape escapes LIKE's wildcards with a backslash.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func secretOf(s string) secrets.Secret { return secrets.Secret(s) }

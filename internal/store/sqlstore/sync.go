@@ -1,0 +1,309 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/connhub/connhub/internal/store"
+)
+
+const runCols = `id, org_id, instance_id, status, trigger_kind, streams, stats, error, started_at, finished_at, created_at, updated_at, version`
+
+func scanRun(r scanner) (store.SyncRun, error) {
+	var run store.SyncRun
+	var streams, stats string
+	var started, finished, created, updated sql.NullInt64
+	if err := r.Scan(&run.ID, &run.OrgID, &run.InstanceID, &run.Status, &run.Trigger, &streams, &stats, &run.Error,
+		&started, &finished, &created, &updated, &run.Version); err != nil {
+		return run, err
+	}
+	run.StartedAt, run.FinishedAt, run.CreatedAt, run.UpdatedAt = fromMS(started), fromMS(finished), fromMS(created), fromMS(updated)
+	if err := fromJSON(streams, &run.Streams); err != nil {
+		return run, err
+	}
+	return run, fromJSON(stats, &run.Stats)
+}
+
+func runArgs(r *store.SyncRun) ([]any, error) {
+	stats := "{}"
+	if len(r.Stats) > 0 {
+		var err error
+		if stats, err = toJSON(r.Stats); err != nil {
+			return nil, err
+		}
+	}
+	return []any{r.Status, r.Trigger, list(r.Streams), stats, r.Error, ms(r.StartedAt), ms(r.FinishedAt)}, nil
+}
+
+func (q *queries) CreateSyncRun(ctx context.Context, r store.SyncRun) (store.SyncRun, error) {
+	if r.ID == "" {
+		r.ID = store.NewID("run")
+	}
+	if r.Status == "" {
+		r.Status = store.RunQueued
+	}
+	r.CreatedAt, r.UpdatedAt, r.Version = now(), now(), 1
+	args, err := runArgs(&r)
+	if err != nil {
+		return store.SyncRun{}, err
+	}
+	args = append([]any{r.ID, r.OrgID, r.InstanceID}, append(args, ms(r.CreatedAt), ms(r.UpdatedAt), r.Version)...)
+	if _, err := q.exec(ctx, `INSERT INTO sync_runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		return store.SyncRun{}, fmt.Errorf("store: create sync run: %w", err)
+	}
+	return r, nil
+}
+
+func (q *queries) getRun(ctx context.Context, where string, args ...any) (store.SyncRun, error) {
+	r, err := scanRun(q.queryRow(ctx, `SELECT `+runCols+` FROM sync_runs WHERE `+where, args...))
+	if err != nil {
+		return store.SyncRun{}, fmt.Errorf("store: sync run: %w", q.mapErr(err))
+	}
+	return r, nil
+}
+
+func (q *queries) GetSyncRun(ctx context.Context, orgID, id string) (store.SyncRun, error) {
+	return q.getRun(ctx, `org_id = ? AND id = ?`, orgID, id)
+}
+
+func (q *queries) ListSyncRuns(ctx context.Context, orgID, instanceID string, p store.Page) ([]store.SyncRun, string, error) {
+	after, limit := pageArgs(p)
+	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		orgID, instanceID, after, limit))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list sync runs: %w", err)
+	}
+	rows, next := nextCursor(rows, p, func(r store.SyncRun) string { return r.ID })
+	return rows, next, nil
+}
+
+func (q *queries) UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*store.SyncRun) error) (store.SyncRun, error) {
+	return updateRow(ctx, q, "sync run",
+		func(q *queries) (store.SyncRun, error) {
+			return q.getRun(ctx, `org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id)
+		},
+		fn,
+		func(old store.SyncRun, r *store.SyncRun) {
+			r.ID, r.OrgID, r.InstanceID, r.CreatedAt, r.UpdatedAt = old.ID, old.OrgID, old.InstanceID, old.CreatedAt, now()
+		},
+		func(r *store.SyncRun) *int64 { return &r.Version },
+		func(q *queries, r *store.SyncRun, v int64) error {
+			args, err := runArgs(r)
+			if err != nil {
+				return err
+			}
+			return one(q.exec(ctx, `UPDATE sync_runs SET status = ?, trigger_kind = ?, streams = ?, stats = ?, error = ?, started_at = ?, finished_at = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+				append(args, ms(r.UpdatedAt), r.Version, r.OrgID, r.ID, v)...))
+		})
+}
+
+const checkpointCols = `org_id, instance_id, stream, run_id, cursor, updated_at, version`
+
+func (q *queries) GetCheckpoint(ctx context.Context, orgID, instanceID, stream string) (store.Checkpoint, error) {
+	var cp store.Checkpoint
+	var cursor string
+	var updated sql.NullInt64
+	err := q.queryRow(ctx, `SELECT `+checkpointCols+` FROM checkpoints WHERE org_id = ? AND instance_id = ? AND stream = ?`, orgID, instanceID, stream).
+		Scan(&cp.OrgID, &cp.InstanceID, &cp.Stream, &cp.RunID, &cursor, &updated, &cp.Version)
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("store: checkpoint: %w", q.mapErr(err))
+	}
+	cp.Cursor, cp.UpdatedAt = []byte(cursor), fromMS(updated)
+	return cp, nil
+}
+
+func (q *queries) PutCheckpoint(ctx context.Context, cp store.Checkpoint) (store.Checkpoint, error) {
+	cursor := string(cp.Cursor)
+	if cursor == "" {
+		cursor = "null"
+	}
+	cp.UpdatedAt = now()
+	var err error
+	if cp.Version == 0 {
+		_, err = q.exec(ctx, `INSERT INTO checkpoints (`+checkpointCols+`) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+			cp.OrgID, cp.InstanceID, cp.Stream, cp.RunID, cursor, ms(cp.UpdatedAt))
+		if errors.Is(err, store.ErrAlreadyExists) {
+			err = store.ErrConflict
+		}
+	} else {
+		err = one(q.exec(ctx, `UPDATE checkpoints SET run_id = ?, cursor = ?, updated_at = ?, version = version + 1 WHERE org_id = ? AND instance_id = ? AND stream = ? AND version = ?`,
+			cp.RunID, cursor, ms(cp.UpdatedAt), cp.OrgID, cp.InstanceID, cp.Stream, cp.Version))
+		if errors.Is(err, store.ErrNotFound) {
+			err = store.ErrConflict
+		}
+	}
+	if err != nil {
+		return store.Checkpoint{}, fmt.Errorf("store: put checkpoint %s/%s: %w", cp.InstanceID, cp.Stream, err)
+	}
+	cp.Version++
+	return cp, nil
+}
+
+// ownsInstance checks the instance belongs to the organization, so that no
+// write names another organization's instance.
+func (q *queries) ownsInstance(ctx context.Context, orgID, instanceID string) error {
+	var one int
+	if err := q.queryRow(ctx, `SELECT 1 FROM instances WHERE org_id = ? AND id = ?`, orgID, instanceID).Scan(&one); err != nil {
+		return fmt.Errorf("instance: %w", q.mapErr(err))
+	}
+	return nil
+}
+
+// knownKeys counts how many of recs' keys the stream already holds.
+func (q *queries) knownKeys(ctx context.Context, instanceID, stream string, recs []store.Record) (int, error) {
+	known := 0
+	for start := 0; start < len(recs); start += 500 {
+		batch := recs[start:min(start+500, len(recs))]
+		args := []any{instanceID, stream}
+		for _, r := range batch {
+			args = append(args, r.Key)
+		}
+		var n int
+		err := q.queryRow(ctx, `SELECT COUNT(*) FROM records WHERE instance_id = ? AND stream = ? AND record_key IN (?`+repeat(", ?", len(batch)-1)+`)`, args...).Scan(&n)
+		if err != nil {
+			return 0, q.mapErr(err)
+		}
+		known += n
+	}
+	return known, nil
+}
+
+const recordCols = `org_id, instance_id, stream, record_key, team_id, data, source_updated_at, first_seen_at, last_seen_at, seen_run_id, deleted_at`
+
+func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, runID string, recs []store.Record) (int, error) {
+	inserted := 0
+	err := q.inTx(ctx, func(q *queries) error {
+		if err := q.ownsInstance(ctx, orgID, instanceID); err != nil {
+			return err
+		}
+		known, err := q.knownKeys(ctx, instanceID, stream, recs)
+		if err != nil {
+			return err
+		}
+		inserted = len(recs) - known
+		at := now()
+		for _, r := range recs {
+			data := string(r.Data)
+			if data == "" {
+				data = "null"
+			}
+			// The org_id condition keeps an upsert from touching a row of
+			// another organization even if the keys collided.
+			res, err := q.exec(ctx, `INSERT INTO records (`+recordCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+				ON CONFLICT (instance_id, stream, record_key) DO UPDATE SET team_id = excluded.team_id, data = excluded.data,
+				source_updated_at = excluded.source_updated_at, last_seen_at = excluded.last_seen_at, seen_run_id = excluded.seen_run_id, deleted_at = NULL
+				WHERE records.org_id = excluded.org_id`,
+				orgID, instanceID, stream, r.Key, r.TeamID, data, ms(r.SourceUpdatedAt), ms(at), ms(at), runID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("record %q: %w", r.Key, store.ErrConflict)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: upsert %s records: %w", stream, err)
+	}
+	return inserted, nil
+}
+
+func (q *queries) MarkUnseen(ctx context.Context, orgID, instanceID, stream, runID string, at time.Time) (int, error) {
+	r, err := q.exec(ctx, `UPDATE records SET deleted_at = ? WHERE org_id = ? AND instance_id = ? AND stream = ? AND seen_run_id <> ? AND deleted_at IS NULL`,
+		ms(at), orgID, instanceID, stream, runID)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark unseen %s records: %w", stream, err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+func scanRecord(r scanner) (store.Record, error) {
+	var rec store.Record
+	var data string
+	var src, first, last, deleted sql.NullInt64
+	err := r.Scan(&rec.OrgID, &rec.InstanceID, &rec.Stream, &rec.Key, &rec.TeamID, &data, &src, &first, &last, &rec.SeenRunID, &deleted)
+	rec.Data = []byte(data)
+	rec.SourceUpdatedAt, rec.FirstSeenAt, rec.LastSeenAt, rec.DeletedAt = fromMS(src), fromMS(first), fromMS(last), fromMS(deleted)
+	return rec, err
+}
+
+func (q *queries) GetRecord(ctx context.Context, orgID, instanceID, stream, key string) (store.Record, error) {
+	rec, err := scanRecord(q.queryRow(ctx, `SELECT `+recordCols+` FROM records WHERE org_id = ? AND instance_id = ? AND stream = ? AND record_key = ?`,
+		orgID, instanceID, stream, key))
+	if err != nil {
+		return store.Record{}, fmt.Errorf("store: record: %w", q.mapErr(err))
+	}
+	return rec, nil
+}
+
+func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream string, f store.RecordFilter, p store.Page) ([]store.Record, string, error) {
+	where, args := `org_id = ? AND instance_id = ? AND stream = ? AND record_key > ?`, []any{orgID, instanceID, stream, p.After}
+	if f.TeamID != "" {
+		where, args = where+` AND team_id = ?`, append(args, f.TeamID)
+	}
+	if !f.IncludeDeleted {
+		where += ` AND deleted_at IS NULL`
+	}
+	if !f.UpdatedSince.IsZero() {
+		where, args = where+` AND last_seen_at >= ?`, append(args, ms(f.UpdatedSince))
+	}
+	_, limit := pageArgs(p)
+	rows, err := collect(scanRecord)(q.query(ctx, `SELECT `+recordCols+` FROM records WHERE `+where+` ORDER BY record_key LIMIT ?`, append(args, limit)...))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list %s records: %w", stream, err)
+	}
+	rows, next := nextCursor(rows, p, func(r store.Record) string { return r.Key })
+	return rows, next, nil
+}
+
+const auditCols = `id, org_id, actor_id, action, target_type, target_id, request_id, details, at`
+
+func (q *queries) AppendAudit(ctx context.Context, e store.AuditEvent) (store.AuditEvent, error) {
+	if e.ID == "" {
+		e.ID = store.NewID("evt")
+	}
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	details := "{}"
+	if len(e.Details) > 0 {
+		var err error
+		if details, err = toJSON(e.Details); err != nil {
+			return store.AuditEvent{}, err
+		}
+	}
+	if _, err := q.exec(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.OrgID, e.ActorID, e.Action, e.TargetType, e.TargetID, e.RequestID, details, ms(e.At)); err != nil {
+		return store.AuditEvent{}, fmt.Errorf("store: append audit event: %w", err)
+	}
+	return e, nil
+}
+
+// ListAudit lists an organization's audit events, newest first.
+func (q *queries) ListAudit(ctx context.Context, orgID string, p store.Page) ([]store.AuditEvent, string, error) {
+	where, args := `org_id = ?`, []any{orgID}
+	if p.After != "" {
+		where, args = where+` AND id < ?`, append(args, p.After)
+	}
+	_, limit := pageArgs(p)
+	rows, err := collect(func(r scanner) (store.AuditEvent, error) {
+		var e store.AuditEvent
+		var details string
+		var at sql.NullInt64
+		if err := r.Scan(&e.ID, &e.OrgID, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &e.RequestID, &details, &at); err != nil {
+			return e, err
+		}
+		e.At = fromMS(at)
+		return e, fromJSON(details, &e.Details)
+	})(q.query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list audit events: %w", err)
+	}
+	rows, next := nextCursor(rows, p, func(e store.AuditEvent) string { return e.ID })
+	return rows, next, nil
+}

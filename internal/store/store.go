@@ -1,0 +1,416 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/connhub/connhub/internal/secrets"
+)
+
+// The errors every backend maps its driver's errors to. Wrap them; compare with
+// errors.Is.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	ErrConflict      = errors.New("conflict: the row changed since it was read")
+)
+
+// Store is a connhub database.
+type Store interface {
+	Queries
+
+	// InTx runs fn in one transaction: everything fn does through q commits
+	// together, or, if fn returns an error or panics, not at all.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+
+	// Migrate applies every pending schema migration. Replicas that start at
+	// once migrate once: PostgreSQL serializes them with an advisory lock.
+	Migrate(ctx context.Context) error
+	// MigrationVersion is the schema version applied and the newest known.
+	MigrationVersion(ctx context.Context) (applied, latest int64, err error)
+
+	// CheckKeys proves the key ring opens what the database holds: on an
+	// empty database it seals a canary with the newest key; afterwards it
+	// opens it. A wrong or missing key stops start-up here, before anything is
+	// read or overwritten.
+	CheckKeys(ctx context.Context) error
+	// Reseal opens every secret sealed with a key other than the newest and
+	// seals it again with the newest, returning how many it resealed.
+	Reseal(ctx context.Context) (int, error)
+
+	// Backend names the backend: "sqlite" or "postgres".
+	Backend() string
+	Close() error
+}
+
+// Queries are the operations on entities, each in its own transaction unless
+// run inside InTx.
+type Queries interface {
+	CreateOrganization(ctx context.Context, o Organization) (Organization, error)
+	GetOrganization(ctx context.Context, id string) (Organization, error)
+	OrganizationBySecretHash(ctx context.Context, hash []byte) (Organization, error)
+	ListOrganizations(ctx context.Context, page Page) ([]Organization, string, error)
+	UpdateOrganization(ctx context.Context, id string, fn func(*Organization) error) (Organization, error)
+	DeleteOrganization(ctx context.Context, id string) error
+
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, orgID, id string) (User, error)
+	UserBySecretHash(ctx context.Context, orgID string, hash []byte) (User, error)
+	ListUsers(ctx context.Context, orgID string, page Page) ([]User, string, error)
+	UpdateUser(ctx context.Context, orgID, id string, fn func(*User) error) (User, error)
+	DeleteUser(ctx context.Context, orgID, id string) error
+
+	CreateAPICredential(ctx context.Context, c APICredential) (APICredential, error)
+	GetAPICredential(ctx context.Context, orgID, id string) (APICredential, error)
+	APICredentialByTokenHash(ctx context.Context, hash []byte) (APICredential, error)
+	ListAPICredentials(ctx context.Context, orgID string, page Page) ([]APICredential, string, error)
+	UpdateAPICredential(ctx context.Context, orgID, id string, fn func(*APICredential) error) (APICredential, error)
+	DeleteAPICredential(ctx context.Context, orgID, id string) error
+
+	CreateApp(ctx context.Context, a App) (App, error)
+	GetApp(ctx context.Context, orgID, id string) (App, error)
+	AppByClientID(ctx context.Context, orgID, clientID string) (App, error)
+	ListApps(ctx context.Context, orgID string, page Page) ([]App, string, error)
+	UpdateApp(ctx context.Context, orgID, id string, fn func(*App) error) (App, error)
+	DeleteApp(ctx context.Context, orgID, id string) error
+
+	CreateInstance(ctx context.Context, in Instance) (Instance, error)
+	GetInstance(ctx context.Context, orgID, id string) (Instance, error)
+	InstanceByTokenHash(ctx context.Context, hash []byte) (Instance, error)
+	ListInstances(ctx context.Context, orgID string, f InstanceFilter, page Page) ([]Instance, string, error)
+	UpdateInstance(ctx context.Context, orgID, id string, fn func(*Instance) error) (Instance, error)
+	DeleteInstance(ctx context.Context, orgID, id string) error
+
+	CreateOAuthState(ctx context.Context, s OAuthState) (OAuthState, error)
+	// ConsumeOAuthState marks a state used and returns it: ErrNotFound when
+	// there is no such state, ErrConflict when it was used before. Expiry is
+	// the caller's to judge from ExpiresAt (the state is spent either way).
+	ConsumeOAuthState(ctx context.Context, id string, now time.Time) (OAuthState, error)
+	// DeleteExpiredOAuthStates removes states that expired before t.
+	DeleteExpiredOAuthStates(ctx context.Context, t time.Time) (int, error)
+
+	CreateCredential(ctx context.Context, c Credential) (Credential, error)
+	GetCredential(ctx context.Context, orgID, id string) (Credential, error)
+	ListCredentials(ctx context.Context, orgID string, page Page) ([]Credential, string, error)
+	UpdateCredential(ctx context.Context, orgID, id string, fn func(*Credential) error) (Credential, error)
+	DeleteCredential(ctx context.Context, orgID, id string) error
+
+	CreateSyncRun(ctx context.Context, r SyncRun) (SyncRun, error)
+	GetSyncRun(ctx context.Context, orgID, id string) (SyncRun, error)
+	ListSyncRuns(ctx context.Context, orgID, instanceID string, page Page) ([]SyncRun, string, error)
+	UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*SyncRun) error) (SyncRun, error)
+
+	// GetCheckpoint returns a stream's checkpoint, ErrNotFound before its first.
+	GetCheckpoint(ctx context.Context, orgID, instanceID, stream string) (Checkpoint, error)
+	// PutCheckpoint writes a checkpoint if its Version is the one stored (0
+	// for a stream without one) and returns it with the next Version;
+	// otherwise ErrConflict. Commit it in the same transaction as the page of
+	// records it follows.
+	PutCheckpoint(ctx context.Context, cp Checkpoint) (Checkpoint, error)
+
+	// UpsertRecords writes a page of a stream's records on their natural keys:
+	// a new key is inserted, a known one updated (and undeleted); either way
+	// the record is marked seen by runID. It reports how many were new.
+	UpsertRecords(ctx context.Context, orgID, instanceID, stream, runID string, recs []Record) (inserted int, err error)
+	// MarkUnseen marks deleted the stream's live records that run runID did
+	// not see (records that vanished between full syncs are marked, never
+	// dropped). It returns how many it marked.
+	MarkUnseen(ctx context.Context, orgID, instanceID, stream, runID string, at time.Time) (int, error)
+	GetRecord(ctx context.Context, orgID, instanceID, stream, key string) (Record, error)
+	ListRecords(ctx context.Context, orgID, instanceID, stream string, f RecordFilter, page Page) ([]Record, string, error)
+
+	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
+	ListAudit(ctx context.Context, orgID string, page Page) ([]AuditEvent, string, error)
+}
+
+// Page asks for one page of a list: up to Limit rows (1 to 1000; 0 means 100)
+// after the cursor of the previous page. Lists answer with the cursor of the
+// next page, "" at the end.
+type Page struct {
+	After string
+	Limit int
+}
+
+// MaxPage is the largest page a list returns.
+const MaxPage = 1000
+
+// Size is the page size asked for, with the default and the cap applied.
+func (p Page) Size() int {
+	switch {
+	case p.Limit <= 0:
+		return 100
+	case p.Limit > MaxPage:
+		return MaxPage
+	}
+	return p.Limit
+}
+
+// Organization is a tenant: every other entity belongs to one.
+type Organization struct {
+	ID   string
+	Name string
+	// SecretHash is the hash of the organization secret, the "Organization"
+	// part of the Open Connectors Authorization header.
+	SecretHash []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// Roles of a user within an organization.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// User is a person or service account of an organization.
+type User struct {
+	ID    string
+	OrgID string
+	Email string
+	Name  string
+	Role  string // RoleAdmin or RoleMember
+	// SecretHash is the hash of the user secret, the "User" part of the Open
+	// Connectors Authorization header.
+	SecretHash []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// APICredential is a bearer API token of a user, stored as its hash.
+type APICredential struct {
+	ID         string
+	OrgID      string
+	UserID     string
+	Name       string
+	TokenHash  []byte
+	Hint       string // the token's first characters, to tell tokens apart
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never
+	ExpiresAt  time.Time // zero: never
+	RevokedAt  time.Time // zero: live
+	Version    int64
+}
+
+// App is a Slack app registration: what a Slack admin creates at api.slack.com/apps.
+type App struct {
+	ID            string
+	OrgID         string
+	Name          string
+	ClientID      string
+	ClientSecret  secrets.Secret
+	SigningSecret secrets.Secret
+	BotScopes     []string
+	UserScopes    []string
+	RedirectURL   string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int64
+}
+
+// Instance statuses.
+const (
+	StatusPending  = "pending"  // created, waiting for the OAuth install
+	StatusActive   = "active"   // authenticated
+	StatusFailed   = "failed"   // the install or a refresh failed; StatusReason says why
+	StatusDisabled = "disabled" // turned off by a person
+)
+
+// Instance is an authenticated connection to one Slack workspace or org: a
+// connector instance with its own ID and instance token.
+type Instance struct {
+	ID           string
+	OrgID        string
+	Connector    string // "slack"
+	AppID        string
+	Name         string
+	Tags         []string
+	Status       string
+	StatusReason string
+	Edition      string
+
+	TeamID       string
+	TeamName     string
+	EnterpriseID string
+	OrgWide      bool // an Enterprise Grid org-wide install
+	BotUserID    string
+	AuthedUserID string
+	BotScopes    []string // granted
+	UserScopes   []string // granted
+
+	BotToken           secrets.Secret
+	BotRefreshToken    secrets.Secret
+	BotTokenExpiresAt  time.Time // zero: does not expire
+	UserToken          secrets.Secret
+	UserRefreshToken   secrets.Secret
+	UserTokenExpiresAt time.Time
+	TokenVersion       int64 // bumped by every change of tokens
+	InstanceTokenHash  []byte
+	InstanceTokenHint  string
+	LastPingAt         time.Time
+	LastPingOK         bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Version            int64
+}
+
+// InstanceFilter narrows ListInstances. Zero fields do not filter.
+type InstanceFilter struct {
+	Connector string
+	Status    string
+	Tag       string
+}
+
+// OAuthState is one OAuth install in flight: single use, expiring.
+type OAuthState struct {
+	ID           string // the state's nonce, carried (signed) in the state parameter
+	OrgID        string
+	InstanceID   string
+	CodeVerifier secrets.Secret // PKCE
+	RedirectURL  string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       time.Time // zero: not used
+}
+
+// Credential is named security material handed to an integration tool, such as
+// the Open Connectors Authorization header of an instance ("User Credentials"
+// in SAP Cloud Integration).
+type Credential struct {
+	ID          string
+	OrgID       string
+	Name        string
+	Kind        string
+	InstanceID  string // the instance it authenticates, if any
+	Description string
+	Value       secrets.Secret
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
+}
+
+// Sync run statuses.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCanceled  = "canceled"
+)
+
+// SyncRun is one sync of an instance's streams.
+type SyncRun struct {
+	ID         string
+	OrgID      string
+	InstanceID string
+	Status     string
+	Trigger    string // "manual", "schedule", "event"…
+	Streams    []string
+	Stats      map[string]int64 // counters by name, e.g. "users.records"
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// Checkpoint is where a stream's sync got to: its cursor, opaque to the store.
+type Checkpoint struct {
+	OrgID      string
+	InstanceID string
+	Stream     string
+	RunID      string
+	Cursor     json.RawMessage
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// Record is one synced object of a stream, on its natural key.
+type Record struct {
+	OrgID           string
+	InstanceID      string
+	Stream          string
+	Key             string          // the natural key: a user ID, "C123/1699999999.000100"…
+	TeamID          string          // the workspace, on Enterprise Grid fan-outs
+	Data            json.RawMessage // the object as Slack sent it, or as connhub derived it
+	SourceUpdatedAt time.Time       // the object's own "updated", when it has one
+	FirstSeenAt     time.Time
+	LastSeenAt      time.Time
+	SeenRunID       string
+	DeletedAt       time.Time // zero: live; set when the object vanished or was deactivated
+}
+
+// RecordFilter narrows ListRecords.
+type RecordFilter struct {
+	TeamID         string
+	IncludeDeleted bool
+	UpdatedSince   time.Time // LastSeenAt at or after
+}
+
+// AuditEvent is one thing that happened, for the audit log. Details must not
+// hold secrets.
+type AuditEvent struct {
+	ID         string
+	OrgID      string
+	ActorID    string // a user ID, or "system"
+	Action     string // e.g. "instance.create"
+	TargetType string
+	TargetID   string
+	RequestID  string
+	Details    map[string]any
+	At         time.Time
+}
+
+// NewID makes a random, time-ordered ID with a prefix: "ins_" and 26
+// characters of Crockford base32 whose first 10 encode the creation
+// millisecond, so IDs sort by creation time (and keyset pages follow it).
+// Within one process IDs strictly increase: in the same millisecond the
+// random part counts up, as ULIDs' monotonic mode does.
+func NewID(prefix string) string {
+	idMu.Lock()
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	if last := uint64(lastID[0])<<40 | uint64(lastID[1])<<32 | uint64(lastID[2])<<24 | uint64(lastID[3])<<16 | uint64(lastID[4])<<8 | uint64(lastID[5]); ms <= last {
+		b = lastID
+		for i := 15; i >= 0; i-- { // add one, carrying
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		for i := 5; i >= 0; i-- {
+			b[i] = byte(ms)
+			ms >>= 8
+		}
+		if _, err := rand.Read(b[6:]); err != nil {
+			panic("store: crypto/rand: " + err.Error())
+		}
+		b[6] &= 0x7f // leave room to count up within the millisecond
+	}
+	lastID = b
+	idMu.Unlock()
+
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = alphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return prefix + "_" + string(out[:])
+}
+
+var (
+	idMu   sync.Mutex
+	lastID [16]byte
+)
