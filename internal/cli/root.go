@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -19,7 +20,12 @@ func (e usageError) Unwrap() error { return e.err }
 
 // Execute runs connhub with args and returns the process exit status.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	return ExecuteEnv(ctx, args, stdout, stderr, os.Getenv)
+}
+
+// ExecuteEnv is Execute with the environment read through getenv, for tests.
+func ExecuteEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRoot(streams{stdout: stdout, stderr: stderr, getenv: getenv})
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -34,7 +40,13 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+// streams are what a command reads and writes besides its flags.
+type streams struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func newRoot(io streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "connhub",
 		Short: "A self-hosted connector hub for Slack",
@@ -45,12 +57,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(io.stdout)
+	root.SetErr(io.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see 'connhub %s --help')", err, cmd.Name())}
 	})
-	root.AddCommand(newSandboxCmd(stdout, stderr))
+	root.AddCommand(newSandboxCmd(io.stdout, io.stderr), newMigrateCmd(io), newKeysCmd(io))
 	return root
 }
 

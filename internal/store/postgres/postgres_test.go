@@ -2,64 +2,15 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/store/postgres"
 	"github.com/connhub/connhub/internal/store/storetest"
 )
-
-// adminURL is the database CONNHUB_TEST_POSTGRES names. Each test database is
-// created beside it and dropped after the test.
-func adminURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("CONNHUB_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("CONNHUB_TEST_POSTGRES is not set: the PostgreSQL conformance run is skipped (.ci/run sets it)")
-	}
-	return u
-}
-
-// freshDatabase creates an empty database for one test and returns its URL.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	admin := adminURL(t)
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "connhub_test_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func open(t *testing.T, dsn string, keys *secrets.Keyring) store.Store {
 	t.Helper()
@@ -76,7 +27,7 @@ func open(t *testing.T, dsn string, keys *secrets.Keyring) store.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Backend{New: func(t *testing.T, keys *secrets.Keyring) (store.Store, func(*secrets.Keyring) store.Store) {
-		dsn := freshDatabase(t)
+		dsn := storetest.PostgresDatabase(t)
 		return open(t, dsn, keys), func(k *secrets.Keyring) store.Store { return open(t, dsn, k) }
 	}})
 }
@@ -84,7 +35,7 @@ func TestConformance(t *testing.T) {
 // TestNoPlaintextInADump stores a secret of every kind and searches a pg_dump
 // of the database for them: none is there.
 func TestNoPlaintextInADump(t *testing.T) {
-	dsn := freshDatabase(t)
+	dsn := storetest.PostgresDatabase(t)
 	s := open(t, dsn, storetest.Keys(t, 1))
 	planted := storetest.PlantSecrets(t, s)
 	dump, err := exec.Command("pg_dump", "--data-only", "--dbname", dsn).Output()
