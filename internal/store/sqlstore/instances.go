@@ -78,13 +78,8 @@ func (q *queries) AppByClientID(ctx context.Context, orgID, clientID string) (st
 }
 
 func (q *queries) ListApps(ctx context.Context, orgID string, p store.Page) ([]store.App, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(q.scanApp)(q.query(ctx, `SELECT `+appCols+` FROM apps WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list apps: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(a store.App) string { return a.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "apps", q.scanApp, func(a store.App) string { return a.ID }, p,
+		`SELECT `+appCols+` FROM apps WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID)
 }
 
 func (q *queries) UpdateApp(ctx context.Context, orgID, id string, fn func(*store.App) error) (store.App, error) {
@@ -108,10 +103,7 @@ func (q *queries) UpdateApp(ctx context.Context, orgID, id string, fn func(*stor
 }
 
 func (q *queries) DeleteApp(ctx context.Context, orgID, id string) error {
-	if err := one(q.exec(ctx, `DELETE FROM apps WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
-		return fmt.Errorf("store: delete app: %w", err)
-	}
-	return nil
+	return q.deleteRow(ctx, "app", "apps", orgID, id)
 }
 
 const instanceCols = `id, org_id, connector, app_id, name, tags, status, status_reason, edition,
@@ -222,7 +214,7 @@ func (q *queries) InstanceByTokenHash(ctx context.Context, hash []byte) (store.I
 }
 
 func (q *queries) ListInstances(ctx context.Context, orgID string, f store.InstanceFilter, p store.Page) ([]store.Instance, string, error) {
-	where, args := `org_id = ? AND id > ?`, []any{orgID, p.After}
+	where, args := `org_id = ?`, []any{orgID}
 	if f.Connector != "" {
 		where, args = where+` AND connector = ?`, append(args, f.Connector)
 	}
@@ -238,13 +230,8 @@ func (q *queries) ListInstances(ctx context.Context, orgID string, f store.Insta
 		}
 		where, args = where+` AND tags LIKE ? ESCAPE '\'`, append(args, "%"+likeEscape(tag)+"%")
 	}
-	_, limit := pageArgs(p)
-	rows, err := collect(q.scanInstance)(q.query(ctx, `SELECT `+instanceCols+` FROM instances WHERE `+where+` ORDER BY id LIMIT ?`, append(args, limit)...))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list instances: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(in store.Instance) string { return in.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "instances", q.scanInstance, func(in store.Instance) string { return in.ID }, p,
+		`SELECT `+instanceCols+` FROM instances WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
 }
 
 func (q *queries) UpdateInstance(ctx context.Context, orgID, id string, fn func(*store.Instance) error) (store.Instance, error) {
@@ -273,8 +260,5 @@ func (q *queries) UpdateInstance(ctx context.Context, orgID, id string, fn func(
 }
 
 func (q *queries) DeleteInstance(ctx context.Context, orgID, id string) error {
-	if err := one(q.exec(ctx, `DELETE FROM instances WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
-		return fmt.Errorf("store: delete instance: %w", err)
-	}
-	return nil
+	return q.deleteRow(ctx, "instance", "instances", orgID, id)
 }

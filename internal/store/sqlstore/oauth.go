@@ -141,13 +141,8 @@ func (q *queries) GetCredential(ctx context.Context, orgID, id string) (store.Cr
 }
 
 func (q *queries) ListCredentials(ctx context.Context, orgID string, p store.Page) ([]store.Credential, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(q.scanCredential)(q.query(ctx, `SELECT `+credentialCols+` FROM credentials WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list credentials: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(c store.Credential) string { return c.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "credentials", q.scanCredential, func(c store.Credential) string { return c.ID }, p,
+		`SELECT `+credentialCols+` FROM credentials WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID)
 }
 
 func (q *queries) UpdateCredential(ctx context.Context, orgID, id string, fn func(*store.Credential) error) (store.Credential, error) {
@@ -171,8 +166,5 @@ func (q *queries) UpdateCredential(ctx context.Context, orgID, id string, fn fun
 }
 
 func (q *queries) DeleteCredential(ctx context.Context, orgID, id string) error {
-	if err := one(q.exec(ctx, `DELETE FROM credentials WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
-		return fmt.Errorf("store: delete credential: %w", err)
-	}
-	return nil
+	return q.deleteRow(ctx, "credential", "credentials", orgID, id)
 }

@@ -337,3 +337,23 @@ func likeEscape(s string) string {
 }
 
 func secretOf(s string) secrets.Secret { return secrets.Secret(s) }
+
+// listAfter runs a keyset-paged query whose last two placeholders are the
+// cursor and the limit, and returns the page and the next page's cursor.
+func listAfter[T any](ctx context.Context, q *queries, what string, scan func(scanner) (T, error), id func(T) string, p store.Page, query string, args ...any) ([]T, string, error) {
+	after, limit := pageArgs(p)
+	rows, err := collect(scan)(q.query(ctx, query, append(args, after, limit)...))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list %s: %w", what, err)
+	}
+	rows, next := nextCursor(rows, p, id)
+	return rows, next, nil
+}
+
+// deleteRow deletes one org-owned row by ID.
+func (q *queries) deleteRow(ctx context.Context, what, table, orgID, id string) error {
+	if err := one(q.exec(ctx, `DELETE FROM `+table+` WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
+		return fmt.Errorf("store: delete %s: %w", what, err)
+	}
+	return nil
+}

@@ -70,14 +70,8 @@ func (q *queries) GetSyncRun(ctx context.Context, orgID, id string) (store.SyncR
 }
 
 func (q *queries) ListSyncRuns(ctx context.Context, orgID, instanceID string, p store.Page) ([]store.SyncRun, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		orgID, instanceID, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list sync runs: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(r store.SyncRun) string { return r.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "sync runs", scanRun, func(r store.SyncRun) string { return r.ID }, p,
+		`SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, instanceID)
 }
 
 func (q *queries) UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*store.SyncRun) error) (store.SyncRun, error) {
@@ -242,7 +236,7 @@ func (q *queries) GetRecord(ctx context.Context, orgID, instanceID, stream, key 
 }
 
 func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream string, f store.RecordFilter, p store.Page) ([]store.Record, string, error) {
-	where, args := `org_id = ? AND instance_id = ? AND stream = ? AND record_key > ?`, []any{orgID, instanceID, stream, p.After}
+	where, args := `org_id = ? AND instance_id = ? AND stream = ?`, []any{orgID, instanceID, stream}
 	if f.TeamID != "" {
 		where, args = where+` AND team_id = ?`, append(args, f.TeamID)
 	}
@@ -252,13 +246,8 @@ func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream str
 	if !f.UpdatedSince.IsZero() {
 		where, args = where+` AND last_seen_at >= ?`, append(args, ms(f.UpdatedSince))
 	}
-	_, limit := pageArgs(p)
-	rows, err := collect(scanRecord)(q.query(ctx, `SELECT `+recordCols+` FROM records WHERE `+where+` ORDER BY record_key LIMIT ?`, append(args, limit)...))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list %s records: %w", stream, err)
-	}
-	rows, next := nextCursor(rows, p, func(r store.Record) string { return r.Key })
-	return rows, next, nil
+	return listAfter(ctx, q, stream+" records", scanRecord, func(r store.Record) string { return r.Key }, p,
+		`SELECT `+recordCols+` FROM records WHERE `+where+` AND record_key > ? ORDER BY record_key LIMIT ?`, args...)
 }
 
 const auditCols = `id, org_id, actor_id, action, target_type, target_id, request_id, details, at`

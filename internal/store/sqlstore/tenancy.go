@@ -48,13 +48,8 @@ func (q *queries) OrganizationBySecretHash(ctx context.Context, hash []byte) (st
 }
 
 func (q *queries) ListOrganizations(ctx context.Context, p store.Page) ([]store.Organization, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(scanOrg)(q.query(ctx, `SELECT `+orgCols+` FROM organizations WHERE id > ? ORDER BY id LIMIT ?`, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list organizations: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(o store.Organization) string { return o.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "organizations", scanOrg, func(o store.Organization) string { return o.ID }, p,
+		`SELECT `+orgCols+` FROM organizations WHERE id > ? ORDER BY id LIMIT ?`)
 }
 
 func (q *queries) UpdateOrganization(ctx context.Context, id string, fn func(*store.Organization) error) (store.Organization, error) {
@@ -121,13 +116,8 @@ func (q *queries) UserBySecretHash(ctx context.Context, orgID string, hash []byt
 }
 
 func (q *queries) ListUsers(ctx context.Context, orgID string, p store.Page) ([]store.User, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(scanUser)(q.query(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list users: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(u store.User) string { return u.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "users", scanUser, func(u store.User) string { return u.ID }, p,
+		`SELECT `+userCols+` FROM users WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID)
 }
 
 func (q *queries) UpdateUser(ctx context.Context, orgID, id string, fn func(*store.User) error) (store.User, error) {
@@ -147,10 +137,7 @@ func (q *queries) UpdateUser(ctx context.Context, orgID, id string, fn func(*sto
 }
 
 func (q *queries) DeleteUser(ctx context.Context, orgID, id string) error {
-	if err := one(q.exec(ctx, `DELETE FROM users WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
-		return fmt.Errorf("store: delete user: %w", err)
-	}
-	return nil
+	return q.deleteRow(ctx, "user", "users", orgID, id)
 }
 
 const credCols = `id, org_id, user_id, name, token_hash, hint, created_at, last_used_at, expires_at, revoked_at, version`
@@ -193,13 +180,8 @@ func (q *queries) APICredentialByTokenHash(ctx context.Context, hash []byte) (st
 }
 
 func (q *queries) ListAPICredentials(ctx context.Context, orgID string, p store.Page) ([]store.APICredential, string, error) {
-	after, limit := pageArgs(p)
-	rows, err := collect(scanAPICredential)(q.query(ctx, `SELECT `+credCols+` FROM api_credentials WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, after, limit))
-	if err != nil {
-		return nil, "", fmt.Errorf("store: list API credentials: %w", err)
-	}
-	rows, next := nextCursor(rows, p, func(c store.APICredential) string { return c.ID })
-	return rows, next, nil
+	return listAfter(ctx, q, "API credentials", scanAPICredential, func(c store.APICredential) string { return c.ID }, p,
+		`SELECT `+credCols+` FROM api_credentials WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID)
 }
 
 func (q *queries) UpdateAPICredential(ctx context.Context, orgID, id string, fn func(*store.APICredential) error) (store.APICredential, error) {
@@ -219,8 +201,5 @@ func (q *queries) UpdateAPICredential(ctx context.Context, orgID, id string, fn 
 }
 
 func (q *queries) DeleteAPICredential(ctx context.Context, orgID, id string) error {
-	if err := one(q.exec(ctx, `DELETE FROM api_credentials WHERE org_id = ? AND id = ?`, orgID, id)); err != nil {
-		return fmt.Errorf("store: delete API credential: %w", err)
-	}
-	return nil
+	return q.deleteRow(ctx, "API credential", "api_credentials", orgID, id)
 }
