@@ -42,6 +42,11 @@ type Store interface {
 	// Reseal opens every secret sealed with a key other than the newest and
 	// seals it again with the newest, returning how many it resealed.
 	Reseal(ctx context.Context) (int, error)
+	// InstallationSecret returns the hub-wide secret called name, made with
+	// generate and stored (sealed) the first time it is asked for, so that every
+	// replica on one database gets the same value (e.g. the key that signs OAuth
+	// state).
+	InstallationSecret(ctx context.Context, name string, generate func() (secrets.Secret, error)) (secrets.Secret, error)
 
 	// Backend names the backend: "sqlite" or "postgres".
 	Backend() string
@@ -85,6 +90,10 @@ type Queries interface {
 	ListInstances(ctx context.Context, orgID string, f InstanceFilter, page Page) ([]Instance, string, error)
 	UpdateInstance(ctx context.Context, orgID, id string, fn func(*Instance) error) (Instance, error)
 	DeleteInstance(ctx context.Context, orgID, id string) error
+	// ExpiringInstances lists active instances, of every organization, with a
+	// bot or user token that expires before t (and can be refreshed), soonest
+	// first: the background refresher's work list.
+	ExpiringInstances(ctx context.Context, before time.Time, limit int) ([]InstanceRef, error)
 
 	CreateOAuthState(ctx context.Context, s OAuthState) (OAuthState, error)
 	// ConsumeOAuthState marks a state used and returns it: ErrNotFound when
@@ -155,8 +164,11 @@ type Organization struct {
 	ID   string
 	Name string
 	// SecretHash is the hash of the organization secret, the "Organization"
-	// part of the Open Connectors Authorization header.
+	// part of the Open Connectors Authorization header; requests are
+	// authenticated by it. Secret is the same value, sealed, so that an admin
+	// can hand it to an integration tool.
 	SecretHash []byte
+	Secret     secrets.Secret
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	Version    int64
@@ -176,8 +188,9 @@ type User struct {
 	Name  string
 	Role  string // RoleAdmin or RoleMember
 	// SecretHash is the hash of the user secret, the "User" part of the Open
-	// Connectors Authorization header.
+	// Connectors Authorization header; Secret is the same value, sealed.
 	SecretHash []byte
+	Secret     secrets.Secret
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	Version    int64
@@ -214,12 +227,20 @@ type App struct {
 	Version       int64
 }
 
-// Instance statuses.
+// Instance statuses; internal/instance documents the transitions.
 const (
-	StatusPending  = "pending"  // created, waiting for the OAuth install
-	StatusActive   = "active"   // authenticated
-	StatusFailed   = "failed"   // the install or a refresh failed; StatusReason says why
-	StatusDisabled = "disabled" // turned off by a person
+	StatusPending     = "pending"      // created, waiting for the OAuth install
+	StatusActive      = "active"       // authenticated
+	StatusNeedsReauth = "needs_reauth" // Slack stopped taking its tokens (a failed refresh, a dead token): re-authenticate
+	StatusRevoked     = "revoked"      // its tokens were revoked at Slack
+	StatusFailed      = "failed"       // the install failed; StatusReason says why
+)
+
+// Instance auth methods: how its tokens came to connhub.
+const (
+	AuthOAuth        = "oauth2"        // installed through Slack's consent page
+	AuthToken        = "token"         // an existing token pasted in, checked with auth.test
+	AuthRefreshToken = "refresh_token" // client ID, secret and refresh token imported, checked by refreshing
 )
 
 // Instance is an authenticated connection to one Slack workspace or org: a
@@ -251,14 +272,27 @@ type Instance struct {
 	UserRefreshToken   secrets.Secret
 	UserTokenExpiresAt time.Time
 	TokenVersion       int64 // bumped by every change of tokens
-	InstanceTokenHash  []byte
-	InstanceTokenHint  string
-	LastPingAt         time.Time
-	LastPingOK         bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	Version            int64
+	// InstanceTokenHash authenticates requests for the instance;
+	// InstanceToken is the same value, sealed, for "View Token".
+	InstanceTokenHash []byte
+	InstanceToken     secrets.Secret
+	InstanceTokenHint string
+	AuthMethod        string         // AuthOAuth, AuthToken or AuthRefreshToken
+	Settings          map[string]any // the instance's own settings, changed without re-authenticating
+	Teams             []string       // an org-wide install: the workspaces it is granted
+	// RefreshLeaseOwner holds the right to refresh the tokens until
+	// RefreshLeaseUntil, so that one replica refreshes while others wait.
+	RefreshLeaseOwner string
+	RefreshLeaseUntil time.Time
+	LastPingAt        time.Time
+	LastPingOK        bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Version           int64
 }
+
+// InstanceRef names an instance of some organization.
+type InstanceRef struct{ OrgID, ID string }
 
 // InstanceFilter narrows ListInstances. Zero fields do not filter.
 type InstanceFilter struct {

@@ -67,11 +67,11 @@ func firstStart(ctx context.Context, s store.Store, adminToken secrets.Secret, d
 	}
 	var res BootstrapResult
 	err = s.InTx(ctx, func(q store.Queries) error {
-		org, err := q.CreateOrganization(ctx, store.Organization{Name: "Default organization", SecretHash: secrets.HashToken(orgSecret)})
+		org, err := q.CreateOrganization(ctx, store.Organization{Name: "Default organization", SecretHash: secrets.HashToken(orgSecret), Secret: secrets.Secret(orgSecret)})
 		if err != nil {
 			return err
 		}
-		admin, err := q.CreateUser(ctx, store.User{OrgID: org.ID, Email: "admin@localhost", Name: "Administrator", Role: store.RoleAdmin, SecretHash: secrets.HashToken(userSecret)})
+		admin, err := q.CreateUser(ctx, store.User{OrgID: org.ID, Email: "admin@localhost", Name: "Administrator", Role: store.RoleAdmin, SecretHash: secrets.HashToken(userSecret), Secret: secrets.Secret(userSecret)})
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
+	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -109,33 +111,39 @@ func (q *queries) DeleteApp(ctx context.Context, orgID, id string) error {
 const instanceCols = `id, org_id, connector, app_id, name, tags, status, status_reason, edition,
 	team_id, team_name, enterprise_id, org_wide, bot_user_id, authed_user_id, bot_scopes, user_scopes,
 	bot_token, bot_refresh_token, bot_token_expires_at, user_token, user_refresh_token, user_token_expires_at,
-	token_version, instance_token_hash, instance_token_hint, last_ping_at, last_ping_ok, created_at, updated_at, version`
+	token_version, instance_token_hash, instance_token, instance_token_hint, auth_method, settings, teams, refresh_lease_owner, refresh_lease_until,
+	last_ping_at, last_ping_ok, created_at, updated_at, version`
 
 // instanceMutable are the columns an update writes, in instanceArgs order.
 const instanceMutable = `connector = ?, app_id = ?, name = ?, tags = ?, status = ?, status_reason = ?, edition = ?,
 	team_id = ?, team_name = ?, enterprise_id = ?, org_wide = ?, bot_user_id = ?, authed_user_id = ?, bot_scopes = ?, user_scopes = ?,
 	bot_token = ?, bot_refresh_token = ?, bot_token_expires_at = ?, user_token = ?, user_refresh_token = ?, user_token_expires_at = ?,
-	token_version = ?, instance_token_hash = ?, instance_token_hint = ?, last_ping_at = ?, last_ping_ok = ?`
+	token_version = ?, instance_token_hash = ?, instance_token = ?, instance_token_hint = ?, auth_method = ?, settings = ?, teams = ?,
+	refresh_lease_owner = ?, refresh_lease_until = ?, last_ping_at = ?, last_ping_ok = ?`
 
-var instanceSecrets = []string{"bot_token", "bot_refresh_token", "user_token", "user_refresh_token"}
+var instanceSecrets = []string{"bot_token", "bot_refresh_token", "user_token", "user_refresh_token", "instance_token"}
 
 func (q *queries) scanInstance(r scanner) (store.Instance, error) {
 	var in store.Instance
 	var appID sql.NullString
-	var tags, bot, user string
-	var sealed [4][]byte
-	var botExp, userExp, ping, created, updated sql.NullInt64
+	var tags, bot, user, settings, teams string
+	var sealed [5][]byte
+	var botExp, userExp, lease, ping, created, updated sql.NullInt64
 	err := r.Scan(&in.ID, &in.OrgID, &in.Connector, &appID, &in.Name, &tags, &in.Status, &in.StatusReason, &in.Edition,
 		&in.TeamID, &in.TeamName, &in.EnterpriseID, &in.OrgWide, &in.BotUserID, &in.AuthedUserID, &bot, &user,
 		&sealed[0], &sealed[1], &botExp, &sealed[2], &sealed[3], &userExp,
-		&in.TokenVersion, &in.InstanceTokenHash, &in.InstanceTokenHint, &ping, &in.LastPingOK, &created, &updated, &in.Version)
+		&in.TokenVersion, &in.InstanceTokenHash, &sealed[4], &in.InstanceTokenHint, &in.AuthMethod, &settings, &teams, &in.RefreshLeaseOwner, &lease,
+		&ping, &in.LastPingOK, &created, &updated, &in.Version)
 	if err != nil {
 		return in, err
 	}
 	in.AppID = appID.String
-	in.BotTokenExpiresAt, in.UserTokenExpiresAt = fromMS(botExp), fromMS(userExp)
+	in.BotTokenExpiresAt, in.UserTokenExpiresAt, in.RefreshLeaseUntil = fromMS(botExp), fromMS(userExp), fromMS(lease)
 	in.LastPingAt, in.CreatedAt, in.UpdatedAt = fromMS(ping), fromMS(created), fromMS(updated)
-	dst := []*string{(*string)(&in.BotToken), (*string)(&in.BotRefreshToken), (*string)(&in.UserToken), (*string)(&in.UserRefreshToken)}
+	if err := fromJSON(settings, &in.Settings); err != nil {
+		return in, err
+	}
+	dst := []*string{(*string)(&in.BotToken), (*string)(&in.BotRefreshToken), (*string)(&in.UserToken), (*string)(&in.UserRefreshToken), (*string)(&in.InstanceToken)}
 	for i, col := range instanceSecrets {
 		v, err := q.open("instances", in.ID, col, sealed[i])
 		if err != nil {
@@ -146,7 +154,7 @@ func (q *queries) scanInstance(r scanner) (store.Instance, error) {
 	for _, f := range []struct {
 		raw string
 		dst *[]string
-	}{{tags, &in.Tags}, {bot, &in.BotScopes}, {user, &in.UserScopes}} {
+	}{{tags, &in.Tags}, {bot, &in.BotScopes}, {user, &in.UserScopes}, {teams, &in.Teams}} {
 		if err := fromJSON(f.raw, f.dst); err != nil {
 			return in, err
 		}
@@ -156,16 +164,24 @@ func (q *queries) scanInstance(r scanner) (store.Instance, error) {
 
 // instanceArgs are the values of an instance's mutable columns, secrets sealed.
 func (q *queries) instanceArgs(in *store.Instance) ([]any, error) {
-	var sealed [4]any
-	for i, v := range []struct {
-		col string
-		val string
-	}{{"bot_token", in.BotToken.Reveal()}, {"bot_refresh_token", in.BotRefreshToken.Reveal()}, {"user_token", in.UserToken.Reveal()}, {"user_refresh_token", in.UserRefreshToken.Reveal()}} {
-		s, err := q.seal("instances", in.ID, v.col, secretOf(v.val))
+	var sealed [5]any
+	for i, v := range []secrets.Secret{in.BotToken, in.BotRefreshToken, in.UserToken, in.UserRefreshToken, in.InstanceToken} {
+		s, err := q.seal("instances", in.ID, instanceSecrets[i], v)
 		if err != nil {
 			return nil, err
 		}
 		sealed[i] = s
+	}
+	settings := "{}"
+	if len(in.Settings) > 0 {
+		var err error
+		if settings, err = toJSON(in.Settings); err != nil {
+			return nil, err
+		}
+	}
+	authMethod := in.AuthMethod
+	if authMethod == "" {
+		authMethod = store.AuthOAuth
 	}
 	var appID any
 	if in.AppID != "" {
@@ -174,7 +190,8 @@ func (q *queries) instanceArgs(in *store.Instance) ([]any, error) {
 	return []any{in.Connector, appID, in.Name, list(in.Tags), in.Status, in.StatusReason, in.Edition,
 		in.TeamID, in.TeamName, in.EnterpriseID, in.OrgWide, in.BotUserID, in.AuthedUserID, list(in.BotScopes), list(in.UserScopes),
 		sealed[0], sealed[1], ms(in.BotTokenExpiresAt), sealed[2], sealed[3], ms(in.UserTokenExpiresAt),
-		in.TokenVersion, nullBytes(in.InstanceTokenHash), in.InstanceTokenHint, ms(in.LastPingAt), in.LastPingOK}, nil
+		in.TokenVersion, nullBytes(in.InstanceTokenHash), sealed[4], in.InstanceTokenHint, authMethod, settings, list(in.Teams),
+		in.RefreshLeaseOwner, ms(in.RefreshLeaseUntil), ms(in.LastPingAt), in.LastPingOK}, nil
 }
 
 func (q *queries) CreateInstance(ctx context.Context, in store.Instance) (store.Instance, error) {
@@ -183,6 +200,9 @@ func (q *queries) CreateInstance(ctx context.Context, in store.Instance) (store.
 	}
 	if in.Status == "" {
 		in.Status = store.StatusPending
+	}
+	if in.AuthMethod == "" {
+		in.AuthMethod = store.AuthOAuth
 	}
 	in.CreatedAt, in.UpdatedAt, in.Version = now(), now(), 1
 	args, err := q.instanceArgs(&in)
@@ -257,6 +277,24 @@ func (q *queries) UpdateInstance(ctx context.Context, orgID, id string, fn func(
 			return one(q.exec(ctx, `UPDATE instances SET `+instanceMutable+`, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
 				append(args, ms(in.UpdatedAt), in.Version, in.OrgID, in.ID, v)...))
 		})
+}
+
+func (q *queries) ExpiringInstances(ctx context.Context, before time.Time, limit int) ([]store.InstanceRef, error) {
+	// Only tokens with a refresh token can be renewed ahead of time.
+	rows, err := collect(func(r scanner) (store.InstanceRef, error) {
+		var ref store.InstanceRef
+		err := r.Scan(&ref.OrgID, &ref.ID)
+		return ref, err
+	})(q.query(ctx, `SELECT org_id, id FROM instances WHERE status = ? AND (
+			(bot_token_expires_at < ? AND bot_refresh_token IS NOT NULL) OR (user_token_expires_at < ? AND user_refresh_token IS NOT NULL))
+		ORDER BY CASE WHEN bot_token_expires_at IS NULL THEN user_token_expires_at
+			WHEN user_token_expires_at IS NULL OR bot_token_expires_at < user_token_expires_at THEN bot_token_expires_at
+			ELSE user_token_expires_at END LIMIT ?`,
+		store.StatusActive, ms(before), ms(before), limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: expiring instances: %w", err)
+	}
+	return rows, nil
 }
 
 func (q *queries) DeleteInstance(ctx context.Context, orgID, id string) error {

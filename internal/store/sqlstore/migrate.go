@@ -8,6 +8,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/store"
 )
 
 func (s *Store) provider() (*goose.Provider, error) {
@@ -88,8 +89,10 @@ var sealedColumns = []struct {
 	columns   []string
 }{
 	{"meta", "key", []string{"value"}},
+	{"organizations", "id", []string{"secret"}},
+	{"users", "id", []string{"secret"}},
 	{"apps", "id", []string{"client_secret", "signing_secret"}},
-	{"instances", "id", []string{"bot_token", "bot_refresh_token", "user_token", "user_refresh_token"}},
+	{"instances", "id", instanceSecrets},
 	{"oauth_states", "id", []string{"code_verifier"}},
 	{"credentials", "id", []string{"value"}},
 }
@@ -155,4 +158,33 @@ func (s *Store) resealBatch(ctx context.Context, table, idCol, col, after string
 		return nil
 	})
 	return n, last, err
+}
+
+// InstallationSecret returns the hub-wide secret called name, made by
+// generate on first use. It lives sealed in the meta table; an insert that
+// loses a race to another replica reads the winner's value.
+func (s *Store) InstallationSecret(ctx context.Context, name string, generate func() (secrets.Secret, error)) (secrets.Secret, error) {
+	key := "secret:" + name
+	var stored []byte
+	err := s.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&stored)
+	if err != nil && !errors.Is(s.mapErr(err), store.ErrNotFound) {
+		return "", fmt.Errorf("store: installation secret %s: %w", name, err)
+	}
+	if err != nil {
+		v, err := generate()
+		if err != nil {
+			return "", err
+		}
+		sealed, err := s.seal("meta", key, "value", v)
+		if err != nil {
+			return "", err
+		}
+		if _, err := s.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, sealed); err != nil {
+			return "", fmt.Errorf("store: installation secret %s: %w", name, err)
+		}
+		if err := s.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&stored); err != nil {
+			return "", fmt.Errorf("store: installation secret %s: %w", name, s.mapErr(err))
+		}
+	}
+	return s.open("meta", key, "value", stored)
 }

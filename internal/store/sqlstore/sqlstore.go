@@ -336,8 +336,6 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func secretOf(s string) secrets.Secret { return secrets.Secret(s) }
-
 // listAfter runs a keyset-paged query whose last two placeholders are the
 // cursor and the limit, and returns the page and the next page's cursor.
 func listAfter[T any](ctx context.Context, q *queries, what string, scan func(scanner) (T, error), id func(T) string, p store.Page, query string, args ...any) ([]T, string, error) {

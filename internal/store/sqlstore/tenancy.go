@@ -8,13 +8,18 @@ import (
 	"github.com/connhub/connhub/internal/store"
 )
 
-const orgCols = `id, name, secret_hash, created_at, updated_at, version`
+const orgCols = `id, name, secret_hash, secret, created_at, updated_at, version`
 
-func scanOrg(r scanner) (store.Organization, error) {
+func (q *queries) scanOrg(r scanner) (store.Organization, error) {
 	var o store.Organization
+	var secret []byte
 	var created, updated sql.NullInt64
-	err := r.Scan(&o.ID, &o.Name, &o.SecretHash, &created, &updated, &o.Version)
+	if err := r.Scan(&o.ID, &o.Name, &o.SecretHash, &secret, &created, &updated, &o.Version); err != nil {
+		return o, err
+	}
 	o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(updated)
+	var err error
+	o.Secret, err = q.open("organizations", o.ID, "secret", secret)
 	return o, err
 }
 
@@ -23,8 +28,12 @@ func (q *queries) CreateOrganization(ctx context.Context, o store.Organization) 
 		o.ID = store.NewID("org")
 	}
 	o.CreatedAt, o.UpdatedAt, o.Version = now(), now(), 1
-	_, err := q.exec(ctx, `INSERT INTO organizations (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, nullBytes(o.SecretHash), ms(o.CreatedAt), ms(o.UpdatedAt), o.Version)
+	secret, err := q.seal("organizations", o.ID, "secret", o.Secret)
+	if err != nil {
+		return store.Organization{}, err
+	}
+	_, err = q.exec(ctx, `INSERT INTO organizations (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, nullBytes(o.SecretHash), secret, ms(o.CreatedAt), ms(o.UpdatedAt), o.Version)
 	if err != nil {
 		return store.Organization{}, fmt.Errorf("store: create organization: %w", err)
 	}
@@ -32,7 +41,7 @@ func (q *queries) CreateOrganization(ctx context.Context, o store.Organization) 
 }
 
 func (q *queries) getOrg(ctx context.Context, where string, args ...any) (store.Organization, error) {
-	o, err := scanOrg(q.queryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE `+where, args...))
+	o, err := q.scanOrg(q.queryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE `+where, args...))
 	if err != nil {
 		return store.Organization{}, fmt.Errorf("store: organization: %w", q.mapErr(err))
 	}
@@ -48,7 +57,7 @@ func (q *queries) OrganizationBySecretHash(ctx context.Context, hash []byte) (st
 }
 
 func (q *queries) ListOrganizations(ctx context.Context, p store.Page) ([]store.Organization, string, error) {
-	return listAfter(ctx, q, "organizations", scanOrg, func(o store.Organization) string { return o.ID }, p,
+	return listAfter(ctx, q, "organizations", q.scanOrg, func(o store.Organization) string { return o.ID }, p,
 		`SELECT `+orgCols+` FROM organizations WHERE id > ? ORDER BY id LIMIT ?`)
 }
 
@@ -61,8 +70,12 @@ func (q *queries) UpdateOrganization(ctx context.Context, id string, fn func(*st
 		},
 		func(o *store.Organization) *int64 { return &o.Version },
 		func(q *queries, o *store.Organization, v int64) error {
-			return one(q.exec(ctx, `UPDATE organizations SET name = ?, secret_hash = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`,
-				o.Name, nullBytes(o.SecretHash), ms(o.UpdatedAt), o.Version, o.ID, v))
+			secret, err := q.seal("organizations", o.ID, "secret", o.Secret)
+			if err != nil {
+				return err
+			}
+			return one(q.exec(ctx, `UPDATE organizations SET name = ?, secret_hash = ?, secret = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`,
+				o.Name, nullBytes(o.SecretHash), secret, ms(o.UpdatedAt), o.Version, o.ID, v))
 		})
 }
 
@@ -73,13 +86,18 @@ func (q *queries) DeleteOrganization(ctx context.Context, id string) error {
 	return nil
 }
 
-const userCols = `id, org_id, email, name, role, secret_hash, created_at, updated_at, version`
+const userCols = `id, org_id, email, name, role, secret_hash, secret, created_at, updated_at, version`
 
-func scanUser(r scanner) (store.User, error) {
+func (q *queries) scanUser(r scanner) (store.User, error) {
 	var u store.User
+	var secret []byte
 	var created, updated sql.NullInt64
-	err := r.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &u.Role, &u.SecretHash, &created, &updated, &u.Version)
+	if err := r.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &u.Role, &u.SecretHash, &secret, &created, &updated, &u.Version); err != nil {
+		return u, err
+	}
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	var err error
+	u.Secret, err = q.open("users", u.ID, "secret", secret)
 	return u, err
 }
 
@@ -91,8 +109,12 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 		u.Role = store.RoleMember
 	}
 	u.CreatedAt, u.UpdatedAt, u.Version = now(), now(), 1
-	_, err := q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.OrgID, u.Email, u.Name, u.Role, nullBytes(u.SecretHash), ms(u.CreatedAt), ms(u.UpdatedAt), u.Version)
+	secret, err := q.seal("users", u.ID, "secret", u.Secret)
+	if err != nil {
+		return store.User{}, err
+	}
+	_, err = q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.OrgID, u.Email, u.Name, u.Role, nullBytes(u.SecretHash), secret, ms(u.CreatedAt), ms(u.UpdatedAt), u.Version)
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: create user: %w", err)
 	}
@@ -100,7 +122,7 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 }
 
 func (q *queries) getUser(ctx context.Context, where string, args ...any) (store.User, error) {
-	u, err := scanUser(q.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, args...))
+	u, err := q.scanUser(q.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, args...))
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: user: %w", q.mapErr(err))
 	}
@@ -116,7 +138,7 @@ func (q *queries) UserBySecretHash(ctx context.Context, orgID string, hash []byt
 }
 
 func (q *queries) ListUsers(ctx context.Context, orgID string, p store.Page) ([]store.User, string, error) {
-	return listAfter(ctx, q, "users", scanUser, func(u store.User) string { return u.ID }, p,
+	return listAfter(ctx, q, "users", q.scanUser, func(u store.User) string { return u.ID }, p,
 		`SELECT `+userCols+` FROM users WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID)
 }
 
@@ -131,8 +153,12 @@ func (q *queries) UpdateUser(ctx context.Context, orgID, id string, fn func(*sto
 		},
 		func(u *store.User) *int64 { return &u.Version },
 		func(q *queries, u *store.User, v int64) error {
-			return one(q.exec(ctx, `UPDATE users SET email = ?, name = ?, role = ?, secret_hash = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
-				u.Email, u.Name, u.Role, nullBytes(u.SecretHash), ms(u.UpdatedAt), u.Version, u.OrgID, u.ID, v))
+			secret, err := q.seal("users", u.ID, "secret", u.Secret)
+			if err != nil {
+				return err
+			}
+			return one(q.exec(ctx, `UPDATE users SET email = ?, name = ?, role = ?, secret_hash = ?, secret = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+				u.Email, u.Name, u.Role, nullBytes(u.SecretHash), secret, ms(u.UpdatedAt), u.Version, u.OrgID, u.ID, v))
 		})
 }
 

@@ -17,11 +17,11 @@ func PlantSecrets(t *testing.T, s store.Store) []string {
 	orgSecret, userSecret, apiToken, instanceToken := mark("org-secret"), mark("user-secret"), mark("api-token"), mark("instance-token")
 	clientSecret, signingSecret := mark("client-secret"), mark("signing-secret")
 	bot, botRefresh, usr, usrRefresh := mark("xoxb"), mark("xoxe-bot"), mark("xoxp"), mark("xoxe-user")
-	verifier, credential := mark("pkce"), mark("credential")
+	verifier, credential, installation := mark("pkce"), mark("credential"), mark("installation")
 
-	o, err := s.CreateOrganization(ctx, store.Organization{Name: "plant", SecretHash: secrets.HashToken(orgSecret)})
+	o, err := s.CreateOrganization(ctx, store.Organization{Name: "plant", SecretHash: secrets.HashToken(orgSecret), Secret: secrets.Secret(orgSecret)})
 	must(t, err)
-	u, err := s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "p@example.com", SecretHash: secrets.HashToken(userSecret)})
+	u, err := s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "p@example.com", SecretHash: secrets.HashToken(userSecret), Secret: secrets.Secret(userSecret)})
 	must(t, err)
 	_, err = s.CreateAPICredential(ctx, store.APICredential{OrgID: o.ID, UserID: u.ID, Name: "k", TokenHash: secrets.HashToken(apiToken), Hint: "chub_"})
 	must(t, err)
@@ -29,11 +29,13 @@ func PlantSecrets(t *testing.T, s store.Store) []string {
 	must(t, err)
 	in, err := s.CreateInstance(ctx, store.Instance{OrgID: o.ID, Connector: "slack", AppID: a.ID, Name: "i",
 		BotToken: secrets.Secret(bot), BotRefreshToken: secrets.Secret(botRefresh), UserToken: secrets.Secret(usr), UserRefreshToken: secrets.Secret(usrRefresh),
-		InstanceTokenHash: secrets.HashToken(instanceToken), InstanceTokenHint: "chi_"})
+		InstanceTokenHash: secrets.HashToken(instanceToken), InstanceToken: secrets.Secret(instanceToken), InstanceTokenHint: "chi_"})
 	must(t, err)
 	_, err = s.CreateOAuthState(ctx, store.OAuthState{OrgID: o.ID, InstanceID: in.ID, CodeVerifier: secrets.Secret(verifier), ExpiresAt: time.Now().Add(time.Hour)})
 	must(t, err)
 	_, err = s.CreateCredential(ctx, store.Credential{OrgID: o.ID, Name: "c", Kind: "open_connectors", InstanceID: in.ID, Value: secrets.Secret(credential)})
+	must(t, err)
+	_, err = s.InstallationSecret(ctx, "plant", func() (secrets.Secret, error) { return secrets.Secret(installation), nil })
 	must(t, err)
 	// A refresh rewrites the tokens: the old values must not linger either.
 	_, err = s.UpdateInstance(ctx, o.ID, in.ID, func(in *store.Instance) error {
@@ -41,5 +43,5 @@ func PlantSecrets(t *testing.T, s store.Store) []string {
 		return nil
 	})
 	must(t, err)
-	return []string{orgSecret, userSecret, apiToken, instanceToken, clientSecret, signingSecret, bot, botRefresh, usr, usrRefresh, verifier, credential}
+	return []string{orgSecret, userSecret, apiToken, instanceToken, clientSecret, signingSecret, bot, botRefresh, usr, usrRefresh, verifier, credential, installation}
 }

@@ -79,6 +79,8 @@ func Run(t *testing.T, b Backend) {
 		{"TenantScoping", testTenantScoping},
 		{"SecretsAtRest", testSecretsAtRest},
 		{"CiphertextSwappedBetweenRows", testSwappedCiphertext},
+		{"InstallationSecret", testInstallationSecret},
+		{"ExpiringInstances", testExpiringInstances},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -149,15 +151,16 @@ func wantErr(t *testing.T, what string, err, want error) {
 func sameTime(a, b time.Time) bool { return a.UnixMilli() == b.UnixMilli() }
 
 func testOrganizations(t *testing.T, e *env) {
-	hash := secrets.HashToken("org-secret-" + store.NewID("x"))
-	o, err := e.s.CreateOrganization(ctx, store.Organization{Name: "Acme", SecretHash: hash})
+	plain := "org-secret-" + store.NewID("x")
+	hash := secrets.HashToken(plain)
+	o, err := e.s.CreateOrganization(ctx, store.Organization{Name: "Acme", SecretHash: hash, Secret: secrets.Secret(plain)})
 	must(t, err)
 	if !strings.HasPrefix(o.ID, "org_") || o.Version != 1 || o.CreatedAt.IsZero() {
 		t.Fatalf("created %+v, want an org_ ID, version 1 and a creation time", o)
 	}
 	got, err := e.s.GetOrganization(ctx, o.ID)
 	must(t, err)
-	if got.Name != "Acme" || string(got.SecretHash) != string(hash) || !sameTime(got.CreatedAt, o.CreatedAt) {
+	if got.Name != "Acme" || string(got.SecretHash) != string(hash) || got.Secret.Reveal() != plain || !sameTime(got.CreatedAt, o.CreatedAt) {
 		t.Errorf("got %+v, want %+v", got, o)
 	}
 	bySecret, err := e.s.OrganizationBySecretHash(ctx, hash)
@@ -191,12 +194,13 @@ func testOrganizations(t *testing.T, e *env) {
 
 func testUsers(t *testing.T, e *env) {
 	o := e.org(t)
-	hash := secrets.HashToken("user-secret-" + store.NewID("x"))
-	u, err := e.s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "ada@example.com", Name: "Ada", Role: store.RoleAdmin, SecretHash: hash})
+	plain := "user-secret-" + store.NewID("x")
+	hash := secrets.HashToken(plain)
+	u, err := e.s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "ada@example.com", Name: "Ada", Role: store.RoleAdmin, SecretHash: hash, Secret: secrets.Secret(plain)})
 	must(t, err)
 	got, err := e.s.GetUser(ctx, o.ID, u.ID)
 	must(t, err)
-	if got.Email != "ada@example.com" || got.Role != store.RoleAdmin || got.OrgID != o.ID {
+	if got.Email != "ada@example.com" || got.Role != store.RoleAdmin || got.OrgID != o.ID || got.Secret.Reveal() != plain {
 		t.Errorf("got %+v", got)
 	}
 	bySecret, err := e.s.UserBySecretHash(ctx, o.ID, hash)
@@ -308,7 +312,9 @@ func testInstances(t *testing.T, e *env) {
 		BotUserID: "W0BOT", AuthedUserID: "W0ADMIN", BotScopes: []string{"users:read", "team:read"}, UserScopes: []string{"admin"},
 		BotToken: "xoxe.xoxb-1-bot", BotRefreshToken: "xoxe-1-botrefresh", BotTokenExpiresAt: expires,
 		UserToken: "xoxe.xoxp-1-user", UserRefreshToken: "xoxe-1-userrefresh", UserTokenExpiresAt: expires.Add(time.Hour),
-		InstanceTokenHash: tokenHash, InstanceTokenHint: "chi_ab", LastPingAt: expires.Add(-time.Hour), LastPingOK: true,
+		InstanceTokenHash: tokenHash, InstanceToken: "chi_viewable", InstanceTokenHint: "chi_ab", LastPingAt: expires.Add(-time.Hour), LastPingOK: true,
+		AuthMethod: store.AuthRefreshToken, Settings: map[string]any{"page_size": float64(200), "streams": []any{"users"}}, Teams: []string{"T1", "T2"},
+		RefreshLeaseOwner: "replica-a", RefreshLeaseUntil: expires.Add(-11 * time.Hour),
 	}
 	in, err := e.s.CreateInstance(ctx, want)
 	must(t, err)
@@ -403,7 +409,9 @@ func revealInstance(in store.Instance) map[string]any {
 		"bot_user": in.BotUserID, "authed": in.AuthedUserID, "bot_scopes": in.BotScopes, "user_scopes": in.UserScopes,
 		"bot": in.BotToken.Reveal(), "bot_refresh": in.BotRefreshToken.Reveal(), "bot_exp": t(in.BotTokenExpiresAt),
 		"user": in.UserToken.Reveal(), "user_refresh": in.UserRefreshToken.Reveal(), "user_exp": t(in.UserTokenExpiresAt),
-		"token_version": in.TokenVersion, "hash": in.InstanceTokenHash, "hint": in.InstanceTokenHint, "ping": t(in.LastPingAt), "ping_ok": in.LastPingOK,
+		"token_version": in.TokenVersion, "hash": in.InstanceTokenHash, "instance_token": in.InstanceToken.Reveal(), "hint": in.InstanceTokenHint,
+		"auth": in.AuthMethod, "settings": in.Settings, "teams": in.Teams, "lease": in.RefreshLeaseOwner, "lease_until": t(in.RefreshLeaseUntil),
+		"ping": t(in.LastPingAt), "ping_ok": in.LastPingOK,
 		"created": t(in.CreatedAt), "updated": t(in.UpdatedAt), "version": in.Version,
 	}
 }
@@ -1063,4 +1071,72 @@ func testMigrations(t *testing.T, b Backend) {
 		})
 	}
 	wg.Wait()
+}
+
+func testInstallationSecret(t *testing.T, e *env) {
+	name := "state-key-" + store.NewID("x")
+	calls := 0
+	gen := func() (secrets.Secret, error) {
+		calls++
+		return secrets.Secret(store.NewID("v")), nil
+	}
+	first, err := e.s.InstallationSecret(ctx, name, gen)
+	must(t, err)
+	again, err := e.s.InstallationSecret(ctx, name, gen)
+	must(t, err)
+	if first.IsZero() || again != first || calls != 1 {
+		t.Errorf("got %q then %q with %d generations; want one value, generated once", first.Reveal(), again.Reveal(), calls)
+	}
+	other, err := e.s.InstallationSecret(ctx, name+"-other", gen)
+	must(t, err)
+	if other == first {
+		t.Error("two names share a secret")
+	}
+	// Replicas racing on the first use all end with the same value.
+	race := "race-" + store.NewID("x")
+	var mu sync.Mutex
+	seen := map[secrets.Secret]bool{}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			v, err := e.s.InstallationSecret(ctx, race, func() (secrets.Secret, error) { return secrets.Secret(store.NewID("r")), nil })
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			seen[v] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(seen) != 1 {
+		t.Errorf("racing first uses saw %d values, want 1", len(seen))
+	}
+}
+
+func testExpiringInstances(t *testing.T, e *env) {
+	o := e.org(t)
+	now := time.Now()
+	soon := e.instance(t, o.ID, func(in *store.Instance) { in.BotTokenExpiresAt = now.Add(time.Minute) })
+	sooner := e.instance(t, o.ID, func(in *store.Instance) {
+		in.BotToken, in.BotRefreshToken = "", ""
+		in.UserToken, in.UserRefreshToken, in.UserTokenExpiresAt = "xoxp-u", "xoxe-1-u", now.Add(30*time.Second)
+	})
+	e.instance(t, o.ID, func(in *store.Instance) { in.BotTokenExpiresAt = now.Add(time.Hour) })                           // later
+	e.instance(t, o.ID, func(in *store.Instance) { in.BotTokenExpiresAt, in.BotRefreshToken = now.Add(time.Minute), "" }) // cannot refresh
+	e.instance(t, o.ID, func(in *store.Instance) {
+		in.BotTokenExpiresAt, in.Status = now.Add(time.Minute), store.StatusNeedsReauth
+	}) // not active
+	refs, err := e.s.ExpiringInstances(ctx, now.Add(5*time.Minute), 1000)
+	must(t, err)
+	var mine []string
+	for _, r := range refs {
+		if r.OrgID == o.ID {
+			mine = append(mine, r.ID)
+		}
+	}
+	if !slices.Equal(mine, []string{sooner.ID, soon.ID}) {
+		t.Errorf("expiring instances: got %v, want [%s %s] (soonest first)", mine, sooner.ID, soon.ID)
+	}
 }
