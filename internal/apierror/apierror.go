@@ -21,3 +21,20 @@ func Write(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(Error{Code: code, Message: message})
 }
+
+// Problem is an error that knows how the API answers it: a status, a stable
+// code and a message fit for the caller. Services return Problems for what the
+// caller did wrong or must do; anything else is answered as internal_error and
+// logged.
+type Problem struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Message }
+
+// New makes a Problem.
+func New(status int, code, message string) *Problem {
+	return &Problem{Status: status, Code: code, Message: message}
+}

@@ -46,6 +46,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // it.
 type hub struct {
 	store   store.Store
+	org     store.Organization // the first organization: where the hub's own apps are registered
 	keys    *secrets.Keyring
 	keyFile string // the key file the keys came from; "" when from CONNHUB_ENCRYPTION_KEYS
 }
@@ -83,10 +84,12 @@ func openHub(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Lo
 		h.store.Close()
 		return nil, err
 	}
-	if _, err := tenant.Bootstrap(ctx, h.store, cfg.AdminToken, cfg.DataDir, out); err != nil {
+	boot, err := tenant.Bootstrap(ctx, h.store, cfg.AdminToken, cfg.DataDir, out)
+	if err != nil {
 		h.store.Close()
 		return nil, err
 	}
+	h.org = boot.Org
 	return h, nil
 }
 

@@ -62,7 +62,7 @@ func newRoot(io streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see 'connhub %s --help')", err, cmd.Name())}
 	})
-	root.AddCommand(newSandboxCmd(io.stdout, io.stderr), newMigrateCmd(io), newKeysCmd(io))
+	root.AddCommand(newSandboxCmd(io.stdout, io.stderr), newMigrateCmd(io), newKeysCmd(io), newServeCmd(io))
 	return root
 }
 

@@ -40,6 +40,10 @@ type Config struct {
 	Addr string
 	// SlackURL is where Slack is: https://slack.com, or a sandbox.
 	SlackURL string
+	// PublicURL is the URL people and Slack reach `connhub serve` at (its
+	// OAuth callback is PublicURL + "/v1/oauth/slack/callback"); by default
+	// http://ADDR.
+	PublicURL string
 	// LogLevel is debug, info, warn or error (see SlogLevel).
 	LogLevel string
 	// LogFormat is text or json.
@@ -76,6 +80,7 @@ const (
 	setAdminToken
 	setAddr
 	setSlackURL
+	setPublicURL
 	setLogLevel
 	setLogFormat
 	setSlackClientID
@@ -109,6 +114,8 @@ var settings = [numSettings]setting{
 		help: "HOST:PORT to listen on", def: DefaultAddr},
 	setSlackURL: {key: "slack_url", env: "CONNHUB_SLACK_URL", flag: "slack-url", serve: true,
 		help: "base URL of Slack (or of a sandbox)", def: DefaultSlackURL},
+	setPublicURL: {key: "public_url", env: "CONNHUB_PUBLIC_URL", flag: "public-url", serve: true,
+		help: "the URL connhub is reached at, for Slack's OAuth redirect", def: "http://ADDR"},
 	setLogLevel: {key: "log_level", env: "CONNHUB_LOG_LEVEL", flag: "log-level",
 		help: "log level: debug, info, warn or error", def: DefaultLogLevel},
 	setLogFormat: {key: "log_format", env: "CONNHUB_LOG_FORMAT", flag: "log-format",
@@ -135,6 +142,8 @@ func (c *Config) get(id settingID) string {
 		return c.Addr
 	case setSlackURL:
 		return c.SlackURL
+	case setPublicURL:
+		return c.PublicURL
 	case setLogLevel:
 		return c.LogLevel
 	case setLogFormat:
@@ -166,6 +175,8 @@ func (c *Config) set(id settingID, v string) {
 		c.Addr = v
 	case setSlackURL:
 		c.SlackURL = v
+	case setPublicURL:
+		c.PublicURL = v
 	case setLogLevel:
 		c.LogLevel = v
 	case setLogFormat:
@@ -254,6 +265,9 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	if c.SlackURL == "" {
 		c.SlackURL = DefaultSlackURL
 	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = DefaultLogLevel
 	}
@@ -332,6 +346,11 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.SlackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad(setSlackURL, "want an absolute http(s) URL, e.g. %s", DefaultSlackURL)
+	}
+	if c.PublicURL != "" { // empty: derived from Addr when used
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad(setPublicURL, "want the absolute http(s) URL connhub is reached at, without a path, e.g. https://connhub.example.com")
+		}
 	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		bad(setLogLevel, "want debug, info, warn or error")

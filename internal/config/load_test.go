@@ -85,6 +85,7 @@ func TestDefaults(t *testing.T) {
 				"KeyFile":   filepath.Join(tt.dataDir, "keys"),
 				"Addr":      "127.0.0.1:8080",
 				"SlackURL":  "https://slack.com",
+				"PublicURL": "http://127.0.0.1:8080",
 				"LogLevel":  "info",
 				"LogFormat": "text",
 			}
@@ -120,6 +121,8 @@ func stringField(c config.Config, name string) string {
 		return c.Addr
 	case "SlackURL":
 		return c.SlackURL
+	case "PublicURL":
+		return c.PublicURL
 	case "LogLevel":
 		return c.LogLevel
 	case "LogFormat":
@@ -144,6 +147,7 @@ var settingCases = []settingCase{
 	{"admin_token", "CONNHUB_ADMIN_TOKEN", "", func(c config.Config) string { return c.AdminToken.Reveal() }, "file-admin-token", "env-admin-token", ""},
 	{"addr", "CONNHUB_ADDR", "addr", func(c config.Config) string { return c.Addr }, "127.0.0.1:1", ":2", "localhost:3"},
 	{"slack_url", "CONNHUB_SLACK_URL", "slack-url", func(c config.Config) string { return c.SlackURL }, "http://file.example", "https://env.example/slack", "http://127.0.0.1:9"},
+	{"public_url", "CONNHUB_PUBLIC_URL", "public-url", func(c config.Config) string { return c.PublicURL }, "http://file.example", "https://env.example", "http://127.0.0.1:9"},
 	{"log_level", "CONNHUB_LOG_LEVEL", "log-level", func(c config.Config) string { return c.LogLevel }, "debug", "warn", "error"},
 	{"log_format", "CONNHUB_LOG_FORMAT", "log-format", func(c config.Config) string { return c.LogFormat }, "json", "text", "json"},
 	{"slack.client_id", "CONNHUB_SLACK_CLIENT_ID", "", func(c config.Config) string { return c.SlackClientID }, "111.222", "333.444", ""},
@@ -220,7 +224,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "slack-url"}},
+		{serve, []string{"addr", "public-url", "slack-url"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connhub/connhub/internal/config"
+	"github.com/connhub/connhub/internal/connector"
+	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+func newServeCmd(io streams) *cobra.Command {
+	var withSandbox bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run connhub: the REST API, OAuth callbacks and token refreshes",
+		Long: "Run connhub. With --sandbox it starts a Slack sandbox in the same process, points itself at it\n" +
+			"and registers the sandbox's app, so that one command gives a working hub with no Slack account.\n" +
+			"Without it, connhub talks to --slack-url (https://slack.com) with the apps registered through\n" +
+			"the API or CONNHUB_SLACK_CLIENT_ID and CONNHUB_SLACK_CLIENT_SECRET.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd, io)
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), cfg, withSandbox, io)
+		},
+	}
+	config.Flags(cmd.Flags())
+	config.ServeFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "run a Slack sandbox in this process and use it as Slack")
+	return cmd
+}
+
+// defaultEdition is the edition whose scopes the hub's own apps ask for.
+const defaultEdition = "business_plus"
+
+func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io streams) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := newLogger(cfg, io.stderr)
+
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another --addr)", cfg.Addr, err)
+	}
+	defer l.Close()
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	if publicURL == "http://"+cfg.Addr {
+		publicURL = "http://" + l.Addr().String() // the real port, when --addr asked for port 0
+	}
+
+	slackURL := cfg.SlackURL
+	var apps []instance.AppInput
+	if withSandbox {
+		sb, err := startSandbox(ctx, log)
+		if err != nil {
+			return err
+		}
+		slackURL = strings.TrimSuffix(sb.APIURL, "/api/")
+		apps = append(apps, appInput("connhub sandbox app", sb.ClientID, secrets.Secret(sb.ClientSecret), secrets.Secret(sb.SigningSecret)))
+	}
+	if cfg.SlackClientID != "" {
+		apps = append(apps, appInput("Slack app "+cfg.SlackClientID, cfg.SlackClientID, cfg.SlackClientSecret, cfg.SlackSigningSecret))
+	}
+
+	h, err := openHub(ctx, cfg, io.stdout, log)
+	if err != nil {
+		return err
+	}
+	defer h.store.Close()
+	svc, err := instance.New(ctx, instance.Options{
+		Store: h.store, Slack: slack.New(slackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
+		CallbackURL: publicURL + "/v1/oauth/slack/callback",
+	})
+	if err != nil {
+		return err
+	}
+	for _, app := range apps {
+		if _, err := svc.EnsureApp(ctx, h.org.ID, app); err != nil {
+			return fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
+		}
+	}
+	api := httpapi.New(httpapi.Options{
+		Store: h.store, Instances: svc, Auth: &tenant.Authenticator{Store: h.store}, Log: log, Version: version(),
+		Ready: func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
+	})
+	go svc.RunRefresher(ctx, time.Minute)
+
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(io.stdout, "connhub: serving on %s (API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL)
+	if withSandbox {
+		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (controls at %s/_sandbox/)\n", slackURL, slackURL)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		if err := srv.Shutdown(shutdown); err != nil {
+			log.Warn("serve: shutdown", "err", err)
+		}
+	}
+	log.Info("serve: stopped")
+	return nil
+}
+
+func appInput(name, clientID string, secret, signing secrets.Secret) instance.AppInput {
+	c, _ := connector.Get("slack")
+	e, _ := c.Edition(defaultEdition)
+	return instance.AppInput{Name: name, ClientID: clientID, ClientSecret: secret, SigningSecret: signing, BotScopes: e.BotScopes, UserScopes: e.UserScopes}
+}
+
+// startSandbox runs a Slack sandbox in this process on a free loopback port,
+// for `serve --sandbox`, until ctx is done.
+func startSandbox(ctx context.Context, log *slog.Logger) (slacksim.Info, error) {
+	sb, err := slacksim.New(slacksim.DefaultConfig(), slacksim.WithLogger(log.With("component", "sandbox")))
+	if err != nil {
+		return slacksim.Info{}, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return slacksim.Info{}, fmt.Errorf("sandbox: listen: %w", err)
+	}
+	go func() {
+		if err := sb.Serve(ctx, l); err != nil && ctx.Err() == nil {
+			log.Error("sandbox: serve", "err", err)
+		}
+	}()
+	return sb.Info("http://" + l.Addr().String()), nil
+}

@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// Options configure the API.
+type Options struct {
+	Store     store.Store
+	Instances *instance.Service
+	Auth      *tenant.Authenticator
+	Log       *slog.Logger
+	Version   string
+	// Ready reports whether the hub can serve (its store answers); nil
+	// means it always can.
+	Ready func(context.Context) error
+}
+
+// API is the HTTP side of connhub.
+type API struct {
+	o       Options
+	huma    huma.API
+	handler http.Handler
+}
+
+// New builds the API and its routes.
+func New(o Options) *API {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	a := &API{o: o}
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("connhub", o.Version)
+	cfg.Info.Description = "connhub is a self-hosted connector hub for Slack: install Slack apps by OAuth, manage connector instances, and hand their credentials to integration tools."
+	cfg.OpenAPIPath = "/openapi"
+	cfg.DocsPath = "" // the docs page is served by the console, with an embedded UI
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // no $schema links in bodies: clients see plain objects
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token (chub_…) or an instance token (chi_…)."},
+		"openConnectors": {Type: "apiKey", In: "header", Name: "Authorization",
+			Description: "SAP Open Connectors' form: `User <user secret>, Organization <organization secret>[, Element <instance token>]`."},
+	}
+	cfg.Security = []map[string][]string{{"bearer": {}}, {"openConnectors": {}}}
+	a.huma = humago.New(mux, cfg)
+	a.routes()
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", a.ready)
+	a.handler = a.middleware(mux)
+	return a
+}
+
+// Handler serves the API.
+func (a *API) Handler() http.Handler { return a.handler }
+
+// OpenAPI returns the generated OpenAPI document.
+func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
+
+func (a *API) ready(w http.ResponseWriter, r *http.Request) {
+	if a.o.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.o.Ready(ctx); err != nil {
+			a.o.Log.Warn("httpapi: not ready", "err", err)
+			apierror.Write(w, http.StatusServiceUnavailable, "not_ready", "the database does not answer")
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// public are the paths served without credentials.
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/v1/oauth/slack/callback": true}
+
+var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// middleware gives every request an ID, security headers and a log line, and
+// authenticates the ones that need it.
+func (a *API) middleware(next http.Handler) http.Handler {
+	authed := a.o.Auth.Middleware(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDShape.MatchString(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		r = r.WithContext(instance.WithRequestID(r.Context(), id))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.o.Log.Error("httpapi: panic", "request_id", id, "path", r.URL.Path, "panic", v)
+				apierror.Write(rec, http.StatusInternalServerError, "internal_error", "connhub failed to answer; the request ID is "+id)
+			}
+			a.o.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", id)
+		}()
+		r.Body = http.MaxBytesReader(rec, r.Body, 1<<20)
+		if public[r.URL.Path] {
+			next.ServeHTTP(rec, r)
+			return
+		}
+		authed.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// apiError is the body of every error the API writes through huma: the same
+// {"code","message"} as apierror.Write.
+type apiError struct {
+	status  int
+	Code    string `json:"code" doc:"A stable, machine-readable error code"`
+	Message string `json:"message" doc:"What went wrong, for a person"`
+}
+
+func (e *apiError) Error() string  { return e.Message }
+func (e *apiError) GetStatus() int { return e.status }
+
+// codeOf names the errors huma raises itself (validation and the like).
+func codeOf(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthenticated"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnprocessableEntity:
+		return "invalid_request"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	}
+	return "internal_error"
+}
+
+func init() {
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		for _, e := range errs {
+			if e != nil {
+				msg += "; " + e.Error()
+			}
+		}
+		return &apiError{status: status, Code: codeOf(status), Message: msg}
+	}
+}
+
+// fail turns a service error into the API's answer: Problems as they say,
+// the store's sentinels as 404 and 409, anything else as a logged 500.
+func (a *API) fail(ctx context.Context, err error) error {
+	var p *apierror.Problem
+	switch {
+	case errors.As(err, &p):
+		return &apiError{status: p.Status, Code: p.Code, Message: p.Message}
+	case errors.Is(err, store.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no such resource in your organization"}
+	case errors.Is(err, store.ErrConflict):
+		return &apiError{status: http.StatusConflict, Code: "conflict", Message: "the resource changed while you changed it; read it again and retry"}
+	}
+	id := instance.RequestID(ctx)
+	a.o.Log.Error("httpapi: internal error", "request_id", id, "err", err)
+	return &apiError{status: http.StatusInternalServerError, Code: "internal_error", Message: "connhub failed to answer; the request ID is " + id}
+}
+
+// principal is who the request is from; the middleware guarantees one.
+func principal(ctx context.Context) tenant.Principal {
+	p, _ := tenant.FromContext(ctx)
+	return p
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"ok":false,"code":"internal_error"}`)
+	}
+	return b
+}

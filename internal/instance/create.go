@@ -1,0 +1,422 @@
+package instance
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackspec"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+func slackScope(scope string, bot bool) bool {
+	if bot {
+		return slackspec.IsBotScope(scope)
+	}
+	return slackspec.IsUserScope(scope)
+}
+
+// CreateInput asks for a new instance installed through Slack's consent page.
+type CreateInput struct {
+	Connector  string // "slack"
+	Name       string
+	Edition    string   // the workspace's plan; decides the scopes asked for
+	BotScopes  []string // instead of the edition's
+	UserScopes []string
+	Team       string // a workspace (T…) or org (E…) to preselect at Slack
+	AppID      string // the app to install; default: the organization's app
+	Tags       []string
+	Settings   map[string]any
+}
+
+// Created is a new instance with what the caller needs to finish it.
+type Created struct {
+	Instance store.Instance
+	// InstanceToken authenticates requests for the instance; it is shown
+	// here, and later only through the token endpoint.
+	InstanceToken secrets.Secret
+	// AuthorizeURL is where a person consents at Slack; empty for instances
+	// made from a token.
+	AuthorizeURL string
+	ExpiresAt    time.Time // of the authorize URL
+}
+
+func (in *CreateInput) validate() error {
+	var problems []string
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 200 {
+		problems = append(problems, "name is required (at most 200 characters)")
+	}
+	for _, tag := range in.Tags {
+		if tag == "" || len(tag) > 64 {
+			problems = append(problems, fmt.Sprintf("tag %q must be 1 to 64 characters", tag))
+		}
+	}
+	for _, sc := range in.BotScopes {
+		if !slackScope(sc, true) {
+			problems = append(problems, fmt.Sprintf("bot scope %q is not a Slack bot scope", sc))
+		}
+	}
+	for _, sc := range in.UserScopes {
+		if !slackScope(sc, false) {
+			problems = append(problems, fmt.Sprintf("user scope %q is not a Slack user scope", sc))
+		}
+	}
+	if len(problems) > 0 {
+		return apierror.New(http.StatusBadRequest, "invalid_instance", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Create makes a pending instance and the authorize URL that installs it.
+func (s *Service) Create(ctx context.Context, p tenant.Principal, in CreateInput) (Created, error) {
+	if in.Connector == "" {
+		in.Connector = "slack"
+	}
+	if err := in.validate(); err != nil {
+		return Created{}, err
+	}
+	_, edition, err := catalogEdition(in.Connector, in.Edition)
+	if err != nil {
+		return Created{}, err
+	}
+	app, err := s.pickApp(ctx, p.Org.ID, in.AppID)
+	if err != nil {
+		return Created{}, err
+	}
+	token, err := secrets.NewToken(tenant.InstanceTokenPrefix)
+	if err != nil {
+		return Created{}, err
+	}
+	inst, err := s.store.CreateInstance(ctx, store.Instance{
+		OrgID: p.Org.ID, Connector: in.Connector, AppID: app.ID, Name: in.Name, Tags: in.Tags, Settings: in.Settings,
+		Status: store.StatusPending, StatusReason: "waiting for consent at Slack", Edition: edition.Key, AuthMethod: store.AuthOAuth,
+		InstanceTokenHash: secrets.HashToken(token), InstanceToken: secrets.Secret(token), InstanceTokenHint: tenant.Hint(token),
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	bot, user := in.BotScopes, in.UserScopes
+	if len(bot) == 0 && len(user) == 0 {
+		bot, user = edition.BotScopes, edition.UserScopes
+	}
+	url, expires, err := s.authorize(ctx, inst, app, bot, user, in.Team)
+	if err != nil {
+		return Created{}, err
+	}
+	s.audit(ctx, p, "instance.create", "instance", inst.ID, map[string]any{"name": inst.Name, "edition": inst.Edition, "method": store.AuthOAuth})
+	return Created{Instance: inst, InstanceToken: secrets.Secret(token), AuthorizeURL: url, ExpiresAt: expires}, nil
+}
+
+// authorize stores a fresh OAuth state for the instance and builds the
+// authorize URL that carries it.
+func (s *Service) authorize(ctx context.Context, inst store.Instance, app store.App, bot, user []string, team string) (string, time.Time, error) {
+	verifier, challenge, err := slack.NewPKCE()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expires := s.now().Add(StateTTL).UTC().Truncate(time.Millisecond)
+	st, err := s.store.CreateOAuthState(ctx, store.OAuthState{OrgID: inst.OrgID, InstanceID: inst.ID, CodeVerifier: secrets.Secret(verifier),
+		RedirectURL: s.callbackURL, ExpiresAt: expires})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	url := s.slack.AuthorizeURL(slack.AuthorizeParams{ClientID: app.ClientID, BotScopes: bot, UserScopes: user,
+		RedirectURI: s.callbackURL, State: s.signState(st), Team: team, CodeChallenge: challenge})
+	return url, expires, nil
+}
+
+// signState renders the state parameter: the state's ID and an HMAC binding it
+// to its organization, instance and expiry.
+func (s *Service) signState(st store.OAuthState) string {
+	return st.ID + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(st))
+}
+
+func (s *Service) stateMAC(st store.OAuthState) []byte {
+	m := hmac.New(sha256.New, s.stateKey)
+	m.Write([]byte(st.ID + "\n" + st.OrgID + "\n" + st.InstanceID + "\n" + strconv.FormatInt(st.ExpiresAt.UnixMilli(), 10)))
+	return m.Sum(nil)
+}
+
+// CallbackInput is what Slack's redirect carries.
+type CallbackInput struct {
+	State string
+	Code  string
+	Error string // "access_denied" when the person clicked Cancel
+}
+
+// CallbackResult says how an install ended. A failed install is not an
+// error of the callback: the browser gets a page saying what happened.
+type CallbackResult struct {
+	Instance store.Instance // zero when the state named none
+	OK       bool
+	Code     string // on failure: a stable code (access_denied, invalid_state, state_replayed, state_expired, or Slack's)
+	Message  string
+}
+
+func failed(code, msg string) CallbackResult { return CallbackResult{Code: code, Message: msg} }
+
+// Callback finishes an install: it checks the state, exchanges the code,
+// stores the tokens and activates the instance. Failures that can be pinned on
+// a pending instance mark it failed with the reason; a replayed state never
+// touches the instance it names, which may be active by now.
+func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResult, error) {
+	id, sig, ok := strings.Cut(in.State, ".")
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || id == "" || err != nil {
+		return failed("invalid_state", "the state parameter is not one connhub issued; start the install again"), nil
+	}
+	st, err := s.store.ConsumeOAuthState(ctx, id, s.now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return failed("invalid_state", "the state parameter is not one connhub issued, or it was cleaned up after expiring; start the install again"), nil
+	case errors.Is(err, store.ErrConflict):
+		// Check the signature before saying more: only a caller that holds a
+		// state connhub signed learns that it was used.
+		return failed("state_replayed", "this authorization was already completed or refused; start the install again"), nil
+	case err != nil:
+		return CallbackResult{}, err
+	}
+	if !hmac.Equal(mac, s.stateMAC(st)) {
+		return failed("invalid_state", "the state parameter was altered; start the install again"), nil
+	}
+	inst, err := s.store.GetInstance(ctx, st.OrgID, st.InstanceID)
+	if err != nil {
+		return CallbackResult{}, notFound(err, "instance")
+	}
+	fail := func(code, msg string) (CallbackResult, error) {
+		res := CallbackResult{Instance: inst, Code: code, Message: msg}
+		if inst.Status == store.StatusPending || inst.Status == store.StatusFailed {
+			inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
+				i.Status, i.StatusReason = store.StatusFailed, code+": "+msg
+				return nil
+			})
+			if err != nil {
+				return CallbackResult{}, err
+			}
+			res.Instance = inst
+		}
+		s.auditSystem(ctx, inst, "instance.install_failed", map[string]any{"code": code})
+		return res, nil
+	}
+	switch {
+	case !s.now().Before(st.ExpiresAt):
+		return fail("state_expired", "the authorization took longer than "+StateTTL.String()+"; start the install again")
+	case in.Error == "access_denied":
+		return fail("access_denied", "consent was refused at Slack (Cancel); start the install again to allow it")
+	case in.Error != "":
+		return fail(in.Error, "Slack answered the install with an error")
+	case in.Code == "":
+		return fail("missing_code", "Slack's redirect carried no code")
+	}
+	app, err := s.store.GetApp(ctx, inst.OrgID, inst.AppID)
+	if err != nil {
+		return fail("no_app", "the app this instance installs with was deleted")
+	}
+	got, err := s.slack.ExchangeCode(ctx, slack.ExchangeParams{ClientID: app.ClientID, ClientSecret: app.ClientSecret, Code: in.Code,
+		RedirectURI: st.RedirectURL, CodeVerifier: st.CodeVerifier})
+	if err != nil {
+		var ae *slack.APIError
+		if errors.As(err, &ae) {
+			return fail(ae.Code, "Slack refused the code (oauth.v2.access)")
+		}
+		return fail("slack_unreachable", "Slack could not be reached to exchange the code: "+err.Error())
+	}
+	var teams []string
+	if got.OrgWide {
+		if teams, err = s.orgTeams(ctx, got); err != nil {
+			s.log.Warn("instance: auth.teams.list after an org-wide install", "instance", inst.ID, "err", err)
+		}
+	}
+	inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
+		applyInstall(i, got)
+		i.Teams = teams
+		return nil
+	})
+	if err != nil {
+		return CallbackResult{}, err
+	}
+	s.auditSystem(ctx, inst, "instance.activate", map[string]any{"team_id": inst.TeamID, "enterprise_id": inst.EnterpriseID, "org_wide": inst.OrgWide})
+	return CallbackResult{Instance: inst, OK: true}, nil
+}
+
+func (s *Service) auditSystem(ctx context.Context, inst store.Instance, action string, details map[string]any) {
+	s.audit(ctx, tenant.Principal{Org: store.Organization{ID: inst.OrgID}, User: store.User{ID: "system"}}, action, "instance", inst.ID, details)
+}
+
+// applyInstall writes an install's tokens and identity into an instance.
+func applyInstall(i *store.Instance, got slack.Install) {
+	i.Status, i.StatusReason = store.StatusActive, ""
+	i.TeamID, i.TeamName, i.EnterpriseID, i.OrgWide = got.TeamID, got.TeamName, got.EnterpriseID, got.OrgWide
+	if got.OrgWide && i.TeamName == "" {
+		i.TeamName = got.EnterpriseName
+	}
+	i.BotUserID, i.AuthedUserID = got.BotUserID, got.AuthedUserID
+	i.BotToken, i.BotRefreshToken, i.BotTokenExpiresAt, i.BotScopes = got.Bot.Access, got.Bot.Refresh, got.Bot.ExpiresAt, got.Bot.Scopes
+	i.UserToken, i.UserRefreshToken, i.UserTokenExpiresAt, i.UserScopes = got.User.Access, got.User.Refresh, got.User.ExpiresAt, got.User.Scopes
+	i.RefreshLeaseOwner, i.RefreshLeaseUntil = "", time.Time{}
+}
+
+// orgTeams lists the workspaces an org-wide install is granted.
+func (s *Service) orgTeams(ctx context.Context, got slack.Install) ([]string, error) {
+	tok := got.Bot.Access
+	if tok.IsZero() {
+		tok = got.User.Access
+	}
+	teams, err := s.slack.Teams(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(teams))
+	for i, t := range teams {
+		ids[i] = t.ID
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// TokenInput makes an instance from a token someone already has (Certero's
+// way): checked with auth.test before anything is stored.
+type TokenInput struct {
+	Name     string
+	Token    secrets.Secret // a bot (xoxb) or user (xoxp) token
+	Refresh  secrets.Secret // its refresh token, if it rotates
+	Edition  string
+	AppID    string // the app that issued it, needed to refresh a rotating token
+	Tags     []string
+	Settings map[string]any
+}
+
+// CreateFromToken makes an active instance from an existing token.
+func (s *Service) CreateFromToken(ctx context.Context, p tenant.Principal, in TokenInput) (Created, error) {
+	ci := CreateInput{Connector: "slack", Name: in.Name, Edition: in.Edition, Tags: in.Tags, Settings: in.Settings}
+	if err := ci.validate(); err != nil {
+		return Created{}, err
+	}
+	if _, _, err := catalogEdition("slack", in.Edition); err != nil {
+		return Created{}, err
+	}
+	if in.Token.IsZero() {
+		return Created{}, apierror.New(http.StatusBadRequest, "invalid_instance", "token is required")
+	}
+	if in.AppID != "" {
+		if _, err := s.GetApp(ctx, p, in.AppID); err != nil {
+			return Created{}, err
+		}
+	}
+	id, err := s.slack.AuthTest(ctx, in.Token)
+	if err != nil {
+		return Created{}, slackProblem(err, "the token was not accepted by Slack (auth.test)")
+	}
+	tok := slack.Token{Access: in.Token, Refresh: in.Refresh, ExpiresAt: id.ExpiresAt, Scopes: id.Scopes, Kind: id.Kind}
+	got := slack.Install{TeamID: id.TeamID, TeamName: id.Team, EnterpriseID: id.EnterpriseID, OrgWide: id.OrgWide, AppID: id.AppID}
+	if id.Kind == "bot" {
+		got.Bot, got.BotUserID = tok, id.UserID
+	} else {
+		got.User, got.AuthedUserID = tok, id.UserID
+	}
+	return s.createActive(ctx, p, ci, in.AppID, store.AuthToken, got)
+}
+
+// ImportInput makes an instance from an app's credentials and a refresh token
+// (Snow Atlas's way): checked by refreshing.
+type ImportInput struct {
+	Name         string
+	ClientID     string
+	ClientSecret secrets.Secret
+	RefreshToken secrets.Secret
+	Edition      string
+	Tags         []string
+	Settings     map[string]any
+}
+
+// ImportRefreshToken registers (or finds) the app, refreshes the token once,
+// and makes an active instance with the new tokens.
+func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in ImportInput) (Created, error) {
+	ci := CreateInput{Connector: "slack", Name: in.Name, Edition: in.Edition, Tags: in.Tags, Settings: in.Settings}
+	if err := ci.validate(); err != nil {
+		return Created{}, err
+	}
+	if _, _, err := catalogEdition("slack", in.Edition); err != nil {
+		return Created{}, err
+	}
+	if in.RefreshToken.IsZero() {
+		return Created{}, apierror.New(http.StatusBadRequest, "invalid_instance", "refresh_token is required")
+	}
+	if !p.IsAdmin() {
+		return Created{}, errAdminsOnly
+	}
+	app, err := s.EnsureApp(ctx, p.Org.ID, AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret, Name: "Slack app " + in.ClientID})
+	if err != nil {
+		return Created{}, err
+	}
+	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, in.RefreshToken)
+	if err != nil {
+		return Created{}, slackProblem(err, "Slack did not refresh the token (oauth.v2.access)")
+	}
+	id, err := s.slack.AuthTest(ctx, tok.Access)
+	if err != nil {
+		return Created{}, slackProblem(err, "Slack did not accept the refreshed token (auth.test)")
+	}
+	got := slack.Install{TeamID: id.TeamID, TeamName: id.Team, EnterpriseID: id.EnterpriseID, OrgWide: id.OrgWide, AppID: id.AppID}
+	if tok.Kind == "bot" || (tok.Kind == "" && id.Kind == "bot") {
+		got.Bot, got.BotUserID = tok, id.UserID
+	} else {
+		got.User, got.AuthedUserID = tok, id.UserID
+	}
+	return s.createActive(ctx, p, ci, app.ID, store.AuthRefreshToken, got)
+}
+
+func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci CreateInput, appID, method string, got slack.Install) (Created, error) {
+	_, edition, _ := catalogEdition("slack", ci.Edition)
+	token, err := secrets.NewToken(tenant.InstanceTokenPrefix)
+	if err != nil {
+		return Created{}, err
+	}
+	inst := store.Instance{OrgID: p.Org.ID, Connector: "slack", AppID: appID, Name: ci.Name, Tags: ci.Tags, Settings: ci.Settings,
+		Edition: edition.Key, AuthMethod: method,
+		InstanceTokenHash: secrets.HashToken(token), InstanceToken: secrets.Secret(token), InstanceTokenHint: tenant.Hint(token)}
+	applyInstall(&inst, got)
+	if got.OrgWide {
+		if inst.Teams, err = s.orgTeams(ctx, got); err != nil {
+			s.log.Warn("instance: auth.teams.list for an org-wide token", "err", err)
+		}
+	}
+	inst, err = s.store.CreateInstance(ctx, inst)
+	if err != nil {
+		return Created{}, err
+	}
+	s.audit(ctx, p, "instance.create", "instance", inst.ID, map[string]any{"name": inst.Name, "edition": inst.Edition, "method": method})
+	return Created{Instance: inst, InstanceToken: secrets.Secret(token)}, nil
+}
+
+// slackProblem turns a Slack failure into the API's answer: Slack's error code
+// behind a 502 (Slack, not the caller's request, said no), or 400 where the
+// caller's input was what Slack refused.
+func slackProblem(err error, what string) error {
+	var ae *slack.APIError
+	if errors.As(err, &ae) {
+		status := http.StatusBadGateway
+		switch ae.Code {
+		case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "invalid_refresh_token", "bad_client_secret", "invalid_client_id":
+			status = http.StatusBadRequest
+		}
+		if ae.HTTPStatus == http.StatusTooManyRequests {
+			status = http.StatusTooManyRequests
+		}
+		return apierror.New(status, "slack_"+ae.Code, what+": Slack answered "+ae.Code)
+	}
+	return apierror.New(http.StatusBadGateway, "slack_unreachable", what+": Slack could not be reached")
+}
