@@ -216,7 +216,11 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 	}); uerr != nil {
 		s.log.Warn("instance: record ping", "instance", in.ID, "err", uerr)
 	}
-	if err != nil {
+	var problem *apierror.Problem
+	switch {
+	case errors.As(err, &problem):
+		return PingResult{}, err // the refresh said what went wrong
+	case err != nil:
 		s.markDead(ctx, in, err)
 		return PingResult{}, slackProblem(err, "ping (auth.test)")
 	}

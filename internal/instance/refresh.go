@@ -2,10 +2,11 @@ package instance
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
@@ -80,7 +81,7 @@ func (s *Service) withToken(ctx context.Context, in store.Instance, kind string,
 }
 
 var (
-	errRefreshedElsewhere = errors.New("the tokens changed since they were read")
+	errRefreshedElsewhere = errors.New("the token was refreshed since it was read")
 	errLeaseHeld          = errors.New("another replica is refreshing")
 )
 
@@ -88,13 +89,15 @@ var (
 // at the same time in this process (single flight) or on other replicas (the
 // lease on the row). It returns the instance with its new tokens.
 func (s *Service) refresh(ctx context.Context, in store.Instance, kind string) (store.Instance, error) {
-	key := in.OrgID + "/" + in.ID + "/" + kind + "/" + strconv.FormatInt(in.TokenVersion, 10)
+	seen, _, _ := tokenOf(in, kind)
+	sum := sha256.Sum256([]byte(seen.Reveal()))
+	key := in.OrgID + "/" + in.ID + "/" + kind + "/" + hex.EncodeToString(sum[:8])
 	v, err, _ := s.flights.Do(key, func() (any, error) {
 		// The flight outlives no caller's need: run it on a context of its
 		// own, so that one caller giving up does not fail the others.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseTTL)
 		defer cancel()
-		return s.refreshOnce(fctx, in.OrgID, in.ID, kind, in.TokenVersion)
+		return s.refreshOnce(fctx, in.OrgID, in.ID, kind, seen)
 	})
 	if err != nil {
 		return in, err
@@ -102,12 +105,15 @@ func (s *Service) refresh(ctx context.Context, in store.Instance, kind string) (
 	return v.(store.Instance), nil
 }
 
-func (s *Service) refreshOnce(ctx context.Context, orgID, id, kind string, seen int64) (store.Instance, error) {
+// refreshOnce refreshes the token of kind unless it is no longer seen (the
+// token the caller found due): then another caller or replica refreshed it.
+func (s *Service) refreshOnce(ctx context.Context, orgID, id, kind string, seen secrets.Secret) (store.Instance, error) {
 	for {
 		in, err := s.store.UpdateInstance(ctx, orgID, id, func(in *store.Instance) error {
 			now := s.now()
+			current, _, _ := tokenOf(*in, kind)
 			switch {
-			case in.TokenVersion != seen:
+			case current != seen:
 				return errRefreshedElsewhere
 			case in.RefreshLeaseOwner != "" && in.RefreshLeaseOwner != s.owner && now.Before(in.RefreshLeaseUntil):
 				return errLeaseHeld

@@ -79,6 +79,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if s.margin <= 0 {
 		s.margin = DefaultRefreshMargin
 	}
+	s.slack.WithClock(s.now) // token expiries on the service's clock
 	host, _ := os.Hostname()
 	s.owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), store.NewID("p"))
 	return s, nil

@@ -42,6 +42,13 @@ func New(baseURL string, hc *http.Client) *Client {
 	return &Client{base: base, apiURL: base + "/api/", hc: hc, now: time.Now, teamsPageSize: 1000}
 }
 
+// WithClock makes the client compute token expiries (expires_in) from now
+// rather than from time.Now, so that they agree with its caller's clock.
+func (c *Client) WithClock(now func() time.Time) *Client {
+	c.now = now
+	return c
+}
+
 // api is a slack-go client for token, pointed at this Slack.
 func (c *Client) api(token secrets.Secret) *slackgo.Client {
 	return slackgo.New(token.Reveal(), slackgo.OptionAPIURL(c.apiURL), slackgo.OptionHTTPClient(c.hc))
