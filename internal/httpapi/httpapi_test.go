@@ -1,0 +1,441 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/store/sqlite"
+	"github.com/connhub/connhub/internal/store/storetest"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/openapi.json from the routes")
+
+var ctx = context.Background()
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type hub struct {
+	url     string
+	token   string // the admin's API token
+	oc      string // the admin's Open Connectors header
+	store   store.Store
+	dbDir   string
+	logs    *syncBuffer
+	sandbox *slacksim.Server
+	slack   string
+	info    slacksim.Info
+}
+
+// start runs a hub on SQLite in front of a sandbox, as `serve` would, with
+// its logs (at debug level, through the redacting handler) in a buffer.
+func start(t *testing.T) *hub {
+	t.Helper()
+	h := &hub{logs: &syncBuffer{}, dbDir: t.TempDir()}
+	h.sandbox, h.slack = sandboxtest.Start(t, slacksim.Config{Users: 60, TokenRotation: true})
+	h.info = h.sandbox.Info(h.slack)
+	s, err := sqlite.Open(ctx, filepath.Join(h.dbDir, "connhub.db"), storetest.Keys(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.store = s
+	var out bytes.Buffer
+	boot, err := tenant.Bootstrap(ctx, s, "", h.dbDir, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(out.String()) {
+		if strings.HasPrefix(f, "chub_") {
+			h.token = f
+		}
+	}
+	body, _ := os.ReadFile(boot.File)
+	var us, os_ string
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "open_connectors_user_secret="); ok {
+			us = v
+		}
+		if v, ok := strings.CutPrefix(line, "open_connectors_organization_secret="); ok {
+			os_ = v
+		}
+	}
+	h.oc = "User " + us + ", Organization " + os_
+	log := slog.New(secrets.RedactingHandler(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), "chub", "chi", "chus", "chos"))
+	ts := httptest.NewUnstartedServer(nil)
+	h.url = "http://" + ts.Listener.Addr().String()
+	svc, err := instance.New(ctx, instance.Options{Store: s, Slack: slack.New(h.slack, nil), Log: log, CallbackURL: h.url + "/v1/oauth/slack/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.EnsureApp(ctx, boot.Org.ID, instance.AppInput{Name: "sandbox", ClientID: h.info.ClientID,
+		ClientSecret: secrets.Secret(h.info.ClientSecret), SigningSecret: secrets.Secret(h.info.SigningSecret), BotScopes: []string{"users:read", "team:read"}, UserScopes: []string{"admin"}}); err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test",
+		Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
+	ts.Config.Handler = api.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return h
+}
+
+// call sends a request with the admin's API token (or auth, when set) and
+// decodes the JSON answer into out.
+func (h *hub) call(t *testing.T, method, path, auth string, body any, out any) *http.Response {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, h.url+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth == "" {
+		auth = "Bearer " + h.token
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v: %.200s", method, path, err, raw)
+		}
+	}
+	return resp
+}
+
+type apiErr struct{ Code, Message string }
+
+func wantStatus(t *testing.T, resp *http.Response, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: got status %d, want %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status)
+	}
+}
+
+// browse follows Slack's redirect to the callback like a browser does.
+func browse(t *testing.T, loc *url.URL) string {
+	t.Helper()
+	resp, err := http.Get(loc.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestTheWholeJourneyLeaksNoSecret runs seed 000's journey over HTTP, then
+// searches every log line and the database files for every token and secret
+// that passed through.
+func TestTheWholeJourneyLeaksNoSecret(t *testing.T) {
+	h := start(t)
+	var created struct {
+		ID            string `json:"id"`
+		Status        string `json:"status"`
+		InstanceToken string `json:"instance_token"`
+		AuthorizeURL  string `json:"authorize_url"`
+	}
+	resp := h.call(t, "POST", "/v1/instances", "", map[string]any{"name": "Acme Slack", "tags": []string{"prod"}}, &created)
+	wantStatus(t, resp, http.StatusCreated)
+	if created.Status != "pending" || created.AuthorizeURL == "" || resp.Header.Get("Location") != "/v1/instances/"+created.ID {
+		t.Fatalf("created %+v", created)
+	}
+	loc := sandboxtest.Consent(t, created.AuthorizeURL, "allow", nil)
+	page := browse(t, loc)
+	if !strings.Contains(page, "is connected") || !strings.Contains(page, created.ID) || !strings.Contains(page, "Test in the API docs") {
+		t.Fatalf("callback page: %.400s", page)
+	}
+
+	var inst map[string]any
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID, "", nil, &inst), http.StatusOK)
+	if inst["status"] != "active" || inst["has_bot_token"] != true {
+		t.Errorf("instance after consent: %v", inst)
+	}
+	raw, _ := json.Marshal(inst)
+	for _, banned := range []string{"xoxb", "xoxp", "xoxe", "\"refresh_token\":", "\"bot_token\":"} {
+		if strings.Contains(string(raw), banned) {
+			t.Errorf("GET /v1/instances/{id} shows %q: %s", banned, raw)
+		}
+	}
+	var ping map[string]any
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID+"/ping", "", nil, &ping), http.StatusOK)
+	if ping["ok"] != true || ping["team_id"] != h.info.TeamID {
+		t.Errorf("ping: %v", ping)
+	}
+	// The instance token alone, and the Open Connectors header with Element, both act for the instance.
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID+"/ping", "Bearer "+created.InstanceToken, nil, nil), http.StatusOK)
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID+"/ping", h.oc+", Element "+created.InstanceToken, nil, nil), http.StatusOK)
+
+	wantStatus(t, h.call(t, "PATCH", "/v1/instances/"+created.ID, "", map[string]any{"name": "Renamed"}, &inst), http.StatusOK)
+	if inst["name"] != "Renamed" {
+		t.Errorf("renamed: %v", inst)
+	}
+	var tok struct {
+		InstanceToken string `json:"instance_token"`
+	}
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID+"/token", "", nil, &tok), http.StatusOK)
+	if tok.InstanceToken != created.InstanceToken {
+		t.Errorf("View Token shows another token")
+	}
+	var creds struct {
+		OpenConnectors string `json:"open_connectors"`
+		Bearer         string `json:"bearer"`
+	}
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+created.ID+"/credentials", "", nil, &creds), http.StatusOK)
+	if creds.OpenConnectors != h.oc+", Element "+created.InstanceToken || creds.Bearer != "Bearer "+created.InstanceToken {
+		t.Errorf("credentials: %+v", creds)
+	}
+	wantStatus(t, h.call(t, "POST", "/v1/credentials", "", map[string]any{"name": "cpi-slack", "instance_id": created.ID}, nil), http.StatusCreated)
+	var named struct{ Value string }
+	wantStatus(t, h.call(t, "GET", "/v1/credentials/cpi-slack", "", nil, &named), http.StatusOK)
+	if named.Value != creds.OpenConnectors {
+		t.Errorf("named credential: %q", named.Value)
+	}
+
+	var reauth struct {
+		AuthorizeURL string `json:"authorize_url"`
+	}
+	wantStatus(t, h.call(t, "POST", "/v1/instances/"+created.ID+"/reauthenticate", "", nil, &reauth), http.StatusOK)
+	if page := browse(t, sandboxtest.Consent(t, reauth.AuthorizeURL, "allow", nil)); !strings.Contains(page, "is connected") {
+		t.Fatalf("re-authentication page: %.300s", page)
+	}
+
+	// Gather every secret that passed through before the instance goes.
+	stored, err := h.store.GetInstance(ctx, mustOrg(t, h), created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := []string{h.token, created.InstanceToken, h.info.ClientSecret, h.info.SigningSecret, loc.Query().Get("code"),
+		stored.BotToken.Reveal(), stored.BotRefreshToken.Reveal(), stored.UserToken.Reveal(), stored.UserRefreshToken.Reveal()}
+	planted = append(planted, strings.Fields(strings.NewReplacer(",", " ").Replace(h.oc))...)
+	wantStatus(t, h.call(t, "DELETE", "/v1/instances/"+created.ID, "", nil, nil), http.StatusNoContent)
+	wantStatus(t, h.call(t, "DELETE", "/v1/instances/"+created.ID, "", nil, nil), http.StatusNotFound)
+	if st := h.sandbox.Stats(); st.Revocations != 2 {
+		t.Errorf("the sandbox saw %d revocations, want 2", st.Revocations)
+	}
+
+	logs := h.logs.String()
+	if !strings.Contains(logs, "/v1/instances") {
+		t.Fatal("the request log is empty; the scan would prove nothing")
+	}
+	files, _ := filepath.Glob(filepath.Join(h.dbDir, "connhub.db*"))
+	var db []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		db = append(db, b...)
+	}
+	for _, secret := range planted {
+		if len(secret) < 8 || secret == "User" || secret == "Organization" {
+			continue
+		}
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret (%s…) is in the logs", secret[:6])
+		}
+		if bytes.Contains(db, []byte(secret)) {
+			t.Errorf("a secret (%s…) is in the database files in plain text", secret[:6])
+		}
+	}
+}
+
+func mustOrg(t *testing.T, h *hub) string {
+	t.Helper()
+	p, err := (&tenant.Authenticator{Store: h.store}).Authenticate(ctx, "Bearer "+h.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Org.ID
+}
+
+func TestErrorsAreJSONWithAStableCode(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	for _, tc := range []struct {
+		name, method, path, auth string
+		body                     any
+		status                   int
+		code                     string
+	}{
+		{"no credentials", "GET", "/v1/instances", "Basic eDp5", nil, 401, "malformed_credentials"},
+		{"wrong token", "GET", "/v1/instances", "Bearer chub_wrong", nil, 401, "invalid_credentials"},
+		{"unknown instance", "GET", "/v1/instances/ins_nope", "", nil, 404, "not_found"},
+		{"empty name", "POST", "/v1/instances", "", map[string]any{"name": ""}, 422, "invalid_request"},
+		{"unknown field value", "POST", "/v1/instances", "", map[string]any{"name": "x", "edition": "platinum"}, 422, "invalid_request"},
+		{"unknown connector", "POST", "/v1/instances", "", map[string]any{"name": "x", "connector": "github"}, 400, "unknown_connector"},
+		{"bad app", "POST", "/v1/apps", "", map[string]any{"client_id": "abc", "client_secret": ""}, 400, "invalid_app"},
+		{"pasted garbage", "POST", "/v1/instances", "", map[string]any{"name": "x", "auth_method": "token", "token": "xoxb-nope"}, 400, "slack_invalid_auth"},
+		{"ping a pending instance", "GET", "/v1/instances/PENDING/ping", "", nil, 409, "not_authenticated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path
+			if strings.Contains(path, "PENDING") {
+				var c struct{ ID string }
+				h.call(t, "POST", "/v1/instances", "", map[string]any{"name": "pending"}, &c)
+				path = strings.Replace(path, "PENDING", c.ID, 1)
+			}
+			var e apiErr
+			resp := h.call(t, tc.method, path, tc.auth, tc.body, &e)
+			if resp.StatusCode != tc.status || e.Code != tc.code || e.Message == "" {
+				t.Errorf("got %d %+v, want %d %s with a message", resp.StatusCode, e, tc.status, tc.code)
+			}
+			if resp.Header.Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id")
+			}
+		})
+	}
+	// A body over the limit.
+	big := map[string]any{"name": strings.Repeat("x", 2<<20)}
+	if resp := h.call(t, "POST", "/v1/instances", "", big, nil); resp.StatusCode != http.StatusRequestEntityTooLarge && resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a 2 MiB body: got %d, want 413", resp.StatusCode)
+	}
+	var cb struct {
+		OK   bool
+		Code string
+	}
+	req, _ := http.NewRequest("GET", h.url+"/v1/oauth/slack/callback?state=forged.AAAA&code=x", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&cb)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || cb.OK || cb.Code != "invalid_state" {
+		t.Errorf("a forged callback: got %d %+v", resp.StatusCode, cb)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(h.url + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", p, resp, err)
+		}
+	}
+}
+
+func TestListsAndTenancy(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	for i := range 5 {
+		h.call(t, "POST", "/v1/instances", "", map[string]any{"name": "n" + string(rune('a'+i)), "tags": []string{map[bool]string{true: "even", false: "odd"}[i%2 == 0]}}, nil)
+	}
+	var page struct {
+		Instances  []map[string]any `json:"instances"`
+		NextCursor string           `json:"next_cursor"`
+	}
+	var all []string
+	cursor := ""
+	for {
+		h.call(t, "GET", "/v1/instances?limit=2&cursor="+cursor, "", nil, &page)
+		for _, in := range page.Instances {
+			all = append(all, in["id"].(string))
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(all) != 5 {
+		t.Errorf("paged through %d instances, want 5", len(all))
+	}
+	h.call(t, "GET", "/v1/instances?tag=even&status=pending", "", nil, &page)
+	if len(page.Instances) != 3 {
+		t.Errorf("tag=even: got %d, want 3", len(page.Instances))
+	}
+	// An instance token sees its own instance only.
+	var c struct {
+		ID            string `json:"id"`
+		InstanceToken string `json:"instance_token"`
+	}
+	h.call(t, "POST", "/v1/instances", "", map[string]any{"name": "mine"}, &c)
+	h.call(t, "GET", "/v1/instances", "Bearer "+c.InstanceToken, nil, &page)
+	if len(page.Instances) != 1 || page.Instances[0]["id"] != c.ID {
+		t.Errorf("an instance token lists %v", page.Instances)
+	}
+	wantStatus(t, h.call(t, "GET", "/v1/instances/"+all[0], "Bearer "+c.InstanceToken, nil, nil), http.StatusNotFound)
+}
+
+// TestOpenAPIDocument holds the generated OpenAPI document still: a route
+// change shows in the diff of testdata/openapi.json (go test -run OpenAPI -update).
+func TestOpenAPIDocument(t *testing.T) {
+	h := start(t)
+	resp, err := http.Get(h.url + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(doc, "", "  ")
+	got = append(got, '\n')
+	golden := filepath.Join("testdata", "openapi.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/httpapi -run OpenAPI -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the OpenAPI document differs from %s; if the change is meant, run go test ./internal/httpapi -run OpenAPI -update and review the diff", golden)
+	}
+	d := doc.(map[string]any)
+	if d["openapi"] != "3.1.0" {
+		t.Errorf("openapi version %v", d["openapi"])
+	}
+	paths := d["paths"].(map[string]any)
+	for _, p := range []string{"/v1/instances", "/v1/instances/{id}", "/v1/instances/{id}/ping", "/v1/oauth/slack/callback", "/v1/connectors", "/v1/credentials"} {
+		if paths[p] == nil {
+			t.Errorf("the document lacks %s", p)
+		}
+	}
+	_ = time.Second
+}
