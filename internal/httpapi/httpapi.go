@@ -63,6 +63,7 @@ func New(o Options) *API {
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
+	mux.HandleFunc("GET /docs", a.docsPage)
 	a.handler = a.middleware(mux)
 	return a
 }
@@ -87,7 +88,7 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // public are the paths served without credentials.
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/v1/oauth/slack/callback": true}
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/v1/oauth/slack/callback": true}
 
 var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 

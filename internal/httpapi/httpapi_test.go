@@ -349,7 +349,7 @@ func TestErrorsAreJSONWithAStableCode(t *testing.T) {
 	if resp.StatusCode != 400 || cb.OK || cb.Code != "invalid_state" {
 		t.Errorf("a forged callback: got %d %+v", resp.StatusCode, cb)
 	}
-	for _, p := range []string{"/healthz", "/readyz"} {
+	for _, p := range []string{"/healthz", "/readyz", "/docs"} {
 		resp, err := http.Get(h.url + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("%s: %v %v", p, resp, err)

@@ -502,7 +502,7 @@ func (a *API) callbackRoute() {
 			if res.Instance.ID != "" {
 				v := instanceView(res.Instance)
 				body.Instance = &v
-				body.APIDocsURL = "/docs#/instances/" + v.ID
+				body.APIDocsURL = "/docs#ping-instance"
 			}
 			status := http.StatusOK
 			if !res.OK {

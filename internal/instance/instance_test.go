@@ -3,6 +3,7 @@ package instance_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -544,4 +545,29 @@ func TestOtherOrganizationsSeeNothing(t *testing.T) {
 	}
 	_, err = e.svc.Create(ctx, other, instance.CreateInput{Name: "x"})
 	wantProblem(t, err, http.StatusConflict, "no_app")
+}
+
+// TestAnUnregisteredRedirectURL: when the app at Slack does not list
+// connhub's callback among its Redirect URLs, Slack refuses the authorize
+// request with its own error page and never redirects; the instance stays
+// pending until someone fixes the app and re-authenticates.
+func TestAnUnregisteredRedirectURL(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slacksim.Config{RedirectURLs: []string{"https://hub.example/v1/oauth/slack/callback"}})
+	c, err := e.svc.Create(ctx, e.admin, instance.CreateInput{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(c.AuthorizeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "bad_redirect_uri") {
+		t.Errorf("authorize with an unregistered redirect: got %d %.200s, want Slack's bad_redirect_uri page", resp.StatusCode, page)
+	}
+	if in, _ := e.store.GetInstance(ctx, e.admin.Org.ID, c.Instance.ID); in.Status != store.StatusPending {
+		t.Errorf("status %s, want pending", in.Status)
+	}
 }
