@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/connhub/connhub/internal/config"
@@ -17,6 +20,8 @@ import (
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/tenant"
@@ -95,9 +100,18 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 			return fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
 		}
 	}
+	auth := &tenant.Authenticator{Store: h.store}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg),
+		Pacer: ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})})
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Options{
-		Store: h.store, Instances: svc, Auth: &tenant.Authenticator{Store: h.store}, Log: log, Version: version(),
-		Ready: func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
+		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Ready:   func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
 	})
 	go svc.RunRefresher(ctx, time.Minute)
 

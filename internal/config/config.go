@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/connhub/connhub/internal/secrets"
 )
@@ -44,6 +45,10 @@ type Config struct {
 	// OAuth callback is PublicURL + "/v1/oauth/slack/callback"); by default
 	// http://ADDR.
 	PublicURL string
+	// SlackRateWindow is the length of Slack's rate window that connhub paces
+	// its calls to: a minute on Slack; a sandbox started with --rate-window
+	// needs the same value here.
+	SlackRateWindow string
 	// LogLevel is debug, info, warn or error (see SlogLevel).
 	LogLevel string
 	// LogFormat is text or json.
@@ -63,10 +68,12 @@ type Config struct {
 
 // Defaults that do not depend on other settings.
 const (
-	DefaultAddr      = "127.0.0.1:8080"
-	DefaultSlackURL  = "https://slack.com"
-	DefaultLogLevel  = "info"
-	DefaultLogFormat = "text"
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultSlackURL = "https://slack.com"
+	// DefaultSlackRateWindow is Slack's rate window: a minute.
+	DefaultSlackRateWindow = "1m"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
 )
 
 // settingID indexes settings and Config.from.
@@ -81,6 +88,7 @@ const (
 	setAddr
 	setSlackURL
 	setPublicURL
+	setSlackRateWindow
 	setLogLevel
 	setLogFormat
 	setSlackClientID
@@ -116,6 +124,8 @@ var settings = [numSettings]setting{
 		help: "base URL of Slack (or of a sandbox)", def: DefaultSlackURL},
 	setPublicURL: {key: "public_url", env: "CONNHUB_PUBLIC_URL", flag: "public-url", serve: true,
 		help: "the URL connhub is reached at, for Slack's OAuth redirect", def: "http://ADDR"},
+	setSlackRateWindow: {key: "slack_rate_window", env: "CONNHUB_SLACK_RATE_WINDOW", flag: "slack-rate-window", serve: true,
+		help: "length of Slack's rate window to pace calls to (a sandbox's --rate-window)", def: DefaultSlackRateWindow},
 	setLogLevel: {key: "log_level", env: "CONNHUB_LOG_LEVEL", flag: "log-level",
 		help: "log level: debug, info, warn or error", def: DefaultLogLevel},
 	setLogFormat: {key: "log_format", env: "CONNHUB_LOG_FORMAT", flag: "log-format",
@@ -144,6 +154,8 @@ func (c *Config) get(id settingID) string {
 		return c.SlackURL
 	case setPublicURL:
 		return c.PublicURL
+	case setSlackRateWindow:
+		return c.SlackRateWindow
 	case setLogLevel:
 		return c.LogLevel
 	case setLogFormat:
@@ -177,6 +189,8 @@ func (c *Config) set(id settingID, v string) {
 		c.SlackURL = v
 	case setPublicURL:
 		c.PublicURL = v
+	case setSlackRateWindow:
+		c.SlackRateWindow = v
 	case setLogLevel:
 		c.LogLevel = v
 	case setLogFormat:
@@ -268,6 +282,9 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
+	if c.SlackRateWindow == "" {
+		c.SlackRateWindow = DefaultSlackRateWindow
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = DefaultLogLevel
 	}
@@ -346,6 +363,11 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.SlackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad(setSlackURL, "want an absolute http(s) URL, e.g. %s", DefaultSlackURL)
+	}
+	if c.SlackRateWindow != "" {
+		if d, err := time.ParseDuration(c.SlackRateWindow); err != nil || d < 10*time.Millisecond {
+			bad(setSlackRateWindow, "want a duration of at least 10ms, e.g. 1m")
+		}
 	}
 	if c.PublicURL != "" { // empty: derived from Addr when used
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -445,4 +467,13 @@ func (c Config) Backend() (kind, dsn string, err error) {
 		return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL (for a file, sqlite:%s)", c.DB)
 	}
 	return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL")
+}
+
+// RateWindow is SlackRateWindow as a duration (a minute when unset or bad;
+// Validate reports a bad one).
+func (c Config) RateWindow() time.Duration {
+	if d, err := time.ParseDuration(c.SlackRateWindow); err == nil && d > 0 {
+		return d
+	}
+	return time.Minute
 }

@@ -31,6 +31,7 @@
 //	Addr                --addr (serve)       CONNHUB_ADDR                  addr                  127.0.0.1:8080
 //	SlackURL            --slack-url (serve)  CONNHUB_SLACK_URL             slack_url             https://slack.com
 //	PublicURL           --public-url (serve) CONNHUB_PUBLIC_URL            public_url            http://ADDR
+//	SlackRateWindow     --slack-rate-window (serve) CONNHUB_SLACK_RATE_WINDOW slack_rate_window   1m
 //	LogLevel            --log-level          CONNHUB_LOG_LEVEL             log_level             info (debug, info, warn or error)
 //	LogFormat           --log-format         CONNHUB_LOG_FORMAT            log_format            text (text or json)
 //	SlackClientID       (none)               CONNHUB_SLACK_CLIENT_ID       slack.client_id       none

@@ -80,14 +80,15 @@ func TestDefaults(t *testing.T) {
 			t.Parallel()
 			got := mustLoad(t, nil, tt.env, "")
 			want := map[string]string{
-				"DataDir":   tt.dataDir,
-				"DB":        "sqlite:" + filepath.Join(tt.dataDir, "connhub.db"),
-				"KeyFile":   filepath.Join(tt.dataDir, "keys"),
-				"Addr":      "127.0.0.1:8080",
-				"SlackURL":  "https://slack.com",
-				"PublicURL": "http://127.0.0.1:8080",
-				"LogLevel":  "info",
-				"LogFormat": "text",
+				"DataDir":         tt.dataDir,
+				"DB":              "sqlite:" + filepath.Join(tt.dataDir, "connhub.db"),
+				"KeyFile":         filepath.Join(tt.dataDir, "keys"),
+				"Addr":            "127.0.0.1:8080",
+				"SlackURL":        "https://slack.com",
+				"PublicURL":       "http://127.0.0.1:8080",
+				"SlackRateWindow": "1m",
+				"LogLevel":        "info",
+				"LogFormat":       "text",
 			}
 			for field, w := range want {
 				if g := stringField(got, field); g != w {
@@ -123,6 +124,8 @@ func stringField(c config.Config, name string) string {
 		return c.SlackURL
 	case "PublicURL":
 		return c.PublicURL
+	case "SlackRateWindow":
+		return c.SlackRateWindow
 	case "LogLevel":
 		return c.LogLevel
 	case "LogFormat":
@@ -148,6 +151,7 @@ var settingCases = []settingCase{
 	{"addr", "CONNHUB_ADDR", "addr", func(c config.Config) string { return c.Addr }, "127.0.0.1:1", ":2", "localhost:3"},
 	{"slack_url", "CONNHUB_SLACK_URL", "slack-url", func(c config.Config) string { return c.SlackURL }, "http://file.example", "https://env.example/slack", "http://127.0.0.1:9"},
 	{"public_url", "CONNHUB_PUBLIC_URL", "public-url", func(c config.Config) string { return c.PublicURL }, "http://file.example", "https://env.example", "http://127.0.0.1:9"},
+	{"slack_rate_window", "CONNHUB_SLACK_RATE_WINDOW", "slack-rate-window", func(c config.Config) string { return c.SlackRateWindow }, "2m", "3s", "1s"},
 	{"log_level", "CONNHUB_LOG_LEVEL", "log-level", func(c config.Config) string { return c.LogLevel }, "debug", "warn", "error"},
 	{"log_format", "CONNHUB_LOG_FORMAT", "log-format", func(c config.Config) string { return c.LogFormat }, "json", "text", "json"},
 	{"slack.client_id", "CONNHUB_SLACK_CLIENT_ID", "", func(c config.Config) string { return c.SlackClientID }, "111.222", "333.444", ""},
@@ -224,7 +228,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "public-url", "slack-url"}},
+		{serve, []string{"addr", "public-url", "slack-rate-window", "slack-url"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

@@ -103,12 +103,13 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Addr           string `json:"addr"`
 		SlackURL       string `json:"slack_url"`
 		PublicURL      string `json:"public_url"`
+		RateWindow     string `json:"slack_rate_window"`
 		LogLevel       string `json:"log_level"`
 		LogFormat      string `json:"log_format"`
 		Slack          slack  `json:"slack"`
 	}{
 		c.shown(setDataDir), c.shown(setDB), c.shown(setKeyFile), c.shown(setEncryptionKeys),
-		c.shown(setAdminToken), c.shown(setAddr), c.shown(setSlackURL), c.shown(setPublicURL), c.shown(setLogLevel),
+		c.shown(setAdminToken), c.shown(setAddr), c.shown(setSlackURL), c.shown(setPublicURL), c.shown(setSlackRateWindow), c.shown(setLogLevel),
 		c.shown(setLogFormat),
 		slack{c.shown(setSlackClientID), c.shown(setSlackClientSecret), c.shown(setSlackSigningSecret)},
 	})

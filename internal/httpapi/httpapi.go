@@ -16,6 +16,7 @@ import (
 
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
 )
@@ -30,6 +31,11 @@ type Options struct {
 	// Ready reports whether the hub can serve (its store answers); nil
 	// means it always can.
 	Ready func(context.Context) error
+	// Proxy serves the pass-through to Slack (internal/proxy); it
+	// authenticates its callers itself. Nil: no proxy routes.
+	Proxy http.Handler
+	// Metrics serves /metrics (Prometheus); nil: none.
+	Metrics http.Handler
 }
 
 // API is the HTTP side of connhub.
@@ -64,6 +70,10 @@ func New(o Options) *API {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.HandleFunc("GET /docs", a.docsPage)
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
+	a.documentProxy()
 	a.handler = a.middleware(mux)
 	return a
 }
@@ -88,7 +98,7 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // public are the paths served without credentials.
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/v1/oauth/slack/callback": true}
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/metrics": true, "/v1/oauth/slack/callback": true}
 
 var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
@@ -119,6 +129,10 @@ func (a *API) middleware(next http.Handler) http.Handler {
 			}
 			a.o.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", id)
 		}()
+		if a.o.Proxy != nil && proxy.Routes(r.URL.Path) {
+			a.o.Proxy.ServeHTTP(rec, r) // it authenticates and bounds bodies itself
+			return
+		}
 		r.Body = http.MaxBytesReader(rec, r.Body, 1<<20)
 		if public[r.URL.Path] {
 			next.ServeHTTP(rec, r)

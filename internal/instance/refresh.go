@@ -245,3 +245,11 @@ func (s *Service) RunRefresher(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// SlackToken is the instance's Slack token of kind ("bot" or "user") to call
+// Slack with now: refreshed first when it expires within the margin, or
+// always when force is set (Slack answered token_expired). It returns the
+// instance as it is after any refresh.
+func (s *Service) SlackToken(ctx context.Context, in store.Instance, kind string, force bool) (secrets.Secret, store.Instance, error) {
+	return s.fresh(ctx, in, kind, force)
+}

@@ -4,15 +4,17 @@
 // workspace and method (and channel, for chat.postMessage), with the budgets
 // of internal/slackspec, the same table the sandbox enforces.
 //
-// Slack counts calls in one-minute windows. The pacer keeps, for each key, the
-// times of the last N calls it let go (N the method's budget per window) and
-// lets the next one go no sooner than the oldest of them plus the window and a
-// small margin: never more than N calls in any window, which is the strictest
-// reading of Slack's limit, so a client paced here sees no 429 for pacing
-// reasons. Callers reserve their slot under a lock and sleep outside it, so
-// concurrent callers queue in order without holding each other up. After a
-// 429 anyway (another app, another replica), Backoff closes the key until
-// Retry-After has passed.
+// Slack counts calls in one-minute windows, as they arrive. The pacer keeps,
+// for each key, the last N calls it let go (N the method's budget per window)
+// and lets the next one go no sooner than a window after the oldest of them
+// was done: never more than N calls in any window, the strictest reading of
+// Slack's limit. "Done" is when the caller had Slack's answer (Ticket.Done),
+// which is never before Slack counted the call, so however the calls were
+// delayed on their way, a client paced here sees no 429 for pacing reasons.
+// Until a call is done, its reserved time stands in for it. Callers reserve
+// under a lock and sleep outside it, so concurrent callers queue in order.
+// After a 429 anyway (another app, another replica), Backoff closes the key
+// until Retry-After has passed.
 package ratelimit
 
 import (
@@ -28,9 +30,9 @@ type Options struct {
 	// Window is the length of Slack's rate window: a minute on Slack, less
 	// on a sandbox started with --rate-window. Zero means a minute.
 	Window time.Duration
-	// Margin is added to every wait for a window to pass, to absorb the jitter
-	// between when a call leaves here and when Slack counts it. Zero means
-	// one hundredth of the window, at least 5 ms.
+	// Margin is added to every wait for a window to pass, for clocks that
+	// disagree a little. Zero means one thousandth of the window, at least
+	// 2 ms.
 	Margin time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -48,10 +50,39 @@ type Pacer struct {
 
 type lane struct {
 	budget  int
-	sent    []time.Time // ring of the last budget slots handed out, oldest at next
+	slots   []*slot // ring of the last budget calls, oldest at next
 	next    int
-	full    bool
-	blocked time.Time // no slot before this (after a 429)
+	blocked time.Time // no call before this (after a 429)
+}
+
+// slot is one call's place in its lane.
+type slot struct {
+	at   time.Time     // when it may go
+	done time.Time     // when its answer came; zero until then
+	sig  chan struct{} // closed when done
+}
+
+// Ticket is a reserved call. Call Done when Slack's answer has come (or the
+// call was given up), so that the calls a window later can be timed from it.
+type Ticket struct {
+	At   time.Time // when the call may go
+	p    *Pacer
+	own  *slot
+	prev *slot // the call a budget earlier, which this one must follow by a window
+	once sync.Once
+}
+
+// Done records that the call is over.
+func (t *Ticket) Done() {
+	if t == nil || t.own == nil {
+		return
+	}
+	t.once.Do(func() {
+		t.p.mu.Lock()
+		t.own.done = t.p.now()
+		t.p.mu.Unlock()
+		close(t.own.sig)
+	})
 }
 
 // New makes a Pacer.
@@ -60,7 +91,7 @@ func New(o Options) *Pacer {
 		o.Window = time.Minute
 	}
 	if o.Margin <= 0 {
-		o.Margin = max(o.Window/100, 5*time.Millisecond)
+		o.Margin = max(o.Window/1000, 2*time.Millisecond)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -80,20 +111,21 @@ func Key(workspace, method, channel string) string {
 	return workspace + "/" + method
 }
 
-// Reserve books the next slot for a call of method on key and returns when it
-// may be sent (now or later). Methods without a budget go at once.
-func (p *Pacer) Reserve(key, method string) time.Time {
+// Reserve books the next place for a call of method on key. Its At is the
+// earliest the call may go as far as is known now; Wait also waits for the
+// call it follows to be done.
+func (p *Pacer) Reserve(key, method string) *Ticket {
 	now := p.now()
 	m, known := slackspec.Lookup(method)
 	budget, limited := m.PerMinute()
 	if !known || !limited || budget <= 0 {
-		return now
+		return &Ticket{At: now, p: p}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.lanes[key]
 	if l == nil || l.budget != budget {
-		fresh := &lane{budget: budget, sent: make([]time.Time, budget)}
+		fresh := &lane{budget: budget, slots: make([]*slot, budget)}
 		if l != nil {
 			fresh.blocked = l.blocked // a Backoff before the first call
 		}
@@ -104,35 +136,70 @@ func (p *Pacer) Reserve(key, method string) time.Time {
 	if l.blocked.After(at) {
 		at = l.blocked
 	}
-	if l.full {
-		if free := l.sent[l.next].Add(p.window + p.margin); free.After(at) {
+	prev := l.slots[l.next]
+	if prev != nil {
+		if free := prev.time().Add(p.window + p.margin); free.After(at) {
 			at = free
 		}
 	}
-	l.sent[l.next] = at
-	l.next++
-	if l.next == budget {
-		l.next, l.full = 0, true
-	}
-	return at
+	own := &slot{at: at, sig: make(chan struct{})}
+	l.slots[l.next] = own
+	l.next = (l.next + 1) % budget
+	return &Ticket{At: at, p: p, own: own, prev: prev}
 }
 
-// Wait reserves a slot and sleeps until it comes, returning how long it
-// waited. A cancelled ctx ends the wait early with ctx's error (the slot is
-// spent all the same, which only ever errs on the side of fewer calls).
-func (p *Pacer) Wait(ctx context.Context, key, method string) (time.Duration, error) {
-	at := p.Reserve(key, method)
+// time is the slot's time as it counts for the calls after it: when it was
+// done, or until then when it was to go.
+func (s *slot) time() time.Time {
+	if !s.done.IsZero() {
+		return s.done
+	}
+	return s.at
+}
+
+// Wait reserves a place and sleeps until the call may go: its reserved time,
+// and a window after the call a budget earlier was done. It returns the
+// ticket to mark Done and how long it waited. A cancelled ctx ends the wait
+// with ctx's error; the ticket is then already done.
+func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Duration, error) {
+	start := p.now()
+	t := p.Reserve(key, method)
+	if err := sleepUntil(ctx, p, t.At); err != nil {
+		t.Done()
+		return t, p.now().Sub(start), err
+	}
+	if t.prev != nil {
+		// The call this one follows may have been slow: wait for its answer,
+		// then for a window after it.
+		select {
+		case <-t.prev.sig:
+		case <-ctx.Done():
+			t.Done()
+			return t, p.now().Sub(start), ctx.Err()
+		}
+		p.mu.Lock()
+		after := t.prev.done.Add(p.window + p.margin)
+		p.mu.Unlock()
+		if err := sleepUntil(ctx, p, after); err != nil {
+			t.Done()
+			return t, p.now().Sub(start), err
+		}
+	}
+	return t, p.now().Sub(start), nil
+}
+
+func sleepUntil(ctx context.Context, p *Pacer, at time.Time) error {
 	d := at.Sub(p.now())
 	if d <= 0 {
-		return 0, nil
+		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	select {
-	case <-t.C:
-		return d, nil
+	case <-timer.C:
+		return nil
 	case <-ctx.Done():
-		return d, ctx.Err()
+		return ctx.Err()
 	}
 }
 

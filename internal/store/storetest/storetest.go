@@ -28,9 +28,9 @@ type Backend struct {
 type rawDB interface{ DB() *sql.DB }
 
 // Keys makes a key ring of n fresh keys, oldest first.
-func Keys(t *testing.T, n int) *secrets.Keyring { return ring(t, newKeys(t, n)...) }
+func Keys(t testing.TB, n int) *secrets.Keyring { return ring(t, newKeys(t, n)...) }
 
-func newKeys(t *testing.T, n int) []secrets.Key {
+func newKeys(t testing.TB, n int) []secrets.Key {
 	t.Helper()
 	var keys []secrets.Key
 	for i := range n {
@@ -43,7 +43,7 @@ func newKeys(t *testing.T, n int) []secrets.Key {
 	return keys
 }
 
-func ring(t *testing.T, keys ...secrets.Key) *secrets.Keyring {
+func ring(t testing.TB, keys ...secrets.Key) *secrets.Keyring {
 	t.Helper()
 	r, err := secrets.NewKeyring(keys)
 	if err != nil {

@@ -1,0 +1,24 @@
+// Package proxy is connhub's authenticated pass-through to Slack:
+//
+//	ANY /v1/slack/{method}                 the instance chosen by its instance token
+//	ANY /v1/instances/{id}/slack/{method}  for callers with an API token
+//
+// The caller authenticates as everywhere in connhub (Authorization: Bearer
+// <instance token>, or the Open Connectors header with Element), or, so that
+// unmodified Slack clients such as slack-go work when pointed at connhub, with
+// the instance token where Slack's own token would go: the "token" field of a
+// form body or of the query. The query and body go to Slack as they came
+// (less that token field) with the instance's Slack token in the Authorization
+// header; Slack's status, body and useful headers come back as they are,
+// streamed. The upstream is always the configured Slack: no caller names a
+// host.
+//
+// Before each call the shared pacer (internal/ratelimit) waits for the
+// method's budget in the workspace, so callers almost never meet a 429. When
+// Slack answers 429 anyway the proxy honours Retry-After up to a cap and
+// tries again, and above the cap answers 429 with Retry-After itself; on
+// token_expired it refreshes the token once (through the instance service's
+// single flight) and tries once more; a 5xx or a network error on a read
+// method is retried a few times with jittered backoff. The time spent waiting
+// is in the X-Connhub-Pacing-Wait-Ms header and in the metrics.
+package proxy

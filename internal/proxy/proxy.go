@@ -1,0 +1,466 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/ratelimit"
+	"github.com/connhub/connhub/internal/slackspec"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// Options configure the proxy.
+type Options struct {
+	SlackURL  string // Slack's base URL: https://slack.com, or a sandbox
+	Instances *instance.Service
+	Auth      *tenant.Authenticator
+	Pacer     *ratelimit.Pacer
+	Log       *slog.Logger
+	Metrics   *Metrics
+	// Transport carries the calls to Slack; nil means a pooled transport
+	// made for the proxy.
+	Transport http.RoundTripper
+	// MaxBody bounds a request body (default 10 MiB).
+	MaxBody int64
+	// MaxRetryAfter is the longest Retry-After the proxy waits out itself
+	// (default 30 s); longer ones are answered to the caller.
+	MaxRetryAfter time.Duration
+	// Retries is how many times a read that met a 5xx or a network error is
+	// tried again (default 2).
+	Retries int
+}
+
+// Proxy serves the pass-through routes.
+type Proxy struct {
+	o        Options
+	upstream *url.URL
+	auth     authCache
+}
+
+// New makes a Proxy.
+func New(o Options) (*Proxy, error) {
+	u, err := url.Parse(strings.TrimSuffix(o.SlackURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("proxy: the Slack URL must be an absolute http(s) URL")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Transport == nil {
+		o.Transport = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        512,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			DisableCompression:  true, // bodies pass through as Slack encoded them
+			ForceAttemptHTTP2:   true,
+		}
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 10 << 20
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = 30 * time.Second
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return &Proxy{o: o, upstream: u, auth: authCache{ttl: time.Second, m: map[[32]byte]cached{}}}, nil
+}
+
+// Routes are the path prefixes the proxy serves.
+func Routes(path string) bool {
+	if strings.HasPrefix(path, "/v1/slack/") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/v1/instances/")
+	if !ok {
+		return false
+	}
+	_, after, found := strings.Cut(rest, "/slack/")
+	return found && after != ""
+}
+
+func fail(w http.ResponseWriter, p *apierror.Problem) {
+	apierror.Write(w, p.Status, p.Code, p.Message)
+}
+
+// ServeHTTP proxies one call.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	instanceID, method, ok := parsePath(r.URL.Path)
+	if !ok {
+		fail(w, apierror.New(http.StatusBadRequest, "invalid_method", "the path must be /v1/slack/{method} or /v1/instances/{id}/slack/{method}, where method is a Slack method name such as users.list"))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		fail(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "Slack's Web API takes GET and POST"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.o.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(w, apierror.New(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than "+strconv.FormatInt(p.o.MaxBody>>20, 10)+" MiB"))
+			return
+		}
+		fail(w, apierror.New(http.StatusBadRequest, "bad_request", "the request body could not be read"))
+		return
+	}
+	call := &call{p: p, r: r, method: method, body: body, query: r.URL.Query(), start: start}
+	if prob := call.authenticate(instanceID); prob != nil {
+		p.o.Metrics.rejected(method, prob.Code)
+		fail(w, prob)
+		return
+	}
+	call.forward(w)
+}
+
+// parsePath finds the instance ID (for the API-token route) and the method.
+func parsePath(path string) (instanceID, method string, ok bool) {
+	if m, found := strings.CutPrefix(path, "/v1/slack/"); found {
+		return "", m, slackspec.ValidMethodName(m)
+	}
+	rest, _ := strings.CutPrefix(path, "/v1/instances/")
+	id, m, found := strings.Cut(rest, "/slack/")
+	return id, m, found && id != "" && !strings.Contains(id, "/") && slackspec.ValidMethodName(m)
+}
+
+// call is one proxied request on its way.
+type call struct {
+	p        *Proxy
+	r        *http.Request
+	method   string
+	body     []byte
+	query    url.Values
+	start    time.Time
+	inst     store.Instance
+	kind     string
+	lane     string
+	waited   time.Duration
+	retries  int
+	formBody bool
+}
+
+// authenticate finds the instance: from the Authorization header, or from a
+// "token" field carrying an instance token (what Slack clients send).
+func (c *call) authenticate(instanceID string) *apierror.Problem {
+	header := c.r.Header.Get("Authorization")
+	if header == "" {
+		tok := c.query.Get("token")
+		if tok == "" {
+			tok = c.formToken()
+		}
+		if tok != "" {
+			header = "Bearer " + tok
+		}
+	}
+	pr, err := c.p.auth.authenticate(c.r.Context(), c.p.o.Auth, header)
+	var ae *tenant.AuthError
+	switch {
+	case errors.As(err, &ae):
+		return apierror.New(http.StatusUnauthorized, ae.Code, ae.Message)
+	case err != nil:
+		c.p.o.Log.Error("proxy: authenticate", "err", err)
+		return apierror.New(http.StatusInternalServerError, "internal_error", "the credentials could not be checked; try again")
+	}
+	switch {
+	case instanceID != "":
+		if pr.Instance != nil && pr.Instance.ID != instanceID {
+			return apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
+		}
+		in, err := c.p.o.Instances.Get(c.r.Context(), pr, instanceID)
+		if err != nil {
+			var prob *apierror.Problem
+			if errors.As(err, &prob) {
+				return prob
+			}
+			return apierror.New(http.StatusInternalServerError, "internal_error", "the instance could not be read")
+		}
+		c.inst = in
+	case pr.Instance != nil:
+		c.inst = *pr.Instance
+	default:
+		return apierror.New(http.StatusBadRequest, "no_instance", "these credentials name no instance: use the instance token, add Element <instance token>, or call /v1/instances/{id}/slack/{method}")
+	}
+	if c.inst.Status != store.StatusActive && c.inst.Status != store.StatusNeedsReauth {
+		return apierror.New(http.StatusConflict, "instance_not_active", "the instance is "+c.inst.Status+": "+c.inst.StatusReason)
+	}
+	c.kind = "bot"
+	if strings.EqualFold(c.r.Header.Get("X-Connhub-Token"), "user") || c.inst.BotToken.IsZero() {
+		c.kind = "user"
+	}
+	return nil
+}
+
+// formToken reads the token field of a form body, and if there is one drops
+// it from the body that goes to Slack.
+func (c *call) formToken() string {
+	mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" || len(c.body) == 0 {
+		return ""
+	}
+	form, err := url.ParseQuery(string(c.body))
+	if err != nil || form.Get("token") == "" {
+		return ""
+	}
+	tok := form.Get("token")
+	form.Del("token")
+	c.body, c.formBody = []byte(form.Encode()), true
+	return tok
+}
+
+// arg reads an argument from the query or the body (form or JSON), for the
+// few the proxy needs (team_id, channel).
+func (c *call) arg(name string) string {
+	if v := c.query.Get(name); v != "" {
+		return v
+	}
+	mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		form, _ := url.ParseQuery(string(c.body))
+		return form.Get(name)
+	case "application/json":
+		var obj map[string]any
+		if json.Unmarshal(c.body, &obj) == nil {
+			if s, ok := obj[name].(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// laneKey is the budget the call spends: the workspace (the named one for an
+// org-wide install), the method, the channel for per-channel methods.
+func (c *call) laneKey() string {
+	place := c.inst.TeamID
+	if c.inst.OrgWide {
+		place = c.inst.EnterpriseID
+		if t := c.arg("team_id"); t != "" {
+			place = t
+		}
+	}
+	if place == "" {
+		place = c.inst.ID
+	}
+	channel := ""
+	if m, ok := slackspec.Lookup(c.method); ok && m.PerChannel() {
+		channel = c.arg("channel")
+	}
+	return c.inst.AppID + "/" + ratelimit.Key(place, c.method, channel)
+}
+
+// read reports whether a method only reads, so that it is safe to send again.
+func read(method string) bool {
+	switch method {
+	case "team.accessLogs", "team.integrationLogs", "team.billableInfo":
+		return true
+	}
+	verb := strings.ToLower(method[strings.LastIndexByte(method, '.')+1:])
+	for _, prefix := range []string{"list", "info", "get", "history", "replies", "members", "test", "lookup", "search"} {
+		if strings.HasPrefix(verb, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// passUp are the caller's headers Slack gets; everything else (hop-by-hop
+// headers, cookies, the caller's credentials, X-Connhub-*) stays here.
+var passUp = []string{"Content-Type", "Accept", "Accept-Encoding", "User-Agent"}
+
+// passDown are Slack's headers the caller gets.
+var passDown = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Retry-After", "X-Oauth-Scopes", "X-Accepted-Oauth-Scopes",
+	"X-Slack-Req-Id", "X-Slack-Backend", "Cache-Control", "Expires", "Last-Modified", "Etag"}
+
+func (c *call) forward(w http.ResponseWriter) {
+	ctx := c.r.Context()
+	p := c.p
+	c.lane = c.laneKey()
+	forcedRefresh := false
+	for attempt := 0; ; attempt++ {
+		token, inst, err := p.o.Instances.SlackToken(ctx, c.inst, c.kind, forcedRefresh)
+		if err != nil {
+			c.answerProblem(w, err)
+			return
+		}
+		c.inst = inst
+		ticket, waited, err := p.o.Pacer.Wait(ctx, c.lane, c.method)
+		c.waited += waited
+		p.o.Metrics.paced(c.method, waited)
+		if err != nil {
+			return // the caller went away
+		}
+		resp, err := p.send(ctx, c, token.Reveal())
+		ticket.Done() // Slack has counted the call by the time its answer starts
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if read(c.method) && attempt < p.o.Retries {
+				c.retry("network", attempt)
+				continue
+			}
+			p.o.Log.Warn("proxy: Slack unreachable", "method", c.method, "err", err)
+			c.answerProblem(w, apierror.New(http.StatusBadGateway, "slack_unreachable", "Slack could not be reached; try again"))
+			return
+		}
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			ra := retryAfter(resp.Header.Get("Retry-After"))
+			p.o.Pacer.Backoff(c.lane, ra)
+			p.o.Metrics.slack429(c.method)
+			if ra <= p.o.MaxRetryAfter && attempt < p.o.Retries+3 {
+				resp.Body.Close()
+				c.retries++
+				p.o.Metrics.retry(c.method, "ratelimited")
+				continue // the pacer waits out Retry-After
+			}
+		case resp.StatusCode >= 500 && read(c.method) && attempt < p.o.Retries:
+			resp.Body.Close()
+			c.retry("server_error", attempt)
+			continue
+		case resp.StatusCode == http.StatusOK && !forcedRefresh && resp.Header.Get("Content-Encoding") == "":
+			// Peek for Slack's token_expired before streaming the answer on.
+			br := bufio.NewReaderSize(resp.Body, 4096)
+			head, _ := br.Peek(128)
+			if bytes.Contains(head, []byte(`"ok":false`)) && bytes.Contains(head, []byte(`"token_expired"`)) {
+				resp.Body.Close()
+				forcedRefresh = true
+				c.retries++
+				p.o.Metrics.retry(c.method, "token_expired")
+				continue
+			}
+			resp.Body = readCloser{br, resp.Body}
+		}
+		c.answer(w, resp)
+		return
+	}
+}
+
+func (c *call) retry(reason string, attempt int) {
+	c.retries++
+	c.p.o.Metrics.retry(c.method, reason)
+	backoff := time.Duration(100<<attempt)*time.Millisecond + rand.N(100*time.Millisecond)
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.r.Context().Done():
+	}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+func retryAfter(h string) time.Duration {
+	s, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || s < 1 {
+		return time.Second
+	}
+	return time.Duration(s) * time.Second
+}
+
+// send makes one call to Slack.
+func (p *Proxy) send(ctx context.Context, c *call, token string) (*http.Response, error) {
+	u := *p.upstream
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/" + c.method
+	q := c.query
+	if q.Has("token") {
+		q = cloneValues(q)
+		q.Del("token")
+	}
+	u.RawQuery = q.Encode()
+	method := c.r.Method
+	var body io.Reader
+	if len(c.body) > 0 {
+		body = bytes.NewReader(c.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range passUp {
+		if v := c.r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return p.o.Transport.RoundTrip(req)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// answer streams Slack's answer to the caller.
+func (c *call) answer(w http.ResponseWriter, resp *http.Response) {
+	defer resp.Body.Close()
+	h := w.Header()
+	for _, name := range passDown {
+		if v := resp.Header.Values(name); len(v) > 0 {
+			h[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	if resp.ContentLength >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	h.Set("X-Connhub-Instance", c.inst.ID)
+	h.Set("X-Connhub-Pacing-Wait-Ms", strconv.FormatInt(c.waited.Milliseconds(), 10))
+	if c.retries > 0 {
+		h.Set("X-Connhub-Retries", strconv.Itoa(c.retries))
+	}
+	w.WriteHeader(resp.StatusCode)
+	if c.r.Method != http.MethodHead {
+		buf := copyBufs.Get().(*[]byte)
+		io.CopyBuffer(w, resp.Body, *buf)
+		copyBufs.Put(buf)
+	}
+	c.p.o.Metrics.done(c.method, resp.StatusCode, time.Since(c.start))
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// answerProblem answers a failure of connhub's own (refresh, Slack unreachable).
+func (c *call) answerProblem(w http.ResponseWriter, err error) {
+	var prob *apierror.Problem
+	if !errors.As(err, &prob) {
+		c.p.o.Log.Error("proxy: internal error", "method", c.method, "err", err)
+		prob = apierror.New(http.StatusInternalServerError, "internal_error", "connhub failed to call Slack")
+	}
+	w.Header().Set("X-Connhub-Pacing-Wait-Ms", strconv.FormatInt(c.waited.Milliseconds(), 10))
+	fail(w, prob)
+	c.p.o.Metrics.done(c.method, prob.Status, time.Since(c.start))
+}
