@@ -63,6 +63,7 @@ func newRoot(io streams) *cobra.Command {
 		return usageError{fmt.Errorf("%w (see 'connhub %s --help')", err, cmd.Name())}
 	})
 	root.AddCommand(newSandboxCmd(io.stdout, io.stderr), newMigrateCmd(io), newKeysCmd(io), newServeCmd(io))
+	root.AddCommand(newClientCmds(io)...)
 	return root
 }
 

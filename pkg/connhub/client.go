@@ -1,0 +1,221 @@
+package connhub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds each request made with the default http.Client.
+const DefaultTimeout = 30 * time.Second
+
+// maxBody is the most of an answer the client reads.
+const maxBody = 8 << 20
+
+// Client calls one connhub hub with one credential. It is safe for
+// concurrent use.
+type Client struct {
+	base      string // scheme, host and any path prefix, without a trailing slash
+	auth      string // the Authorization header value
+	hc        *http.Client
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests with hc (its timeout,
+// transport and proxy settings) instead of the default http.Client.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
+
+// WithOpenConnectors authenticates with SAP Open Connectors' Authorization
+// header, given whole: "User <user secret>, Organization <organization
+// secret>" and optionally ", Element <instance token>". It replaces the token
+// New was given.
+func WithOpenConnectors(header string) Option {
+	return func(c *Client) { c.auth = strings.TrimSpace(header) }
+}
+
+// WithUserAgent sets the User-Agent the client sends.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a client of the hub at baseURL (such as "http://127.0.0.1:8080";
+// a path prefix is kept, for a hub behind a reverse proxy) that
+// authenticates with token: an API token (chub_…) or an instance token
+// (chi_…), or the whole Open Connectors header value ("User …, Organization
+// …").
+func New(baseURL, token string, opts ...Option) *Client {
+	c := &Client{
+		base:      strings.TrimRight(strings.TrimSpace(baseURL), "/"),
+		hc:        &http.Client{Timeout: DefaultTimeout},
+		userAgent: "connhub-go",
+	}
+	switch token = strings.TrimSpace(token); {
+	case token == "":
+	case strings.HasPrefix(token, "User "):
+		c.auth = token
+	default:
+		c.auth = "Bearer " + token
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// BaseURL is the hub's URL the client calls.
+func (c *Client) BaseURL() string { return c.base }
+
+// CodeUnexpectedResponse is the Code of an *Error for an answer that is not
+// connhub's JSON: another server, or a proxy's error page, answered.
+const CodeUnexpectedResponse = "unexpected_response"
+
+// Error is connhub's answer to a request that failed: the HTTP status, the
+// stable machine code and the human message of its JSON error body, and the
+// request's ID (X-Request-Id), which the hub's logs and audit log record.
+type Error struct {
+	Status    int    // HTTP status
+	Code      string // stable: not_found, invalid_credentials, invalid_instance, slack_…, or CodeUnexpectedResponse
+	Message   string // for a person
+	RequestID string // "" when the answer carried none
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "connhub: %s (%s, HTTP %d", e.Message, e.Code, e.Status)
+	if e.RequestID != "" {
+		b.WriteString(", request " + e.RequestID)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// IsNotFound reports whether err is connhub's answer that the resource does
+// not exist (HTTP 404).
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// do sends one request and decodes a JSON answer into out (nil: the answer
+// is not read). query may be nil; body is marshaled as JSON when non-nil.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("connhub: encode the request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("connhub: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// *url.Error names the method and URL, which hold no credential.
+		return fmt.Errorf("connhub: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("connhub: %s %s: read the answer: %w", method, path, err)
+	}
+	reqID := resp.Header.Get("X-Request-Id")
+	isJSON := jsonContent(resp.Header.Get("Content-Type"))
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if !isJSON || json.Unmarshal(data, &e) != nil || e.Code == "" {
+			return unexpected(resp, reqID)
+		}
+		return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if !isJSON {
+		return unexpected(resp, reqID)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &Error{Status: resp.StatusCode, Code: CodeUnexpectedResponse, RequestID: reqID,
+			Message: fmt.Sprintf("the answer to %s %s is not the JSON connhub sends: %v", method, path, err)}
+	}
+	return nil
+}
+
+// unexpected describes an answer that is not connhub's, without quoting it.
+func unexpected(resp *http.Response, reqID string) *Error {
+	ct := resp.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		ct = mt
+	}
+	if ct == "" {
+		ct = "no content type"
+	}
+	return &Error{Status: resp.StatusCode, Code: CodeUnexpectedResponse, RequestID: reqID,
+		Message: fmt.Sprintf("%s answered HTTP %d with %s, not connhub's JSON: is it connhub's URL, or is a proxy in the way?",
+			hostOf(resp.Request), resp.StatusCode, ct)}
+}
+
+func hostOf(r *http.Request) string {
+	if r == nil || r.URL == nil {
+		return "the server"
+	}
+	return r.URL.Scheme + "://" + r.URL.Host
+}
+
+func jsonContent(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// pathID escapes an ID for a path segment.
+func pathID(id string) string { return url.PathEscape(id) }
+
+// pageQuery adds the paging parameters to q.
+func pageQuery(q url.Values, cursor string, limit int) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	return q
+}

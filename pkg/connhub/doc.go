@@ -1,0 +1,36 @@
+// Package connhub is the Go client of connhub's REST API (the routes under
+// /v1 that internal/httpapi serves and /openapi.json describes). It imports
+// nothing of connhub's own, so other modules can use it.
+//
+//	c := connhub.New("http://127.0.0.1:8080", os.Getenv("CONNHUB_TOKEN"))
+//	created, err := c.CreateInstance(ctx, connhub.CreateInstanceInput{Name: "Acme Slack"})
+//	// a person opens created.AuthorizeURL and allows the app at Slack
+//	inst, err := c.WaitActive(ctx, created.ID, time.Second)
+//	ping, err := c.Ping(ctx, inst.ID)
+//
+// # Credentials
+//
+// New takes an API token (chub_…) or an instance token (chi_…), sent as
+// "Authorization: Bearer …". [WithOpenConnectors] sends SAP Open Connectors'
+// header instead: "User …, Organization …[, Element …]"; a token that starts
+// with "User " is taken to be that header. No error of this package holds a
+// credential: the server never echoes one, and requests carry them only in
+// the Authorization header.
+//
+// # Errors
+//
+// Every answer that is not a success is an [*Error]: the HTTP status, the
+// stable code and the message of connhub's JSON error body, and the request
+// ID (X-Request-Id) to find the request in the hub's logs. An answer that is
+// not connhub's JSON (a proxy's HTML page, another service on that port) is
+// an *Error with Code [CodeUnexpectedResponse]. A hub that cannot be reached
+// is the transport's error, wrapped.
+//
+// # Calls
+//
+// Every method takes a context. The default http.Client has a 30-second
+// timeout ([WithHTTPClient] replaces it). Lists are paged by cursor: the
+// List methods return one page and its NextCursor; the All methods iterate
+// over every page. WaitActive polls an instance until it leaves pending,
+// and WaitUpdated until a re-authentication completes.
+package connhub

@@ -1,0 +1,308 @@
+package connhub
+
+import (
+	"fmt"
+	"time"
+)
+
+// The shapes below mirror the hub's JSON (internal/httpapi's views); fields
+// the hub adds later are ignored by older clients.
+
+// Instance statuses. An instance is pending until a person consents at
+// Slack, then active; it may later need re-authentication, be revoked at
+// Slack, or fail to install.
+const (
+	StatusPending     = "pending"
+	StatusActive      = "active"
+	StatusNeedsReauth = "needs_reauth"
+	StatusRevoked     = "revoked"
+	StatusFailed      = "failed"
+)
+
+// The ways an instance authenticates (CreateInstanceInput.AuthMethod).
+const (
+	AuthOAuth2       = "oauth2"        // install through Slack's consent page
+	AuthToken        = "token"         // an existing bot (xoxb) or user (xoxp) token
+	AuthRefreshToken = "refresh_token" // an app's client ID and secret and a refresh token
+)
+
+// Kinds of named credentials.
+const (
+	KindOpenConnectors = "open_connectors" // "User …, Organization …, Element …"
+	KindBearer         = "bearer"          // "Bearer <instance token>"
+)
+
+// Me says whom the client's credentials belong to.
+type Me struct {
+	Organization struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"organization"`
+	User *struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+		Name  string `json:"name"`
+		Role  string `json:"role"`
+	} `json:"user,omitempty"`
+	InstanceID string `json:"instance_id,omitempty"` // the instance an instance token or Element selected
+	Via        string `json:"via"`                   // api_token, instance_token or open_connectors
+}
+
+// Connector is an entry of the hub's connector catalog.
+type Connector struct {
+	Key         string       `json:"key"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Editions    []Edition    `json:"editions"`
+	AuthMethods []AuthMethod `json:"auth_methods"`
+	Features    []Feature    `json:"features"`
+}
+
+// Edition is a plan of the connector's service and the scopes an install on
+// it asks for.
+type Edition struct {
+	Key        string   `json:"key"`
+	Name       string   `json:"name"`
+	Plan       string   `json:"plan"`
+	OrgInstall bool     `json:"org_install"`
+	BotScopes  []string `json:"bot_scopes"`
+	UserScopes []string `json:"user_scopes"`
+}
+
+// AuthMethod is a way to make an instance.
+type AuthMethod struct {
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// Feature is something the hub does with a connector, and the scopes it needs.
+type Feature struct {
+	Key        string   `json:"key"`
+	Name       string   `json:"name"`
+	BotScopes  []string `json:"bot_scopes"`
+	UserScopes []string `json:"user_scopes"`
+	Editions   []string `json:"editions"`
+}
+
+// App is a registered Slack app, without its secrets.
+type App struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	ClientID         string    `json:"client_id"`
+	HasClientSecret  bool      `json:"has_client_secret"`
+	HasSigningSecret bool      `json:"has_signing_secret"`
+	BotScopes        []string  `json:"bot_scopes"`
+	UserScopes       []string  `json:"user_scopes"`
+	RedirectURL      string    `json:"redirect_url"` // add it to the app's Redirect URLs at api.slack.com/apps
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Instance is a connector instance. It never carries a Slack token.
+type Instance struct {
+	ID                 string         `json:"id"`
+	Connector          string         `json:"connector"`
+	Name               string         `json:"name"`
+	Tags               []string       `json:"tags"`
+	Status             string         `json:"status"`
+	StatusReason       string         `json:"status_reason,omitempty"`
+	Edition            string         `json:"edition"`
+	AuthMethod         string         `json:"auth_method"`
+	AppID              string         `json:"app_id,omitempty"`
+	TeamID             string         `json:"team_id,omitempty"`
+	TeamName           string         `json:"team_name,omitempty"`
+	EnterpriseID       string         `json:"enterprise_id,omitempty"`
+	OrgWide            bool           `json:"org_wide"`
+	Teams              []string       `json:"teams,omitempty"`
+	BotUserID          string         `json:"bot_user_id,omitempty"`
+	AuthedUserID       string         `json:"authed_user_id,omitempty"`
+	BotScopes          []string       `json:"bot_scopes"`
+	UserScopes         []string       `json:"user_scopes"`
+	HasBotToken        bool           `json:"has_bot_token"`
+	HasUserToken       bool           `json:"has_user_token"`
+	BotTokenExpiresAt  *time.Time     `json:"bot_token_expires_at,omitempty"`
+	UserTokenExpiresAt *time.Time     `json:"user_token_expires_at,omitempty"`
+	InstanceTokenHint  string         `json:"instance_token_hint"`
+	Settings           map[string]any `json:"settings"`
+	LastPingAt         *time.Time     `json:"last_ping_at,omitempty"`
+	LastPingOK         bool           `json:"last_ping_ok"`
+	CreatedAt          time.Time      `json:"created_at"`
+	UpdatedAt          time.Time      `json:"updated_at"`
+	Version            int64          `json:"version"`
+}
+
+// CreatedInstance is a new instance with what its creator needs: the
+// instance token, shown this once, and for an OAuth install the URL where a
+// person consents at Slack.
+type CreatedInstance struct {
+	Instance
+	InstanceToken         string     `json:"instance_token"`
+	AuthorizeURL          string     `json:"authorize_url,omitempty"`
+	AuthorizeURLExpiresAt *time.Time `json:"authorize_url_expires_at,omitempty"`
+}
+
+// Reauthentication is a new install started for an existing instance.
+type Reauthentication struct {
+	Instance              Instance  `json:"instance"`
+	AuthorizeURL          string    `json:"authorize_url"`
+	AuthorizeURLExpiresAt time.Time `json:"authorize_url_expires_at"`
+}
+
+// PingResult is what Slack's auth.test said of an instance's token.
+type PingResult struct {
+	OK                bool       `json:"ok"`
+	Team              string     `json:"team"`
+	TeamID            string     `json:"team_id"`
+	EnterpriseID      string     `json:"enterprise_id,omitempty"`
+	User              string     `json:"user"`
+	UserID            string     `json:"user_id"`
+	BotID             string     `json:"bot_id,omitempty"`
+	URL               string     `json:"url"`
+	TokenKind         string     `json:"token_kind"` // bot or user
+	Scopes            []string   `json:"scopes"`
+	TokenExpiresAt    *time.Time `json:"token_expires_at,omitempty"`
+	MissingBotScopes  []string   `json:"missing_bot_scopes"` // needed by the edition, not granted
+	MissingUserScopes []string   `json:"missing_user_scopes"`
+	LatencyMS         int64      `json:"latency_ms"`
+}
+
+// InstanceCredentials are the ready Authorization header values to paste
+// into an integration tool.
+type InstanceCredentials struct {
+	OpenConnectors string `json:"open_connectors,omitempty"` // User …, Organization …, Element …
+	Bearer         string `json:"bearer"`                    // Bearer <instance token>
+}
+
+// Credential is a named credential. Value is set only when it was fetched
+// by ID or name (GetCredential).
+type Credential struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	InstanceID  string    `json:"instance_id,omitempty"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Value       string    `json:"value,omitempty"`
+}
+
+// ---- inputs ----
+
+// CreateAppInput registers a Slack app: the values on its Basic Information
+// page at api.slack.com/apps. Printing it shows no secret.
+type CreateAppInput struct {
+	Name          string   `json:"name,omitempty"`
+	ClientID      string   `json:"client_id"`
+	ClientSecret  string   `json:"client_secret"`
+	SigningSecret string   `json:"signing_secret,omitempty"`
+	BotScopes     []string `json:"bot_scopes,omitempty"`
+	UserScopes    []string `json:"user_scopes,omitempty"`
+}
+
+func (in CreateAppInput) String() string {
+	return fmt.Sprintf("{Name:%q ClientID:%q ClientSecret:%s SigningSecret:%s BotScopes:%v UserScopes:%v}",
+		in.Name, in.ClientID, redact(in.ClientSecret), redact(in.SigningSecret), in.BotScopes, in.UserScopes)
+}
+
+// GoString keeps %#v from showing the secrets.
+func (in CreateAppInput) GoString() string { return "connhub.CreateAppInput" + in.String() }
+
+// CreateInstanceInput makes a connector instance in one of three ways,
+// chosen by AuthMethod:
+//
+//   - AuthOAuth2 (the default): the instance is pending and the answer's
+//     AuthorizeURL is where a person consents at Slack. Edition (or
+//     BotScopes and UserScopes) decides the scopes asked for; Team
+//     preselects a workspace (T…) or an Enterprise Grid org (E…); AppID
+//     picks the registered app (default: the organization's).
+//   - AuthToken: Token is an existing bot (xoxb) or user (xoxp) token, with
+//     RefreshToken if it rotates; Slack checks it (auth.test).
+//   - AuthRefreshToken: ClientID, ClientSecret and RefreshToken of an app;
+//     the hub registers the app and refreshes the token once.
+//
+// Printing it shows no secret.
+type CreateInstanceInput struct {
+	Connector    string         `json:"connector,omitempty"` // default slack
+	Name         string         `json:"name"`
+	AuthMethod   string         `json:"auth_method,omitempty"`
+	Edition      string         `json:"edition,omitempty"` // free, pro, business_plus (default), enterprise_grid, compliance
+	BotScopes    []string       `json:"bot_scopes,omitempty"`
+	UserScopes   []string       `json:"user_scopes,omitempty"`
+	Team         string         `json:"team,omitempty"`
+	AppID        string         `json:"app_id,omitempty"`
+	Tags         []string       `json:"tags,omitempty"`
+	Settings     map[string]any `json:"settings,omitempty"`
+	Token        string         `json:"token,omitempty"`
+	RefreshToken string         `json:"refresh_token,omitempty"`
+	ClientID     string         `json:"client_id,omitempty"`
+	ClientSecret string         `json:"client_secret,omitempty"`
+}
+
+func (in CreateInstanceInput) String() string {
+	return fmt.Sprintf("{Connector:%q Name:%q AuthMethod:%q Edition:%q BotScopes:%v UserScopes:%v Team:%q AppID:%q Tags:%v Settings:%v Token:%s RefreshToken:%s ClientID:%q ClientSecret:%s}",
+		in.Connector, in.Name, in.AuthMethod, in.Edition, in.BotScopes, in.UserScopes, in.Team, in.AppID, in.Tags, in.Settings,
+		redact(in.Token), redact(in.RefreshToken), in.ClientID, redact(in.ClientSecret))
+}
+
+// GoString keeps %#v from showing the secrets.
+func (in CreateInstanceInput) GoString() string { return "connhub.CreateInstanceInput" + in.String() }
+
+func redact(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[redacted]"
+}
+
+// InstanceUpdate changes an instance without re-authenticating it: nil
+// fields stay as they are. Settings are merged into the instance's; a nil
+// value removes its key.
+type InstanceUpdate struct {
+	Name     *string        `json:"name,omitempty"`
+	Tags     *[]string      `json:"tags,omitempty"`
+	Settings map[string]any `json:"settings,omitempty"`
+}
+
+// CreateCredentialInput stores an instance's credentials under a name that
+// integration flows fetch them by.
+type CreateCredentialInput struct {
+	Name        string `json:"name"`
+	InstanceID  string `json:"instance_id"`
+	Kind        string `json:"kind,omitempty"` // KindOpenConnectors (default) or KindBearer
+	Description string `json:"description,omitempty"`
+}
+
+// ListOptions page a list: Cursor is the previous page's NextCursor, Limit
+// the page size (0: the hub's default, 100; at most 1000).
+type ListOptions struct {
+	Cursor string
+	Limit  int
+}
+
+// ListInstancesOptions filter and page the instance list.
+type ListInstancesOptions struct {
+	Connector string
+	Status    string // one of the Status constants
+	Tag       string
+	ListOptions
+}
+
+// AppPage is one page of apps.
+type AppPage struct {
+	Apps       []App  `json:"apps"`
+	NextCursor string `json:"next_cursor"` // "" on the last page
+}
+
+// InstancePage is one page of instances.
+type InstancePage struct {
+	Instances  []Instance `json:"instances"`
+	NextCursor string     `json:"next_cursor"` // "" on the last page
+}
+
+// CredentialPage is one page of named credentials.
+type CredentialPage struct {
+	Credentials []Credential `json:"credentials"`
+	NextCursor  string       `json:"next_cursor"` // "" on the last page
+}
+
+// Ptr returns a pointer to v, for InstanceUpdate's fields.
+func Ptr[T any](v T) *T { return &v }
