@@ -31,9 +31,12 @@ type Options struct {
 	SlackURL  string // Slack's base URL: https://slack.com, or a sandbox
 	Instances *instance.Service
 	Auth      *tenant.Authenticator
-	Pacer     *ratelimit.Pacer
-	Log       *slog.Logger
-	Metrics   *Metrics
+	// Pacer paces calls under Slack's budgets; nil sends every call at once
+	// (for a Slack without limits, such as a sandbox started with
+	// --rate-limits=false).
+	Pacer   *ratelimit.Pacer
+	Log     *slog.Logger
+	Metrics *Metrics
 	// Transport carries the calls to Slack; nil means a pooled transport
 	// made for the proxy.
 	Transport http.RoundTripper
@@ -311,11 +314,15 @@ func (c *call) forward(w http.ResponseWriter) {
 			return
 		}
 		c.inst = inst
-		ticket, waited, err := p.o.Pacer.Wait(ctx, c.lane, c.method)
-		c.waited += waited
-		p.o.Metrics.paced(c.method, waited)
-		if err != nil {
-			return // the caller went away
+		var ticket *ratelimit.Ticket
+		if p.o.Pacer != nil {
+			var waited time.Duration
+			ticket, waited, err = p.o.Pacer.Wait(ctx, c.lane, c.method)
+			c.waited += waited
+			p.o.Metrics.paced(c.method, waited)
+			if err != nil {
+				return // the caller went away
+			}
 		}
 		resp, err := p.send(ctx, c, token.Reveal())
 		ticket.Done() // Slack has counted the call by the time its answer starts
@@ -334,20 +341,26 @@ func (c *call) forward(w http.ResponseWriter) {
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
 			ra := retryAfter(resp.Header.Get("Retry-After"))
-			p.o.Pacer.Backoff(c.lane, ra)
+			if p.o.Pacer != nil {
+				p.o.Pacer.Backoff(c.lane, ra)
+			}
 			p.o.Metrics.slack429(c.method)
 			if ra <= p.o.MaxRetryAfter && attempt < p.o.Retries+3 {
 				resp.Body.Close()
 				c.retries++
 				p.o.Metrics.retry(c.method, "ratelimited")
+				if p.o.Pacer == nil {
+					c.sleep(ra)
+				}
 				continue // the pacer waits out Retry-After
 			}
 		case resp.StatusCode >= 500 && read(c.method) && attempt < p.o.Retries:
 			resp.Body.Close()
 			c.retry("server_error", attempt)
 			continue
-		case resp.StatusCode == http.StatusOK && !forcedRefresh && resp.Header.Get("Content-Encoding") == "":
-			// Peek for Slack's token_expired before streaming the answer on.
+		case resp.StatusCode == http.StatusOK && !forcedRefresh && resp.Header.Get("Content-Encoding") == "" && resp.ContentLength < 512:
+			// Peek for Slack's token_expired before streaming the answer on;
+			// an error answer is short, so long ones go straight through.
 			br := bufio.NewReaderSize(resp.Body, 4096)
 			head, _ := br.Peek(128)
 			if bytes.Contains(head, []byte(`"ok":false`)) && bytes.Contains(head, []byte(`"token_expired"`)) {
@@ -367,8 +380,12 @@ func (c *call) forward(w http.ResponseWriter) {
 func (c *call) retry(reason string, attempt int) {
 	c.retries++
 	c.p.o.Metrics.retry(c.method, reason)
-	backoff := time.Duration(100<<attempt)*time.Millisecond + rand.N(100*time.Millisecond)
-	t := time.NewTimer(backoff)
+	c.sleep(time.Duration(100<<attempt)*time.Millisecond + rand.N(100*time.Millisecond))
+}
+
+// sleep waits d, or less if the caller goes away.
+func (c *call) sleep(d time.Duration) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

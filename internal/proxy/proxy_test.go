@@ -55,9 +55,10 @@ type hub struct {
 }
 
 type hubOptions struct {
-	sandbox slacksim.Config
-	pacer   ratelimit.Options
-	proxy   proxy.Options
+	sandbox  slacksim.Config
+	pacer    ratelimit.Options
+	noPacing bool // the sandbox has no limits: send every call at once
+	proxy    proxy.Options
 }
 
 // start runs a sandbox and a hub with the proxy, and installs one instance.
@@ -86,7 +87,9 @@ func start(t testing.TB, o hubOptions) *hub {
 		t.Fatal(err)
 	}
 	o.proxy.SlackURL, o.proxy.Instances, o.proxy.Auth, o.proxy.Log = h.slack, h.svc, &tenant.Authenticator{Store: s}, log
-	o.proxy.Pacer = ratelimit.New(o.pacer)
+	if !o.noPacing {
+		o.proxy.Pacer = ratelimit.New(o.pacer)
+	}
 	px, err := proxy.New(o.proxy)
 	if err != nil {
 		t.Fatal(err)
