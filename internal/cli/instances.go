@@ -480,11 +480,14 @@ func runInstancesReauth(ctx context.Context, opts instancesReauthOptions, io str
 		if err := printJSON(io.stdout, re); err != nil {
 			return err
 		}
-	} else {
+	} else if final.LastAuthError == "" {
 		fmt.Fprintf(io.stdout, "connhub: instance %s is re-authenticated: %s\n", final.ID, statusText(final))
 	}
 	if se != nil {
 		return fmt.Errorf("instance %s was not re-authenticated: %s", final.ID, orStatus(final.StatusReason, final.Status))
+	}
+	if final.LastAuthError != "" {
+		return fmt.Errorf("instance %s was not re-authenticated: %s (it stays %s)", final.ID, final.LastAuthError, final.Status)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ type Instance struct {
 	Tags               []string       `json:"tags"`
 	Status             string         `json:"status" enum:"pending,active,needs_reauth,revoked,failed"`
 	StatusReason       string         `json:"status_reason,omitempty"`
+	LastAuthError      string         `json:"last_auth_error,omitempty" doc:"Why the last install or re-authentication failed; empty after one succeeds"`
 	Edition            string         `json:"edition"`
 	AuthMethod         string         `json:"auth_method" enum:"oauth2,token,refresh_token"`
 	AppID              string         `json:"app_id,omitempty"`
@@ -64,7 +65,7 @@ func instanceView(in store.Instance) Instance {
 		settings = map[string]any{}
 	}
 	return Instance{
-		ID: in.ID, Connector: in.Connector, Name: in.Name, Tags: orEmpty(in.Tags), Status: in.Status, StatusReason: in.StatusReason,
+		ID: in.ID, Connector: in.Connector, Name: in.Name, Tags: orEmpty(in.Tags), Status: in.Status, StatusReason: in.StatusReason, LastAuthError: in.LastAuthError,
 		Edition: in.Edition, AuthMethod: in.AuthMethod, AppID: in.AppID, TeamID: in.TeamID, TeamName: in.TeamName, EnterpriseID: in.EnterpriseID,
 		OrgWide: in.OrgWide, Teams: in.Teams, BotUserID: in.BotUserID, AuthedUserID: in.AuthedUserID,
 		BotScopes: orEmpty(in.BotScopes), UserScopes: orEmpty(in.UserScopes), HasBotToken: !in.BotToken.IsZero(), HasUserToken: !in.UserToken.IsZero(),

@@ -197,17 +197,20 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 		return CallbackResult{}, notFound(err, "instance")
 	}
 	fail := func(code, msg string) (CallbackResult, error) {
-		res := CallbackResult{Instance: inst, Code: code, Message: msg}
-		if inst.Status == store.StatusPending || inst.Status == store.StatusFailed {
-			inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
+		// A failed first install fails the instance; a failed
+		// re-authentication leaves it as it was. Either way the instance
+		// says why, for whoever is waiting on it.
+		inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
+			i.LastAuthError = code + ": " + msg
+			if i.Status == store.StatusPending || i.Status == store.StatusFailed {
 				i.Status, i.StatusReason = store.StatusFailed, code+": "+msg
-				return nil
-			})
-			if err != nil {
-				return CallbackResult{}, err
 			}
-			res.Instance = inst
+			return nil
+		})
+		if err != nil {
+			return CallbackResult{}, err
 		}
+		res := CallbackResult{Instance: inst, Code: code, Message: msg}
 		s.auditSystem(ctx, inst, "instance.install_failed", map[string]any{"code": code})
 		return res, nil
 	}
@@ -258,7 +261,7 @@ func (s *Service) auditSystem(ctx context.Context, inst store.Instance, action s
 
 // applyInstall writes an install's tokens and identity into an instance.
 func applyInstall(i *store.Instance, got slack.Install) {
-	i.Status, i.StatusReason = store.StatusActive, ""
+	i.Status, i.StatusReason, i.LastAuthError = store.StatusActive, "", ""
 	i.TeamID, i.TeamName, i.EnterpriseID, i.OrgWide = got.TeamID, got.TeamName, got.EnterpriseID, got.OrgWide
 	if got.OrgWide && i.TeamName == "" {
 		i.TeamName = got.EnterpriseName

@@ -571,3 +571,27 @@ func TestAnUnregisteredRedirectURL(t *testing.T) {
 		t.Errorf("status %s, want pending", in.Status)
 	}
 }
+
+func TestAFailedReauthenticationLeavesTheInstanceAndSaysWhy(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slacksim.Config{})
+	in := e.install(t, instance.CreateInput{}, nil)
+	r, err := e.svc.Reauthenticate(ctx, e.admin, in.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := sandboxtest.Consent(t, r.AuthorizeURL, "cancel", nil)
+	res, err := e.svc.Callback(ctx, instance.CallbackInput{State: loc.Query().Get("state"), Error: loc.Query().Get("error")})
+	if err != nil || res.OK || res.Instance.Status != store.StatusActive || !strings.HasPrefix(res.Instance.LastAuthError, "access_denied") {
+		t.Fatalf("refused re-authentication: %+v %v; want the instance still active, saying access_denied", res.Instance, err)
+	}
+	if _, err := e.svc.Ping(ctx, e.admin, in.ID); err != nil {
+		t.Errorf("the instance's old tokens stopped working: %v", err)
+	}
+	// A later success clears it.
+	r, _ = e.svc.Reauthenticate(ctx, e.admin, in.ID, "")
+	loc = sandboxtest.Consent(t, r.AuthorizeURL, "allow", nil)
+	if res, err := e.svc.Callback(ctx, instance.CallbackInput{State: loc.Query().Get("state"), Code: loc.Query().Get("code")}); err != nil || !res.OK || res.Instance.LastAuthError != "" {
+		t.Errorf("after a successful re-authentication: %+v %v", res.Instance, err)
+	}
+}

@@ -254,7 +254,10 @@ type Instance struct {
 	Tags         []string
 	Status       string
 	StatusReason string
-	Edition      string
+	// LastAuthError is why the last install or re-authentication failed
+	// ("access_denied: …"); empty after one succeeds.
+	LastAuthError string
+	Edition       string
 
 	TeamID       string
 	TeamName     string

@@ -106,6 +106,7 @@ type Instance struct {
 	Tags               []string       `json:"tags"`
 	Status             string         `json:"status"`
 	StatusReason       string         `json:"status_reason,omitempty"`
+	LastAuthError      string         `json:"last_auth_error,omitempty"`
 	Edition            string         `json:"edition"`
 	AuthMethod         string         `json:"auth_method"`
 	AppID              string         `json:"app_id,omitempty"`

@@ -314,7 +314,7 @@ func testInstances(t *testing.T, e *env) {
 		UserToken: "xoxe.xoxp-1-user", UserRefreshToken: "xoxe-1-userrefresh", UserTokenExpiresAt: expires.Add(time.Hour),
 		InstanceTokenHash: tokenHash, InstanceToken: "chi_viewable", InstanceTokenHint: "chi_ab", LastPingAt: expires.Add(-time.Hour), LastPingOK: true,
 		AuthMethod: store.AuthRefreshToken, Settings: map[string]any{"page_size": float64(200), "streams": []any{"users"}}, Teams: []string{"T1", "T2"},
-		RefreshLeaseOwner: "replica-a", RefreshLeaseUntil: expires.Add(-11 * time.Hour),
+		RefreshLeaseOwner: "replica-a", RefreshLeaseUntil: expires.Add(-11 * time.Hour), LastAuthError: "access_denied: consent was refused",
 	}
 	in, err := e.s.CreateInstance(ctx, want)
 	must(t, err)
@@ -411,7 +411,7 @@ func revealInstance(in store.Instance) map[string]any {
 		"user": in.UserToken.Reveal(), "user_refresh": in.UserRefreshToken.Reveal(), "user_exp": t(in.UserTokenExpiresAt),
 		"token_version": in.TokenVersion, "hash": in.InstanceTokenHash, "instance_token": in.InstanceToken.Reveal(), "hint": in.InstanceTokenHint,
 		"auth": in.AuthMethod, "settings": in.Settings, "teams": in.Teams, "lease": in.RefreshLeaseOwner, "lease_until": t(in.RefreshLeaseUntil),
-		"ping": t(in.LastPingAt), "ping_ok": in.LastPingOK,
+		"ping": t(in.LastPingAt), "ping_ok": in.LastPingOK, "last_auth_error": in.LastAuthError,
 		"created": t(in.CreatedAt), "updated": t(in.UpdatedAt), "version": in.Version,
 	}
 }
