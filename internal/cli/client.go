@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/tenant"
 	"github.com/connhub/connhub/pkg/connhub"
 )
@@ -73,21 +74,17 @@ func (f clientFlags) server(getenv func(string) string) string {
 	return defaultServer
 }
 
-// dataDir is --data-dir, else CONNHUB_DATA_DIR, else config's default
-// ($XDG_DATA_HOME/connhub, else ~/.local/share/connhub); "" when there is
-// none of these.
+// dataDir is --data-dir, else CONNHUB_DATA_DIR, else the hub's default (see
+// config.DefaultDataDir), so that a client on the hub's machine finds the
+// admin-credentials file that the hub's first start wrote.
 func (f clientFlags) dataDir(getenv func(string) string) string {
-	switch {
-	case f.DataDir != "":
+	if f.DataDir != "" {
 		return f.DataDir
-	case getenv("CONNHUB_DATA_DIR") != "":
-		return getenv("CONNHUB_DATA_DIR")
-	case filepath.IsAbs(getenv("XDG_DATA_HOME")):
-		return filepath.Join(getenv("XDG_DATA_HOME"), "connhub")
-	case getenv("HOME") != "":
-		return filepath.Join(getenv("HOME"), ".local", "share", "connhub")
 	}
-	return ""
+	if d := getenv("CONNHUB_DATA_DIR"); d != "" {
+		return d
+	}
+	return config.DefaultDataDir(getenv)
 }
 
 // token finds the credential to call the hub with: CONNHUB_TOKEN (an API

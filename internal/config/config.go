@@ -265,7 +265,7 @@ func (c Config) WithDefaults() Config { return c.withDefaults(os.Getenv) }
 
 func (c Config) withDefaults(getenv func(string) string) Config {
 	if c.DataDir == "" {
-		c.DataDir = defaultDataDir(getenv)
+		c.DataDir = DefaultDataDir(getenv)
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "connhub.db")
@@ -294,9 +294,10 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	return c
 }
 
-// defaultDataDir follows the XDG base directory spec, which ignores a relative
-// $XDG_DATA_HOME.
-func defaultDataDir(getenv func(string) string) string {
+// DefaultDataDir is where connhub keeps its data when no data_dir is set:
+// $XDG_DATA_HOME/connhub, else ~/.local/share/connhub, else ./connhub-data. It
+// follows the XDG base directory spec, which ignores a relative $XDG_DATA_HOME.
+func DefaultDataDir(getenv func(string) string) string {
 	if x := getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
 		return filepath.Join(x, "connhub")
 	}
