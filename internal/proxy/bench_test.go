@@ -3,6 +3,9 @@ package proxy_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +37,23 @@ func benchHub(b *testing.B, call string) (*hub, target, target) {
 	direct := target{h.slack + "/api/" + call, "Bearer " + h.instance.BotToken.Reveal()}
 	proxied := target{h.url + "/v1/slack/" + call, "Bearer " + h.token}
 	return h, direct, proxied
+}
+
+// bareProxy is the least a proxy can be: net/http's ReverseProxy in front
+// of the sandbox, passing the caller's Authorization through, with no
+// authentication, pacing, retries, metrics or logs. Against it the
+// throughput benchmark tells the cost of the second HTTP hop, which any
+// proxy pays, from the cost of what connhub does on it.
+func bareProxy(b *testing.B, h *hub, call string) target {
+	u, err := url.Parse(h.slack)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256}
+	ts := httptest.NewServer(rp)
+	b.Cleanup(ts.Close)
+	return target{ts.URL + "/api/" + call, "Bearer " + h.instance.BotToken.Reveal()}
 }
 
 // benchCalls are the loads: a tiny answer, a small page, a full page.
@@ -99,7 +119,8 @@ func benchLatency(b *testing.B, call string) {
 }
 
 // BenchmarkProxyThroughput runs 8 concurrent callers in alternating phases
-// against each path and reports calls per second and their ratio.
+// against each path and reports calls per second and their ratio; also the
+// same against a bare ReverseProxy, and connhub's ratio to it.
 func BenchmarkProxyThroughput(b *testing.B) {
 	for _, c := range benchCalls {
 		b.Run(c.name, func(b *testing.B) { benchThroughput(b, c.call) })
@@ -107,7 +128,8 @@ func BenchmarkProxyThroughput(b *testing.B) {
 }
 
 func benchThroughput(b *testing.B, call string) {
-	_, direct, proxied := benchHub(b, call)
+	h, direct, proxied := benchHub(b, call)
+	bare := bareProxy(b, h, call)
 	const workers = 8
 	const phase = 200 * time.Millisecond
 	run := func(t target, until time.Time) int64 {
@@ -124,24 +146,31 @@ func benchThroughput(b *testing.B, call string) {
 		wg.Wait()
 		return n.Load()
 	}
-	run(direct, time.Now().Add(phase)) // warm up
-	run(proxied, time.Now().Add(phase))
-	var nd, np int64
-	var td, tp time.Duration
+	paths := []target{direct, proxied, bare}
+	for _, t := range paths { // warm up
+		run(t, time.Now().Add(phase))
+	}
+	var n [3]int64
+	var took [3]time.Duration
 	b.ResetTimer()
-	for nd < int64(b.N) || np < int64(b.N) {
-		s := time.Now()
-		nd += run(direct, s.Add(phase))
-		td += time.Since(s)
-		s = time.Now()
-		np += run(proxied, s.Add(phase))
-		tp += time.Since(s)
+	for slices.Min(n[:]) < int64(b.N) {
+		for i, t := range paths {
+			s := time.Now()
+			n[i] += run(t, s.Add(phase))
+			took[i] += time.Since(s)
+		}
 	}
 	b.StopTimer()
-	rd, rp := float64(nd)/td.Seconds(), float64(np)/tp.Seconds()
-	b.ReportMetric(rd, "direct-calls/s")
-	b.ReportMetric(rp, "proxied-calls/s")
-	b.ReportMetric(rp/rd, "ratio")
+	var rate [3]float64
+	for i := range paths {
+		rate[i] = float64(n[i]) / took[i].Seconds()
+	}
+	b.ReportMetric(rate[0], "direct-calls/s")
+	b.ReportMetric(rate[1], "proxied-calls/s")
+	b.ReportMetric(rate[2], "bare-proxy-calls/s")
+	b.ReportMetric(rate[1]/rate[0], "ratio")
+	b.ReportMetric(rate[2]/rate[0], "bare-ratio")
+	b.ReportMetric(rate[1]/rate[2], "of-bare")
 }
 
 // BenchmarkPacing300 sends 300 users.list calls (Tier 2: 20 a window) through

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/connhub/connhub/internal/slackspec"
 )
 
 // Metrics are the proxy's Prometheus metrics, labelled by Slack method.
@@ -41,17 +43,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// label is the method as a metric label: a method of Slack's table as it
+// is, anything else "unknown", so that callers cannot grow the label set
+// without bound by inventing method names.
+func label(method string) string {
+	if _, ok := slackspec.Lookup(method); ok {
+		return method
+	}
+	return "unknown"
+}
+
 func (m *Metrics) done(method string, status int, d time.Duration) {
+	method = label(method)
 	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method).Observe(d.Seconds())
 }
 
 func (m *Metrics) paced(method string, d time.Duration) {
 	if d > 0 {
-		m.wait.WithLabelValues(method).Observe(d.Seconds())
+		m.wait.WithLabelValues(label(method)).Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) slack429(method string)       { m.limited.WithLabelValues(method).Inc() }
-func (m *Metrics) retry(method, reason string)  { m.retries.WithLabelValues(method, reason).Inc() }
-func (m *Metrics) rejected(method, code string) { m.rejects.WithLabelValues(method, code).Inc() }
+func (m *Metrics) slack429(method string) { m.limited.WithLabelValues(label(method)).Inc() }
+func (m *Metrics) retry(method, reason string) {
+	m.retries.WithLabelValues(label(method), reason).Inc()
+}
+func (m *Metrics) rejected(method, code string) {
+	m.rejects.WithLabelValues(label(method), code).Inc()
+}

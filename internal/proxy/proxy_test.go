@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/connhub/connhub/internal/connector/slack"
@@ -364,5 +365,52 @@ func TestPacingMeetsNo429(t *testing.T) {
 	}
 	if waited < 40 {
 		t.Errorf("%d of 60 calls waited for budget, want the 40 past the first window's 20", waited)
+	}
+}
+
+// TestMetricsNameOnlySlacksMethods: calls are counted by method and status,
+// and a method Slack does not have is counted as "unknown", so invented names
+// cannot grow the metrics without bound.
+func TestMetricsNameOnlySlacksMethods(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	h := start(t, hubOptions{proxy: proxy.Options{Metrics: proxy.NewMetrics(reg)}})
+	for _, m := range []string{"users.list", "users.list", "users.fly", "made.up.one", "made.up.two"} {
+		if resp, body := h.do(t, "POST", "/v1/slack/"+m, "Bearer "+h.token, nil, nil); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", m, resp.StatusCode, body)
+		}
+	}
+	h.do(t, "POST", "/v1/slack/invented.method", "Bearer chi_unknown", nil, nil)
+
+	got := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			if c := m.GetCounter(); c != nil {
+				got[key] = c.GetValue()
+			}
+		}
+	}
+	want := map[string]float64{
+		"connhub_proxy_requests_total method=users.list status=200":            2,
+		"connhub_proxy_requests_total method=unknown status=200":               3,
+		"connhub_proxy_rejected_total code=invalid_credentials method=unknown": 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if strings.Contains(k, "made.up") || strings.Contains(k, "users.fly") || strings.Contains(k, "invented") {
+			t.Errorf("a method Slack does not have is a label: %s", k)
+		}
 	}
 }
