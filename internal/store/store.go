@@ -113,6 +113,19 @@ type Queries interface {
 	GetSyncRun(ctx context.Context, orgID, id string) (SyncRun, error)
 	ListSyncRuns(ctx context.Context, orgID, instanceID string, page Page) ([]SyncRun, string, error)
 	UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*SyncRun) error) (SyncRun, error)
+	// ListUnfinishedSyncRuns lists runs queued or running, of every
+	// organization, oldest first: for the engine to find runs whose replica
+	// died. after is the last ID of the previous page ("" for the first).
+	ListUnfinishedSyncRuns(ctx context.Context, after string, limit int) ([]SyncRun, error)
+
+	// PutSyncSchedule creates or replaces an instance's sync schedule.
+	PutSyncSchedule(ctx context.Context, s SyncSchedule) (SyncSchedule, error)
+	GetSyncSchedule(ctx context.Context, orgID, instanceID string) (SyncSchedule, error)
+	UpdateSyncSchedule(ctx context.Context, orgID, instanceID string, fn func(*SyncSchedule) error) (SyncSchedule, error)
+	DeleteSyncSchedule(ctx context.Context, orgID, instanceID string) error
+	// ListDueSyncSchedules lists enabled schedules of every organization
+	// whose next run is at or before t, soonest first.
+	ListDueSyncSchedules(ctx context.Context, t time.Time, limit int) ([]SyncSchedule, error)
 
 	// GetCheckpoint returns a stream's checkpoint, ErrNotFound before its first.
 	GetCheckpoint(ctx context.Context, orgID, instanceID, stream string) (Checkpoint, error)
@@ -351,8 +364,31 @@ type SyncRun struct {
 	Streams    []string
 	Stats      map[string]int64 // counters by name, e.g. "users.records"
 	Error      string
+	// Options and Progress are the sync engine's, opaque to the store: how
+	// the run was asked for, and where each of its streams got to.
+	Options  json.RawMessage
+	Progress json.RawMessage
+	// LeaseOwner works the run until LeaseUntil, and renews the lease while
+	// it does; a run whose lease lapsed is another replica's to resume.
+	LeaseOwner string
+	LeaseUntil time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// SyncSchedule runs a sync of an instance every Interval.
+type SyncSchedule struct {
+	OrgID      string
+	InstanceID string
+	Interval   time.Duration // whole seconds
+	Streams    []string      // empty: the default streams
+	Options    json.RawMessage
+	Enabled    bool
+	NextRunAt  time.Time
+	LastRunID  string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	Version    int64

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,21 +11,32 @@ import (
 	"github.com/connhub/connhub/internal/store"
 )
 
-const runCols = `id, org_id, instance_id, status, trigger_kind, streams, stats, error, started_at, finished_at, created_at, updated_at, version`
+const runCols = `id, org_id, instance_id, status, trigger_kind, streams, stats, error, options, progress, lease_owner, lease_until,
+	started_at, finished_at, created_at, updated_at, version`
 
 func scanRun(r scanner) (store.SyncRun, error) {
 	var run store.SyncRun
-	var streams, stats string
-	var started, finished, created, updated sql.NullInt64
+	var streams, stats, options, progress string
+	var leaseUntil, started, finished, created, updated sql.NullInt64
 	if err := r.Scan(&run.ID, &run.OrgID, &run.InstanceID, &run.Status, &run.Trigger, &streams, &stats, &run.Error,
-		&started, &finished, &created, &updated, &run.Version); err != nil {
+		&options, &progress, &run.LeaseOwner, &leaseUntil, &started, &finished, &created, &updated, &run.Version); err != nil {
 		return run, err
 	}
+	run.LeaseUntil = fromMS(leaseUntil)
 	run.StartedAt, run.FinishedAt, run.CreatedAt, run.UpdatedAt = fromMS(started), fromMS(finished), fromMS(created), fromMS(updated)
+	run.Options, run.Progress = json.RawMessage(options), json.RawMessage(progress)
 	if err := fromJSON(streams, &run.Streams); err != nil {
 		return run, err
 	}
 	return run, fromJSON(stats, &run.Stats)
+}
+
+// rawJSON stores an opaque JSON value; empty is stored as {}.
+func rawJSON(b json.RawMessage) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	return string(b)
 }
 
 func runArgs(r *store.SyncRun) ([]any, error) {
@@ -35,7 +47,8 @@ func runArgs(r *store.SyncRun) ([]any, error) {
 			return nil, err
 		}
 	}
-	return []any{r.Status, r.Trigger, list(r.Streams), stats, r.Error, ms(r.StartedAt), ms(r.FinishedAt)}, nil
+	return []any{r.Status, r.Trigger, list(r.Streams), stats, r.Error, rawJSON(r.Options), rawJSON(r.Progress), r.LeaseOwner, ms(r.LeaseUntil),
+		ms(r.StartedAt), ms(r.FinishedAt)}, nil
 }
 
 func (q *queries) CreateSyncRun(ctx context.Context, r store.SyncRun) (store.SyncRun, error) {
@@ -51,9 +64,10 @@ func (q *queries) CreateSyncRun(ctx context.Context, r store.SyncRun) (store.Syn
 		return store.SyncRun{}, err
 	}
 	args = append([]any{r.ID, r.OrgID, r.InstanceID}, append(args, ms(r.CreatedAt), ms(r.UpdatedAt), r.Version)...)
-	if _, err := q.exec(ctx, `INSERT INTO sync_runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO sync_runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 		return store.SyncRun{}, fmt.Errorf("store: create sync run: %w", err)
 	}
+	r.Options, r.Progress = json.RawMessage(rawJSON(r.Options)), json.RawMessage(rawJSON(r.Progress))
 	return r, nil
 }
 
@@ -74,6 +88,15 @@ func (q *queries) ListSyncRuns(ctx context.Context, orgID, instanceID string, p 
 		`SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, instanceID)
 }
 
+func (q *queries) ListUnfinishedSyncRuns(ctx context.Context, after string, limit int) ([]store.SyncRun, error) {
+	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE status IN (?, ?) AND id > ? ORDER BY id LIMIT ?`,
+		store.RunQueued, store.RunRunning, after, max(1, min(limit, 1000))))
+	if err != nil {
+		return nil, fmt.Errorf("store: list unfinished sync runs: %w", err)
+	}
+	return rows, nil
+}
+
 func (q *queries) UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*store.SyncRun) error) (store.SyncRun, error) {
 	return updateRow(ctx, q, "sync run",
 		func(q *queries) (store.SyncRun, error) {
@@ -89,9 +112,109 @@ func (q *queries) UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*
 			if err != nil {
 				return err
 			}
-			return one(q.exec(ctx, `UPDATE sync_runs SET status = ?, trigger_kind = ?, streams = ?, stats = ?, error = ?, started_at = ?, finished_at = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+			return one(q.exec(ctx, `UPDATE sync_runs SET status = ?, trigger_kind = ?, streams = ?, stats = ?, error = ?, options = ?, progress = ?,
+				lease_owner = ?, lease_until = ?, started_at = ?, finished_at = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
 				append(args, ms(r.UpdatedAt), r.Version, r.OrgID, r.ID, v)...))
 		})
+}
+
+const scheduleCols = `org_id, instance_id, interval_seconds, streams, options, enabled, next_run_at, last_run_id, created_at, updated_at, version`
+
+func scanSchedule(r scanner) (store.SyncSchedule, error) {
+	var s store.SyncSchedule
+	var secs int64
+	var streams, options string
+	var next, created, updated sql.NullInt64
+	if err := r.Scan(&s.OrgID, &s.InstanceID, &secs, &streams, &options, &s.Enabled, &next, &s.LastRunID, &created, &updated, &s.Version); err != nil {
+		return s, err
+	}
+	s.Interval, s.Options = time.Duration(secs)*time.Second, json.RawMessage(options)
+	s.NextRunAt, s.CreatedAt, s.UpdatedAt = fromMS(next), fromMS(created), fromMS(updated)
+	return s, fromJSON(streams, &s.Streams)
+}
+
+func (q *queries) PutSyncSchedule(ctx context.Context, s store.SyncSchedule) (store.SyncSchedule, error) {
+	if s.Interval < time.Second {
+		return store.SyncSchedule{}, fmt.Errorf("store: put sync schedule: the interval must be at least a second")
+	}
+	err := q.inTx(ctx, func(q *queries) error {
+		if err := q.ownsInstance(ctx, s.OrgID, s.InstanceID); err != nil {
+			return err
+		}
+		at := now()
+		s.CreatedAt, s.UpdatedAt, s.Version = at, at, 1
+		if old, err := q.getSchedule(ctx, `org_id = ? AND instance_id = ?`+q.d.ForUpdate, s.OrgID, s.InstanceID); err == nil {
+			s.CreatedAt, s.Version = old.CreatedAt, old.Version+1
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := q.exec(ctx, `DELETE FROM sync_schedules WHERE org_id = ? AND instance_id = ?`, s.OrgID, s.InstanceID); err != nil {
+			return err
+		}
+		_, err := q.exec(ctx, `INSERT INTO sync_schedules (`+scheduleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.OrgID, s.InstanceID, int64(s.Interval/time.Second), list(s.Streams), rawJSON(s.Options), s.Enabled, ms(s.NextRunAt), s.LastRunID,
+			ms(s.CreatedAt), ms(s.UpdatedAt), s.Version)
+		return err
+	})
+	if err != nil {
+		return store.SyncSchedule{}, fmt.Errorf("store: put sync schedule: %w", err)
+	}
+	s.Interval = s.Interval.Truncate(time.Second)
+	s.Options = json.RawMessage(rawJSON(s.Options))
+	return s, nil
+}
+
+func (q *queries) getSchedule(ctx context.Context, where string, args ...any) (store.SyncSchedule, error) {
+	s, err := scanSchedule(q.queryRow(ctx, `SELECT `+scheduleCols+` FROM sync_schedules WHERE `+where, args...))
+	if err != nil {
+		return store.SyncSchedule{}, q.mapErr(err)
+	}
+	return s, nil
+}
+
+func (q *queries) GetSyncSchedule(ctx context.Context, orgID, instanceID string) (store.SyncSchedule, error) {
+	s, err := q.getSchedule(ctx, `org_id = ? AND instance_id = ?`, orgID, instanceID)
+	if err != nil {
+		return s, fmt.Errorf("store: sync schedule: %w", err)
+	}
+	return s, nil
+}
+
+func (q *queries) UpdateSyncSchedule(ctx context.Context, orgID, instanceID string, fn func(*store.SyncSchedule) error) (store.SyncSchedule, error) {
+	return updateRow(ctx, q, "sync schedule",
+		func(q *queries) (store.SyncSchedule, error) {
+			return q.getSchedule(ctx, `org_id = ? AND instance_id = ?`+q.d.ForUpdate, orgID, instanceID)
+		},
+		fn,
+		func(old store.SyncSchedule, s *store.SyncSchedule) {
+			s.OrgID, s.InstanceID, s.CreatedAt, s.UpdatedAt = old.OrgID, old.InstanceID, old.CreatedAt, now()
+		},
+		func(s *store.SyncSchedule) *int64 { return &s.Version },
+		func(q *queries, s *store.SyncSchedule, v int64) error {
+			if s.Interval < time.Second {
+				return fmt.Errorf("the interval must be at least a second")
+			}
+			return one(q.exec(ctx, `UPDATE sync_schedules SET interval_seconds = ?, streams = ?, options = ?, enabled = ?, next_run_at = ?, last_run_id = ?,
+				updated_at = ?, version = ? WHERE org_id = ? AND instance_id = ? AND version = ?`,
+				int64(s.Interval/time.Second), list(s.Streams), rawJSON(s.Options), s.Enabled, ms(s.NextRunAt), s.LastRunID,
+				ms(s.UpdatedAt), s.Version, s.OrgID, s.InstanceID, v))
+		})
+}
+
+func (q *queries) DeleteSyncSchedule(ctx context.Context, orgID, instanceID string) error {
+	if err := one(q.exec(ctx, `DELETE FROM sync_schedules WHERE org_id = ? AND instance_id = ?`, orgID, instanceID)); err != nil {
+		return fmt.Errorf("store: delete sync schedule: %w", err)
+	}
+	return nil
+}
+
+func (q *queries) ListDueSyncSchedules(ctx context.Context, t time.Time, limit int) ([]store.SyncSchedule, error) {
+	rows, err := collect(scanSchedule)(q.query(ctx, `SELECT `+scheduleCols+` FROM sync_schedules WHERE enabled = ? AND next_run_at <= ? ORDER BY next_run_at, instance_id LIMIT ?`,
+		true, ms(t), max(1, min(limit, 1000))))
+	if err != nil {
+		return nil, fmt.Errorf("store: list due sync schedules: %w", err)
+	}
+	return rows, nil
 }
 
 const checkpointCols = `org_id, instance_id, stream, run_id, cursor, updated_at, version`

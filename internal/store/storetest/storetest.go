@@ -71,6 +71,9 @@ func Run(t *testing.T, b Backend) {
 		{"Credentials", testCredentials},
 		{"SyncRunsAndCheckpoints", testSyncRuns},
 		{"Records", testRecords},
+		{"RecordKeysOrderBytewise", testRecordKeyOrder},
+		{"SyncRunLeaseAndProgress", testSyncRunLease},
+		{"SyncSchedules", testSyncSchedules},
 		{"Audit", testAudit},
 		{"Pagination", testPagination},
 		{"ConcurrentUpdatesAreNeverLost", testConcurrentUpdates},
@@ -685,6 +688,130 @@ func testRecords(t *testing.T, e *env) {
 	wantErr(t, "record of a rolled-back page", err, store.ErrNotFound)
 	_, err = e.s.GetCheckpoint(ctx, o.ID, in.ID, "users")
 	wantErr(t, "checkpoint of a rolled-back page", err, store.ErrNotFound)
+}
+
+// testRecordKeyOrder: records list in the bytewise order of their keys on
+// both backends, whatever PostgreSQL's locale, so that a user's entries keyed
+// "U1/…" sort between U1 and U10, and pages agree with the sync's merges.
+func testRecordKeyOrder(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	keys := []string{"a", "U10", "U1/x", "B", "U1", "U1/10.0.0.1", "_z", "u2"}
+	var recs []store.Record
+	for _, k := range keys {
+		recs = append(recs, store.Record{Key: k, Data: json.RawMessage(`{}`)})
+	}
+	_, err := e.s.UpsertRecords(ctx, o.ID, in.ID, "access_logs", "run1", recs)
+	must(t, err)
+	var got []string
+	after := ""
+	for {
+		page, next, err := e.s.ListRecords(ctx, o.ID, in.ID, "access_logs", store.RecordFilter{}, store.Page{After: after, Limit: 3})
+		must(t, err)
+		got = append(got, recordKeys(page)...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	want := slices.Clone(keys)
+	slices.Sort(want) // Go compares strings bytewise
+	if !slices.Equal(got, want) {
+		t.Errorf("record keys in order %v, want bytewise %v", got, want)
+	}
+}
+
+func testSyncRunLease(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	run, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Options: json.RawMessage(`{"full":true}`)})
+	must(t, err)
+	if !jsonEqual(run.Progress, json.RawMessage(`{}`)) || !jsonEqual(run.Options, json.RawMessage(`{"full":true}`)) {
+		t.Errorf("new run: options %s, progress %s", run.Options, run.Progress)
+	}
+	until := time.Now().Add(time.Minute)
+	_, err = e.s.UpdateSyncRun(ctx, o.ID, run.ID, func(r *store.SyncRun) error {
+		r.Status, r.LeaseOwner, r.LeaseUntil = store.RunRunning, "replica-1", until
+		r.Progress = json.RawMessage(`{"users":{"state":"running","records":1000}}`)
+		return nil
+	})
+	must(t, err)
+	got, err := e.s.GetSyncRun(ctx, o.ID, run.ID)
+	must(t, err)
+	if got.LeaseOwner != "replica-1" || !sameTime(got.LeaseUntil, until) || !jsonEqual(got.Progress, json.RawMessage(`{"users":{"state":"running","records":1000}}`)) ||
+		!jsonEqual(got.Options, json.RawMessage(`{"full":true}`)) {
+		t.Errorf("got %+v", got)
+	}
+
+	// Unfinished runs of every organization are listed, finished ones not.
+	o2 := e.org(t)
+	in2 := e.instance(t, o2.ID, nil)
+	queued, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "schedule"})
+	must(t, err)
+	done, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "manual", Status: store.RunSucceeded})
+	must(t, err)
+	var ids []string
+	after := ""
+	for {
+		page, err := e.s.ListUnfinishedSyncRuns(ctx, after, 2)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			ids = append(ids, r.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if !slices.Contains(ids, run.ID) || !slices.Contains(ids, queued.ID) || slices.Contains(ids, done.ID) {
+		t.Errorf("unfinished runs %v: want %s and %s, not %s", ids, run.ID, queued.ID, done.ID)
+	}
+}
+
+func testSyncSchedules(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	_, err := e.s.GetSyncSchedule(ctx, o.ID, in.ID)
+	wantErr(t, "schedule before the first", err, store.ErrNotFound)
+	next := time.Now().Add(-time.Minute)
+	s, err := e.s.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: o.ID, InstanceID: in.ID, Interval: 24 * time.Hour, Streams: []string{"users"}, Enabled: true, NextRunAt: next})
+	must(t, err)
+	if s.Version != 1 {
+		t.Errorf("new schedule version %d", s.Version)
+	}
+	s, err = e.s.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: o.ID, InstanceID: in.ID, Interval: 12 * time.Hour, Enabled: true, NextRunAt: next})
+	must(t, err)
+	got, err := e.s.GetSyncSchedule(ctx, o.ID, in.ID)
+	must(t, err)
+	if got.Interval != 12*time.Hour || len(got.Streams) != 0 || !got.Enabled || !sameTime(got.NextRunAt, next) || got.Version != 2 {
+		t.Errorf("replaced schedule: got %+v", got)
+	}
+	due, err := e.s.ListDueSyncSchedules(ctx, time.Now(), 100)
+	must(t, err)
+	if !slices.ContainsFunc(due, func(d store.SyncSchedule) bool { return d.InstanceID == in.ID }) {
+		t.Errorf("due schedules %v: want %s", due, in.ID)
+	}
+	_, err = e.s.UpdateSyncSchedule(ctx, o.ID, in.ID, func(s *store.SyncSchedule) error {
+		s.NextRunAt, s.LastRunID = time.Now().Add(12*time.Hour), "run_x"
+		return nil
+	})
+	must(t, err)
+	due, err = e.s.ListDueSyncSchedules(ctx, time.Now(), 100)
+	must(t, err)
+	if slices.ContainsFunc(due, func(d store.SyncSchedule) bool { return d.InstanceID == in.ID }) {
+		t.Error("a schedule moved to the future is still due")
+	}
+	_, err = e.s.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: o.ID, InstanceID: in.ID, Interval: time.Millisecond})
+	if err == nil {
+		t.Error("an interval under a second was accepted")
+	}
+	other := e.org(t)
+	_, err = e.s.GetSyncSchedule(ctx, other.ID, in.ID)
+	wantErr(t, "another organization's schedule", err, store.ErrNotFound)
+	_, err = e.s.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: other.ID, InstanceID: in.ID, Interval: time.Hour})
+	wantErr(t, "a schedule for another organization's instance", err, store.ErrNotFound)
+	must(t, e.s.DeleteSyncSchedule(ctx, o.ID, in.ID))
+	wantErr(t, "deleting twice", e.s.DeleteSyncSchedule(ctx, o.ID, in.ID), store.ErrNotFound)
 }
 
 func recordKeys(rs []store.Record) []string {
