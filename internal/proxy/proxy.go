@@ -21,6 +21,7 @@ import (
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/ratelimit"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slackspec"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
@@ -259,39 +260,16 @@ func (c *call) arg(name string) string {
 	return ""
 }
 
-// laneKey is the budget the call spends: the workspace (the named one for an
-// org-wide install), the method, the channel for per-channel methods.
+// laneKey is the budget the call spends (see slackcall.Lane).
 func (c *call) laneKey() string {
-	place := c.inst.TeamID
+	team, channel := "", ""
 	if c.inst.OrgWide {
-		place = c.inst.EnterpriseID
-		if t := c.arg("team_id"); t != "" {
-			place = t
-		}
+		team = c.arg("team_id")
 	}
-	if place == "" {
-		place = c.inst.ID
-	}
-	channel := ""
 	if m, ok := slackspec.Lookup(c.method); ok && m.PerChannel() {
 		channel = c.arg("channel")
 	}
-	return c.inst.AppID + "/" + ratelimit.Key(place, c.method, channel)
-}
-
-// read reports whether a method only reads, so that it is safe to send again.
-func read(method string) bool {
-	switch method {
-	case "team.accessLogs", "team.integrationLogs", "team.billableInfo":
-		return true
-	}
-	verb := strings.ToLower(method[strings.LastIndexByte(method, '.')+1:])
-	for _, prefix := range []string{"list", "info", "get", "history", "replies", "members", "test", "lookup", "search"} {
-		if strings.HasPrefix(verb, prefix) {
-			return true
-		}
-	}
-	return false
+	return slackcall.Lane(c.inst, c.method, team, channel)
 }
 
 // passUp are the caller's headers Slack gets; everything else (hop-by-hop
@@ -330,7 +308,7 @@ func (c *call) forward(w http.ResponseWriter) {
 			if ctx.Err() != nil {
 				return
 			}
-			if read(c.method) && attempt < p.o.Retries {
+			if slackcall.Read(c.method) && attempt < p.o.Retries {
 				c.retry("network", attempt)
 				continue
 			}
@@ -340,7 +318,7 @@ func (c *call) forward(w http.ResponseWriter) {
 		}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
-			ra := retryAfter(resp.Header.Get("Retry-After"))
+			ra := slackcall.RetryAfter(resp.Header.Get("Retry-After"))
 			if p.o.Pacer != nil {
 				p.o.Pacer.Backoff(c.lane, ra)
 			}
@@ -354,7 +332,7 @@ func (c *call) forward(w http.ResponseWriter) {
 				}
 				continue // the pacer waits out Retry-After
 			}
-		case resp.StatusCode >= 500 && read(c.method) && attempt < p.o.Retries:
+		case resp.StatusCode >= 500 && slackcall.Read(c.method) && attempt < p.o.Retries:
 			resp.Body.Close()
 			c.retry("server_error", attempt)
 			continue
@@ -396,14 +374,6 @@ func (c *call) sleep(d time.Duration) {
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-func retryAfter(h string) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || s < 1 {
-		return time.Second
-	}
-	return time.Duration(s) * time.Second
 }
 
 // send makes one call to Slack.

@@ -1,0 +1,182 @@
+// Package hubtest starts, for a test, what a connhub hub is underneath its
+// HTTP API: a Slack sandbox, a store (SQLite, or PostgreSQL when the test
+// asks and CONNHUB_TEST_POSTGRES is set), the instance service, an
+// organization with an admin, and an instance installed into the sandbox by
+// OAuth, the consent page's Allow included. Tests of the parts that call
+// Slack for an instance (slackcall, sync) start from here.
+package hubtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/store/postgres"
+	"github.com/connhub/connhub/internal/store/sqlite"
+	"github.com/connhub/connhub/internal/store/storetest"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// Options choose the hub.
+type Options struct {
+	Sandbox slacksim.Config
+	// Postgres puts the store on a fresh PostgreSQL database; the test is
+	// skipped when CONNHUB_TEST_POSTGRES is unset.
+	Postgres bool
+	// Install, when not nil, is the instance to install (scopes, edition);
+	// nil installs the Business+ edition's scopes. NoInstall installs none.
+	Install   *instance.CreateInput
+	NoInstall bool
+}
+
+// Hub is a hub's parts, running.
+type Hub struct {
+	Sandbox  *slacksim.Server
+	SlackURL string // the sandbox's base URL
+	Info     slacksim.Info
+	Store    store.Store
+	DSN      string // the store's location: a SQLite path or a PostgreSQL URL
+	Keys     *secrets.Keyring
+	Services *instance.Service
+	Admin    tenant.Principal
+	Instance store.Instance // the installed instance
+	Logs     *Logs          // everything the hub's parts logged
+	Log      *slog.Logger
+}
+
+var ctx = context.Background()
+
+// Start starts a hub for t.
+func Start(t testing.TB, o Options) *Hub {
+	t.Helper()
+	h := &Hub{Logs: &Logs{}, Keys: storetest.Keys(t, 1)}
+	h.Log = slog.New(secrets.RedactingHandler(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}), "chub", "chi"))
+	h.Sandbox, h.SlackURL = sandboxtest.Start(t, o.Sandbox)
+	h.Info = h.Sandbox.Info(h.SlackURL)
+	var err error
+	if o.Postgres {
+		tt, ok := t.(*testing.T)
+		if !ok {
+			t.Fatal("hubtest: PostgreSQL needs a *testing.T")
+		}
+		h.DSN = storetest.PostgresDatabase(tt)
+		h.Store, err = postgres.Open(ctx, h.DSN, h.Keys)
+	} else {
+		h.DSN = filepath.Join(t.TempDir(), "connhub.db")
+		h.Store, err = sqlite.Open(ctx, h.DSN, h.Keys)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Store.Close() })
+	if err := h.Store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Services, err = instance.New(ctx, instance.Options{Store: h.Store, Slack: slack.New(h.SlackURL, &http.Client{Timeout: 30 * time.Second}),
+		Log: h.Log, CallbackURL: "http://127.0.0.1:9/v1/oauth/slack/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Admin = Organization(t, h.Store, "acme")
+	if _, err := h.Services.EnsureApp(ctx, h.Admin.Org.ID, instance.AppInput{Name: "sandbox app", ClientID: h.Info.ClientID,
+		ClientSecret: secrets.Secret(h.Info.ClientSecret), SigningSecret: secrets.Secret(h.Info.SigningSecret)}); err != nil {
+		t.Fatal(err)
+	}
+	if !o.NoInstall {
+		in := instance.CreateInput{Name: "Acme Slack"}
+		if o.Install != nil {
+			in = *o.Install
+		}
+		h.Instance = h.Install(t, in)
+	}
+	return h
+}
+
+// Organization makes an organization with an admin, as the authentication
+// middleware would hand them over.
+func Organization(t testing.TB, s store.Store, name string) tenant.Principal {
+	t.Helper()
+	o, err := s.CreateOrganization(ctx, store.Organization{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "admin@" + name + ".example", Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant.Principal{Org: o, User: u, Via: "api_token"}
+}
+
+// Install creates an instance and allows it on the sandbox's consent page.
+func (h *Hub) Install(t testing.TB, in instance.CreateInput) store.Instance {
+	t.Helper()
+	if in.Name == "" {
+		in.Name = "Acme Slack"
+	}
+	c, err := h.Services.Create(ctx, h.Admin, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := sandboxtest.Consent(t, c.AuthorizeURL, "allow", nil)
+	res, err := h.Services.Callback(ctx, instance.CallbackInput{State: loc.Query().Get("state"), Code: loc.Query().Get("code")})
+	if err != nil || !res.OK {
+		t.Fatalf("hubtest: the install's callback: %+v %v", res, err)
+	}
+	return res.Instance
+}
+
+// Logs collects log lines, safe for concurrent writers.
+type Logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Fault makes the sandbox misbehave (see slacksim.Fault), through its
+// controls as a tester would.
+func (h *Hub) Fault(t testing.TB, f slacksim.Fault) {
+	t.Helper()
+	body, _ := json.Marshal(f)
+	resp, err := http.Post(h.SlackURL+"/_sandbox/faults", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("hubtest: the sandbox refused the fault %+v: HTTP %d", f, resp.StatusCode)
+	}
+}
+
+// ClearFaults removes every fault.
+func (h *Hub) ClearFaults(t testing.TB) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, h.SlackURL+"/_sandbox/faults", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
