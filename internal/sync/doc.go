@@ -1,0 +1,30 @@
+// Package sync retrieves a Slack workspace's data into connhub's store:
+// users, billing, activity, channels, groups, files and more, as streams of
+// records (streams.go lists them, with the Slack method, token, scopes and
+// plans each needs), and derives from them what license management asks:
+// who holds a billable seat, who was last active when, and a daily summary.
+//
+// A sync is a run of some streams of one instance. It is queued in River
+// (queue.go) on the hub's own database, and whichever replica's worker takes
+// it holds a lease on the run row, renewed while it works; a replica that
+// dies leaves the lease to lapse, and a sweeper on every replica queues the
+// run again. The run then resumes: each stream's checkpoint (a position:
+// workspace, parent record, Slack cursor, mark) is written in the same
+// transaction as the page of records it follows, records are upserted on
+// their natural keys, and a full walk marks what it did not see as deleted
+// only when it ends. So a run killed at any moment ends, once resumed, with
+// exactly the records an uninterrupted run would have.
+//
+// The streams of a run go concurrently, because Slack's budgets are per
+// method: every call goes through the shared pacer (internal/ratelimit) via
+// slackcall, so each method is called at its tier's rate and no faster. A
+// stream that fans out over another (members of each channel) waits for it;
+// derived streams wait for their inputs. Before the streams start, auth.test
+// says which scopes each token holds and team.billing.info which plan the
+// workspace is on; a stream that cannot run there is skipped with its
+// reason, never failed.
+//
+// Memory stays flat: pages are written as they come, fan-outs and
+// derivations read the store a page at a time in key order, and the daily
+// analytics file is read a line at a time.
+package sync

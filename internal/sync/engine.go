@@ -1,0 +1,372 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/store"
+)
+
+// Stream states.
+const (
+	StatePending = "pending"
+	StateRunning = "running"
+	StateDone    = "done"
+	StateSkipped = "skipped"
+	StateFailed  = "failed"
+)
+
+// StreamProgress is where one stream of a run is: in the run's Progress.
+type StreamProgress struct {
+	State  string `json:"state" enum:"pending,running,done,skipped,failed"`
+	Reason string `json:"reason,omitempty" doc:"Why it was skipped"`
+	Error  string `json:"error,omitempty" doc:"Why it failed"`
+	counts
+	// Estimate is how many records the stream is expected to hold: what the
+	// last run wrote (0 when unknown). ParentsTotal is how many parents a
+	// fan-out stream walks.
+	Estimate     int64     `json:"estimate,omitempty"`
+	ParentsTotal int64     `json:"parents_total,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+}
+
+// runner works one run: it checks what the instance may do, runs the
+// streams concurrently (each waits for the streams it reads), and keeps the
+// run's progress.
+type runner struct {
+	svc  *Service
+	run  store.SyncRun
+	opts Options
+	caps capabilities
+
+	mu       gosync.Mutex
+	instance store.Instance
+	progress map[string]*StreamProgress
+	dirty    bool
+	finished map[string]chan struct{} // closed when the stream is done, skipped or failed
+}
+
+// Options are how a run was asked for (the run's Options).
+type Options struct {
+	// Full walks incremental streams from the start of their window again.
+	Full bool `json:"full,omitempty"`
+	// AnalyticsDays is how many days of member analytics the first sync
+	// fetches (default 7, at most 395: Slack keeps 13 months).
+	AnalyticsDays int `json:"analytics_days,omitempty"`
+}
+
+func (o Options) analyticsDays() int {
+	if o.AnalyticsDays <= 0 {
+		return 7
+	}
+	return min(o.AnalyticsDays, 395)
+}
+
+func (r *runner) inst() store.Instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.instance
+}
+
+// call calls Slack for the run's instance, keeping the instance as it is
+// after any token refresh.
+func (r *runner) call(ctx context.Context, kind, method string, args url.Values) (*slackcall.Result, error) {
+	res, err := r.svc.caller.Do(ctx, slackcall.Request{Instance: r.inst(), Kind: kind, Method: method, Args: args})
+	if res != nil {
+		r.mu.Lock()
+		if res.Instance.TokenVersion >= r.instance.TokenVersion {
+			r.instance = res.Instance
+		}
+		r.mu.Unlock()
+	}
+	return res, err
+}
+
+func (r *runner) update(name string, fn func(*counts)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(&r.progress[name].counts)
+	r.dirty = true
+}
+
+func (r *runner) setCounts(name string, c counts) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.progress[name].counts = c
+	r.dirty = true
+}
+
+func (r *runner) setState(name string, fn func(*StreamProgress)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(r.progress[name])
+	r.dirty = true
+}
+
+// snapshot is the progress to save, and whether it changed since the last.
+func (r *runner) snapshot() (json.RawMessage, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	raw, _ := json.Marshal(r.progress)
+	dirty := r.dirty
+	r.dirty = false
+	return raw, dirty
+}
+
+// capabilities are what the instance may call: the scopes granted to each
+// token, and the workspace's plan.
+type capabilities struct {
+	scopes map[string]map[string]bool // "bot"/"user" → scope → granted; a missing kind has no token
+	plan   string                     // the edition: free, pro, business_plus, enterprise_grid, compliance
+}
+
+func (c capabilities) has(kind, scope string) bool { return c.scopes[kind][scope] }
+
+// check learns the granted scopes from auth.test (Slack's X-OAuth-Scopes:
+// what the tokens hold now, not what the install asked for) and the plan
+// from team.billing.info (else the edition the instance was created for).
+func (r *runner) check(ctx context.Context) error {
+	in := r.inst()
+	r.caps = capabilities{scopes: map[string]map[string]bool{}, plan: in.Edition}
+	for _, kind := range []string{"bot", "user"} {
+		if (kind == "bot" && in.BotToken.IsZero()) || (kind == "user" && in.UserToken.IsZero()) {
+			continue
+		}
+		res, err := r.call(ctx, kind, "auth.test", nil)
+		if err != nil {
+			if code := slackcall.Code(err); code == "invalid_auth" || code == "token_revoked" || code == "account_inactive" || code == "not_authed" {
+				return fmt.Errorf("Slack refuses the instance's %s token (%s): re-authenticate the instance", kind, code)
+			}
+			return fmt.Errorf("auth.test with the %s token: %w", kind, err)
+		}
+		granted := map[string]bool{}
+		for _, s := range strings.Split(res.Header.Get("X-OAuth-Scopes"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				granted[s] = true
+			}
+		}
+		r.caps.scopes[kind] = granted
+	}
+	if r.caps.has("bot", "team.billing:read") {
+		res, err := r.call(ctx, "bot", "team.billing.info", nil)
+		if err == nil {
+			var out struct {
+				Plan string `json:"plan"`
+			}
+			if json.Unmarshal(res.Body, &out) == nil {
+				if e, ok := editions[out.Plan]; ok {
+					r.caps.plan = e
+				}
+			}
+		}
+	}
+	if r.caps.plan == "" {
+		r.caps.plan = "free"
+	}
+	return nil
+}
+
+// skipReason says why a stream cannot run for this instance, "" if it can.
+func (r *runner) skipReason(s *stream) string {
+	if s.Walk == walkDerived {
+		return ""
+	}
+	if r.caps.scopes[s.Token] == nil {
+		return fmt.Sprintf("the instance has no %s token; re-authenticate it with %s scopes", s.Token, s.Token)
+	}
+	var missing []string
+	for _, sc := range s.Scopes {
+		if !r.caps.has(s.Token, sc) {
+			missing = append(missing, sc)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("the %s token was not granted %s; re-authenticate the instance with it", s.Token, strings.Join(missing, ", "))
+	}
+	if len(s.AnyScopes) > 0 && !slices.ContainsFunc(s.AnyScopes, func(sc string) bool { return r.caps.has(s.Token, sc) }) {
+		return fmt.Sprintf("the %s token was granted none of %s", s.Token, strings.Join(s.AnyScopes, ", "))
+	}
+	if len(s.Plans) > 0 && !slices.Contains(s.Plans, r.caps.plan) {
+		return fmt.Sprintf("not available on the %s plan (%s)", planNames[r.caps.plan], s.Method)
+	}
+	return ""
+}
+
+// skipCodes are Slack's answers that mean a stream cannot run here (the
+// capability check could not know), which skip it instead of failing it.
+var skipCodes = []string{"missing_scope", "not_allowed_token_type", "paid_only", "feature_not_available", "plan_upgrade_required",
+	"not_an_admin", "team_access_not_granted", "member_analytics_disabled", "org_level_email_display_disabled", "restricted_action"}
+
+// execute runs the run's streams and reports how it went: nil when every
+// stream was done or skipped.
+func (r *runner) execute(ctx context.Context) error {
+	if err := r.check(ctx); err != nil {
+		return err
+	}
+	var wg gosync.WaitGroup
+	for _, name := range r.run.Streams {
+		s := streamByName(name)
+		wg.Go(func() { r.runStream(ctx, s) })
+	}
+	wg.Wait()
+	var failed []string
+	r.mu.Lock()
+	for _, name := range r.run.Streams {
+		if p := r.progress[name]; p.State == StateFailed {
+			failed = append(failed, name+": "+p.Error)
+		}
+	}
+	r.mu.Unlock()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// waitFor waits for the streams s reads, and says why s must be skipped if
+// one of them did not finish ("" if none).
+func (r *runner) waitFor(ctx context.Context, s *stream) string {
+	deps := s.After
+	if s.Parent != "" {
+		deps = append([]string{s.Parent}, deps...)
+	}
+	for _, d := range deps {
+		ch, in := r.finished[d]
+		if !in {
+			if d == s.Parent {
+				return fmt.Sprintf("it fans out over %s, which this sync does not run", d)
+			}
+			continue
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ""
+		}
+		r.mu.Lock()
+		p := *r.progress[d]
+		r.mu.Unlock()
+		if p.State != StateDone && (d == s.Parent || d == "users" || d == "licenses" || d == "license_summary") {
+			return fmt.Sprintf("it needs %s, which was %s", d, p.State)
+		}
+	}
+	return ""
+}
+
+func (r *runner) runStream(ctx context.Context, s *stream) {
+	defer close(r.finished[s.Name])
+	if reason := r.waitFor(ctx, s); reason != "" || ctx.Err() != nil {
+		r.skip(s, reason)
+		return
+	}
+	if reason := r.skipReason(s); reason != "" {
+		r.skip(s, reason)
+		return
+	}
+	err := r.walk(ctx, s)
+	switch code := slackcall.Code(err); {
+	case err == nil:
+		r.setState(s.Name, func(p *StreamProgress) { p.State, p.FinishedAt = StateDone, r.svc.now() })
+	case code != "" && slices.Contains(skipCodes, code):
+		r.skip(s, fmt.Sprintf("Slack answered %s to %s", code, s.Method))
+	default:
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		r.svc.log.Warn("sync: a stream failed", "run", r.run.ID, "stream", s.Name, "err", err)
+		r.setState(s.Name, func(p *StreamProgress) { p.State, p.Error, p.FinishedAt = StateFailed, err.Error(), r.svc.now() })
+	}
+}
+
+func (r *runner) skip(s *stream, reason string) {
+	if reason == "" {
+		reason = "the sync stopped first"
+	}
+	r.setState(s.Name, func(p *StreamProgress) { p.State, p.Reason, p.FinishedAt = StateSkipped, reason, r.svc.now() })
+}
+
+// walk fetches a stream from its checkpoint: this run's, to resume it, or
+// else a fresh start that keeps the last run's mark.
+func (r *runner) walk(ctx context.Context, s *stream) error {
+	w := &walker{r: r, s: s}
+	cp, err := r.svc.store.GetCheckpoint(ctx, r.run.OrgID, r.run.InstanceID, s.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		w.cpv = cp.Version
+		var old position
+		if len(cp.Cursor) > 0 && string(cp.Cursor) != "null" {
+			if err := json.Unmarshal(cp.Cursor, &old); err != nil {
+				return fmt.Errorf("%s: the checkpoint cannot be read: %w", s.Name, err)
+			}
+		}
+		if old.Run == r.run.ID {
+			w.pos = old
+		} else {
+			w.pos = position{Run: r.run.ID, Mark: old.Mark}
+			if old.Done && old.NewMark != "" {
+				w.pos.Mark = old.NewMark
+			}
+			if r.opts.Full {
+				w.pos.Mark = ""
+			}
+			r.setState(s.Name, func(p *StreamProgress) { p.Estimate = old.Records })
+		}
+	}
+	if w.pos.Run == "" {
+		w.pos.Run = r.run.ID
+	}
+	r.setState(s.Name, func(p *StreamProgress) {
+		p.State, p.StartedAt, p.counts = StateRunning, r.svc.now(), w.pos.counts
+		if s.Parent != "" {
+			r.progress[s.Name].ParentsTotal = r.progress[s.Parent].Records
+		}
+	})
+	if w.pos.Done {
+		return nil // done before the process that was running it stopped
+	}
+	for _, team := range r.teams(s) {
+		if team < w.pos.Team || (team == w.pos.Team && w.pos.TeamDone) {
+			continue
+		}
+		w.team = team
+		if team != w.pos.Team {
+			w.pos.Team, w.pos.TeamDone, w.pos.Parent, w.pos.ParentDone, w.pos.Cursor, w.pos.Page = team, false, "", false, "", 0
+		}
+		if err := s.fetch(ctx, w); err != nil {
+			return err
+		}
+		next := w.pos
+		next.TeamDone, next.Parent, next.ParentDone, next.Cursor, next.Page = true, "", false, "", 0
+		if err := w.commit(ctx, nil, next); err != nil {
+			return err
+		}
+	}
+	return w.finish(ctx)
+}
+
+// teams are the workspaces a stream is walked for, in order: each granted
+// workspace of an Enterprise Grid org install, else the one ("").
+func (r *runner) teams(s *stream) []string {
+	in := r.inst()
+	if !in.OrgWide || s.OrgLevel || s.Walk == walkDerived || len(in.Teams) == 0 {
+		return []string{""}
+	}
+	teams := slices.Clone(in.Teams)
+	slices.Sort(teams)
+	return teams
+}

@@ -1,0 +1,553 @@
+package sync
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/store"
+)
+
+// The fetchers: one per stream, each walking its Slack method from the
+// walker's position. Page sizes are the largest each method accepts, so a
+// sync makes the fewest calls Slack permits.
+
+func fetchTeam(ctx context.Context, w *walker) error {
+	args := url.Values{}
+	if w.team != "" {
+		args.Set("team", w.team)
+	}
+	res, err := w.call(ctx, "team.info", args)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Team json.RawMessage `json:"team"`
+	}
+	if err := json.Unmarshal(res.Body, &out); err != nil {
+		return err
+	}
+	var id struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(out.Team, &id); err != nil || id.ID == "" {
+		return fmt.Errorf("team.info: no team ID")
+	}
+	return w.commit(ctx, []store.Record{{Key: id.ID, TeamID: id.ID, Data: out.Team}}, w.pos)
+}
+
+// editions are Slack's plan names (team.billing.info) as connhub's editions.
+var editions = map[string]string{"": "free", "std": "pro", "plus": "business_plus", "enterprise": "enterprise_grid", "compliance": "compliance"}
+
+var planNames = map[string]string{"free": "Free", "pro": "Pro", "business_plus": "Business+", "enterprise_grid": "Enterprise Grid", "compliance": "Enterprise Grid (compliance)"}
+
+func fetchSubscription(ctx context.Context, w *walker) error {
+	res, err := w.call(ctx, "team.billing.info", nil)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Plan string `json:"plan"`
+	}
+	if err := json.Unmarshal(res.Body, &out); err != nil {
+		return err
+	}
+	team := w.teamID()
+	edition, ok := editions[out.Plan]
+	if !ok {
+		edition = out.Plan
+	}
+	data, _ := json.Marshal(map[string]any{"team_id": team, "plan": out.Plan, "edition": edition, "plan_name": planNames[edition]})
+	return w.commit(ctx, []store.Record{{Key: team, TeamID: team, Data: data}}, w.pos)
+}
+
+func fetchUsers(ctx context.Context, w *walker) error {
+	return w.cursorWalk(ctx, "users.list", url.Values{"limit": {"1000"}, "include_locale": {"true"}}, "members", func(raw json.RawMessage) (store.Record, bool, error) {
+		var u struct {
+			ID      string          `json:"id"`
+			TeamID  string          `json:"team_id"`
+			Updated json.RawMessage `json:"updated"`
+		}
+		if err := json.Unmarshal(raw, &u); err != nil || u.ID == "" {
+			return store.Record{}, false, fmt.Errorf("a user without an ID")
+		}
+		team := u.TeamID
+		if team == "" {
+			team = w.teamID()
+		}
+		return store.Record{Key: u.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(u.Updated)}, true, nil
+	})
+}
+
+func fetchBillableInfo(ctx context.Context, w *walker) error {
+	for {
+		args := url.Values{"limit": {"1000"}}
+		if w.pos.Cursor != "" {
+			args.Set("cursor", w.pos.Cursor)
+		}
+		res, err := w.call(ctx, "team.billableInfo", args)
+		if err != nil {
+			return err
+		}
+		p, err := parsePage(res.Body, "billable_info")
+		if err != nil {
+			return fmt.Errorf("team.billableInfo: %w", err)
+		}
+		team := w.teamID()
+		ids := make([]string, 0, len(p.object))
+		for id := range p.object {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		recs := make([]store.Record, 0, len(ids))
+		for _, id := range ids {
+			var b struct {
+				BillingActive bool `json:"billing_active"`
+			}
+			if err := json.Unmarshal(p.object[id], &b); err != nil {
+				return fmt.Errorf("team.billableInfo: %s: %w", id, err)
+			}
+			key := id
+			if w.team != "" {
+				key = id + "/" + w.team // an org's person is billed in each workspace
+			}
+			data, _ := json.Marshal(map[string]any{"user_id": id, "team_id": team, "billing_active": b.BillingActive})
+			recs = append(recs, store.Record{Key: key, TeamID: team, Data: data})
+		}
+		next := w.pos
+		next.Cursor = p.next
+		if err := w.commit(ctx, recs, next); err != nil {
+			return err
+		}
+		if p.next == "" {
+			return nil
+		}
+	}
+}
+
+func fetchAccessLogs(ctx context.Context, w *walker) error {
+	return w.cursorWalk(ctx, "team.accessLogs", url.Values{"limit": {"1000"}}, "logins", func(raw json.RawMessage) (store.Record, bool, error) {
+		var l struct {
+			UserID    string          `json:"user_id"`
+			IP        string          `json:"ip"`
+			UserAgent string          `json:"user_agent"`
+			DateLast  json.RawMessage `json:"date_last"`
+		}
+		if err := json.Unmarshal(raw, &l); err != nil || l.UserID == "" {
+			return store.Record{}, false, fmt.Errorf("a login without a user")
+		}
+		// Slack aggregates logins by person, IP and user agent.
+		ua := sha256.Sum256([]byte(l.UserAgent))
+		key := l.UserID + "/" + l.IP + "/" + hex.EncodeToString(ua[:6])
+		return store.Record{Key: key, TeamID: w.teamID(), Data: withField(raw, "team_id", w.teamID()), SourceUpdatedAt: unix(l.DateLast)}, true, nil
+	})
+}
+
+// withField adds a field to a JSON object, unless it has one.
+func withField(raw json.RawMessage, name, value string) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return raw
+	}
+	if _, ok := obj[name]; ok {
+		return raw
+	}
+	v, _ := json.Marshal(value)
+	obj[name] = v
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// fetchMemberAnalytics fetches the daily member analytics file for each day
+// after the last one fetched (on the first sync, the last AnalyticsDays
+// days), oldest first, up to yesterday: today's file is not written yet.
+// Each day's rows stream out of the gzip file in pages; the day is the mark.
+func fetchMemberAnalytics(ctx context.Context, w *walker) error {
+	today := w.r.svc.now().UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -w.r.opts.analyticsDays())
+	from := first
+	mark := w.pos.NewMark
+	if mark == "" {
+		mark = w.pos.Mark
+	}
+	if d, err := time.Parse(time.DateOnly, mark); err == nil && !d.Before(first) {
+		from = d.AddDate(0, 0, 1)
+	}
+	for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
+		date := day.Format(time.DateOnly)
+		res, err := w.call(ctx, "admin.analytics.getFile", url.Values{"type": {"member"}, "date": {date}})
+		switch code := slackcall.Code(err); code {
+		case "":
+			if err != nil {
+				return err
+			}
+		case "file_not_yet_available":
+			return nil // a later sync gets it
+		case "data_not_available", "file_not_found":
+			next := w.pos
+			next.NewMark = date
+			if err := w.commit(ctx, nil, next); err != nil {
+				return err
+			}
+			continue
+		default:
+			return err
+		}
+		if err := w.analyticsDay(ctx, date, res.Body); err != nil {
+			return fmt.Errorf("admin.analytics.getFile %s: %w", date, err)
+		}
+	}
+	return nil
+}
+
+// analyticsDay stores a day's rows of active members, a page at a time; the
+// last page carries the day as the new mark. A day cut off by a crash is
+// fetched again whole: its rows are upserted on the same keys.
+func (w *walker) analyticsDay(ctx context.Context, date string, gz []byte) error {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var recs []store.Record
+	flush := func(last bool) error {
+		next := w.pos
+		if last {
+			next.NewMark = date
+		}
+		err := w.commit(ctx, recs, next)
+		recs = recs[:0]
+		return err
+	}
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var row struct {
+			UserID   string `json:"user_id"`
+			TeamID   string `json:"team_id"`
+			IsActive bool   `json:"is_active"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			return fmt.Errorf("a row that is not JSON: %w", err)
+		}
+		if !row.IsActive || row.UserID == "" {
+			continue // a day without activity says nothing a missing row does not
+		}
+		team := row.TeamID
+		if team == "" {
+			team = w.teamID()
+		}
+		day, _ := time.Parse(time.DateOnly, date)
+		recs = append(recs, store.Record{Key: row.UserID + "/" + date, TeamID: team, Data: bytes.Clone(line), SourceUpdatedAt: day})
+		if len(recs) == 1000 {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return flush(true)
+}
+
+// channelTypes are the kinds of channel the granted scopes can list.
+func (w *walker) channelTypes() string {
+	caps := w.r.caps
+	switch {
+	case caps.has("bot", "channels:read") && caps.has("bot", "groups:read"):
+		return "public_channel,private_channel"
+	case caps.has("bot", "groups:read"):
+		return "private_channel"
+	}
+	return "public_channel"
+}
+
+func fetchChannels(ctx context.Context, w *walker) error {
+	args := url.Values{"limit": {"999"}, "exclude_archived": {"false"}, "types": {w.channelTypes()}}
+	return w.cursorWalk(ctx, "conversations.list", args, "channels", func(raw json.RawMessage) (store.Record, bool, error) {
+		var c struct {
+			ID            string          `json:"id"`
+			ContextTeamID string          `json:"context_team_id"`
+			Updated       json.RawMessage `json:"updated"`
+		}
+		if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
+			return store.Record{}, false, fmt.Errorf("a channel without an ID")
+		}
+		return store.Record{Key: c.ID, TeamID: w.teamID(), Data: raw, SourceUpdatedAt: unixMillisOrSeconds(c.Updated)}, true, nil
+	})
+}
+
+// unixMillisOrSeconds reads conversations' "updated", which Slack gives in
+// milliseconds.
+func unixMillisOrSeconds(raw json.RawMessage) time.Time {
+	t := unix(raw)
+	if t.Year() > 3000 {
+		return time.UnixMilli(t.Unix())
+	}
+	return t
+}
+
+// parentNotAnswered are the codes that pass a channel over: it vanished, or
+// the app may not read it.
+var parentNotAnswered = []string{"channel_not_found", "not_in_channel", "method_not_supported_for_channel_type", "fetch_members_failed", "missing_scope"}
+
+func fetchChannelMembers(ctx context.Context, w *walker) error {
+	return w.fanOut(ctx, func(ctx context.Context, ch store.Record) error {
+		return w.cursorWalk(ctx, "conversations.members", url.Values{"channel": {ch.Key}, "limit": {"1000"}}, "members", func(raw json.RawMessage) (store.Record, bool, error) {
+			var id string
+			if err := json.Unmarshal(raw, &id); err != nil || id == "" {
+				return store.Record{}, false, fmt.Errorf("a member that is not a user ID")
+			}
+			data, _ := json.Marshal(map[string]string{"channel_id": ch.Key, "user_id": id})
+			return store.Record{Key: ch.Key + "/" + id, TeamID: ch.TeamID, Data: data}, true, nil
+		})
+	}, parentNotAnswered...)
+}
+
+func fetchBookmarks(ctx context.Context, w *walker) error {
+	return w.fanOut(ctx, func(ctx context.Context, ch store.Record) error {
+		res, err := w.call(ctx, "bookmarks.list", url.Values{"channel_id": {ch.Key}})
+		if err != nil {
+			return err
+		}
+		p, err := parsePage(res.Body, "bookmarks")
+		if err != nil {
+			return fmt.Errorf("bookmarks.list: %w", err)
+		}
+		recs, err := buildAll(p.items, func(raw json.RawMessage) (store.Record, bool, error) {
+			var b struct {
+				ID          string          `json:"id"`
+				DateUpdated json.RawMessage `json:"date_updated"`
+			}
+			if err := json.Unmarshal(raw, &b); err != nil || b.ID == "" {
+				return store.Record{}, false, fmt.Errorf("a bookmark without an ID")
+			}
+			return store.Record{Key: b.ID, TeamID: ch.TeamID, Data: raw, SourceUpdatedAt: unix(b.DateUpdated)}, true, nil
+		})
+		if err != nil {
+			return err
+		}
+		next := w.pos
+		next.Cursor = ""
+		return w.commit(ctx, recs, next)
+	}, parentNotAnswered...)
+}
+
+// usergroupsList is usergroups.list with disabled groups, and their members
+// when withUsers: one call answers for every group.
+func (w *walker) usergroupsList(ctx context.Context, withUsers bool) ([]json.RawMessage, error) {
+	args := url.Values{"include_disabled": {"true"}, "include_count": {"true"}}
+	if withUsers {
+		args.Set("include_users", "true")
+	}
+	res, err := w.call(ctx, "usergroups.list", args)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePage(res.Body, "usergroups")
+	if err != nil {
+		return nil, fmt.Errorf("usergroups.list: %w", err)
+	}
+	return p.items, nil
+}
+
+func fetchUsergroups(ctx context.Context, w *walker) error {
+	items, err := w.usergroupsList(ctx, false)
+	if err != nil {
+		return err
+	}
+	recs, err := buildAll(items, func(raw json.RawMessage) (store.Record, bool, error) {
+		var g struct {
+			ID         string          `json:"id"`
+			TeamID     string          `json:"team_id"`
+			DateUpdate json.RawMessage `json:"date_update"`
+		}
+		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
+			return store.Record{}, false, fmt.Errorf("a user group without an ID")
+		}
+		team := g.TeamID
+		if team == "" {
+			team = w.teamID()
+		}
+		return store.Record{Key: g.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(g.DateUpdate)}, true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.commit(ctx, recs, w.pos)
+}
+
+func fetchUsergroupMembers(ctx context.Context, w *walker) error {
+	items, err := w.usergroupsList(ctx, true)
+	if err != nil {
+		return err
+	}
+	var recs []store.Record
+	for _, raw := range items {
+		var g struct {
+			ID     string   `json:"id"`
+			TeamID string   `json:"team_id"`
+			Users  []string `json:"users"`
+		}
+		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
+			return fmt.Errorf("usergroups.list: a user group without an ID")
+		}
+		team := g.TeamID
+		if team == "" {
+			team = w.teamID()
+		}
+		for _, u := range g.Users {
+			data, _ := json.Marshal(map[string]string{"usergroup_id": g.ID, "user_id": u, "team_id": team})
+			recs = append(recs, store.Record{Key: g.ID + "/" + u, TeamID: team, Data: data})
+		}
+	}
+	for start := 0; start < len(recs) || start == 0; start += 1000 {
+		if err := w.commit(ctx, recs[start:min(start+1000, len(recs))], w.pos); err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+func fetchFiles(ctx context.Context, w *walker) error {
+	return w.cursorWalk(ctx, "files.list", url.Values{"limit": {"1000"}, "show_files_hidden_by_limit": {"true"}}, "files", func(raw json.RawMessage) (store.Record, bool, error) {
+		var f struct {
+			ID      string          `json:"id"`
+			Updated json.RawMessage `json:"updated"`
+			Created json.RawMessage `json:"created"`
+		}
+		if err := json.Unmarshal(raw, &f); err != nil || f.ID == "" {
+			return store.Record{}, false, fmt.Errorf("a file without an ID")
+		}
+		at := unix(f.Updated)
+		if at.IsZero() {
+			at = unix(f.Created)
+		}
+		return store.Record{Key: f.ID, TeamID: w.teamID(), Data: raw, SourceUpdatedAt: at}, true, nil
+	})
+}
+
+func fetchEmoji(ctx context.Context, w *walker) error {
+	res, err := w.call(ctx, "emoji.list", nil)
+	if err != nil {
+		return err
+	}
+	p, err := parsePage(res.Body, "emoji")
+	if err != nil {
+		return fmt.Errorf("emoji.list: %w", err)
+	}
+	names := make([]string, 0, len(p.object))
+	for n := range p.object {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	team := w.teamID()
+	recs := make([]store.Record, 0, len(names))
+	for _, n := range names {
+		var v string
+		if err := json.Unmarshal(p.object[n], &v); err != nil {
+			return fmt.Errorf("emoji.list: %s: %w", n, err)
+		}
+		obj := map[string]string{"name": n, "team_id": team}
+		if alias, ok := cutPrefix(v, "alias:"); ok {
+			obj["alias_for"] = alias
+		} else {
+			obj["url"] = v
+		}
+		data, _ := json.Marshal(obj)
+		key := n
+		if w.team != "" {
+			key = w.team + "/" + n
+		}
+		recs = append(recs, store.Record{Key: key, TeamID: team, Data: data})
+	}
+	for start := 0; start < len(recs) || start == 0; start += 1000 {
+		if err := w.commit(ctx, recs[start:min(start+1000, len(recs))], w.pos); err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// fetchIntegrationLogs walks team.integrationLogs by classic pages of 1000
+// (the method has no cursor).
+func fetchIntegrationLogs(ctx context.Context, w *walker) error {
+	for page := max(w.pos.Page, 1); ; page++ {
+		res, err := w.call(ctx, "team.integrationLogs", url.Values{"count": {"1000"}, "page": {strconv.Itoa(page)}})
+		if err != nil {
+			return err
+		}
+		p, err := parsePage(res.Body, "logs")
+		if err != nil {
+			return fmt.Errorf("team.integrationLogs: %w", err)
+		}
+		recs, err := buildAll(p.items, func(raw json.RawMessage) (store.Record, bool, error) {
+			var l struct {
+				Date       string `json:"date"`
+				AppID      string `json:"app_id"`
+				ServiceID  string `json:"service_id"`
+				ChangeType string `json:"change_type"`
+				UserID     string `json:"user_id"`
+				Channel    string `json:"channel"`
+			}
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return store.Record{}, false, err
+			}
+			what := l.AppID
+			if what == "" {
+				what = l.ServiceID
+			}
+			key := l.Date + "/" + what + "/" + l.ChangeType + "/" + l.UserID
+			if l.Channel != "" {
+				key += "/" + l.Channel
+			}
+			return store.Record{Key: key, TeamID: w.teamID(), Data: withField(raw, "team_id", w.teamID()), SourceUpdatedAt: unix(json.RawMessage(strconv.Quote(l.Date)))}, true, nil
+		})
+		if err != nil {
+			return err
+		}
+		next := w.pos
+		next.Page = page + 1
+		last := p.pages == 0 || page >= p.pages || len(p.items) == 0
+		if last {
+			next.Page = 0
+		}
+		if err := w.commit(ctx, recs, next); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+	}
+}

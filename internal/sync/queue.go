@@ -1,0 +1,200 @@
+package sync
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/connhub/connhub/internal/store"
+)
+
+// Runs wait for workers in River, a job queue that keeps its jobs in the
+// hub's own database (the same SQLite file, or the same PostgreSQL database
+// that every replica shares), so that a queued run survives a restart and
+// any replica's worker may take it. A job only names its run: the run's
+// state is the run row and the checkpoints, and the run's lease, not River,
+// decides who works it.
+
+// runArgs is the job that works a run.
+type runArgs struct {
+	OrgID string `json:"org_id"`
+	RunID string `json:"run_id"`
+}
+
+func (runArgs) Kind() string { return "connhub.sync_run" }
+
+const queueName = "connhub_sync"
+
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	svc *Service
+}
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	return w.svc.Execute(ctx, job.Args.OrgID, job.Args.RunID)
+}
+
+// A run may take hours against real Slack: no job timeout; its lease, not
+// River's rescuer, hands a dead replica's run to another.
+func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
+
+type riverQueue[TTx any] struct {
+	client *river.Client[TTx]
+	close  func()
+}
+
+func (q *riverQueue[TTx]) enqueue(ctx context.Context, orgID, runID string) error {
+	_, err := q.client.Insert(ctx, runArgs{OrgID: orgID, RunID: runID}, &river.InsertOpts{Queue: queueName, MaxAttempts: 1})
+	return err
+}
+
+func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
+
+func (q *riverQueue[TTx]) stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if q.close != nil {
+		q.close()
+	}
+	return err
+}
+
+// newRiverQueue migrates River's tables and makes a client with the run
+// worker.
+func newRiverQueue[TTx any](ctx context.Context, s *Service, driver riverdriver.Driver[TTx], log *slog.Logger) (*riverQueue[TTx], error) {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrate the job queue: %w", err)
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &runWorker{svc: s}); err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: s.cfg.Workers}},
+		Workers:           workers,
+		FetchPollInterval: s.cfg.PollEvery,
+		FetchCooldown:     min(s.cfg.PollEvery, 100*time.Millisecond),
+		JobTimeout:        -1,
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &riverQueue[TTx]{client: client}, nil
+}
+
+// Serve starts working runs on the store's database: River's tables are
+// migrated, the workers started, and a sweeper started that resumes runs
+// whose replica died and starts runs that schedules say are due. dsn is the
+// PostgreSQL URL for a PostgreSQL store (River opens its own pool on it);
+// ignored for SQLite. It returns when ctx ends, after stopping the workers
+// (runs in flight stop at their next page and keep their checkpoints).
+func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) error {
+	log := s.log.With("part", "queue")
+	quiet := slog.New(levelAtLeast{slog.LevelWarn, log.Handler()})
+	var err error
+	switch backend {
+	case "sqlite":
+		s.queue, err = newRiverQueue(ctx, s, riversqlite.New(db), quiet)
+	case "postgres":
+		var pool *pgxpool.Pool
+		pool, err = pgxpool.New(ctx, dsn)
+		if err != nil {
+			return fmt.Errorf("sync: open the job queue's pool: %w", err)
+		}
+		var q *riverQueue[pgx.Tx]
+		q, err = newRiverQueue(ctx, s, riverpgxv5.New(pool), quiet)
+		if q != nil {
+			q.close = pool.Close
+			s.queue = q
+		} else {
+			pool.Close()
+		}
+	default:
+		err = fmt.Errorf("no job queue for a %q store", backend)
+	}
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := s.queue.start(ctx); err != nil {
+		return fmt.Errorf("sync: start the job queue: %w", err)
+	}
+	s.sweep(ctx)
+	t := time.NewTicker(s.cfg.SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			return s.queue.stop(stopCtx)
+		case <-t.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+// sweep queues again the runs that no replica works (their lease lapsed, or
+// they were never picked up), and starts the runs of due schedules.
+func (s *Service) sweep(ctx context.Context) {
+	now := s.now()
+	after := ""
+	for {
+		runs, err := s.store.ListUnfinishedSyncRuns(ctx, after, 500)
+		if err != nil {
+			s.log.Warn("sync: sweep: list unfinished runs", "err", err)
+			return
+		}
+		if len(runs) == 0 {
+			break
+		}
+		for _, r := range runs {
+			orphaned := r.Status == store.RunRunning && r.LeaseUntil.Before(now)
+			stale := r.Status == store.RunQueued && r.LeaseOwner == "" && now.Sub(r.UpdatedAt) > s.cfg.SweepEvery
+			if !orphaned && !stale {
+				continue
+			}
+			s.log.Info("sync: resuming a run no replica works", "run", r.ID, "last_owner", r.LeaseOwner)
+			if err := s.queue.enqueue(ctx, r.OrgID, r.ID); err != nil {
+				s.log.Warn("sync: sweep: queue a run", "run", r.ID, "err", err)
+			}
+		}
+		after = runs[len(runs)-1].ID
+	}
+	s.startDue(ctx)
+}
+
+// levelAtLeast drops River's records below a level: its info lines are
+// about its own machinery.
+type levelAtLeast struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h levelAtLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelAtLeast) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelAtLeast{h.min, h.Handler.WithAttrs(a)}
+}
+
+func (h levelAtLeast) WithGroup(g string) slog.Handler {
+	return levelAtLeast{h.min, h.Handler.WithGroup(g)}
+}
+
+var _ = errors.New

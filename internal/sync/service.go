@@ -1,0 +1,495 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// Config configures the sync service.
+type Config struct {
+	Store  store.Store
+	Caller *slackcall.Caller
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Owner names this replica in run leases (default: host, process and a
+	// random suffix).
+	Owner string
+	// LeaseTTL is how long a run's lease lasts unless renewed (default a
+	// minute; renewed every third of it). A replica that dies leaves its
+	// runs to others after this long.
+	LeaseTTL time.Duration
+	// SweepEvery is how often a replica looks for runs to resume and
+	// schedules that are due (default 30 s).
+	SweepEvery time.Duration
+	// Workers is how many runs a replica works at once (default 4).
+	Workers int
+	// PollEvery is how often the queue looks for new jobs where the database
+	// cannot notify (SQLite; default 200 ms).
+	PollEvery time.Duration
+}
+
+// Service starts, runs, resumes and reports syncs.
+type Service struct {
+	store  store.Store
+	caller *slackcall.Caller
+	log    *slog.Logger
+	now    func() time.Time
+	owner  string
+	ttl    time.Duration
+	cfg    Config
+	queue  queue
+}
+
+// queue is where runs wait for a worker: River on the hub's database.
+type queue interface {
+	enqueue(ctx context.Context, orgID, runID string) error
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+}
+
+// New makes a Service. It runs nothing until Start is given a queue.
+func New(c Config) (*Service, error) {
+	if c.Store == nil || c.Caller == nil {
+		return nil, errors.New("sync: a store and a Slack caller are needed")
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		rand.Read(b)
+		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = time.Minute
+	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 30 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.PollEvery <= 0 {
+		c.PollEvery = 200 * time.Millisecond
+	}
+	return &Service{store: c.Store, caller: c.Caller, log: c.Log, now: c.Now, owner: c.Owner, ttl: c.LeaseTTL, cfg: c}, nil
+}
+
+// StartInput asks for a sync.
+type StartInput struct {
+	Streams []string // empty: the default streams
+	Options Options
+	Trigger string // "manual" (default) or "schedule"
+}
+
+// Run is a run with its progress and options read.
+type Run struct {
+	store.SyncRun
+	State map[string]StreamProgress // by stream
+	Opts  Options
+}
+
+// resolveStreams checks stream names and adds what they need: the streams
+// they fan out over and the streams derived ones are computed from. The
+// result is in the catalog's order.
+func resolveStreams(names []string) ([]string, error) {
+	if len(names) == 0 {
+		names = DefaultStreams()
+	}
+	want := map[string]bool{}
+	var add func(name string) error
+	add = func(name string) error {
+		s := streamByName(name)
+		if s == nil {
+			return apierror.New(http.StatusBadRequest, "unknown_stream", fmt.Sprintf("there is no stream %q; the streams are %s", name, strings.Join(StreamNames(), ", ")))
+		}
+		if want[name] {
+			return nil
+		}
+		want[name] = true
+		if s.Parent != "" {
+			if err := add(s.Parent); err != nil {
+				return err
+			}
+		}
+		for _, d := range s.After {
+			if err := add(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		if err := add(strings.TrimSpace(n)); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, s := range streams {
+		if want[s.Name] {
+			out = append(out, s.Name)
+		}
+	}
+	return out, nil
+}
+
+// Start asks for a sync of an instance: the run is queued and a worker
+// (of any replica) runs it. One run of an instance at a time.
+func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID string, in StartInput) (Run, error) {
+	names, err := resolveStreams(in.Streams)
+	if err != nil {
+		return Run{}, err
+	}
+	if in.Options.AnalyticsDays < 0 || in.Options.AnalyticsDays > 395 {
+		return Run{}, apierror.New(http.StatusBadRequest, "invalid_options", "analytics_days must be between 1 and 395 (Slack keeps 13 months)")
+	}
+	inst, err := s.store.GetInstance(ctx, p.Org.ID, instanceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Run{}, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
+	} else if err != nil {
+		return Run{}, err
+	}
+	if inst.Status != store.StatusActive {
+		return Run{}, apierror.New(http.StatusConflict, "instance_not_active", fmt.Sprintf("the instance is %s, not active: %s", inst.Status, inst.StatusReason))
+	}
+	if busy, err := s.unfinished(ctx, p.Org.ID, instanceID); err != nil {
+		return Run{}, err
+	} else if busy != "" {
+		return Run{}, apierror.New(http.StatusConflict, "sync_in_progress", "the instance's sync "+busy+" has not finished; wait for it or cancel it")
+	}
+	trigger := in.Trigger
+	if trigger == "" {
+		trigger = "manual"
+	}
+	opts, _ := json.Marshal(in.Options)
+	progress := map[string]StreamProgress{}
+	for _, n := range names {
+		progress[n] = StreamProgress{State: StatePending}
+	}
+	prog, _ := json.Marshal(progress)
+	run, err := s.store.CreateSyncRun(ctx, store.SyncRun{OrgID: p.Org.ID, InstanceID: instanceID, Status: store.RunQueued, Trigger: trigger,
+		Streams: names, Options: opts, Progress: prog})
+	if err != nil {
+		return Run{}, err
+	}
+	if s.queue != nil {
+		if err := s.queue.enqueue(ctx, run.OrgID, run.ID); err != nil {
+			s.fail(ctx, run.OrgID, run.ID, "could not be queued: "+err.Error())
+			return Run{}, fmt.Errorf("sync: queue the run: %w", err)
+		}
+	}
+	s.log.Info("sync: queued", "run", run.ID, "instance", instanceID, "streams", len(names), "trigger", trigger)
+	return view(run), nil
+}
+
+// unfinished is the ID of the instance's run that is queued or running, "" if none.
+func (s *Service) unfinished(ctx context.Context, orgID, instanceID string) (string, error) {
+	after := ""
+	for {
+		runs, err := s.store.ListUnfinishedSyncRuns(ctx, after, 500)
+		if err != nil || len(runs) == 0 {
+			return "", err
+		}
+		for _, r := range runs {
+			if r.OrgID == orgID && r.InstanceID == instanceID {
+				return r.ID, nil
+			}
+		}
+		after = runs[len(runs)-1].ID
+	}
+}
+
+func view(r store.SyncRun) Run {
+	v := Run{SyncRun: r, State: map[string]StreamProgress{}}
+	json.Unmarshal(r.Progress, &v.State)
+	json.Unmarshal(r.Options, &v.Opts)
+	return v
+}
+
+// Get shows a run.
+func (s *Service) Get(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
+	r, err := s.store.GetSyncRun(ctx, orgID, runID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.InstanceID != instanceID) {
+		return Run{}, apierror.New(http.StatusNotFound, "not_found", "the instance has no sync "+runID)
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	return view(r), nil
+}
+
+// List lists an instance's runs, newest first.
+func (s *Service) List(ctx context.Context, orgID, instanceID string, limit int) ([]Run, error) {
+	if _, err := s.store.GetInstance(ctx, orgID, instanceID); errors.Is(err, store.ErrNotFound) {
+		return nil, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
+	} else if err != nil {
+		return nil, err
+	}
+	var all []store.SyncRun
+	after := ""
+	for {
+		page, next, err := s.store.ListSyncRuns(ctx, orgID, instanceID, store.Page{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	slices.Reverse(all)
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	out := make([]Run, len(all))
+	for i, r := range all {
+		out[i] = view(r)
+	}
+	return out, nil
+}
+
+// Cancel stops a run: queued, it never starts; running, its worker stops at
+// the next page. What it wrote stays.
+func (s *Service) Cancel(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
+	if _, err := s.Get(ctx, orgID, instanceID, runID); err != nil {
+		return Run{}, err
+	}
+	r, err := s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+		if r.Status != store.RunQueued && r.Status != store.RunRunning {
+			return apierror.New(http.StatusConflict, "sync_finished", "the sync has already "+r.Status)
+		}
+		r.Status, r.Error = store.RunCanceled, "canceled"
+		if r.LeaseOwner == "" {
+			r.FinishedAt = s.now()
+		}
+		return nil
+	})
+	if err != nil {
+		return Run{}, err
+	}
+	return view(r), nil
+}
+
+// Resume queues a run that failed or was canceled again, under the same ID:
+// its streams go on from their checkpoints.
+func (s *Service) Resume(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
+	if _, err := s.Get(ctx, orgID, instanceID, runID); err != nil {
+		return Run{}, err
+	}
+	if busy, err := s.unfinished(ctx, orgID, instanceID); err != nil {
+		return Run{}, err
+	} else if busy != "" && busy != runID {
+		return Run{}, apierror.New(http.StatusConflict, "sync_in_progress", "the instance's sync "+busy+" has not finished")
+	}
+	r, err := s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+		switch r.Status {
+		case store.RunFailed, store.RunCanceled:
+		case store.RunQueued, store.RunRunning:
+			return nil // already on its way
+		default:
+			return apierror.New(http.StatusConflict, "sync_finished", "the sync has "+r.Status+": start a new one")
+		}
+		r.Status, r.Error, r.FinishedAt = store.RunQueued, "", time.Time{}
+		return nil
+	})
+	if err != nil {
+		return Run{}, err
+	}
+	if s.queue != nil {
+		if err := s.queue.enqueue(ctx, orgID, runID); err != nil {
+			return Run{}, err
+		}
+	}
+	return view(r), nil
+}
+
+func (s *Service) fail(ctx context.Context, orgID, runID, why string) {
+	_, err := s.store.UpdateSyncRun(context.WithoutCancel(ctx), orgID, runID, func(r *store.SyncRun) error {
+		r.Status, r.Error, r.FinishedAt, r.LeaseOwner, r.LeaseUntil = store.RunFailed, why, s.now(), "", time.Time{}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("sync: could not mark a run failed", "run", runID, "err", err)
+	}
+}
+
+// errNotOurs says the run is finished or another replica holds its lease.
+var errNotOurs = errors.New("sync: the run is not this replica's to work")
+
+// acquire takes the run's lease: a queued or running run whose lease is free,
+// lapsed or already ours.
+func (s *Service) acquire(ctx context.Context, orgID, runID string) (store.SyncRun, error) {
+	return s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+		now := s.now()
+		switch {
+		case r.Status != store.RunQueued && r.Status != store.RunRunning:
+			return errNotOurs
+		case r.LeaseOwner != "" && r.LeaseOwner != s.owner && r.LeaseUntil.After(now):
+			return errNotOurs
+		}
+		r.Status, r.LeaseOwner, r.LeaseUntil = store.RunRunning, s.owner, now.Add(s.ttl)
+		if r.StartedAt.IsZero() {
+			r.StartedAt = now
+		}
+		return nil
+	})
+}
+
+// Execute works a run to its end, if it is this replica's to work: the
+// queue's workers call it, and tests may directly.
+func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
+	run, err := s.acquire(ctx, orgID, runID)
+	if errors.Is(err, errNotOurs) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	inst, err := s.store.GetInstance(ctx, orgID, run.InstanceID)
+	if err != nil {
+		s.fail(ctx, orgID, runID, "the instance cannot be read: "+err.Error())
+		return nil
+	}
+	if inst.Status != store.StatusActive {
+		s.fail(ctx, orgID, runID, fmt.Sprintf("the instance is %s: %s", inst.Status, inst.StatusReason))
+		return nil
+	}
+	r := &runner{svc: s, run: run, instance: inst, progress: map[string]*StreamProgress{}, finished: map[string]chan struct{}{}}
+	json.Unmarshal(run.Options, &r.opts)
+	old := map[string]StreamProgress{}
+	json.Unmarshal(run.Progress, &old)
+	for _, name := range run.Streams {
+		p := old[name]
+		p.State, p.Reason, p.Error = StatePending, "", ""
+		r.progress[name] = &p
+		r.finished[name] = make(chan struct{})
+	}
+	s.log.Info("sync: running", "run", runID, "instance", run.InstanceID, "owner", s.owner)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		s.heartbeat(ctx, r, cancel)
+	}()
+	runErr := r.execute(ctx)
+	cause := context.Cause(ctx)
+	cancel(nil)
+	<-beat
+
+	progress, _ := r.snapshot()
+	_, err = s.store.UpdateSyncRun(context.WithoutCancel(ctx), orgID, runID, func(cur *store.SyncRun) error {
+		if cur.LeaseOwner != s.owner {
+			return errNotOurs // another replica took it over: leave it to them
+		}
+		cur.Progress, cur.LeaseOwner, cur.LeaseUntil, cur.FinishedAt = progress, "", time.Time{}, s.now()
+		cur.Stats = stats(r)
+		switch {
+		case cur.Status == store.RunCanceled:
+		case errors.Is(cause, errLeaseLost):
+			return errNotOurs
+		case runErr != nil:
+			cur.Status, cur.Error = store.RunFailed, runErr.Error()
+		default:
+			cur.Status, cur.Error = store.RunSucceeded, ""
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNotOurs) {
+		return err
+	}
+	s.log.Info("sync: finished", "run", runID, "err", runErr)
+	return nil
+}
+
+var (
+	errLeaseLost = errors.New("sync: the run's lease was lost")
+	errCanceled  = errors.New("sync: the run was canceled")
+)
+
+// heartbeat renews the run's lease and saves its progress, and stops the
+// run when it is canceled or its lease is lost.
+func (s *Service) heartbeat(ctx context.Context, r *runner, stop context.CancelCauseFunc) {
+	renewEvery := s.ttl / 3
+	save := time.NewTicker(min(time.Second, renewEvery))
+	defer save.Stop()
+	lastRenew := s.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-save.C:
+		}
+		progress, dirty := r.snapshot()
+		renew := s.now().Sub(lastRenew) >= renewEvery
+		if !dirty && !renew {
+			continue
+		}
+		_, err := s.store.UpdateSyncRun(ctx, r.run.OrgID, r.run.ID, func(cur *store.SyncRun) error {
+			switch {
+			case cur.LeaseOwner != s.owner:
+				return errLeaseLost
+			case cur.Status == store.RunCanceled:
+				return errCanceled
+			}
+			cur.Progress = progress
+			if renew {
+				cur.LeaseUntil = s.now().Add(s.ttl)
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errLeaseLost):
+			stop(errLeaseLost)
+			return
+		case errors.Is(err, errCanceled):
+			stop(errCanceled)
+			return
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Warn("sync: could not save a run's progress", "run", r.run.ID, "err", err)
+			}
+		case renew:
+			lastRenew = s.now()
+		}
+	}
+}
+
+// stats are a finished run's totals, by "stream.count".
+func stats(r *runner) map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int64{}
+	for name, p := range r.progress {
+		out[name+".records"] = p.Records
+		out[name+".calls"] = p.Calls
+		if p.Deleted > 0 {
+			out[name+".deleted"] = p.Deleted
+		}
+		out["records"] += p.Records
+		out["calls"] += p.Calls
+		out["waited_ms"] += p.WaitedMS
+	}
+	return out
+}

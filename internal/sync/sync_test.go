@@ -1,0 +1,146 @@
+package sync_test
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/connhub/connhub/internal/hubtest"
+	"github.com/connhub/connhub/internal/ratelimit"
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/sync"
+)
+
+var ctx = context.Background()
+
+type env struct {
+	*hubtest.Hub
+	svc *sync.Service
+}
+
+func setup(t *testing.T, o hubtest.Options, cfg sync.Config) *env {
+	t.Helper()
+	h := hubtest.Start(t, o)
+	var pacer *ratelimit.Pacer
+	if o.Sandbox.RateLimits {
+		pacer = ratelimit.New(ratelimit.Options{Window: o.Sandbox.RateWindow})
+	}
+	caller, err := slackcall.New(slackcall.Options{SlackURL: h.SlackURL, Tokens: h.Services, Pacer: pacer, Log: h.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, cfg.Caller, cfg.Log = h.Store, caller, h.Log
+	svc, err := sync.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{Hub: h, svc: svc}
+}
+
+// run starts a sync and works it to its end in this goroutine.
+func (e *env) run(t *testing.T, in sync.StartInput) sync.Run {
+	t.Helper()
+	r, err := e.svc.Start(ctx, e.Admin, e.Instance.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Execute(ctx, r.OrgID, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, err = e.svc.Get(ctx, r.OrgID, r.InstanceID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// records reads a stream's live records.
+func (e *env) records(t *testing.T, stream string) []store.Record {
+	t.Helper()
+	var out []store.Record
+	after := ""
+	for {
+		page, next, err := e.Store.ListRecords(ctx, e.Admin.Org.ID, e.Instance.ID, stream, store.RecordFilter{}, store.Page{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out
+		}
+		after = next
+	}
+}
+
+func states(r sync.Run) string {
+	var parts []string
+	for name, p := range r.State {
+		s := name + "=" + p.State
+		if p.Reason != "" || p.Error != "" {
+			s += "(" + p.Reason + p.Error + ")"
+		}
+		parts = append(parts, s)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func TestAFullSyncRetrievesEveryStream(t *testing.T) {
+	t.Parallel()
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 150, Channels: 12}}, sync.Config{})
+	r := e.run(t, sync.StartInput{})
+	if r.Status != store.RunSucceeded {
+		t.Fatalf("run %s: %s; streams: %s", r.Status, r.Error, states(r))
+	}
+	for _, name := range sync.DefaultStreams() {
+		if p := r.State[name]; p.State != sync.StateDone {
+			t.Errorf("stream %s: %s %s%s", name, p.State, p.Reason, p.Error)
+		}
+	}
+	// What the bot can see, counted by slack-go: a Slack client nobody here wrote.
+	api := slackgo.New(e.Instance.BotToken.Reveal(), slackgo.OptionAPIURL(e.SlackURL+"/api/"))
+	channels, cursor := 0, ""
+	for {
+		page, next, err := api.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{Types: []string{"public_channel", "private_channel"}, Limit: 200, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		channels += len(page)
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	files := 0
+	for p := (slackgo.ListFilesParameters{Limit: 200}); ; {
+		page, next, err := api.ListFilesContext(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files += len(page)
+		if next.Cursor == "" {
+			break
+		}
+		p = *next
+	}
+	sum := e.Sandbox.Summary()
+	for stream, want := range map[string]int{"users": sum.Teams[0].Users, "channels": channels, "files": files,
+		"usergroups": sum.Usergroups, "team": 1, "subscriptions": 1, "licenses": sum.Teams[0].Users, "license_summary": 1, "license_snapshots": 1} {
+		if got := len(e.records(t, stream)); got != want {
+			t.Errorf("%s: %d records, want %d", stream, got, want)
+		}
+	}
+	for _, stream := range []string{"billable_info", "access_logs", "member_analytics", "channel_members", "usergroup_members", "emoji", "integration_logs", "bookmarks"} {
+		if len(e.records(t, stream)) == 0 {
+			t.Errorf("%s: no records", stream)
+		}
+	}
+	var summary map[string]any
+	json.Unmarshal(e.records(t, "license_summary")[0].Data, &summary)
+	t.Logf("summary: %v", summary)
+}
