@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connhub/connhub/internal/query"
 	"github.com/connhub/connhub/internal/secrets"
 )
 
@@ -145,6 +146,18 @@ type Queries interface {
 	MarkUnseen(ctx context.Context, orgID, instanceID, stream, runID string, at time.Time) (int, error)
 	GetRecord(ctx context.Context, orgID, instanceID, stream, key string) (Record, error)
 	ListRecords(ctx context.Context, orgID, instanceID, stream string, f RecordFilter, page Page) ([]Record, string, error)
+	// QueryRecords returns one page of a stream's records that match
+	// q.Where, in q.OrderBy's order, and the cursor of the next page ("" at
+	// the end), with the semantics package query documents, the same on
+	// every backend. Without OrderBy it pages by key and the cursor is the
+	// last key, as ListRecords does; with OrderBy the cursor is opaque, and
+	// one QueryRecords did not return for the same OrderBy is an error. An
+	// Expr, order or cursor it cannot run is an error wrapping
+	// query.ErrInvalid (a client's mistake, not the database's). Pages
+	// are keyset pages either way, so a record written or deleted between
+	// two pages makes no other record repeat or go missing (though a record
+	// whose sort values change may be seen twice, or not at all).
+	QueryRecords(ctx context.Context, orgID, instanceID, stream string, q RecordQuery) ([]Record, string, error)
 
 	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
 	ListAudit(ctx context.Context, orgID string, page Page) ([]AuditEvent, string, error)
@@ -425,6 +438,15 @@ type RecordFilter struct {
 	TeamID         string
 	IncludeDeleted bool
 	UpdatedSince   time.Time // LastSeenAt at or after
+}
+
+// RecordQuery asks QueryRecords for one page of a stream's records.
+type RecordQuery struct {
+	Where          query.Expr    // nil: every record
+	OrderBy        []query.Order // empty: by key
+	TeamID         string        // "": every workspace
+	IncludeDeleted bool
+	Page           Page // After: the cursor the previous page returned
 }
 
 // AuditEvent is one thing that happened, for the audit log. Details must not

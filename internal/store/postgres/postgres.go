@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -44,7 +45,42 @@ func Dialect() (*sqlstore.Dialect, error) {
 		Migrations:   m,
 		GooseDialect: goose.DialectPostgres,
 		Locker:       locker,
+		JSON: sqlstore.JSONDialect{
+			Is: func(path []string, t sqlstore.JSONType) (string, []any) {
+				v, args := jsonbPath("jsonb_extract_path", path)
+				if t == sqlstore.JSONTrue || t == sqlstore.JSONFalse {
+					// jsonb_typeof says only 'boolean': compare the value.
+					return v + " = CAST('" + string(t) + "' AS jsonb)", args
+				}
+				// jsonb_typeof names the rest as JSONType does.
+				return "jsonb_typeof(" + v + ") = '" + string(t) + "'", args
+			},
+			Text: func(path []string) (string, []any) { return jsonbPath("jsonb_extract_path_text", path) },
+			Number: func(path []string) (string, []any) {
+				v, args := jsonbPath("jsonb_extract_path", path)
+				return "CAST(" + v + " AS numeric)", args // fails on anything but a number
+			},
+			Num: "CAST(? AS numeric)",
+			// Text compares in the database's collation unless told:
+			// "C" compares bytes, as SQLite does.
+			Bytewise: ` COLLATE "C"`,
+			// lower() and ILIKE fold every alphabet; SQLite folds ASCII
+			// only, so fold exactly that.
+			FoldASCII: func(text string) string {
+				return "translate(" + text + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+			},
+		},
 	}, nil
+}
+
+// jsonbPath calls fn on records.data with each segment of path as an
+// argument: jsonb_extract_path(data, ?, ?).
+func jsonbPath(fn string, path []string) (string, []any) {
+	args := make([]any, len(path))
+	for i, s := range path {
+		args[i] = s
+	}
+	return fn + "(data" + strings.Repeat(", ?", len(path)) + ")", args
 }
 
 func pgCode(err error) string {

@@ -42,7 +42,45 @@ func Dialect() *sqlstore.Dialect {
 		IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
 		Migrations:   m,
 		GooseDialect: goose.DialectSQLite3,
+		JSON: sqlstore.JSONDialect{
+			// json_type names the type at a path ('text', 'integer',
+			// 'real', 'true', 'false', 'null', 'object', 'array'), NULL
+			// where there is none.
+			Is: func(path []string, t sqlstore.JSONType) (string, []any) {
+				return "json_type(data, ?) IN (" + jsonTypes[t] + ")", []any{jsonPath(path)}
+			},
+			// json_extract gives a JSON string as TEXT, a number as
+			// INTEGER or REAL.
+			Text:   func(path []string) (string, []any) { return "json_extract(data, ?)", []any{jsonPath(path)} },
+			Number: func(path []string) (string, []any) { return "json_extract(data, ?)", []any{jsonPath(path)} },
+			Num:    "CAST(? AS NUMERIC)",
+			// TEXT compares with the BINARY collation: byte by byte.
+			Bytewise: "",
+			// Without the ICU extension (modernc.org/sqlite has none),
+			// lower() folds ASCII letters only.
+			FoldASCII: func(text string) string { return "lower(" + text + ")" },
+		},
 	}
+}
+
+// jsonTypes lists json_type's names for each type.
+var jsonTypes = map[sqlstore.JSONType]string{
+	sqlstore.JSONString: "'text'",
+	sqlstore.JSONNumber: "'integer', 'real'",
+	sqlstore.JSONTrue:   "'true'",
+	sqlstore.JSONFalse:  "'false'",
+	sqlstore.JSONNull:   "'null'",
+}
+
+// jsonPath writes a path as SQLite's JSON path, each segment quoted:
+// $."profile"."email". Segments are names, so hold no quotes.
+func jsonPath(path []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, s := range path {
+		b.WriteString(`."` + s + `"`)
+	}
+	return b.String()
 }
 
 func code(err error) int {

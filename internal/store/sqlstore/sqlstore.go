@@ -36,6 +36,8 @@ type Dialect struct {
 	// Locker serializes migrations across replicas; nil where one process
 	// owns the database (SQLite).
 	Locker lock.SessionLocker
+	// JSON reads records' data for QueryRecords (query.go).
+	JSON JSONDialect
 }
 
 // Store is the shared implementation of store.Store.

@@ -72,6 +72,7 @@ func Run(t *testing.T, b Backend) {
 		{"SyncRunsAndCheckpoints", testSyncRuns},
 		{"Records", testRecords},
 		{"RecordKeysOrderBytewise", testRecordKeyOrder},
+		{"QueryRecords", testQueryRecords},
 		{"SyncRunLeaseAndProgress", testSyncRunLease},
 		{"SyncSchedules", testSyncSchedules},
 		{"Audit", testAudit},
