@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// Expr is a parsed where expression: *And, *Or, *Not, *Compare, *Like, *In or
-// *IsNull. String renders it back in the language: parsing it gives the same
-// Expr.
+// Expr is a parsed where expression: *And, *Or, *Not, *Compare, *Like, *In,
+// *Has or *IsNull. String renders it back in the language: parsing it gives
+// the same Expr.
 type Expr interface {
 	String() string
 	expr()
@@ -43,6 +43,15 @@ type In struct {
 	Not    bool
 }
 
+// Has holds where the field is an array with an element that equals Value
+// as = has it (of Value's type; a number by value); Not negates it. Value is
+// a string, a number or a boolean.
+type Has struct {
+	Field Field
+	Value Value
+	Not   bool
+}
+
 // IsNull holds where the field is missing or null; Not negates it.
 type IsNull struct {
 	Field Field
@@ -55,6 +64,7 @@ func (*Not) expr()     {}
 func (*Compare) expr() {}
 func (*Like) expr()    {}
 func (*In) expr()      {}
+func (*Has) expr()     {}
 func (*IsNull) expr()  {}
 
 // Op is a comparison operator.
@@ -247,6 +257,10 @@ func (e *In) String() string {
 	return e.Field.Name() + not(e.Not) + " IN (" + strings.Join(vals, ", ") + ")"
 }
 
+func (e *Has) String() string {
+	return e.Field.Name() + not(e.Not) + " HAS " + e.Value.String()
+}
+
 func (e *IsNull) String() string {
 	if e.Not {
 		return e.Field.Name() + " IS NOT NULL"
@@ -290,6 +304,8 @@ func Fields(e Expr) []Field {
 		case *Like:
 			add(e.Field)
 		case *In:
+			add(e.Field)
+		case *Has:
 			add(e.Field)
 		case *IsNull:
 			add(e.Field)

@@ -18,6 +18,7 @@
 //	test     = field cmp value
 //	         | field [ "NOT" ] "LIKE" string
 //	         | field [ "NOT" ] "IN" "(" value { "," value } ")"
+//	         | field [ "NOT" ] "HAS" value
 //	         | field "IS" [ "NOT" ] "NULL"
 //	cmp      = "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
 //	value    = string | number | "true" | "false" | "null"
@@ -30,8 +31,8 @@
 //	fields   = field { "," field }
 //
 // Keywords are case-insensitive; NOT binds tighter than AND, and AND tighter
-// than OR. A one-segment field cannot be a keyword ("in", "null"…), though a
-// later segment can ("settings.in"). "<>" is "!=". Numbers have no exponent.
+// than OR. A one-segment field cannot be a keyword ("in", "has", "null"…),
+// though a later segment can ("settings.in"). "<>" is "!=". Numbers have no exponent.
 // The input is UTF-8 without NUL characters. Blank input is no constraint:
 // Parse returns a nil Expr (every record), ParseOrder and ParseFields nil.
 //
@@ -50,7 +51,8 @@
 // compares with a string in RFC 3339 ("2024-01-31T12:00:00Z", fractions and
 // offsets allowed) or a date ("2024-01-31", UTC midnight), read to the
 // millisecond; a meta field compared with a literal of another type is an
-// error, as are a bad time, LIKE on a time, and "<" with a boolean or null.
+// error, as are a bad time, LIKE on a time, "<" with a boolean or null, and
+// HAS with null or on a meta field (none is an array).
 //
 // Limits, each an error rather than a panic: the input is at most 4096 bytes,
 // parentheses and NOTs nest at most 32 deep, a path has at most 32 segments,
@@ -61,7 +63,7 @@
 // # Semantics
 //
 // Every test is true or false for every record: SQL's NULL never leaks, so
-// NOT, NOT IN and NOT LIKE are exact complements ("NOT x = 1" holds where x is
+// NOT, NOT IN, NOT LIKE and NOT HAS are exact complements ("NOT x = 1" holds where x is
 // missing, null, "1" or 2: none of those records has x = 1).
 //
 //   - Values are typed as in JSON. A string compares with strings, a number
@@ -86,8 +88,18 @@
 //     LIKE '_MILE' true, on both backends.
 //   - x IN (a, b, …) is x = a OR x = b OR …; the list may mix types, and
 //     null in it matches a missing or null x.
+//   - x HAS v holds where x is an array with an element that equals v as
+//     x = v would: a string only a string element, byte by byte; a number
+//     only a number element, by value (1 matches 1, 1.0 and 1e0); true and
+//     false only themselves. Elements that are arrays or objects match
+//     nothing, nor does anything but an array: HAS is false where x is
+//     missing, null, a string, or an object, even one with v among its
+//     values. x NOT HAS v is NOT x HAS v: it holds there too. The
+//     channel_members stream keeps a channel's members as an array,
+//     so user_ids HAS 'U123' finds the channels of user U123.
 //   - Objects and arrays take no comparison: every comparison, LIKE and IN
-//     with them is false; IS NULL and IS NOT NULL see them as present.
+//     with them is false (HAS looks into arrays); IS NULL and IS NOT NULL
+//     see them as present.
 //
 // # Order
 //

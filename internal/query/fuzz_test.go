@@ -20,6 +20,9 @@ func FuzzParse(f *testing.F) {
 		"a IN (1",
 		"'",
 		"_source_updated_at = '2024-02-30'",
+		"user_ids HAS 'U1' AND NOT (ids NOT HAS 1.0 OR x.y HAS true)",
+		"a HAS null",
+		"_key HAS 'x'",
 	} {
 		f.Add(s)
 	}

@@ -111,7 +111,7 @@ type token struct {
 	path []string
 }
 
-var keywords = map[string]bool{"AND": true, "OR": true, "NOT": true, "LIKE": true, "IN": true, "IS": true, "NULL": true, "TRUE": true, "FALSE": true}
+var keywords = map[string]bool{"AND": true, "OR": true, "NOT": true, "LIKE": true, "IN": true, "HAS": true, "IS": true, "NULL": true, "TRUE": true, "FALSE": true}
 
 // lex splits src into tokens, the last of them tEnd.
 func lex(src string) ([]token, error) {
@@ -414,13 +414,17 @@ func (p *parser) test() (Expr, error) {
 			return p.like(f, n, true)
 		case n.kind == tKeyword && n.val == "IN":
 			return p.in(f, true)
+		case n.kind == tKeyword && n.val == "HAS":
+			return p.has(f, n, true)
 		default:
-			return nil, p.unexpected(n, `LIKE or IN after "NOT"`)
+			return nil, p.unexpected(n, `LIKE, IN or HAS after "NOT"`)
 		}
 	case t.kind == tKeyword && t.val == "LIKE":
 		return p.like(f, t, false)
 	case t.kind == tKeyword && t.val == "IN":
 		return p.in(f, false)
+	case t.kind == tKeyword && t.val == "HAS":
+		return p.has(f, t, false)
 	case t.kind == tKeyword && t.val == "IS":
 		not, after := p.keyword("NOT"), `"IS"`
 		if not {
@@ -431,7 +435,7 @@ func (p *parser) test() (Expr, error) {
 		}
 		return &IsNull{Field: f, Not: not}, nil
 	}
-	return nil, p.unexpected(t, fmt.Sprintf("an operator (=, !=, <, <=, >, >=, LIKE, IN or IS) after %q", ft.text))
+	return nil, p.unexpected(t, fmt.Sprintf("an operator (=, !=, <, <=, >, >=, LIKE, IN, HAS or IS) after %q", ft.text))
 }
 
 // value reads the literal t.
@@ -520,6 +524,22 @@ func (p *parser) in(f Field, not bool) (Expr, error) {
 			return nil, p.unexpected(t, `"," or ")"`)
 		}
 	}
+}
+
+// has reads the value that the array f, at the HAS token at, is to hold.
+func (p *parser) has(f Field, at token, not bool) (Expr, error) {
+	if f.Meta {
+		return nil, p.errAt(at.off, "%s", hasMeta(f))
+	}
+	vt := p.next()
+	v, err := p.value(vt, "a value after HAS")
+	if err != nil {
+		return nil, err
+	}
+	if msg := hasMisfit(f, v); msg != "" {
+		return nil, p.errAt(vt.off, "%s", msg)
+	}
+	return &Has{Field: f, Value: v, Not: not}, nil
 }
 
 // list reads a comma-separated list of fields into p.listed, calling each

@@ -46,6 +46,8 @@ func TestPrecedence(t *testing.T) {
 		{"((a = 1))", "[a = 1]"},
 		{"a = 1 or b = 2 and not c = 3", "(or [a = 1] (and [b = 2] (not [c = 3])))"}, // keywords in any case
 		{"a NOT IN (1) AND b NOT LIKE 'x' OR c IS NOT NULL", "(or (and [a NOT IN (1)] [b NOT LIKE 'x']) [c IS NOT NULL])"},
+		{"NOT a HAS 1 OR b NOT HAS 'x' AND c = 1", "(or (not [a HAS 1]) (and [b NOT HAS 'x'] [c = 1]))"},
+		{"NOT (ids HAS 'a' OR ids HAS 'b')", "(not (or [ids HAS 'a'] [ids HAS 'b']))"},
 	} {
 		e, err := Parse(tc.in)
 		if err != nil {
@@ -79,6 +81,16 @@ func TestOperators(t *testing.T) {
 		{"profile.real_name not like '%x'", &Like{Field: name, Pattern: "%x", Not: true}},
 		{"profile.real_name IN ('a', 1, true, null)", &In{Field: name, Values: []Value{{Kind: KindString, Text: "a"}, {Kind: KindNumber, Text: "1"}, {Kind: KindBool, Bool: true}, {Kind: KindNull}}}},
 		{"profile.real_name NOT IN (2)", &In{Field: name, Values: []Value{{Kind: KindNumber, Text: "2"}}, Not: true}},
+		{"profile.real_name HAS 'U123'", &Has{Field: name, Value: Value{Kind: KindString, Text: "U123"}}},
+		{"profile.real_name has 'it''s'", &Has{Field: name, Value: Value{Kind: KindString, Text: "it's"}}},
+		{"profile.real_name HAS ''", &Has{Field: name, Value: Value{Kind: KindString}}},
+		{"profile.real_name HAS 1.0", &Has{Field: name, Value: Value{Kind: KindNumber, Text: "1.0"}}},
+		{"profile.real_name HAS -0", &Has{Field: name, Value: Value{Kind: KindNumber, Text: "-0"}}},
+		{"profile.real_name HAS True", &Has{Field: name, Value: Value{Kind: KindBool, Bool: true}}},
+		{"profile.real_name NOT HAS false", &Has{Field: name, Value: Value{Kind: KindBool}, Not: true}},
+		{"profile.real_name not has 'U1'", &Has{Field: name, Value: Value{Kind: KindString, Text: "U1"}, Not: true}},
+		{"user_ids HAS '2024-01-01'", &Has{Field: Field{Path: []string{"user_ids"}}, Value: Value{Kind: KindString, Text: "2024-01-01"}}}, // a string, not a time
+		{"a.has HAS 'x'", &Has{Field: Field{Path: []string{"a", "has"}}, Value: Value{Kind: KindString, Text: "x"}}},
 		{"profile.real_name IS NULL", &IsNull{Field: name}},
 		{"profile.real_name is not null", &IsNull{Field: name, Not: true}},
 		{"_key >= 'U1'", &Compare{Field{Path: []string{"_key"}, Meta: true}, Ge, Value{Kind: KindString, Text: "U1"}}},
@@ -140,10 +152,21 @@ func TestErrors(t *testing.T) {
 		{"(a = 1", `position 7: expected AND, OR or ")" to close the "(" at position 1, found the end of input`},
 		{"a = 1)", `position 6: expected AND, OR or the end of input, found ")"`},
 		{"= 1", `position 1: expected a condition (a field, NOT or "("), found "="`},
-		{"a 1", `position 3: expected an operator (=, !=, <, <=, >, >=, LIKE, IN or IS) after "a", found "1"`},
+		{"a 1", `position 3: expected an operator (=, !=, <, <=, >, >=, LIKE, IN, HAS or IS) after "a", found "1"`},
 		{"a IS 1", `position 6: expected NULL after "IS", found "1"`},
 		{"a IS NOT TRUE", `position 10: expected NULL after "IS NOT", found "TRUE"`},
-		{"a NOT = 1", `position 7: expected LIKE or IN after "NOT", found "="`},
+		{"a NOT = 1", `position 7: expected LIKE, IN or HAS after "NOT", found "="`},
+		{"a HAS", `position 6: expected a value after HAS, found the end of input`},
+		{"a HAS ('x')", `position 7: expected a value after HAS, found "("`},
+		{"a HAS 'x', 'y'", `position 10: expected AND, OR or the end of input, found ","`},
+		{"a HAS b", `position 7: expected a value after HAS, found "b"`},
+		{"a HAS null", `position 7: HAS takes a string, a number, true or false, not null (write IS NULL to test the field itself)`},
+		{"a NOT HAS NULL", `position 11: HAS takes a string, a number, true or false, not null (write IS NULL to test the field itself)`},
+		{"tags = 'é' OR tags HAS null", `position 24: HAS takes a string, a number, true or false, not null (write IS NULL to test the field itself)`},
+		{"_key HAS 'U1'", `position 6: HAS looks into an array of the data, and _key is a meta field, never an array`},
+		{"_deleted_at NOT HAS '2024-01-01'", `position 17: HAS looks into an array of the data, and _deleted_at is a meta field, never an array`},
+		{"has HAS 'x'", `position 1: expected a condition (a field, NOT or "("), found "has"`},
+		{"a HAS HAS 1", `position 7: expected a value after HAS, found "HAS"`},
 		{"a IN 1", `position 6: expected "(" after IN, found "1"`},
 		{"a IN ()", `position 7: expected a value, found ")"`},
 		{"a IN (1 2)", `position 9: expected "," or ")", found "2"`},
@@ -265,7 +288,7 @@ func TestParseFields(t *testing.T) {
 
 func TestFields(t *testing.T) {
 	t.Parallel()
-	e, err := Parse("profile.email LIKE '%@x' AND (is_admin = true OR NOT profile.email IS NULL) AND _key IN ('a') AND tz_offset > 3")
+	e, err := Parse("profile.email LIKE '%@x' AND (is_admin = true OR NOT profile.email IS NULL) AND _key IN ('a') AND tz_offset > 3 AND user_ids NOT HAS 'U1'")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +296,7 @@ func TestFields(t *testing.T) {
 	for _, f := range Fields(e) {
 		got = append(got, f.Name())
 	}
-	if want := []string{"profile.email", "is_admin", "_key", "tz_offset"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"profile.email", "is_admin", "_key", "tz_offset", "user_ids"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Fields = %v, want %v", got, want)
 	}
 	if got := Fields(nil); got != nil {
@@ -313,6 +336,8 @@ func TestStringParenthesises(t *testing.T) {
 		{"x in ( 'it''s' ,1.50,-0 )", "x IN ('it''s', 1.50, -0)"},
 		{"_deleted_at = '2024-01-01'", "_deleted_at = '2024-01-01'"},
 		{"a <> TRUE", "a != true"},
+		{"ids  not  has  'it''s'", "ids NOT HAS 'it''s'"},
+		{"NOT (ids HAS 1.50 OR ids has TRUE) AND ids HAS -0", "NOT (ids HAS 1.50 OR ids HAS true) AND ids HAS -0"},
 	} {
 		e, err := Parse(tc.in)
 		if err != nil {
@@ -355,6 +380,16 @@ func TestValidateExpr(t *testing.T) {
 		{&In{Field: name, Values: make([]Value, MaxIn+1)}, false},
 		{&In{Field: name, Values: []Value{str, {Kind: KindTime}}}, false},
 		{&IsNull{Field: Field{Path: []string{"a b"}}}, false},
+		{&Has{Field: name, Value: str}, true},
+		{&Has{Field: name, Value: Value{Kind: KindNumber, Text: "-1.5"}, Not: true}, true},
+		{&Has{Field: name, Value: Value{Kind: KindBool}}, true},
+		{&Has{Field: name, Value: Value{}}, false}, // null
+		{&Has{Field: name, Value: Value{Kind: KindTime, Text: "2024-01-01"}}, false},
+		{&Has{Field: name, Value: Value{Kind: KindNumber, Text: "1e5"}}, false},
+		{&Has{Field: name, Value: Value{Kind: KindTime + 1}}, false},
+		{&Has{Field: Field{Path: []string{MetaKey}, Meta: true}, Value: str}, false},
+		{&Has{Field: deleted, Value: Value{Kind: KindTime, Text: "2024-01-01"}}, false},
+		{&Has{Field: Field{Path: []string{"a b"}}, Value: str}, false},
 	} {
 		err := Validate(tc.e)
 		if (err == nil) != tc.ok {

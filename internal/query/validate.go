@@ -103,6 +103,14 @@ func validate(e Expr, depth int) error {
 			}
 		}
 		return nil
+	case *Has:
+		if err := e.Field.Validate(); err != nil {
+			return err
+		}
+		if msg := hasMisfit(e.Field, e.Value); msg != "" {
+			return fmt.Errorf("%s", msg)
+		}
+		return nil
 	case *IsNull:
 		return e.Field.Validate()
 	case nil:
@@ -136,6 +144,23 @@ func misfit(f Field, op Op, v Value) string {
 		return fmt.Sprintf("%s is a string: compare it with a string, not %s", f.Name(), v)
 	}
 	return ""
+}
+
+// hasMisfit says why "f HAS v" means nothing, or "" when it means something.
+func hasMisfit(f Field, v Value) string {
+	switch {
+	case f.Meta:
+		return hasMeta(f)
+	case v.Kind == KindNull:
+		return "HAS takes a string, a number, true or false, not null (write IS NULL to test the field itself)"
+	case v.Kind == KindTime:
+		return "HAS takes a string, a number, true or false, not a time"
+	}
+	return misfit(f, Eq, v)
+}
+
+func hasMeta(f Field) string {
+	return fmt.Sprintf("HAS looks into an array of the data, and %s is a meta field, never an array", f.Name())
 }
 
 // badPattern says why a LIKE pattern is not one, or "" when it is.

@@ -44,6 +44,7 @@ func Dialect() (*sqlstore.Dialect, error) {
 		IsForeignKey: func(err error) bool { return pgCode(err) == "23503" },
 		Migrations:   m,
 		GooseDialect: goose.DialectPostgres,
+		BatchRows:    250,
 		Locker:       locker,
 		JSON: sqlstore.JSONDialect{
 			Is: func(path []string, t sqlstore.JSONType) (string, []any) {
@@ -59,6 +60,23 @@ func Dialect() (*sqlstore.Dialect, error) {
 			Number: func(path []string) (string, []any) {
 				v, args := jsonbPath("jsonb_extract_path", path)
 				return "CAST(" + v + " AS numeric)", args // fails on anything but a number
+			},
+			// An array contains [v] where an element equals v: numbers by
+			// value, strings byte by byte, and never a nested array's or
+			// object's element. A scalar or object contains no array
+			// (false, not an error); a missing path is NULL.
+			Has: func(path []string, t sqlstore.JSONType, lit string) (string, []any) {
+				v, args := jsonbPath("jsonb_extract_path", path)
+				var elem string
+				switch t {
+				case sqlstore.JSONString:
+					elem, args = "jsonb_build_array(CAST(? AS text))", append(args, lit)
+				case sqlstore.JSONNumber:
+					elem, args = "jsonb_build_array(CAST(? AS numeric))", append(args, lit)
+				default: // true or false
+					elem = "CAST('[" + string(t) + "]' AS jsonb)"
+				}
+				return "COALESCE(" + v + " @> " + elem + ", FALSE)", args
 			},
 			Num: "CAST(? AS numeric)",
 			// Text compares in the database's collation unless told:

@@ -42,6 +42,8 @@ func Dialect() *sqlstore.Dialect {
 		IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
 		Migrations:   m,
 		GooseDialect: goose.DialectSQLite3,
+		SingleWriter: true,
+		BatchRows:    1, // a prepared statement per record is as fast, and stays far from SQLite's bound-parameter limit
 		JSON: sqlstore.JSONDialect{
 			// json_type names the type at a path ('text', 'integer',
 			// 'real', 'true', 'false', 'null', 'object', 'array'), NULL
@@ -53,7 +55,23 @@ func Dialect() *sqlstore.Dialect {
 			// INTEGER or REAL.
 			Text:   func(path []string) (string, []any) { return "json_extract(data, ?)", []any{jsonPath(path)} },
 			Number: func(path []string) (string, []any) { return "json_extract(data, ?)", []any{jsonPath(path)} },
-			Num:    "CAST(? AS NUMERIC)",
+			// json_each walks an object's members, and a scalar as one
+			// row, as readily as an array's elements: only an array is
+			// looked into. It gives a string element as TEXT (type
+			// 'text'), a number as INTEGER or REAL, true and false as 1
+			// and 0 (told apart by type).
+			Has: func(path []string, t sqlstore.JSONType, lit string) (string, []any) {
+				p := jsonPath(path)
+				cond, args := "e.type IN ("+jsonTypes[t]+")", []any{p, p}
+				switch t {
+				case sqlstore.JSONString:
+					cond, args = cond+" AND e.value = ?", append(args, lit)
+				case sqlstore.JSONNumber:
+					cond, args = cond+" AND e.value = CAST(? AS NUMERIC)", append(args, lit)
+				}
+				return "CASE WHEN json_type(data, ?) = 'array' THEN EXISTS (SELECT 1 FROM json_each(data, ?) AS e WHERE " + cond + ") ELSE FALSE END", args
+			},
+			Num: "CAST(? AS NUMERIC)",
 			// TEXT compares with the BINARY collation: byte by byte.
 			Bytewise: "",
 			// Without the ICU extension (modernc.org/sqlite has none),

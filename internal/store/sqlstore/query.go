@@ -137,6 +137,14 @@ type JSONDialect struct {
 	// is read only where Is(path, JSONNumber) holds, under a CASE, for it
 	// may fail on other values.
 	Number func(path []string) (string, []any)
+	// Has is a condition on the value at path: true where it is an array
+	// with an element of type t (string, number, true or false) equal to
+	// lit, which is a string's characters or a number's decimal text
+	// (compared by value, as Num has it) and unused for true and false;
+	// false anywhere else: missing, null, a scalar, an object, never NULL
+	// and never an error. Elements that are arrays or objects match
+	// nothing.
+	Has func(path []string, t JSONType, lit string) (string, []any)
 	// Num is the SQL of a number argument, bound as its decimal text.
 	Num string
 	// Bytewise follows a text expression to compare and sort it byte by
@@ -253,6 +261,9 @@ func (c compiler) expr(e query.Expr) (frag, error) {
 	case *query.In:
 		in, err := c.in(e.Field, e.Values)
 		return negate(e.Not, in), err
+	case *query.Has:
+		h, err := c.has(e.Field, e.Value)
+		return negate(e.Not, h), err
 	case *query.IsNull:
 		return negate(e.Not, c.isNull(e.Field)), nil
 	}
@@ -433,6 +444,27 @@ func (c compiler) in(f query.Field, vals []query.Value) (frag, error) {
 		out = sqlf(out, " OR ", t)
 	}
 	return sqlf("(", out, ")"), nil
+}
+
+// has holds where f is an array with an element equal to v, as = has it;
+// false, never NULL, where f is missing or no array.
+func (c compiler) has(f query.Field, v query.Value) (frag, error) {
+	if f.Meta {
+		return frag{}, fmt.Errorf("HAS does not look into %s", f.Name())
+	}
+	switch v.Kind {
+	case query.KindString:
+		return fragOf(c.j.Has(f.Path, JSONString, v.Text)), nil
+	case query.KindNumber:
+		return fragOf(c.j.Has(f.Path, JSONNumber, v.Text)), nil
+	case query.KindBool:
+		t := JSONFalse
+		if v.Bool {
+			t = JSONTrue
+		}
+		return fragOf(c.j.Has(f.Path, t, "")), nil
+	}
+	return frag{}, fmt.Errorf("HAS does not take %s", v)
 }
 
 // keyKind is how a sort key's cursor value is bound again.

@@ -38,19 +38,27 @@ type Dialect struct {
 	Locker lock.SessionLocker
 	// JSON reads records' data for QueryRecords (query.go).
 	JSON JSONDialect
+	// SingleWriter says the database takes one writer at a time (SQLite):
+	// the store queues its writers itself, in order, rather than leave them
+	// to the database's busy handler, which sleeps and retries.
+	SingleWriter bool
+	// BatchRows is how many records one upsert statement writes (1: a
+	// prepared statement run once a record).
+	BatchRows int
 }
 
 // Store is the shared implementation of store.Store.
 type Store struct {
 	queries
-	db *sql.DB
+	db     *sql.DB
+	writer chan struct{} // held by the one writer, where the dialect is SingleWriter
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New wraps an open database. The store owns db and closes it.
 func New(db *sql.DB, d *Dialect, keys *secrets.Keyring) *Store {
-	s := &Store{db: db}
+	s := &Store{db: db, writer: make(chan struct{}, 1)}
 	s.queries = queries{db: db, d: d, keys: keys, s: s}
 	return s
 }
@@ -71,6 +79,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 // dbtx is what both *sql.DB and *sql.Tx offer.
 type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -89,6 +98,11 @@ func (q *queries) inTx(ctx context.Context, fn func(q *queries) error) (err erro
 	if q.tx {
 		return fn(q)
 	}
+	release, err := q.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := q.s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -109,7 +123,26 @@ func (q *queries) inTx(ctx context.Context, fn func(q *queries) error) (err erro
 	return fn(&queries{db: tx, d: q.d, keys: q.keys, s: q.s, tx: true})
 }
 
+// write waits for the right to write, where the database takes one writer
+// at a time, and returns what gives it back.
+func (q *queries) write(ctx context.Context) (func(), error) {
+	if !q.d.SingleWriter || q.tx {
+		return func() {}, nil
+	}
+	select {
+	case q.s.writer <- struct{}{}:
+		return func() { <-q.s.writer }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("store: wait to write: %w", ctx.Err())
+	}
+}
+
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	release, err := q.write(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	r, err := q.db.ExecContext(ctx, q.d.Placeholders(query), args...)
 	return r, q.mapErr(err)
 }

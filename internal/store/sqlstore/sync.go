@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/connhub/connhub/internal/store"
@@ -291,6 +292,7 @@ func (q *queries) knownKeys(ctx context.Context, instanceID, stream string, recs
 const recordCols = `org_id, instance_id, stream, record_key, team_id, data, source_updated_at, first_seen_at, last_seen_at, seen_run_id, deleted_at`
 
 func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, runID string, recs []store.Record) (int, error) {
+	recs = lastOfEachKey(recs)
 	inserted := 0
 	err := q.inTx(ctx, func(q *queries) error {
 		if err := q.ownsInstance(ctx, orgID, instanceID); err != nil {
@@ -301,24 +303,42 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 			return err
 		}
 		inserted = len(recs) - known
-		at := now()
-		for _, r := range recs {
-			data := string(r.Data)
-			if data == "" {
-				data = "null"
+		at := ms(now())
+		rows := max(q.d.BatchRows, 1)
+		var stmt *sql.Stmt
+		for start := 0; start < len(recs); start += rows {
+			batch := recs[start:min(start+rows, len(recs))]
+			args := make([]any, 0, len(batch)*10)
+			for _, r := range batch {
+				data := string(r.Data)
+				if data == "" {
+					data = "null"
+				}
+				args = append(args, orgID, instanceID, stream, r.Key, r.TeamID, data, ms(r.SourceUpdatedAt), at, at, runID)
+			}
+			var res sql.Result
+			if len(batch) == rows && stmt != nil {
+				res, err = stmt.ExecContext(ctx, args...)
+			} else {
+				query := q.d.Placeholders(upsertRecords(len(batch)))
+				if len(batch) == rows {
+					// Full batches repeat: prepare the statement once.
+					if stmt, err = q.db.PrepareContext(ctx, query); err != nil {
+						return q.mapErr(err)
+					}
+					defer stmt.Close()
+					res, err = stmt.ExecContext(ctx, args...)
+				} else {
+					res, err = q.db.ExecContext(ctx, query, args...)
+				}
+			}
+			if err != nil {
+				return q.mapErr(err)
 			}
 			// The org_id condition keeps an upsert from touching a row of
 			// another organization even if the keys collided.
-			res, err := q.exec(ctx, `INSERT INTO records (`+recordCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-				ON CONFLICT (instance_id, stream, record_key) DO UPDATE SET team_id = excluded.team_id, data = excluded.data,
-				source_updated_at = excluded.source_updated_at, last_seen_at = excluded.last_seen_at, seen_run_id = excluded.seen_run_id, deleted_at = NULL
-				WHERE records.org_id = excluded.org_id`,
-				orgID, instanceID, stream, r.Key, r.TeamID, data, ms(r.SourceUpdatedAt), ms(at), ms(at), runID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("record %q: %w", r.Key, store.ErrConflict)
+			if n, _ := res.RowsAffected(); n != int64(len(batch)) {
+				return fmt.Errorf("a record of another organization has one of these keys: %w", store.ErrConflict)
 			}
 		}
 		return nil
@@ -327,6 +347,42 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 		return 0, fmt.Errorf("store: upsert %s records: %w", stream, err)
 	}
 	return inserted, nil
+}
+
+// upsertRecords is the statement that upserts n records.
+func upsertRecords(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO records (` + recordCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
+	}
+	b.WriteString(` ON CONFLICT (instance_id, stream, record_key) DO UPDATE SET team_id = excluded.team_id, data = excluded.data,
+		source_updated_at = excluded.source_updated_at, last_seen_at = excluded.last_seen_at, seen_run_id = excluded.seen_run_id, deleted_at = NULL
+		WHERE records.org_id = excluded.org_id`)
+	return b.String()
+}
+
+// lastOfEachKey keeps the last record of each key, in order: a page that
+// names an object twice writes it once (one statement may not touch a row
+// twice on PostgreSQL).
+func lastOfEachKey(recs []store.Record) []store.Record {
+	last := make(map[string]int, len(recs))
+	for i, r := range recs {
+		last[r.Key] = i
+	}
+	if len(last) == len(recs) {
+		return recs
+	}
+	out := make([]store.Record, 0, len(last))
+	for i, r := range recs {
+		if last[r.Key] == i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (q *queries) MarkUnseen(ctx context.Context, orgID, instanceID, stream, runID string, at time.Time) (int, error) {

@@ -20,22 +20,23 @@ import (
 // queryData is the fixture of the records query tests: stream "users", keys
 // U01…U31. U01–U15 are in workspace T1, the rest in T2; U01–U20 were updated
 // at the source on 2024-01-01 plus their number of days (U01 on the 2nd),
-// the rest have no such time; U29 and U30 vanished on 2024-03-01.
+// the rest have no such time; U29 and U30 vanished on 2024-03-01. "list"
+// and "team.members" hold arrays, and things that are not, for HAS.
 var queryData = []struct{ key, data string }{
-	{"U01", `{"name":"ada","age":36,"admin":true,"score":1.5,"nick":"Countess","profile":{"email":"ada@example.com","real_name":"Ada Lovelace","title":"Analyst"},"tags":["math"],"mixed":1}`},
-	{"U02", `{"name":"Ada","age":36.0,"admin":false,"score":-2.25,"nick":null,"profile":{"email":"ADA@EXAMPLE.COM","real_name":"Ada King"},"mixed":"1"}`},
-	{"U03", `{"name":"bob","age":"42","admin":"true","score":0,"profile":{"email":"bob@example.org","real_name":"Bob O'Brien","title":""},"mixed":true}`},
-	{"U04", `{"name":"Bob","age":42,"admin":1,"score":10,"profile":{"email":"bob@Example.com"},"mixed":null}`},
-	{"U05", `{"name":"Émile","age":29,"admin":false,"profile":{"real_name":"Émile Zola","email":"emile@example.fr"},"mixed":{"a":1}}`},
-	{"U06", `{"name":"émile","age":29.5,"profile":{"real_name":"émile zola"},"mixed":[1,2]}`},
-	{"U07", `{"name":"ÉMILE","age":-1,"admin":true,"mixed":-3.5}`},
-	{"U08", `{"name":"zoë","age":0,"admin":false,"nick":"Zo","profile":null,"mixed":"abc"}`},
-	{"U09", `{"name":"Zed","age":100,"admin":true,"profile":"not an object","mixed":false}`},
-	{"U10", `{"name":"","age":null,"admin":null,"nick":"","mixed":""}`},
-	{"U11", `{"age":18,"admin":false}`},
-	{"U12", `{"name":"100%","age":1e2}`},
-	{"U13", `{"name":"under_score","age":7}`},
-	{"U14", `{"name":"back\\slash","age":8}`},
+	{"U01", `{"name":"ada","age":36,"admin":true,"score":1.5,"nick":"Countess","profile":{"email":"ada@example.com","real_name":"Ada Lovelace","title":"Analyst"},"tags":["math"],"mixed":1,"list":["ada","Bob",1,true,"it's"]}`},
+	{"U02", `{"name":"Ada","age":36.0,"admin":false,"score":-2.25,"nick":null,"profile":{"email":"ADA@EXAMPLE.COM","real_name":"Ada King"},"mixed":"1","list":[1.0,"x"]}`},
+	{"U03", `{"name":"bob","age":"42","admin":"true","score":0,"profile":{"email":"bob@example.org","real_name":"Bob O'Brien","title":""},"mixed":true,"list":"ada"}`},
+	{"U04", `{"name":"Bob","age":42,"admin":1,"score":10,"profile":{"email":"bob@Example.com"},"mixed":null,"list":{"a":"ada","n":1,"t":true}}`},
+	{"U05", `{"name":"Émile","age":29,"admin":false,"profile":{"real_name":"Émile Zola","email":"emile@example.fr"},"mixed":{"a":1},"list":[["ada"],{"a":"ada"},[1],[true]]}`},
+	{"U06", `{"name":"émile","age":29.5,"profile":{"real_name":"émile zola"},"mixed":[1,2],"list":[null,false,0]}`},
+	{"U07", `{"name":"ÉMILE","age":-1,"admin":true,"mixed":-3.5,"list":["1",2.5,-0.0]}`},
+	{"U08", `{"name":"zoë","age":0,"admin":false,"nick":"Zo","profile":null,"mixed":"abc","list":[]}`},
+	{"U09", `{"name":"Zed","age":100,"admin":true,"profile":"not an object","mixed":false,"list":null}`},
+	{"U10", `{"name":"","age":null,"admin":null,"nick":"","mixed":"","list":["O'Brien","%","_","'; DROP TABLE records; --"]}`},
+	{"U11", `{"age":18,"admin":false,"list":[1e2,9007199254740993,1.5]}`},
+	{"U12", `{"name":"100%","age":1e2,"list":["ADA","Ada","émile","Émile"]}`},
+	{"U13", `{"name":"under_score","age":7,"list":[true,true]}`},
+	{"U14", `{"name":"back\\slash","age":8,"list":["","","say \"hi\"","\u00e9t\u00e9"]}`},
 	{"U15", `{"name":"it's","age":9}`},
 	{"U16", `{"name":"'; DROP TABLE records; --","age":10}`},
 	{"U17", `{"name":"Ångström","age":11}`},
@@ -46,11 +47,11 @@ var queryData = []struct{ key, data string }{
 	{"U22", `{"name":"date","age":9007199254740993}`},
 	{"U23", `{"name":"eel","age":3,"profile":{"email":null}}`},
 	{"U24", `{"name":"fig","admin":true,"profile":{"title":"Boss","email":"fig@example.com"}}`},
-	{"U25", `{"name":"grape","age":5,"nested":{"deep":{"er":"x"}}}`},
-	{"U26", `{"name":"honey dew","age":6,"mixed":0}`},
-	{"U27", `{"name":"Île","age":13}`},
-	{"U28", `{"name":"jack","age":14,"mixed":"ABC"}`},
-	{"U29", `{"name":"kiwi","age":15}`},
+	{"U25", `{"name":"grape","age":5,"nested":{"deep":{"er":"x"}},"team":{"members":["U123","U7"]}}`},
+	{"U26", `{"name":"honey dew","age":6,"mixed":0,"team":{"members":"U123"}}`},
+	{"U27", `{"name":"Île","age":13,"team":{"members":[["U123"]]}}`},
+	{"U28", `{"name":"jack","age":14,"mixed":"ABC","team":["U123"]}`},
+	{"U29", `{"name":"kiwi","age":15,"list":["ada"]}`},
 	{"U30", `{"name":"lime","age":16}`},
 	{"U31", ``}, // no data: stored as JSON null
 }
@@ -166,6 +167,7 @@ func testQueryRecords(t *testing.T, e *env) {
 	fx := e.queryFixture(t)
 	t.Run("Where", func(t *testing.T) { testQueryWhere(t, fx) })
 	t.Run("AgreesWithTheDocumentedSemantics", func(t *testing.T) { testQueryParity(t, fx) })
+	t.Run("HasFindsAUsersChannels", func(t *testing.T) { testQueryChannelMembers(t, fx) })
 	t.Run("OrderAndPages", func(t *testing.T) { testQueryOrder(t, fx) })
 	t.Run("KeysetPagesSurviveWrites", func(t *testing.T) { testQueryKeyset(t, e) })
 	t.Run("Injection", func(t *testing.T) { testQueryInjection(t, fx) })
@@ -271,6 +273,60 @@ func testQueryWhere(t *testing.T, fx *queryFixture) {
 		{"tags = 'math'", nil, nil},
 		{"NOT tags = 'math'", nil, liveExcept()},
 
+		// HAS: an element of an array, typed as = has it.
+		{"list HAS 'ada'", nil, ukeys(1)}, // not U03's string, U04's object, U05's nested array or object, U12's ADA
+		{"list HAS 'ada'", deleted, ukeys(1, 29)},
+		{"list has 'Ada'", nil, ukeys(12)},
+		{"list HAS 'ADA'", nil, ukeys(12)},
+		{"list HAS 'émile'", nil, ukeys(12)},
+		{"list HAS 'Émile'", nil, ukeys(12)},
+		{"list HAS 'EMILE'", nil, nil},
+		{"list HAS 'été'", nil, ukeys(14)}, // written with \u escapes
+		{"list HAS 'it''s'", nil, ukeys(1)},
+		{"list HAS 'O''Brien'", nil, ukeys(10)},
+		{"list HAS 'say \"hi\"'", nil, ukeys(14)},
+		{"list HAS '%'", nil, ukeys(10)}, // no pattern: a string like any other
+		{"list HAS '_'", nil, ukeys(10)},
+		{"list HAS ''", nil, ukeys(14)},
+		{"list HAS 'x'", nil, ukeys(2)},
+		{"list HAS 1", nil, ukeys(1, 2)}, // 1 and 1.0, not U07's "1" or U04's {"n":1} or U05's [1]
+		{"list HAS 1.000", nil, ukeys(1, 2)},
+		{"list HAS '1'", nil, ukeys(7)},
+		{"list HAS 0", nil, ukeys(6, 7)}, // 0 and -0.0
+		{"list HAS -0", nil, ukeys(6, 7)},
+		{"list HAS 100", nil, ukeys(11)}, // 1e2
+		{"list HAS 2.5", nil, ukeys(7)},
+		{"list HAS 1.5", nil, ukeys(11)},
+		{"list HAS 9007199254740993", nil, ukeys(11)},
+		{"list HAS 9007199254740992", nil, nil},
+		{"list HAS true", nil, ukeys(1, 13)}, // not U04's {"t":true} or U05's [true]
+		{"list HAS false", nil, ukeys(6)},
+		{"list NOT HAS 'ada'", nil, liveExcept(1)},
+		{"list not has 'ada'", deleted, append(append(ukeyRange(2, 28), "U30"), "U31")},
+		{"NOT list HAS 'ada'", nil, liveExcept(1)},
+		{"list NOT HAS 1", nil, liveExcept(1, 2)},
+		{"list NOT HAS true", nil, liveExcept(1, 13)},
+		{"NOT list NOT HAS 1", nil, ukeys(1, 2)},
+		{"name HAS 'ada'", nil, nil},     // a string
+		{"profile HAS 'x'", nil, nil},    // an object
+		{"nothing.here HAS 1", nil, nil}, // missing
+		{"list.a HAS 'ada'", nil, nil},   // U04's list.a is a string
+		{"NOT nothing HAS 1", nil, liveExcept()},
+		{"tags HAS 'math'", nil, ukeys(1)},
+		{"tags NOT HAS 'math'", nil, liveExcept(1)},
+		{"mixed HAS 2", nil, ukeys(6)},
+		{"team.members HAS 'U123'", nil, ukeys(25)}, // not U26's string, U27's nested array, U28's team
+		{"team.members HAS 'U7'", nil, ukeys(25)},
+		{"team HAS 'U123'", nil, ukeys(28)},
+		{"team.members NOT HAS 'U123'", nil, liveExcept(25)},
+		{"list HAS 'ada' OR list HAS 'Ada'", nil, ukeys(1, 12)},
+		{"list HAS 1 AND list HAS 'x'", nil, ukeys(2)},
+		{"list HAS 'ada' OR name = 'Zed'", nil, ukeys(1, 9)},
+		{"NOT (list HAS true OR list HAS false)", nil, liveExcept(1, 6, 13)},
+		{"(list HAS 1 OR list HAS 0) AND list NOT HAS '1'", nil, ukeys(1, 2, 6)},
+		{"list HAS 1 AND NOT (list HAS true OR team.members HAS 'U7')", nil, ukeys(2)},
+		{"list IS NOT NULL AND list NOT HAS 'ada' AND list NOT HAS 1", nil, ukeys(3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14)},
+
 		// A field of many types.
 		{"mixed = 1", nil, ukeys(1)},
 		{"mixed = '1'", nil, ukeys(2)},
@@ -339,12 +395,58 @@ func testQueryWhere(t *testing.T, fx *queryFixture) {
 	}
 }
 
+// testQueryChannelMembers is the use HAS is for: the channel_members stream
+// keeps a record per page of a channel's members, and user_ids HAS 'U…'
+// finds the channels a user is in.
+func testQueryChannelMembers(t *testing.T, fx *queryFixture) {
+	const stream = "channel_members"
+	page := func(channel string, n int, users ...string) store.Record {
+		data, err := json.Marshal(map[string]any{"channel_id": channel, "page": n, "user_ids": append([]string{}, users...)})
+		must(t, err)
+		return store.Record{Key: fmt.Sprintf("%s/%04d", channel, n), TeamID: "T1", Data: data}
+	}
+	full := make([]string, 1000)
+	for i := range full {
+		full[i] = fmt.Sprintf("U%04d", i)
+	}
+	_, err := fx.e.s.UpsertRecords(ctx, fx.org.ID, fx.in.ID, stream, "run1", []store.Record{
+		page("C1", 0, "U1", "U123", "U2"),
+		page("C2", 0, full...),
+		page("C2", 1, "U123"),
+		page("C3", 0, "U1"),
+		page("C4", 0),
+	})
+	must(t, err)
+	for _, tc := range []struct {
+		where, orderBy string
+		want           []string
+	}{
+		{"user_ids HAS 'U123'", "", []string{"C1/0000", "C2/0001"}},
+		{"user_ids HAS 'U0999'", "", []string{"C2/0000"}},
+		{"user_ids HAS 'u123'", "", nil},
+		{"user_ids HAS 123", "", nil},
+		{"user_ids HAS 'U1' AND channel_id != 'C1'", "", []string{"C3/0000"}},
+		{"user_ids NOT HAS 'U1'", "", []string{"C2/0000", "C2/0001", "C4/0000"}},
+		{"user_ids HAS 'U1' OR user_ids HAS 'U123'", "channel_id DESC, page", []string{"C3/0000", "C2/0001", "C1/0000"}},
+	} {
+		e, err := query.Parse(tc.where)
+		must(t, err)
+		order, err := query.ParseOrder(tc.orderBy)
+		must(t, err)
+		recs, _, err := fx.e.s.QueryRecords(ctx, fx.org.ID, fx.in.ID, stream, store.RecordQuery{Where: e, OrderBy: order})
+		must(t, err)
+		if got := recordKeys(recs); !slices.Equal(got, tc.want) {
+			t.Errorf("where %s order_by %q: got %v, want %v", tc.where, tc.orderBy, got, tc.want)
+		}
+	}
+}
+
 // testQueryParity runs every test the language can write of the fixture's
 // fields against a set of literals, each and its NOT, and a few hundred
 // random combinations, and compares the store's answer with match's.
 func testQueryParity(t *testing.T, fx *queryFixture) {
 	fields := []string{"name", "age", "admin", "nick", "mixed", "score", "profile", "profile.email", "tags", "nothing.here",
-		"_key", "_team_id", "_source_updated_at", "_deleted_at"}
+		"list", "team.members", "_key", "_team_id", "_source_updated_at", "_deleted_at"}
 	literals := []string{"'ada'", "'Ada'", "''", "'Émile'", "'b'", "'1'", "'42'", "1", "36", "0", "-1", "2.5", "100",
 		"true", "false", "null", "'2024-01-10'", "'U10'", "'T2'"}
 	var atoms []string
@@ -358,6 +460,9 @@ func testQueryParity(t *testing.T, fx *queryFixture) {
 			atoms = append(atoms, f+" LIKE "+p)
 		}
 		atoms = append(atoms, f+" IN ('ada', 36, true, null)", f+" IN ('2024-01-02', 'U01', 'T1')", f+" IS NULL")
+		for _, l := range []string{"'ada'", "'Ada'", "''", "'1'", "'U123'", "'it''s'", "1", "1.0", "0", "2", "100", "1.5", "true", "false", "null"} {
+			atoms = append(atoms, f+" HAS "+l, f+" NOT HAS "+l)
+		}
 	}
 	var parsed []query.Expr
 	for _, a := range atoms {
@@ -435,6 +540,8 @@ func match(t *testing.T, e query.Expr, r store.Record) bool {
 	case *query.Like:
 		s, ok := valueOf(t, r, e.Field).(string)
 		return (ok && like(foldASCII(s), foldASCII(e.Pattern))) != e.Not
+	case *query.Has:
+		return hasValue(t, valueOf(t, r, e.Field), e.Value) != e.Not
 	}
 	t.Fatalf("match: %T", e)
 	return false
@@ -488,6 +595,28 @@ func valueOf(t *testing.T, r store.Record, f query.Field) any {
 		return rat
 	}
 	return v
+}
+
+// hasValue is "v HAS lit": v is an array with an element that equals lit
+// as compareValue has it (a null element equals nothing: HAS takes no null).
+func hasValue(t *testing.T, v any, lit query.Value) bool {
+	elems, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, el := range elems {
+		if n, ok := el.(json.Number); ok {
+			rat, ok := new(big.Rat).SetString(n.String())
+			if !ok {
+				t.Fatalf("number %s", n)
+			}
+			el = rat
+		}
+		if el != nil && compareValue(el, query.Eq, lit) {
+			return true
+		}
+	}
+	return false
 }
 
 // compareValue is "v op lit": false between different types.
@@ -762,6 +891,8 @@ func testQueryInjection(t *testing.T, fx *queryFixture) {
 		{"name = 'x'' OR ''1''=''1'", nil},
 		{"name LIKE '%'' OR 1=1 --'", nil},
 		{"name IN ('a''); DELETE FROM records; --', 'x')", nil},
+		{"list HAS '''; DROP TABLE records; --'", ukeys(10)},
+		{"list HAS 'x'') OR 1=1 --'", nil},
 		{"DROP.TABLE.records = 1", nil},
 		{"select = 'x' OR from.records IS NOT NULL", nil},
 	} {
@@ -787,6 +918,8 @@ func testQueryInjection(t *testing.T, fx *queryFixture) {
 		&query.Compare{Field: query.Field{Path: []string{"age"}}, Op: "= 1 OR 1 =", Value: query.Value{Kind: query.KindNumber, Text: "1"}},
 		&query.Compare{Field: query.Field{Path: []string{"age"}}, Op: query.Eq, Value: query.Value{Kind: query.KindNumber, Text: "1 OR 1=1"}},
 		&query.Like{Field: query.Field{Path: []string{"name"}}, Pattern: `x\`},
+		&query.Has{Field: query.Field{Path: []string{`list", "$") OR 1=1 --`}}, Value: query.Value{Kind: query.KindString, Text: "x"}},
+		&query.Has{Field: query.Field{Path: []string{"list"}}, Value: query.Value{Kind: query.KindNumber, Text: "1) OR (1=1"}},
 	} {
 		recs, _, err := fx.e.s.QueryRecords(ctx, fx.org.ID, fx.in.ID, "users", store.RecordQuery{Where: e})
 		if !errors.Is(err, query.ErrInvalid) {
@@ -861,6 +994,9 @@ func testQueryRefusals(t *testing.T, fx *queryFixture) {
 		"a time compared with a number": {Where: &query.Compare{Field: query.Field{Path: []string{"_deleted_at"}, Meta: true}, Op: query.Lt, Value: query.Value{Kind: query.KindNumber, Text: "5"}}},
 		"a boolean ordered":             {Where: &query.Compare{Field: query.Field{Path: []string{"admin"}}, Op: query.Lt, Value: query.Value{Kind: query.KindBool}}},
 		"too many order fields":         {OrderBy: slices.Repeat(order, query.MaxOrder+1)},
+		"HAS on a meta field":           {Where: &query.Has{Field: query.Field{Path: []string{"_key"}, Meta: true}, Value: query.Value{Kind: query.KindString, Text: "U01"}}},
+		"HAS null":                      {Where: &query.Has{Field: query.Field{Path: []string{"list"}}, Value: query.Value{Kind: query.KindNull}}},
+		"HAS a time":                    {Where: &query.Has{Field: query.Field{Path: []string{"list"}}, Value: query.Value{Kind: query.KindTime, Text: "2024-01-01"}}},
 	} {
 		if _, _, err := s.QueryRecords(ctx, fx.org.ID, fx.in.ID, "users", rq); !errors.Is(err, query.ErrInvalid) {
 			t.Errorf("%s: got %v, want query.ErrInvalid", name, err)
