@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -49,6 +50,7 @@ type Hub struct {
 	Store    store.Store
 	DSN      string // the store's location: a SQLite path or a PostgreSQL URL
 	Keys     *secrets.Keyring
+	KeysText string // Keys in the key-file format, for a child process (it reveals them: tests only)
 	Services *instance.Service
 	Admin    tenant.Principal
 	Instance store.Instance // the installed instance
@@ -61,11 +63,18 @@ var ctx = context.Background()
 // Start starts a hub for t.
 func Start(t testing.TB, o Options) *Hub {
 	t.Helper()
-	h := &Hub{Logs: &Logs{}, Keys: storetest.Keys(t, 1)}
+	key, err := secrets.GenerateKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.NewKeyring([]secrets.Key{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Hub{Logs: &Logs{}, Keys: keys, KeysText: key.String()}
 	h.Log = slog.New(secrets.RedactingHandler(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}), "chub", "chi"))
 	h.Sandbox, h.SlackURL = sandboxtest.Start(t, o.Sandbox)
 	h.Info = h.Sandbox.Info(h.SlackURL)
-	var err error
 	if o.Postgres {
 		tt, ok := t.(*testing.T)
 		if !ok {
@@ -122,6 +131,13 @@ func Organization(t testing.TB, s store.Store, name string) tenant.Principal {
 // Install creates an instance and allows it on the sandbox's consent page.
 func (h *Hub) Install(t testing.TB, in instance.CreateInput) store.Instance {
 	t.Helper()
+	return h.InstallWith(t, in, nil)
+}
+
+// InstallWith installs as Install does, sending form with the consent (an
+// Enterprise Grid org install's install_into and org_team, say).
+func (h *Hub) InstallWith(t testing.TB, in instance.CreateInput, form url.Values) store.Instance {
+	t.Helper()
 	if in.Name == "" {
 		in.Name = "Acme Slack"
 	}
@@ -129,7 +145,23 @@ func (h *Hub) Install(t testing.TB, in instance.CreateInput) store.Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := sandboxtest.Consent(t, c.AuthorizeURL, "allow", nil)
+	return h.consent(t, c.AuthorizeURL, form)
+}
+
+// Reauthenticate installs the instance again, as after its tokens were
+// revoked, and returns it with its new tokens.
+func (h *Hub) Reauthenticate(t testing.TB, instanceID string, form url.Values) store.Instance {
+	t.Helper()
+	c, err := h.Services.Reauthenticate(ctx, h.Admin, instanceID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.consent(t, c.AuthorizeURL, form)
+}
+
+func (h *Hub) consent(t testing.TB, authorizeURL string, form url.Values) store.Instance {
+	t.Helper()
+	loc := sandboxtest.Consent(t, authorizeURL, "allow", form)
 	res, err := h.Services.Callback(ctx, instance.CallbackInput{State: loc.Query().Get("state"), Code: loc.Query().Get("code")})
 	if err != nil || !res.OK {
 		t.Fatalf("hubtest: the install's callback: %+v %v", res, err)

@@ -40,6 +40,10 @@ type Tokens interface {
 	SlackToken(ctx context.Context, in store.Instance, kind string, force bool) (secrets.Secret, store.Instance, error)
 }
 
+// maxBackoff caps the wait before a retry: past it, a longer wait only
+// delays the moment the caller learns that Slack is down.
+const maxBackoff = 5 * time.Second
+
 // Options configure a Caller.
 type Options struct {
 	SlackURL string // Slack's base URL: https://slack.com, or a sandbox
@@ -56,7 +60,7 @@ type Options struct {
 	RateLimited int
 	// Retries is how many times a read that met a 5xx, a network error or
 	// an answer that is not JSON is tried again (default 4), with jittered
-	// exponential backoff from 200 ms.
+	// exponential backoff from 200 ms, at most maxBackoff.
 	Retries int
 	// MaxBody bounds an answer (default 64 MiB).
 	MaxBody int64
@@ -252,7 +256,8 @@ func (c *Caller) Do(ctx context.Context, r Request) (*Result, error) {
 		failed++
 		res.Retries++
 		c.o.Log.Debug("slack: call failed; trying again", "method", r.Method, "attempt", failed, "err", err)
-		if err := sleep(ctx, time.Duration(200<<(failed-1))*time.Millisecond+rand.N(200*time.Millisecond)); err != nil {
+		backoff := min(time.Duration(200<<min(failed-1, 10))*time.Millisecond, maxBackoff)
+		if err := sleep(ctx, backoff+rand.N(200*time.Millisecond)); err != nil {
 			return nil, err
 		}
 	}

@@ -210,6 +210,11 @@ var skipCodes = []string{"missing_scope", "not_allowed_token_type", "paid_only",
 // stream was done or skipped.
 func (r *runner) execute(ctx context.Context) error {
 	if err := r.check(ctx); err != nil {
+		for _, name := range r.run.Streams {
+			r.setState(name, func(p *StreamProgress) {
+				p.State, p.Reason, p.FinishedAt = StateSkipped, "the sync could not start: "+err.Error(), r.svc.now()
+			})
+		}
 		return err
 	}
 	var wg gosync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -183,8 +184,13 @@ func fetchMemberAnalytics(ctx context.Context, w *walker) error {
 	if mark == "" {
 		mark = w.pos.Mark
 	}
-	if d, err := time.Parse(time.DateOnly, mark); err == nil && !d.Before(first) {
+	if d, err := time.Parse(time.DateOnly, mark); err == nil {
+		// Go on from where the last sync got to, however long ago that was,
+		// as far back as Slack keeps files.
 		from = d.AddDate(0, 0, 1)
+		if oldest := today.AddDate(0, 0, -395); from.Before(oldest) {
+			from = oldest
+		}
 	}
 	for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
 		date := day.Format(time.DateOnly)
@@ -309,21 +315,57 @@ func unixMillisOrSeconds(raw json.RawMessage) time.Time {
 // the app may not read it.
 var parentNotAnswered = []string{"channel_not_found", "not_in_channel", "method_not_supported_for_channel_type", "fetch_members_failed", "missing_scope"}
 
+// fetchChannelMembers keeps a record per page of a channel's members (up
+// to 1,000 user IDs, key "C…/0000"), not one per membership: a workspace of
+// 50,000 has millions of memberships, and a row each would make the store,
+// not Slack, the limit. "user_ids HAS 'U…'" finds a user's channels.
 func fetchChannelMembers(ctx context.Context, w *walker) error {
-	return w.fanOut(ctx, func(ctx context.Context, ch store.Record) error {
-		return w.cursorWalk(ctx, "conversations.members", url.Values{"channel": {ch.Key}, "limit": {"1000"}}, "members", func(raw json.RawMessage) (store.Record, bool, error) {
-			var id string
-			if err := json.Unmarshal(raw, &id); err != nil || id == "" {
-				return store.Record{}, false, fmt.Errorf("a member that is not a user ID")
+	return w.fanOut(ctx, func(ctx context.Context, ch store.Record, cursor string, page int, emit func([]store.Record, string) error) error {
+		args := url.Values{"channel": {ch.Key}, "limit": {"1000"}}
+		for {
+			a := cloneArgs(args)
+			if cursor != "" {
+				a.Set("cursor", cursor)
 			}
-			data, _ := json.Marshal(map[string]string{"channel_id": ch.Key, "user_id": id})
-			return store.Record{Key: ch.Key + "/" + id, TeamID: ch.TeamID, Data: data}, true, nil
-		})
+			res, err := w.call(ctx, "conversations.members", a)
+			if err != nil {
+				return err
+			}
+			var body struct {
+				Members  []string `json:"members"`
+				Metadata struct {
+					NextCursor string `json:"next_cursor"`
+				} `json:"response_metadata"`
+			}
+			if err := json.Unmarshal(res.Body, &body); err != nil {
+				return fmt.Errorf("conversations.members: the answer is not JSON: %w", err)
+			}
+			if slices.Contains(body.Members, "") {
+				return fmt.Errorf("conversations.members: a member that is not a user ID")
+			}
+			var recs []store.Record
+			if len(body.Members) > 0 {
+				data, _ := json.Marshal(struct {
+					ChannelID string   `json:"channel_id"`
+					Page      int      `json:"page"`
+					Count     int      `json:"count"`
+					UserIDs   []string `json:"user_ids"`
+				}{ch.Key, page, len(body.Members), body.Members})
+				recs = []store.Record{{Key: fmt.Sprintf("%s/%04d", ch.Key, page), TeamID: ch.TeamID, Data: data}}
+			}
+			if err := emit(recs, body.Metadata.NextCursor); err != nil {
+				return err
+			}
+			if cursor = body.Metadata.NextCursor; cursor == "" {
+				return nil
+			}
+			page++
+		}
 	}, parentNotAnswered...)
 }
 
 func fetchBookmarks(ctx context.Context, w *walker) error {
-	return w.fanOut(ctx, func(ctx context.Context, ch store.Record) error {
+	return w.fanOut(ctx, func(ctx context.Context, ch store.Record, _ string, _ int, emit func([]store.Record, string) error) error {
 		res, err := w.call(ctx, "bookmarks.list", url.Values{"channel_id": {ch.Key}})
 		if err != nil {
 			return err
@@ -345,9 +387,7 @@ func fetchBookmarks(ctx context.Context, w *walker) error {
 		if err != nil {
 			return err
 		}
-		next := w.pos
-		next.Cursor = ""
-		return w.commit(ctx, recs, next)
+		return emit(recs, "")
 	}, parentNotAnswered...)
 }
 

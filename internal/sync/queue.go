@@ -72,12 +72,8 @@ func (q *riverQueue[TTx]) stop(ctx context.Context) error {
 // newRiverQueue migrates River's tables and makes a client with the run
 // worker.
 func newRiverQueue[TTx any](ctx context.Context, s *Service, driver riverdriver.Driver[TTx], log *slog.Logger) (*riverQueue[TTx], error) {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
-	if err != nil {
+	if _, err := migrate(ctx, driver, log); err != nil {
 		return nil, err
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrate the job queue: %w", err)
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &runWorker{svc: s}); err != nil {
@@ -97,13 +93,49 @@ func newRiverQueue[TTx any](ctx context.Context, s *Service, driver riverdriver.
 	return &riverQueue[TTx]{client: client}, nil
 }
 
-// Serve starts working runs on the store's database: River's tables are
-// migrated, the workers started, and a sweeper started that resumes runs
-// whose replica died and starts runs that schedules say are due. dsn is the
-// PostgreSQL URL for a PostgreSQL store (River opens its own pool on it);
-// ignored for SQLite. It returns when ctx ends, after stopping the workers
-// (runs in flight stop at their next page and keep their checkpoints).
-func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) error {
+// MigrateQueue creates or upgrades the tables of River, the job queue that
+// runs wait in, in the store's database, and says at which version they are.
+// Attach runs the same migration; `connhub migrate` runs it ahead, so that an
+// operator upgrades the whole schema at once. dsn is as for Attach.
+func MigrateQueue(ctx context.Context, db *sql.DB, backend, dsn string) (int, error) {
+	quiet := slog.New(slog.DiscardHandler)
+	switch backend {
+	case "sqlite":
+		return migrate(ctx, riversqlite.New(db), quiet)
+	case "postgres":
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return 0, fmt.Errorf("sync: open the job queue's pool: %w", err)
+		}
+		defer pool.Close()
+		return migrate(ctx, riverpgxv5.New(pool), quiet)
+	}
+	return 0, fmt.Errorf("sync: no job queue for a %q store", backend)
+}
+
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], log *slog.Logger) (int, error) {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return 0, fmt.Errorf("migrate the job queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return 0, fmt.Errorf("the job queue's tables could not be migrated: %w", err)
+	}
+	versions, err := m.ExistingVersions(ctx)
+	if err != nil || len(versions) == 0 {
+		return 0, fmt.Errorf("migrate the job queue: read its version: %v", err)
+	}
+	return versions[len(versions)-1].Version, nil
+}
+
+// Attach puts the service's runs on a queue on the store's database,
+// migrating River's tables; Start queues runs from then on, and Serve works
+// them. dsn is the PostgreSQL URL for a PostgreSQL store (River opens its own
+// pool on it); ignored for SQLite.
+func (s *Service) Attach(ctx context.Context, db *sql.DB, backend, dsn string) error {
+	if s.queue != nil {
+		return errors.New("sync: the service already has a queue")
+	}
 	log := s.log.With("part", "queue")
 	quiet := slog.New(levelAtLeast{slog.LevelWarn, log.Handler()})
 	var err error
@@ -128,7 +160,22 @@ func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) er
 		err = fmt.Errorf("no job queue for a %q store", backend)
 	}
 	if err != nil {
+		s.queue = nil
 		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
+// Serve works the queue's runs until ctx ends: the workers start, and a
+// sweeper that resumes runs whose replica died and starts runs that
+// schedules say are due. Without Attach first, it attaches to db itself. It
+// returns after stopping the workers (runs in flight stop at their next page
+// and keep their checkpoints).
+func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) error {
+	if s.queue == nil {
+		if err := s.Attach(ctx, db, backend, dsn); err != nil {
+			return err
+		}
 	}
 	if err := s.queue.start(ctx); err != nil {
 		return fmt.Errorf("sync: start the job queue: %w", err)

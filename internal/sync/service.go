@@ -336,15 +336,17 @@ func (s *Service) fail(ctx context.Context, orgID, runID, why string) {
 // errNotOurs says the run is finished or another replica holds its lease.
 var errNotOurs = errors.New("sync: the run is not this replica's to work")
 
-// acquire takes the run's lease: a queued or running run whose lease is free,
-// lapsed or already ours.
+// acquire takes the run's lease: a queued or running run whose lease is free
+// or lapsed. A lease that holds is refused even when it is this replica's:
+// the run is being worked here already (a job delivered twice, or queued
+// again by a resume while it ran), and two walkers must not share it.
 func (s *Service) acquire(ctx context.Context, orgID, runID string) (store.SyncRun, error) {
 	return s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
 		now := s.now()
 		switch {
 		case r.Status != store.RunQueued && r.Status != store.RunRunning:
 			return errNotOurs
-		case r.LeaseOwner != "" && r.LeaseOwner != s.owner && r.LeaseUntil.After(now):
+		case r.LeaseOwner != "" && r.LeaseUntil.After(now):
 			return errNotOurs
 		}
 		r.Status, r.LeaseOwner, r.LeaseUntil = store.RunRunning, s.owner, now.Add(s.ttl)
@@ -386,6 +388,7 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 	}
 	s.log.Info("sync: running", "run", runID, "instance", run.InstanceID, "owner", s.owner)
 
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	beat := make(chan struct{})
@@ -409,6 +412,10 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 		case cur.Status == store.RunCanceled:
 		case errors.Is(cause, errLeaseLost):
 			return errNotOurs
+		case parent.Err() != nil:
+			// This replica is stopping: the run is given back, to be
+			// resumed from its checkpoints by whichever replica sweeps next.
+			cur.Status, cur.Error, cur.FinishedAt = store.RunQueued, "", time.Time{}
 		case runErr != nil:
 			cur.Status, cur.Error = store.RunFailed, runErr.Error()
 		default:

@@ -24,14 +24,18 @@ type env struct {
 	svc *sync.Service
 }
 
-func setup(t *testing.T, o hubtest.Options, cfg sync.Config) *env {
+func setup(t testing.TB, o hubtest.Options, cfg sync.Config, callerOpts ...func(*slackcall.Options)) *env {
 	t.Helper()
 	h := hubtest.Start(t, o)
 	var pacer *ratelimit.Pacer
 	if o.Sandbox.RateLimits {
 		pacer = ratelimit.New(ratelimit.Options{Window: o.Sandbox.RateWindow})
 	}
-	caller, err := slackcall.New(slackcall.Options{SlackURL: h.SlackURL, Tokens: h.Services, Pacer: pacer, Log: h.Log})
+	co := slackcall.Options{SlackURL: h.SlackURL, Tokens: h.Services, Pacer: pacer, Log: h.Log}
+	for _, f := range callerOpts {
+		f(&co)
+	}
+	caller, err := slackcall.New(co)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +48,7 @@ func setup(t *testing.T, o hubtest.Options, cfg sync.Config) *env {
 }
 
 // run starts a sync and works it to its end in this goroutine.
-func (e *env) run(t *testing.T, in sync.StartInput) sync.Run {
+func (e *env) run(t testing.TB, in sync.StartInput) sync.Run {
 	t.Helper()
 	r, err := e.svc.Start(ctx, e.Admin, e.Instance.ID, in)
 	if err != nil {
@@ -61,7 +65,7 @@ func (e *env) run(t *testing.T, in sync.StartInput) sync.Run {
 }
 
 // records reads a stream's live records.
-func (e *env) records(t *testing.T, stream string) []store.Record {
+func (e *env) records(t testing.TB, stream string) []store.Record {
 	t.Helper()
 	var out []store.Record
 	after := ""

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	gosync "sync"
 	"time"
 
 	"github.com/connhub/connhub/internal/slackcall"
@@ -61,9 +62,14 @@ type walker struct {
 	team string // the workspace this pass is for ("" for a workspace install)
 	pos  position
 	cpv  int64 // the checkpoint's version
+
+	mu      gosync.Mutex
+	pending counts // calls made since the last commit
 }
 
-// call calls Slack with the stream's token, for the walker's workspace.
+// call calls Slack with the stream's token, for the walker's workspace. It
+// is safe to call from a fan-out's workers: what it counts waits in pending
+// until the next commit saves it with the position.
 func (w *walker) call(ctx context.Context, method string, args url.Values) (*slackcall.Result, error) {
 	if args == nil {
 		args = url.Values{}
@@ -72,19 +78,29 @@ func (w *walker) call(ctx context.Context, method string, args url.Values) (*sla
 		args.Set("team_id", w.team)
 	}
 	res, err := w.r.call(ctx, w.s.Token, method, args)
-	w.r.update(w.s.Name, func(c *counts) {
-		c.Calls++
-		if res != nil {
-			c.Retries += int64(res.Retries)
-			c.WaitedMS += res.Waited.Milliseconds()
-		}
-	})
+	var c counts
+	c.Calls = 1
 	if res != nil {
-		w.pos.Calls++
-		w.pos.Retries += int64(res.Retries)
-		w.pos.WaitedMS += res.Waited.Milliseconds()
+		c.Retries = int64(res.Retries)
+		c.WaitedMS = res.Waited.Milliseconds()
 	}
+	w.r.update(w.s.Name, func(p *counts) { p.Calls += c.Calls; p.Retries += c.Retries; p.WaitedMS += c.WaitedMS })
+	w.mu.Lock()
+	w.pending.Calls += c.Calls
+	w.pending.Retries += c.Retries
+	w.pending.WaitedMS += c.WaitedMS
+	w.mu.Unlock()
 	return res, err
+}
+
+// takePending adds the calls made since the last commit to next.
+func (w *walker) takePending(next *position) {
+	w.mu.Lock()
+	next.Calls += w.pending.Calls
+	next.Retries += w.pending.Retries
+	next.WaitedMS += w.pending.WaitedMS
+	w.pending = counts{}
+	w.mu.Unlock()
 }
 
 // teamID is the workspace records of this pass belong to.
@@ -98,6 +114,7 @@ func (w *walker) teamID() string {
 // commit writes a page of records and the position after it, together.
 func (w *walker) commit(ctx context.Context, recs []store.Record, next position) error {
 	inserted := 0
+	w.takePending(&next)
 	err := w.r.svc.store.InTx(ctx, func(q store.Queries) error {
 		if len(recs) > 0 {
 			n, err := q.UpsertRecords(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, recs)
@@ -132,6 +149,7 @@ func (w *walker) commit(ctx context.Context, recs []store.Record, next position)
 // deleted, in the transaction that marks the stream done.
 func (w *walker) finish(ctx context.Context) error {
 	next := w.pos
+	w.takePending(&next)
 	next.Done, next.Cursor, next.Page = true, "", 0
 	if w.s.Walk == walkIncremental && next.NewMark != "" {
 		next.Mark = next.NewMark
@@ -211,10 +229,22 @@ func parsePage(body []byte, field string) (page, error) {
 // the end, committing each page's records with the cursor of the next page.
 // build makes a record of an item; ok false drops the item.
 func (w *walker) cursorWalk(ctx context.Context, method string, args url.Values, field string, build func(json.RawMessage) (store.Record, bool, error)) error {
+	return w.cursorPages(ctx, method, args, field, w.pos.Cursor, build, func(recs []store.Record, cursor string) error {
+		next := w.pos
+		next.Cursor = cursor
+		return w.commit(ctx, recs, next)
+	})
+}
+
+// cursorPages fetches a cursor-paginated list from cursor to the end, handing
+// each page's records and the cursor of the next page ("" after the last) to
+// emit.
+func (w *walker) cursorPages(ctx context.Context, method string, args url.Values, field, cursor string,
+	build func(json.RawMessage) (store.Record, bool, error), emit func([]store.Record, string) error) error {
 	for {
 		a := cloneArgs(args)
-		if w.pos.Cursor != "" {
-			a.Set("cursor", w.pos.Cursor)
+		if cursor != "" {
+			a.Set("cursor", cursor)
 		}
 		res, err := w.call(ctx, method, a)
 		if err != nil {
@@ -228,12 +258,10 @@ func (w *walker) cursorWalk(ctx context.Context, method string, args url.Values,
 		if err != nil {
 			return fmt.Errorf("%s: %w", method, err)
 		}
-		next := w.pos
-		next.Cursor = p.next
-		if err := w.commit(ctx, recs, next); err != nil {
+		if err := emit(recs, p.next); err != nil {
 			return err
 		}
-		if p.next == "" {
+		if cursor = p.next; cursor == "" {
 			return nil
 		}
 	}
@@ -261,36 +289,107 @@ func cloneArgs(v url.Values) url.Values {
 	return out
 }
 
+// fetchParent fetches what one parent holds, from cursor ("" at the start),
+// handing each page's records and the cursor after it ("" after the last) to
+// emit in order. It must not touch the walker's position: a fan-out runs
+// several at once.
+// page numbers the pages, from the page at cursor (0 at the start), for
+// streams whose records are pages.
+type fetchParent func(ctx context.Context, parent store.Record, cursor string, page int, emit func([]store.Record, string) error) error
+
+// fanOutWorkers is how many parents a fan-out fetches at once. The pacer
+// keeps the calls under Slack's budget; the workers are there so that the
+// time a call and its commit take does not leave the budget unspent.
+const fanOutWorkers = 16
+
+// parentPages is what a fan-out worker fetched of one parent, in order.
+type parentPages struct {
+	parent store.Record
+	pages  chan fetchedPage // closed when the parent is done; err says how
+	err    error
+	page   int // the number of the first page
+}
+
+type fetchedPage struct {
+	recs   []store.Record
+	cursor string
+}
+
 // fanOut walks the parent stream's live records in key order from the
-// position, calling each for each parent; each must commit its own pages and
-// leave w.pos.Cursor "" when the parent is done. A parent Slack will not
-// answer for (skip says which codes mean that) is counted and passed over.
-func (w *walker) fanOut(ctx context.Context, each func(ctx context.Context, parent store.Record) error, skip ...string) error {
+// position, fetching up to fanOutWorkers parents at once, and commits their
+// pages in parent order, so the checkpoint stays one position: the parent
+// being committed and its cursor. A parent Slack will not answer for (skip
+// says which codes mean that) is counted and passed over. Memory is bounded
+// by the workers and a few pages each, however large a parent is.
+func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) error {
 	after := w.pos.Parent
 	if !w.pos.ParentDone && w.pos.Parent != "" {
-		// Resume the parent in progress where its cursor says.
+		// Finish the parent in progress from its cursor first.
 		rec, err := w.r.svc.store.GetRecord(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Parent, w.pos.Parent)
-		if err == nil {
-			if err := w.onParent(ctx, rec, each, skip); err != nil {
+		switch {
+		case err == nil:
+			j := &parentPages{parent: rec, pages: make(chan fetchedPage, 4), page: w.pos.Page}
+			go w.fetchInto(ctx, fetch, j, w.pos.Cursor)
+			if err := w.commitParent(ctx, j, skip); err != nil {
 				return err
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		after = w.pos.Parent
 	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg gosync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	order := make(chan *parentPages, fanOutWorkers) // in parent order, to commit
+	work := make(chan *parentPages)                 // to fetch
+	for range fanOutWorkers {
+		wg.Go(func() {
+			for j := range work {
+				w.fetchInto(ctx, fetch, j, "")
+			}
+		})
+	}
+	var listErr error
+	wg.Go(func() {
+		defer close(work)
+		defer close(order)
+		listErr = w.listParents(ctx, after, func(rec store.Record) bool {
+			j := &parentPages{parent: rec, pages: make(chan fetchedPage, 4)}
+			for _, ch := range []chan *parentPages{order, work} {
+				select {
+				case ch <- j:
+				case <-ctx.Done():
+					return false
+				}
+			}
+			return true
+		})
+	})
+	for j := range order {
+		if err := w.commitParent(ctx, j, skip); err != nil {
+			return err
+		}
+	}
+	if listErr != nil {
+		return listErr
+	}
+	return ctx.Err()
+}
+
+// listParents hands the parent stream's live records after the key after to
+// each, in key order, a page at a time, until each says stop.
+func (w *walker) listParents(ctx context.Context, after string, each func(store.Record) bool) error {
 	for {
 		recs, next, err := w.r.svc.store.ListRecords(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Parent,
-			store.RecordFilter{TeamID: w.parentTeam()}, store.Page{After: after, Limit: 200})
+			store.RecordFilter{TeamID: w.team}, store.Page{After: after, Limit: 200})
 		if err != nil {
 			return err
 		}
 		for _, rec := range recs {
-			next := w.pos
-			next.Parent, next.ParentDone, next.Cursor, next.Page = rec.Key, false, "", 0
-			w.pos = next // not saved until the parent's first page is
-			if err := w.onParent(ctx, rec, each, skip); err != nil {
-				return err
+			if !each(rec) {
+				return nil
 			}
 		}
 		if next == "" {
@@ -300,23 +399,61 @@ func (w *walker) fanOut(ctx context.Context, each func(ctx context.Context, pare
 	}
 }
 
-// parentTeam narrows the parents to the walker's workspace on an org install.
-func (w *walker) parentTeam() string { return w.team }
+// fetchInto fetches a parent into j's pages, and closes them.
+func (w *walker) fetchInto(ctx context.Context, fetch fetchParent, j *parentPages, cursor string) {
+	j.err = fetch(ctx, j.parent, cursor, j.page, func(recs []store.Record, next string) error {
+		select {
+		case j.pages <- fetchedPage{recs, next}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(j.pages)
+}
 
-func (w *walker) onParent(ctx context.Context, rec store.Record, each func(context.Context, store.Record) error, skip []string) error {
-	err := each(ctx, rec)
-	next := w.pos
-	next.Parent, next.ParentDone, next.Cursor, next.Page = rec.Key, true, "", 0
-	switch code := slackcall.Code(err); {
-	case err == nil:
-		next.Parents++
-	case code != "" && slices.Contains(skip, code):
-		next.Skipped++
-		w.r.svc.log.Debug("sync: a parent was passed over", "stream", w.s.Name, "parent", rec.Key, "code", code)
-	default:
-		return err
+// commitParent commits a parent's pages as they come, each with the cursor
+// after it. The last page is held back to be committed with the parent's
+// end, so a parent of one page costs one transaction.
+func (w *walker) commitParent(ctx context.Context, j *parentPages, skip []string) error {
+	var held *fetchedPage
+	page := j.page
+	for p := range j.pages {
+		if held != nil {
+			page++
+			next := w.pos
+			next.Parent, next.ParentDone, next.Cursor, next.Page = j.parent.Key, false, held.cursor, page
+			if err := w.commit(ctx, held.recs, next); err != nil {
+				return err
+			}
+		}
+		held = &p
 	}
-	return w.commit(ctx, nil, next)
+	next := w.pos
+	next.Parent, next.ParentDone, next.Cursor, next.Page = j.parent.Key, true, "", 0
+	var recs []store.Record
+	switch code := slackcall.Code(j.err); {
+	case j.err == nil:
+		next.Parents++
+		if held != nil {
+			recs = held.recs
+		}
+	case code != "" && slices.Contains(skip, code):
+		// Slack will not answer for it (any pages before the refusal are
+		// left to a later sync, as a parent passed over).
+		next.Skipped++
+		w.r.svc.log.Debug("sync: a parent was passed over", "stream", w.s.Name, "parent", j.parent.Key, "code", code)
+	default:
+		if held != nil {
+			// Keep what was fetched before the failure, and where it ended.
+			next.ParentDone, next.Cursor, next.Page = false, held.cursor, page+1
+			if err := w.commit(ctx, held.recs, next); err != nil {
+				return err
+			}
+		}
+		return j.err
+	}
+	return w.commit(ctx, recs, next)
 }
 
 // unix reads Slack's epoch seconds (a number, or a string of one).
