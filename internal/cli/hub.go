@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,8 @@ import (
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/store/postgres"
 	"github.com/connhub/connhub/internal/store/sqlite"
+	"github.com/connhub/connhub/internal/store/sqlstore"
+	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -45,7 +48,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // hub is connhub's database, opened the way every command that needs it opens
 // it.
 type hub struct {
-	store   store.Store
+	store store.Store
+	// db, backend and dsn are the store's database, for the job queue that
+	// syncs wait in (River keeps its tables beside the store's).
+	db      *sql.DB
+	backend string             // "sqlite" or "postgres"
+	dsn     string             // the SQLite path or the PostgreSQL URL: never logged
 	org     store.Organization // the first organization: where the hub's own apps are registered
 	keys    *secrets.Keyring
 	keyFile string // the key file the keys came from; "" when from CONNHUB_ENCRYPTION_KEYS
@@ -67,15 +75,17 @@ func openHub(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Lo
 	if h.keys, h.keyFile, err = loadKeys(cfg, kind, dsn, log); err != nil {
 		return nil, err
 	}
+	var s *sqlstore.Store
 	switch kind {
 	case "sqlite":
-		h.store, err = sqlite.Open(ctx, dsn, h.keys)
+		s, err = sqlite.Open(ctx, dsn, h.keys)
 	default:
-		h.store, err = postgres.Open(ctx, dsn, h.keys)
+		s, err = postgres.Open(ctx, dsn, h.keys)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the database: %w (check --db / CONNHUB_DB)", err)
 	}
+	h.store, h.db, h.backend, h.dsn = s, s.DB(), kind, dsn
 	if err := h.store.Migrate(ctx); err != nil {
 		h.store.Close()
 		return nil, fmt.Errorf("the database could not be migrated, and was left as it was: %w", err)
@@ -133,9 +143,10 @@ func newMigrateCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or upgrade connhub's database, and set it up on first start",
-		Long: "Apply every pending schema migration to the database --db names, check the encryption\n" +
-			"keys open its secrets, and on an empty database create the default organization and\n" +
-			"its admin (their credentials are printed once). `connhub serve` does the same on start.",
+		Long: "Apply every pending schema migration to the database --db names (the sync job queue's\n" +
+			"tables included), check the encryption keys open its secrets, and on an empty database\n" +
+			"create the default organization and its admin (their credentials are printed once).\n" +
+			"`connhub serve` does the same on start.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd, io)
@@ -152,6 +163,11 @@ func newMigrateCmd(io streams) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(io.stdout, "connhub: the %s database is at schema version %d of %d\n", h.store.Backend(), applied, latest)
+			queue, err := sync.MigrateQueue(cmd.Context(), h.db, h.backend, h.dsn)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.stdout, "connhub: the sync job queue's tables are at River migration version %d\n", queue)
 			return nil
 		},
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,7 +22,9 @@ import (
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -103,17 +104,36 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	auth := &tenant.Authenticator{Store: h.store}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg),
-		Pacer: ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})})
+	// One pacer for the proxy and the syncs: Slack's budgets are per
+	// workspace and method, whoever calls.
+	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
+	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer})
+	if err != nil {
+		return err
+	}
+	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: svc, Pacer: pacer, Log: log})
+	if err != nil {
+		return err
+	}
+	syncs, err := sync.New(sync.Config{Store: h.store, Caller: caller, Log: log})
 	if err != nil {
 		return err
 	}
 	api := httpapi.New(httpapi.Options{
-		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px,
+		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px, Syncs: syncs,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
 	})
+	// Syncs wait in River, in the hub's database: attached before the API
+	// serves, so that every run asked for is queued at once.
+	if err := syncs.Attach(ctx, h.db, h.backend, h.dsn); err != nil {
+		return err
+	}
 	go svc.RunRefresher(ctx, time.Minute)
+	// The sync workers and their sweeper; they stop when ctx ends, runs in
+	// flight at their next page.
+	queue := make(chan error, 1)
+	go func() { queue <- syncs.Serve(ctx, h.db, h.backend, h.dsn) }()
 
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -123,17 +143,29 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	var failed error
+	queueStopped := false
 	select {
 	case err := <-done:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
+		failed = fmt.Errorf("serve: %w", err)
+	case err := <-queue:
+		// The workers return before ctx ends only when they cannot start.
+		failed, queueStopped = fmt.Errorf("serve: the sync queue: %w", err), true
 	case <-ctx.Done():
-		shutdown, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := srv.Shutdown(shutdown); err != nil {
-			log.Warn("serve: shutdown", "err", err)
+	}
+	cancel()
+	shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer stop()
+	if err := srv.Shutdown(shutdown); err != nil {
+		log.Warn("serve: shutdown", "err", err)
+	}
+	if !queueStopped {
+		if err := <-queue; err != nil {
+			log.Warn("serve: the sync queue did not stop cleanly", "err", err)
 		}
+	}
+	if failed != nil {
+		return failed
 	}
 	log.Info("serve: stopped")
 	return nil

@@ -24,4 +24,26 @@
 //	GET    /v1/instances/{id}/credentials
 //	POST   /v1/credentials · GET /v1/credentials · GET|DELETE /v1/credentials/{id}
 //	GET    /v1/oauth/slack/callback              (Slack's redirect; no credentials)
+//
+// With a sync service (Options.Syncs), the routes of syncs and of the
+// records they write (syncs.go, records.go):
+//
+//	GET    /v1/streams
+//	POST   /v1/instances/{id}/syncs · GET /v1/instances/{id}/syncs?limit=
+//	GET    /v1/instances/{id}/syncs/{sync}
+//	POST   /v1/instances/{id}/syncs/{sync}/cancel · POST …/resume
+//	GET|PUT|DELETE /v1/instances/{id}/sync-schedule
+//	GET    /v1/instances/{id}/records/{stream}?where=&fields=&order_by=&page_size=&cursor=&team_id=&include_deleted=
+//	GET    /v1/instances/{id}/records/{stream}/export?format=jsonl|csv&where=&fields=&team_id=&include_deleted=
+//
+// A run goes queued → running → succeeded | failed | canceled; cancel stops
+// a queued or running one (409 sync_finished otherwise), resume queues a
+// failed or canceled one again under its ID, to go on from its checkpoints.
+// Records are filtered by internal/query's where language, checked against
+// the stream's fields before the store sees it: a where that does not parse
+// is 400 invalid_where with the position of the trouble, an unknown stream
+// or field 400 unknown_stream or unknown_field naming the valid ones. An
+// export reads the store a page at a time and flushes each; after the last
+// record the trailer Connhub-Export-Records says how many it wrote, and an
+// export that breaks off sends no trailer and cuts the connection.
 package httpapi

@@ -18,6 +18,7 @@ import (
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	Proxy http.Handler
 	// Metrics serves /metrics (Prometheus); nil: none.
 	Metrics http.Handler
+	// Syncs starts and reports syncs (internal/sync); nil: no routes for
+	// streams, syncs, schedules or records.
+	Syncs *sync.Service
 }
 
 // API is the HTTP side of connhub.
@@ -160,6 +164,8 @@ type apiError struct {
 	status  int
 	Code    string `json:"code" doc:"A stable, machine-readable error code"`
 	Message string `json:"message" doc:"What went wrong, for a person"`
+	// Position is set for an expression that does not parse.
+	Position int `json:"position,omitempty" doc:"For invalid_where, invalid_order_by and invalid_fields: the 1-based character position in the parameter where the trouble is"`
 }
 
 func (e *apiError) Error() string  { return e.Message }

@@ -21,11 +21,13 @@ import (
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/store/sqlite"
 	"github.com/connhub/connhub/internal/store/storetest"
+	syncsvc "github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -111,7 +113,15 @@ func start(t *testing.T) *hub {
 		ClientSecret: secrets.Secret(h.info.ClientSecret), SigningSecret: secrets.Secret(h.info.SigningSecret), BotScopes: []string{"users:read", "team:read"}, UserScopes: []string{"admin"}}); err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test",
+	caller, err := slackcall.New(slackcall.Options{SlackURL: h.slack, Tokens: svc, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncs, err := syncsvc.New(syncsvc.Config{Store: s, Caller: caller, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs,
 		Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
 	ts.Config.Handler = api.Handler()
 	ts.Start()
@@ -432,7 +442,9 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("openapi version %v", d["openapi"])
 	}
 	paths := d["paths"].(map[string]any)
-	for _, p := range []string{"/v1/instances", "/v1/instances/{id}", "/v1/instances/{id}/ping", "/v1/oauth/slack/callback", "/v1/connectors", "/v1/credentials"} {
+	for _, p := range []string{"/v1/instances", "/v1/instances/{id}", "/v1/instances/{id}/ping", "/v1/oauth/slack/callback", "/v1/connectors", "/v1/credentials",
+		"/v1/streams", "/v1/instances/{id}/syncs", "/v1/instances/{id}/syncs/{sync}", "/v1/instances/{id}/sync-schedule",
+		"/v1/instances/{id}/records/{stream}", "/v1/instances/{id}/records/{stream}/export"} {
 		if paths[p] == nil {
 			t.Errorf("the document lacks %s", p)
 		}

@@ -23,6 +23,10 @@ func (a *API) routes() {
 	a.instanceRoutes()
 	a.credentialRoutes()
 	a.callbackRoute()
+	if a.o.Syncs != nil {
+		a.syncRoutes()
+		a.recordRoutes()
+	}
 }
 
 // Page is the paging of a list: the cursor of the next page, "" at the end.
