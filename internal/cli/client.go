@@ -37,7 +37,8 @@ const defaultServer = "http://127.0.0.1:8080"
 
 // newClientCmds returns the commands that talk to a hub, and `token`.
 func newClientCmds(io streams) []*cobra.Command {
-	return []*cobra.Command{newAppsCmd(io), newInstancesCmd(io), newCredentialsCmd(io), newTokenCmd(io)}
+	return []*cobra.Command{newAppsCmd(io), newInstancesCmd(io), newCredentialsCmd(io), newTokenCmd(io),
+		newStreamsCmd(io), newSyncCmd(io), newRecordsCmd(io), newExportCmd(io)}
 }
 
 // clientFlags are the flags of every command that calls a hub.
@@ -48,9 +49,16 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
+	f.registerHub(fs)
+	registerOutput(fs, &f.Output)
+}
+
+// registerHub registers the flags that find the hub, for the commands whose
+// --output is not table or json.
+func (f *clientFlags) registerHub(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Server, "server", "", "URL of the connhub hub (env CONNHUB_SERVER; default "+defaultServer+")")
 	fs.StringVar(&f.DataDir, "data-dir", "", "the hub's data directory, whose admin-credentials file gives the API token when CONNHUB_TOKEN is unset (env CONNHUB_DATA_DIR; default $XDG_DATA_HOME/connhub, else ~/.local/share/connhub)")
-	registerOutput(fs, &f.Output)
+	f.Output = "table"
 }
 
 func registerOutput(fs *pflag.FlagSet, output *string) {

@@ -94,6 +94,10 @@ type Error struct {
 	Code      string // stable: not_found, invalid_credentials, invalid_instance, slack_…, or CodeUnexpectedResponse
 	Message   string // for a person
 	RequestID string // "" when the answer carried none
+	// Position is, for an expression that does not parse (invalid_where,
+	// invalid_order_by, invalid_fields), the 1-based position in it of the
+	// trouble; 0 otherwise.
+	Position int
 }
 
 func (e *Error) Error() string {
@@ -116,6 +120,35 @@ func IsNotFound(err error) bool {
 // do sends one request and decodes a JSON answer into out (nil: the answer
 // is not read). query may be nil; body is marshaled as JSON when non-nil.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	resp, err := c.send(ctx, c.hc, method, path, query, body, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("connhub: %s %s: read the answer: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		return answerError(resp, data)
+	}
+	reqID := resp.Header.Get("X-Request-Id")
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if !jsonContent(resp.Header.Get("Content-Type")) {
+		return unexpected(resp, reqID)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &Error{Status: resp.StatusCode, Code: CodeUnexpectedResponse, RequestID: reqID,
+			Message: fmt.Sprintf("the answer to %s %s is not the JSON connhub sends: %v", method, path, err)}
+	}
+	return nil
+}
+
+// send sends one request with hc and returns the answer, whatever its
+// status, for the caller to read and close. accept is the Accept header.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, query url.Values, body any, accept string) (*http.Response, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -124,15 +157,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("connhub: encode the request: %w", err)
+			return nil, fmt.Errorf("connhub: encode the request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("connhub: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("connhub: %s %s: %w", method, path, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -142,39 +175,27 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		// *url.Error names the method and URL, which hold no credential.
-		return fmt.Errorf("connhub: %w", err)
+		return nil, fmt.Errorf("connhub: %w", err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return fmt.Errorf("connhub: %s %s: read the answer: %w", method, path, err)
-	}
+	return resp, nil
+}
+
+// answerError is the *Error of an answer that is not a success, whose body
+// is data.
+func answerError(resp *http.Response, data []byte) *Error {
 	reqID := resp.Header.Get("X-Request-Id")
-	isJSON := jsonContent(resp.Header.Get("Content-Type"))
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}
-		if !isJSON || json.Unmarshal(data, &e) != nil || e.Code == "" {
-			return unexpected(resp, reqID)
-		}
-		return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID}
+	var e struct {
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		Position int    `json:"position"`
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if !isJSON {
+	if !jsonContent(resp.Header.Get("Content-Type")) || json.Unmarshal(data, &e) != nil || e.Code == "" {
 		return unexpected(resp, reqID)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return &Error{Status: resp.StatusCode, Code: CodeUnexpectedResponse, RequestID: reqID,
-			Message: fmt.Sprintf("the answer to %s %s is not the JSON connhub sends: %v", method, path, err)}
-	}
-	return nil
+	return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID, Position: e.Position}
 }
 
 // unexpected describes an answer that is not connhub's, without quoting it.

@@ -33,4 +33,25 @@
 // List methods return one page and its NextCursor; the All methods iterate
 // over every page. WaitActive polls an instance until it leaves pending,
 // and WaitUpdated until a re-authentication completes.
+//
+// # Syncs and records
+//
+// A sync retrieves streams of an instance's workspace data (Streams lists
+// them) into the hub, in the background: StartSync queues a run, and
+// WaitSync polls it to its end, handing each snapshot of its progress to a
+// callback and passing over the errors of a hub that restarts meanwhile.
+// A failed or canceled run resumes from its checkpoints (ResumeSync); a
+// schedule runs syncs at an interval (SetSyncSchedule).
+//
+//	run, err := c.StartSync(ctx, inst.ID, connhub.StartSyncInput{Streams: []string{"users"}})
+//	run, err = c.WaitSync(ctx, inst.ID, run.ID, connhub.WaitOptions{OnPoll: show})
+//	for rec, err := range c.AllRecords(ctx, inst.ID, "licenses", connhub.RecordQuery{Where: "billable = true AND active_30d = false"}) {
+//		…
+//	}
+//
+// QueryRecords reads a page of a stream's records that a where selects, in
+// any order; AllRecords every page. Export streams a whole selection as JSON
+// lines or CSV: its reader ends in io.EOF only when the hub declared the
+// export complete (the Connhub-Export-Records trailer), and in an error
+// wrapping [ErrExportTruncated] when it broke off.
 package connhub

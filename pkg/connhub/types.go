@@ -1,7 +1,11 @@
 package connhub
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -186,6 +190,138 @@ type Credential struct {
 	Value       string    `json:"value,omitempty"`
 }
 
+// Sync run statuses. A run is queued until a worker of the hub takes it,
+// then running; it ends succeeded, failed or canceled. A failed or canceled
+// run can be resumed: queued again under the same ID.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCanceled  = "canceled"
+)
+
+// The states of a stream within a run. A stream the instance cannot run (a
+// scope not granted, a plan without the method) is skipped, with its reason.
+const (
+	StreamPending = "pending"
+	StreamRunning = "running"
+	StreamDone    = "done"
+	StreamSkipped = "skipped"
+	StreamFailed  = "failed"
+)
+
+// StreamInfo describes a stream of workspace data that a sync retrieves.
+type StreamInfo struct {
+	Name    string   `json:"name"`
+	Method  string   `json:"method,omitempty"` // the Slack method that fetches it; "" for a derived stream
+	Token   string   `json:"token,omitempty"`  // which of the instance's tokens calls it: bot or user
+	Scopes  []string `json:"scopes,omitempty"` // scopes it needs
+	Plans   []string `json:"plans,omitempty"`  // plans it is available on; empty: every plan
+	Walk    string   `json:"walk"`             // full, incremental or derived
+	Parent  string   `json:"parent,omitempty"` // the stream it fans out over: a call per record of it
+	Inputs  []string `json:"inputs,omitempty"` // the streams a derived stream is computed from
+	Default bool     `json:"default"`          // whether a sync runs it unless told otherwise
+	Key     string   `json:"key"`              // what the records' key is
+	Fields  []string `json:"fields"`           // the records' top-level fields, for where, fields and order by
+	Doc     string   `json:"doc"`
+}
+
+// SyncOptions are how a run was asked for.
+type SyncOptions struct {
+	Full          bool `json:"full,omitempty"`           // incremental streams walked from the start of their window again
+	AnalyticsDays int  `json:"analytics_days,omitempty"` // days of member analytics a first sync fetches (hub's default 7)
+}
+
+// SyncRun is a sync of some streams of one instance, with where each stream
+// got to.
+type SyncRun struct {
+	ID         string                    `json:"id"`
+	InstanceID string                    `json:"instance_id"`
+	Status     string                    `json:"status"`  // one of the Run constants
+	Trigger    string                    `json:"trigger"` // manual or schedule
+	Streams    []string                  `json:"streams"` // in the order the hub starts them
+	Options    SyncOptions               `json:"options"`
+	Progress   map[string]StreamProgress `json:"progress"` // every stream of the run
+	Error      string                    `json:"error,omitempty"`
+	CreatedAt  time.Time                 `json:"created_at"`
+	StartedAt  *time.Time                `json:"started_at,omitempty"`
+	FinishedAt *time.Time                `json:"finished_at,omitempty"`
+	UpdatedAt  time.Time                 `json:"updated_at"`
+}
+
+// Finished reports whether the run has ended: succeeded, failed or canceled.
+func (r SyncRun) Finished() bool {
+	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCanceled
+}
+
+// StreamProgress is where a stream of a run got to.
+type StreamProgress struct {
+	State    string `json:"state"`            // one of the Stream constants
+	Reason   string `json:"reason,omitempty"` // why it was skipped
+	Error    string `json:"error,omitempty"`  // why it failed
+	Records  int64  `json:"records"`          // written (inserted or updated)
+	Inserted int64  `json:"inserted"`         // of which new
+	Deleted  int64  `json:"deleted"`          // marked deleted at the end of a full walk
+	Calls    int64  `json:"calls"`            // calls to Slack
+	Retries  int64  `json:"retries"`
+	WaitedMS int64  `json:"waited_ms"` // waiting for Slack's rate limits
+	Parents  int64  `json:"parents"`   // fan-out: parents done
+	Skipped  int64  `json:"skipped"`   // fan-out: parents Slack would not answer for
+	// Estimate is how many records the stream is expected to hold (what the
+	// last run wrote; 0 when unknown), and ParentsTotal how many parents a
+	// fan-out walks.
+	Estimate     int64      `json:"estimate,omitempty"`
+	ParentsTotal int64      `json:"parents_total,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+}
+
+// Waited is how long the stream waited for Slack's rate limits.
+func (p StreamProgress) Waited() time.Duration { return time.Duration(p.WaitedMS) * time.Millisecond }
+
+// Schedule runs a sync of an instance every interval.
+type Schedule struct {
+	InstanceID string      `json:"instance_id"`
+	Every      string      `json:"every"`   // a Go duration: "24h0m0s"
+	Streams    []string    `json:"streams"` // empty: the default streams of the day a run starts
+	Options    SyncOptions `json:"options"`
+	Enabled    bool        `json:"enabled"`
+	NextRunAt  *time.Time  `json:"next_run_at,omitempty"`
+	LastRunID  string      `json:"last_run_id,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
+}
+
+// Interval is Every as a duration (0 if the hub sent what is not one).
+func (s Schedule) Interval() time.Duration {
+	d, _ := time.ParseDuration(s.Every)
+	return d
+}
+
+// Record is one synced object of a stream, on its natural key. Data is the
+// object as Slack sent it or as the hub derived it, with only the fields
+// asked for; Decode reads it into a value.
+type Record struct {
+	Key             string          `json:"key"`
+	TeamID          string          `json:"team_id,omitempty"`
+	Data            json.RawMessage `json:"data"`
+	SourceUpdatedAt *time.Time      `json:"source_updated_at,omitempty"`
+	FirstSeenAt     time.Time       `json:"first_seen_at"`
+	LastSeenAt      time.Time       `json:"last_seen_at"`
+	DeletedAt       *time.Time      `json:"deleted_at,omitempty"` // set when the object vanished or was deactivated
+}
+
+// Decode unmarshals the record's data into v.
+func (r Record) Decode(v any) error { return json.Unmarshal(r.Data, v) }
+
+// RecordPage is one page of a stream's records.
+type RecordPage struct {
+	Stream     string   `json:"stream"`
+	Records    []Record `json:"records"`
+	NextCursor string   `json:"next_cursor"` // "" on the last page
+}
+
 // ---- inputs ----
 
 // CreateAppInput registers a Slack app: the values on its Basic Information
@@ -270,6 +406,95 @@ type CreateCredentialInput struct {
 	InstanceID  string `json:"instance_id"`
 	Kind        string `json:"kind,omitempty"` // KindOpenConnectors (default) or KindBearer
 	Description string `json:"description,omitempty"`
+}
+
+// StartSyncInput asks for a sync. The zero value runs the default streams.
+type StartSyncInput struct {
+	Streams       []string `json:"streams,omitempty"` // the streams to run (the hub adds what they need); empty: the default ones
+	Full          bool     `json:"full,omitempty"`
+	AnalyticsDays int      `json:"analytics_days,omitempty"` // 1 to 395; 0: the hub's default, 7
+}
+
+// ScheduleInput creates or replaces an instance's sync schedule.
+type ScheduleInput struct {
+	Every         time.Duration // at least 15 minutes
+	Streams       []string      // empty: the default streams
+	Full          bool
+	AnalyticsDays int
+	Enabled       bool // false keeps the schedule but starts no sync
+}
+
+// MarshalJSON writes Every as a Go duration ("24h0m0s"), as the hub reads it.
+func (in ScheduleInput) MarshalJSON() ([]byte, error) {
+	streams := in.Streams
+	if streams == nil {
+		streams = []string{}
+	}
+	return json.Marshal(struct {
+		Every         string   `json:"every"`
+		Streams       []string `json:"streams"`
+		Full          bool     `json:"full"`
+		AnalyticsDays int      `json:"analytics_days"`
+		Enabled       bool     `json:"enabled"`
+	}{in.Every.String(), streams, in.Full, in.AnalyticsDays, in.Enabled})
+}
+
+// RecordQuery selects, orders and pages a stream's records.
+type RecordQuery struct {
+	// Where filters in connhub's query language, over the stream's fields:
+	// billable = true AND active_30d = false. "" selects every record.
+	Where string
+	// Fields keeps only these fields in each record's Data: a top-level
+	// field, or a path that keeps part of an object (profile.email). Empty
+	// keeps them all.
+	Fields []string
+	// OrderBy sorts: each "field", "field desc" or "-field". Empty: by key.
+	OrderBy []string
+	// TeamID keeps one workspace's records, on Enterprise Grid.
+	TeamID string
+	// IncludeDeleted includes the records that vanished or were deactivated.
+	IncludeDeleted bool
+	// PageSize is the number of records a page holds: 1 to 1000, 0 for the
+	// hub's default, 100.
+	PageSize int
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+}
+
+func (q RecordQuery) values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("where", q.Where)
+	set("fields", strings.Join(q.Fields, ","))
+	set("order_by", strings.Join(q.OrderBy, ","))
+	set("team_id", q.TeamID)
+	set("cursor", q.Cursor)
+	if q.IncludeDeleted {
+		v.Set("include_deleted", "true")
+	}
+	if q.PageSize > 0 {
+		v.Set("page_size", strconv.Itoa(q.PageSize))
+	}
+	return v
+}
+
+// The formats of an export.
+const (
+	FormatJSONL = "jsonl" // one Record as JSON a line
+	FormatCSV   = "csv"   // a header row key,team_id,<fields>,deleted_at, then a row a record; nested values as JSON
+)
+
+// ExportOptions select what an export writes and how.
+type ExportOptions struct {
+	Format         string // FormatJSONL (default) or FormatCSV
+	Where          string
+	Fields         []string
+	TeamID         string
+	IncludeDeleted bool
 }
 
 // ListOptions page a list: Cursor is the previous page's NextCursor, Limit
