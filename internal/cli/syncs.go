@@ -32,6 +32,7 @@ type syncRunOptions struct {
 	Streams       []string
 	Full          bool
 	AnalyticsDays int
+	ThreadDays    int
 	Detach        bool
 }
 
@@ -50,6 +51,7 @@ type syncScheduleOptions struct {
 	Streams       []string
 	Full          bool
 	AnalyticsDays int
+	ThreadDays    int
 	Enable        bool
 	Disable       bool
 	Delete        bool
@@ -129,6 +131,7 @@ func newSyncCmd(io streams) *cobra.Command {
 	f.StringSliceVar(&run.Streams, "streams", nil, "the streams to run, comma-separated (default: the default streams)")
 	f.BoolVar(&run.Full, "full", false, "walk incremental streams from the start of their window again")
 	f.IntVar(&run.AnalyticsDays, "analytics-days", 0, "days of member analytics a first sync fetches, 1 to 395 (default 7)")
+	f.IntVar(&run.ThreadDays, "thread-days", 0, "how far back the messages stream looks again for threads that moved, 1 to 90 (default 7)")
 	f.BoolVar(&run.Detach, "detach", false, "start the sync and return without following it")
 	run.followFlags.register(f)
 
@@ -207,6 +210,7 @@ func newSyncCmd(io streams) *cobra.Command {
 	f.StringSliceVar(&sched.Streams, "streams", nil, "the streams each sync runs, comma-separated (default: the default streams)")
 	f.BoolVar(&sched.Full, "full", false, "walk incremental streams from the start of their window each time")
 	f.IntVar(&sched.AnalyticsDays, "analytics-days", 0, "days of member analytics a first sync fetches, 1 to 395 (default 7)")
+	f.IntVar(&sched.ThreadDays, "thread-days", 0, "how far back the messages stream looks again for threads that moved, 1 to 90 (default 7)")
 	f.BoolVar(&sched.Enable, "enable", false, "run the schedule's syncs again after --disable")
 	f.BoolVar(&sched.Disable, "disable", false, "keep the schedule but run no sync until --enable")
 	f.BoolVar(&sched.Delete, "delete", false, "delete the schedule")
@@ -223,7 +227,8 @@ func runSyncRun(ctx context.Context, opts syncRunOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	run, err := h.StartSync(ctx, opts.Instance, connhub.StartSyncInput{Streams: opts.Streams, Full: opts.Full, AnalyticsDays: opts.AnalyticsDays})
+	run, err := h.StartSync(ctx, opts.Instance, connhub.StartSyncInput{Streams: opts.Streams, Full: opts.Full, AnalyticsDays: opts.AnalyticsDays,
+		ThreadDays: opts.ThreadDays})
 	var e *connhub.Error
 	switch {
 	case errors.As(err, &e) && e.Code == "sync_in_progress":
@@ -362,6 +367,9 @@ func (h *hubClient) printRun(run connhub.SyncRun, parents map[string]string) err
 	if run.Options.AnalyticsDays > 0 {
 		opts = append(opts, fmt.Sprintf("%d days of analytics", run.Options.AnalyticsDays))
 	}
+	if run.Options.ThreadDays > 0 {
+		opts = append(opts, fmt.Sprintf("threads looked at again for %d days", run.Options.ThreadDays))
+	}
 	tookText := ""
 	if d := runTook(run); d > 0 {
 		tookText = dur(d)
@@ -438,7 +446,7 @@ func runSyncAction(ctx context.Context, cf clientFlags, instance, syncID, action
 
 func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) error {
 	changing := false
-	for _, name := range []string{"every", "streams", "full", "analytics-days", "enable", "disable"} {
+	for _, name := range []string{"every", "streams", "full", "analytics-days", "thread-days", "enable", "disable"} {
 		changing = changing || opts.changed(name)
 	}
 	switch {
@@ -478,7 +486,7 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 	}
 	// What is not given stays as the schedule has it.
 	in := connhub.ScheduleInput{Every: current.Interval(), Streams: current.Streams, Full: current.Options.Full,
-		AnalyticsDays: current.Options.AnalyticsDays, Enabled: current.Enabled || !exists}
+		AnalyticsDays: current.Options.AnalyticsDays, ThreadDays: current.Options.ThreadDays, Enabled: current.Enabled || !exists}
 	if opts.changed("every") {
 		in.Every = opts.Every
 	}
@@ -490,6 +498,9 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 	}
 	if opts.changed("analytics-days") {
 		in.AnalyticsDays = opts.AnalyticsDays
+	}
+	if opts.changed("thread-days") {
+		in.ThreadDays = opts.ThreadDays
 	}
 	switch {
 	case opts.Enable:
@@ -521,6 +532,9 @@ func (h *hubClient) printSchedule(sc connhub.Schedule) error {
 	}
 	if sc.Options.AnalyticsDays > 0 {
 		opts = append(opts, fmt.Sprintf("%d days of analytics", sc.Options.AnalyticsDays))
+	}
+	if sc.Options.ThreadDays > 0 {
+		opts = append(opts, fmt.Sprintf("threads looked at again for %d days", sc.Options.ThreadDays))
 	}
 	every := sc.Every
 	if d := sc.Interval(); d > 0 {

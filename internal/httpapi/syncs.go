@@ -20,6 +20,7 @@ import (
 type SyncOptions struct {
 	Full          bool `json:"full" doc:"Incremental streams were walked from the start of their window again"`
 	AnalyticsDays int  `json:"analytics_days" doc:"Days of member analytics the first sync fetches; 0: the default, 7"`
+	ThreadDays    int  `json:"thread_days" doc:"How far back the messages stream looks again for threads that moved; 0: the default, 7"`
 }
 
 // StreamProgress is where one stream of a run is.
@@ -60,7 +61,7 @@ type SyncRun struct {
 
 func syncRunView(r sync.Run) SyncRun {
 	v := SyncRun{ID: r.ID, InstanceID: r.InstanceID, Status: r.Status, Trigger: r.Trigger, Streams: orEmpty(r.Streams),
-		Options:  SyncOptions{Full: r.Opts.Full, AnalyticsDays: r.Opts.AnalyticsDays},
+		Options:  SyncOptions{Full: r.Opts.Full, AnalyticsDays: r.Opts.AnalyticsDays, ThreadDays: r.Opts.ThreadDays},
 		Progress: make(map[string]StreamProgress, len(r.Streams)), Error: r.Error,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), UpdatedAt: r.UpdatedAt}
 	for _, name := range r.Streams {
@@ -91,7 +92,7 @@ type Schedule struct {
 
 func scheduleView(s sync.Schedule) Schedule {
 	return Schedule{InstanceID: s.InstanceID, Every: s.Interval.String(), Streams: orEmpty(s.Streams),
-		Options: SyncOptions{Full: s.Opts.Full, AnalyticsDays: s.Opts.AnalyticsDays}, Enabled: s.Enabled,
+		Options: SyncOptions{Full: s.Opts.Full, AnalyticsDays: s.Opts.AnalyticsDays, ThreadDays: s.Opts.ThreadDays}, Enabled: s.Enabled,
 		NextRunAt: timePtr(s.NextRunAt), LastRunID: s.LastRunID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
@@ -149,6 +150,7 @@ func (a *API) syncRoutes() {
 				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams (GET /v1/streams)"`
 				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again"`
 				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 7, at most 395)"`
+				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
 			}
 		}) (*syncRunOutput, error) {
 			if err := a.visible(ctx, in.ID); err != nil {
@@ -156,7 +158,7 @@ func (a *API) syncRoutes() {
 			}
 			var start sync.StartInput
 			if b := in.Body; b != nil {
-				start = sync.StartInput{Streams: b.Streams, Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays}}
+				start = sync.StartInput{Streams: b.Streams, Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays}}
 			}
 			r, err := a.o.Syncs.Start(ctx, principal(ctx), in.ID, start)
 			if err != nil {
@@ -249,6 +251,7 @@ func (a *API) scheduleRoutes(tags []string) {
 				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams"`
 				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again on each run"`
 				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 7, at most 395)"`
+				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
 				Enabled       *bool    `json:"enabled,omitempty" doc:"Whether it runs (default true)"`
 			}
 		}) (*scheduleOutput, error) {
@@ -261,12 +264,9 @@ func (a *API) scheduleRoutes(tags []string) {
 				return nil, a.fail(ctx, apierror.New(http.StatusBadRequest, "invalid_schedule",
 					fmt.Sprintf("every %q is not a duration: write it as Go does, e.g. 30m, 6h or 24h (at least %s)", b.Every, sync.MinInterval)))
 			}
-			if b.AnalyticsDays < 0 || b.AnalyticsDays > 395 {
-				return nil, a.fail(ctx, apierror.New(http.StatusBadRequest, "invalid_options", "analytics_days must be between 1 and 395 (Slack keeps 13 months)"))
-			}
 			enabled := b.Enabled == nil || *b.Enabled
 			s, err := a.o.Syncs.SetSchedule(ctx, principal(ctx), in.ID, sync.ScheduleInput{Every: every, Streams: b.Streams,
-				Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays}, Enabled: enabled})
+				Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays}, Enabled: enabled})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}

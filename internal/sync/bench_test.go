@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,12 +181,16 @@ func slackgoLoop(b *testing.B, e *env) map[string]int {
 			break
 		}
 	}
+	// Each retry asks for the same page again: the cursor moves only on an
+	// answer.
 	for cursor := ""; ; {
 		var logins []slackgo.Login
+		var next string
 		must(retry(func() (err error) {
-			logins, cursor, err = user.GetAccessLogsContext(ctx, slackgo.AccessLogParameters{Limit: 1000, Cursor: cursor})
+			logins, next, err = user.GetAccessLogsContext(ctx, slackgo.AccessLogParameters{Limit: 1000, Cursor: cursor})
 			return err
 		}))
+		cursor = next
 		counts["access_logs"] += len(logins)
 		if cursor == "" {
 			break
@@ -202,10 +208,12 @@ func slackgoLoop(b *testing.B, e *env) map[string]int {
 	var ids []string
 	for cursor := ""; ; {
 		var page []slackgo.Channel
+		var next string
 		must(retry(func() (err error) {
-			page, cursor, err = bot.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{Types: []string{"public_channel", "private_channel"}, Limit: 1000, Cursor: cursor})
+			page, next, err = bot.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{Types: []string{"public_channel", "private_channel"}, Limit: 1000, Cursor: cursor})
 			return err
 		}))
+		cursor = next
 		for _, c := range page {
 			ids = append(ids, c.ID)
 		}
@@ -216,10 +224,12 @@ func slackgoLoop(b *testing.B, e *env) map[string]int {
 	counts["channels"] = len(ids)
 	for _, id := range ids {
 		for cursor := ""; ; {
+			var next string
 			err := retry(func() (err error) {
-				_, cursor, err = bot.GetUsersInConversationContext(ctx, &slackgo.GetUsersInConversationParameters{ChannelID: id, Limit: 1000, Cursor: cursor})
+				_, next, err = bot.GetUsersInConversationContext(ctx, &slackgo.GetUsersInConversationParameters{ChannelID: id, Limit: 1000, Cursor: cursor})
 				return err
 			})
+			cursor = next
 			if err != nil && (err.Error() == "not_in_channel" || err.Error() == "channel_not_found") {
 				break
 			}
@@ -327,4 +337,48 @@ func nextCursor(body []byte) string {
 	}
 	json.Unmarshal(body, &p)
 	return p.Meta.NextCursor
+}
+
+// BenchmarkUsersSyncRSS is issue 6's memory benchmark: the peak RSS of a
+// process that syncs the users of a 100,000-person workspace (target: at
+// most 64 MiB), against, in the same run, a process that opens the store and
+// does nothing, and one that reads the same users with slack-go's
+// GetUsers, which holds them all. Each is a child process, so that the
+// sandbox's own memory is not counted. BENCH_USERS makes it smaller.
+//
+//	go test -run '^$' -bench UsersSyncRSS -benchtime 1x -timeout 30m ./internal/sync
+func BenchmarkUsersSyncRSS(b *testing.B) {
+	users := envInt(b, "BENCH_USERS", 100000)
+	e := setup(b, hubtest.Options{Sandbox: slacksim.Config{Users: users, Channels: 10}}, sync.Config{})
+	for range b.N {
+		run, err := e.svc.Start(ctx, e.Admin, e.Instance.ID, sync.StartInput{Streams: []string{"users"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours := childRSS(b, e, "execute", run.ID)
+		if r, _ := e.svc.Get(ctx, run.OrgID, run.InstanceID, run.ID); r.Status != store.RunSucceeded || r.State["users"].Records < int64(users) {
+			b.Fatalf("the users sync %s %s: %d records", r.Status, r.Error, r.State["users"].Records)
+		}
+		idle := childRSS(b, e, "idle", "")
+		slackgoRSS := childRSS(b, e, "slackgo-users", "")
+		b.ReportMetric(ours, "MiB-peak-rss")
+		b.ReportMetric(idle, "MiB-idle")
+		b.ReportMetric(slackgoRSS, "MiB-slackgo-getusers")
+		b.ReportMetric(ours/slackgoRSS, "x-of-slackgo")
+		fmt.Fprintf(os.Stderr, "users sync of %d users: peak RSS %.1f MiB (idle %.1f MiB, slack-go GetUsers %.1f MiB)\n", users, ours, idle, slackgoRSS)
+	}
+}
+
+// childRSS runs a child process in mode and returns its peak RSS in MiB.
+func childRSS(b *testing.B, e *env, mode, runID string) float64 {
+	child := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1")
+	child.Env = childEnviron(e, "sqlite", mode, runID)
+	if out, err := child.CombinedOutput(); err != nil {
+		b.Fatalf("child %s: %v\n%s", mode, err, out)
+	}
+	ru, ok := child.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		b.Skip("no rusage on this system")
+	}
+	return float64(ru.Maxrss) / 1024 // Linux counts KiB
 }

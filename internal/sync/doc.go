@@ -24,7 +24,16 @@
 // workspace is on; a stream that cannot run there is skipped with its
 // reason, never failed.
 //
-// Memory stays flat: pages are written as they come, fan-outs and
-// derivations read the store a page at a time in key order, and the daily
-// analytics file is read a line at a time.
+// A fan-out fetches several parents at once (walker.go) and commits their
+// pages in parent order, so the checkpoint stays one position while the
+// budget is spent as fast as Slack allows. Streams whose objects are huge in
+// number keep a record per page: channel_members holds up to 1,000 user IDs
+// a record, found with the query language's HAS.
+//
+// Memory stays flat: pages are written as they come, fan-outs hold a few
+// pages per worker, fan-outs and derivations read the store a page at a time
+// in key order, and the daily analytics file is read a line at a time.
+//
+// A replica that stops gives its runs back as queued; a run that failed
+// keeps its checkpoints, and Resume goes on from them.
 package sync

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	gosync "sync"
 	"time"
 
+	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 )
@@ -62,6 +64,27 @@ type Options struct {
 	// AnalyticsDays is how many days of member analytics the first sync
 	// fetches (default 7, at most 395: Slack keeps 13 months).
 	AnalyticsDays int `json:"analytics_days,omitempty"`
+	// ThreadDays is how far back a messages sync looks again for threads
+	// that moved (default 7, at most 90).
+	ThreadDays int `json:"thread_days,omitempty"`
+}
+
+// validate says what is wrong with the options, as the API answers it.
+func (o Options) validate() error {
+	switch {
+	case o.AnalyticsDays < 0 || o.AnalyticsDays > 395:
+		return apierror.New(http.StatusBadRequest, "invalid_options", fmt.Sprintf("analytics_days is %d: it must be between 1 and 395 (Slack keeps 13 months), or 0 for the default", o.AnalyticsDays))
+	case o.ThreadDays < 0 || o.ThreadDays > 90:
+		return apierror.New(http.StatusBadRequest, "invalid_options", fmt.Sprintf("thread_days is %d: it must be between 1 and 90, or 0 for the default", o.ThreadDays))
+	}
+	return nil
+}
+
+func (o Options) threadDays() int {
+	if o.ThreadDays <= 0 {
+		return 7
+	}
+	return min(o.ThreadDays, 90)
 }
 
 func (o Options) analyticsDays() int {

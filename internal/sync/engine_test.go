@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/slackcall"
@@ -345,4 +349,76 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+func TestMessagesAndTheirThreadsAreReadAgainOnlyWhenTheyMove(t *testing.T) {
+	t.Parallel()
+	// The app reads the history of the channels its bot is in: an admin
+	// lets it join them (channels:join on top of the edition's scopes).
+	slackConnector, _ := connector.Get("slack")
+	edition, _ := slackConnector.Edition("business_plus")
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 60, Channels: 8},
+		Install: &instance.CreateInput{BotScopes: append(slices.Clone(edition.BotScopes), "channels:join"), UserScopes: edition.UserScopes}}, sync.Config{})
+	bot := slackgo.New(e.Instance.BotToken.Reveal(), slackgo.OptionAPIURL(e.SlackURL+"/api/"))
+	chans, _, err := bot.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{Types: []string{"public_channel"}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chans {
+		if !c.IsArchived {
+			if _, _, _, err := bot.JoinConversationContext(ctx, c.ID); err != nil {
+				t.Fatalf("join %s: %v", c.ID, err)
+			}
+		}
+	}
+	calls := func(method string) int64 { return e.Sandbox.Stats().Methods[method].Calls }
+	in := sync.StartInput{Streams: []string{"messages"}}
+	if r := e.run(t, in); r.Status != store.RunSucceeded || r.State["messages"].State != sync.StateDone {
+		t.Fatalf("messages: %s %s; %s", r.Status, r.Error, states(r))
+	}
+	// Find a thread the app can see, and count what the first sync read.
+	var parent, channel, author string
+	replies := 0
+	for _, rec := range e.records(t, "messages") {
+		var m struct {
+			TS         string `json:"ts"`
+			Thread     string `json:"thread_ts"`
+			ReplyCount int    `json:"reply_count"`
+			ChannelID  string `json:"channel_id"`
+			User       string `json:"user"`
+		}
+		json.Unmarshal(rec.Data, &m)
+		if m.Thread != "" && m.Thread != m.TS {
+			replies++
+		}
+		if m.ReplyCount > 0 && parent == "" {
+			parent, channel, author = m.TS, m.ChannelID, m.User
+		}
+	}
+	if parent == "" || replies == 0 {
+		t.Fatalf("the first sync read no thread (%d replies of %d messages); %+v", replies, len(e.records(t, "messages")), e.svc)
+	}
+	threads := calls("conversations.replies")
+
+	// Nothing moved: no thread is read again.
+	if r := e.run(t, in); r.Status != store.RunSucceeded || calls("conversations.replies") != threads {
+		t.Errorf("a second sync read %d threads again, want none (%s %s)", calls("conversations.replies")-threads, r.Status, r.Error)
+	}
+	// A new message, then a reply to it: the thread moved within the
+	// lookback window, so that one thread is read again, and the reply kept.
+	post := func(body map[string]any) string {
+		body["channel"], body["user"] = channel, author
+		return e.control(t, "POST", "/_sandbox/messages", body)["message"].(map[string]any)["ts"].(string)
+	}
+	parent = post(map[string]any{"text": "who has the launch notes?"})
+	if r := e.run(t, in); r.Status != store.RunSucceeded || calls("conversations.replies") != threads {
+		t.Errorf("a new message without replies read %d threads (%s %s)", calls("conversations.replies")-threads, r.Status, r.Error)
+	}
+	ts := post(map[string]any{"thread_ts": parent, "text": "one more thing"})
+	if r := e.run(t, in); r.Status != store.RunSucceeded || calls("conversations.replies") != threads+1 {
+		t.Errorf("after a reply, %d threads read again, want 1 (%s %s)", calls("conversations.replies")-threads, r.Status, r.Error)
+	}
+	if rec := e.record(t, "messages", channel+"/"+ts); !strings.Contains(string(rec.Data), "one more thing") {
+		t.Errorf("the new reply: %s", rec.Data)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -590,4 +591,96 @@ func fetchIntegrationLogs(ctx context.Context, w *walker) error {
 			return nil
 		}
 	}
+}
+
+// fetchMessages walks each channel's history, newest first, and the threads
+// in it. The first sync reads everything the app may see; later ones read
+// from the last sync's start, less the thread lookback (Options.ThreadDays),
+// so that parents in that window are seen again with their latest_reply. A
+// thread is read again only when its parent's latest_reply moved since the
+// stored copy, and then only the replies after it.
+func fetchMessages(ctx context.Context, w *walker) error {
+	oldest := ""
+	if t, err := time.Parse(time.RFC3339, w.pos.Mark); err == nil {
+		lookback := time.Duration(w.r.opts.threadDays()) * 24 * time.Hour
+		oldest = strconv.FormatInt(t.Add(-lookback).Unix(), 10)
+	}
+	if w.pos.NewMark == "" {
+		w.pos.NewMark = w.r.asOf().Format(time.RFC3339) // the next sync reads from here, less the lookback
+	}
+	return w.fanOut(ctx, func(ctx context.Context, ch store.Record, cursor string, _ int, emit func([]store.Record, string) error) error {
+		args := url.Values{"channel": {ch.Key}, "limit": {"999"}}
+		if oldest != "" {
+			args.Set("oldest", oldest)
+		}
+		return w.cursorPages(ctx, "conversations.history", args, "messages", cursor, messageRecord(ch, ""), func(recs []store.Record, next string) error {
+			replies, err := w.threadReplies(ctx, ch, recs)
+			if err != nil {
+				return err
+			}
+			return emit(append(recs, replies...), next)
+		})
+	}, parentNotAnswered...)
+}
+
+// message is what the walk reads of a message.
+type message struct {
+	TS          string `json:"ts"`
+	ThreadTS    string `json:"thread_ts"`
+	ReplyCount  int    `json:"reply_count"`
+	LatestReply string `json:"latest_reply"`
+}
+
+// messageRecord makes a message's record, keyed "C…/ts", with its channel;
+// skipTS drops the thread's parent from conversations.replies' pages.
+func messageRecord(ch store.Record, skipTS string) func(json.RawMessage) (store.Record, bool, error) {
+	return func(raw json.RawMessage) (store.Record, bool, error) {
+		var m message
+		if err := json.Unmarshal(raw, &m); err != nil || m.TS == "" {
+			return store.Record{}, false, fmt.Errorf("a message without a ts")
+		}
+		if m.TS == skipTS {
+			return store.Record{}, false, nil
+		}
+		ts, _ := strconv.ParseFloat(m.TS, 64)
+		return store.Record{Key: ch.Key + "/" + m.TS, TeamID: ch.TeamID, Data: withField(raw, "channel_id", ch.Key),
+			SourceUpdatedAt: time.Unix(int64(ts), 0)}, true, nil
+	}
+}
+
+// threadReplies reads the replies of the threads in a page of messages
+// whose latest_reply is not the stored one: every reply of a new thread, the
+// ones after the stored latest_reply of a thread that moved.
+func (w *walker) threadReplies(ctx context.Context, ch store.Record, page []store.Record) ([]store.Record, error) {
+	var out []store.Record
+	for _, rec := range page {
+		var m message
+		json.Unmarshal(rec.Data, &m)
+		if m.ReplyCount == 0 || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
+			continue // not a thread's parent
+		}
+		args := url.Values{"channel": {ch.Key}, "ts": {m.TS}, "limit": {"999"}}
+		stored, err := w.r.svc.store.GetRecord(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, rec.Key)
+		switch {
+		case err == nil:
+			var old message
+			json.Unmarshal(stored.Data, &old)
+			if old.LatestReply == m.LatestReply {
+				continue
+			}
+			if old.LatestReply != "" {
+				args.Set("oldest", old.LatestReply)
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		err = w.cursorPages(ctx, "conversations.replies", args, "messages", "", messageRecord(ch, m.TS), func(recs []store.Record, _ string) error {
+			out = append(out, recs...)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

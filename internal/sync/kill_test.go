@@ -3,36 +3,25 @@ package sync_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/hubtest"
-	"github.com/connhub/connhub/internal/instance"
-	"github.com/connhub/connhub/internal/ratelimit"
-	"github.com/connhub/connhub/internal/secrets"
-	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/store"
-	"github.com/connhub/connhub/internal/store/postgres"
-	"github.com/connhub/connhub/internal/store/sqlite"
 	"github.com/connhub/connhub/internal/sync"
 )
 
 // The kill test runs a sync in a child process (this test binary again,
-// running TestKillChild) and kills it with SIGKILL at random moments, round
+// running TestChild) and kills it with SIGKILL at random moments, round
 // after round, each child resuming the run from the checkpoints the last one
 // left. The run must end with exactly the records of an uninterrupted sync
 // of the same workspace.
 
-const (
-	childEnv   = "CONNHUB_SYNC_KILL_CHILD"
-	killWindow = time.Second // the sandbox's rate window: a sync of a few seconds
-)
+const killWindow = time.Second // the sandbox's rate window: a sync of a few seconds
 
 var killCfg = slacksim.Config{Users: 1200, Channels: 400, RateLimits: true, RateWindow: killWindow}
 
@@ -73,11 +62,10 @@ func TestAKilledSyncResumesToExactlyTheDataOfAnUninterruptedOne(t *testing.T) {
 			if c.postgres {
 				backend = "postgres"
 			}
-			env := append(os.Environ(), childEnv+"=1", "KILL_DSN="+e.DSN, "KILL_BACKEND="+backend, "KILL_SLACK="+e.SlackURL,
-				"KILL_KEYS="+e.KeysText, "KILL_ORG="+e.Admin.Org.ID, "KILL_RUN="+run.ID)
+			env := childEnviron(e, backend, "execute", run.ID)
 			killed := 0
 			for round := 0; round < c.kills; round++ {
-				child := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
+				child := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1")
 				child.Env = env
 				var out strings.Builder
 				child.Stdout, child.Stderr = &out, &out
@@ -103,7 +91,7 @@ func TestAKilledSyncResumesToExactlyTheDataOfAnUninterruptedOne(t *testing.T) {
 				t.Errorf("only %d of %d children were killed before the run ended: the sync is too short to test", killed, c.kills)
 			}
 			// The last child works the run to its end.
-			final := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
+			final := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1")
 			final.Env = env
 			if out, err := final.CombinedOutput(); err != nil {
 				t.Fatalf("the last child: %v\n%s", err, out)
@@ -121,63 +109,6 @@ func TestAKilledSyncResumesToExactlyTheDataOfAnUninterruptedOne(t *testing.T) {
 			t.Logf("%s: %d kills, then the same records as an uninterrupted sync", c.name, killed)
 		})
 	}
-}
-
-// TestKillChild is the child of the kill test: it works the run it is given
-// until the run ends or the parent kills it. Run alone, it does nothing.
-func TestKillChild(t *testing.T) {
-	if os.Getenv(childEnv) == "" {
-		t.Skip("the kill test's child process")
-	}
-	keys, err := secrets.ParseKeys(os.Getenv("KILL_KEYS"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st store.Store
-	if os.Getenv("KILL_BACKEND") == "postgres" {
-		st, err = postgres.Open(ctx, os.Getenv("KILL_DSN"), ring)
-	} else {
-		st, err = sqlite.Open(ctx, os.Getenv("KILL_DSN"), ring)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	slackURL := os.Getenv("KILL_SLACK")
-	services, err := instance.New(ctx, instance.Options{Store: st, Slack: slack.New(slackURL, &http.Client{Timeout: 30 * time.Second}),
-		CallbackURL: "http://127.0.0.1:9/v1/oauth/slack/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: services, Pacer: ratelimit.New(ratelimit.Options{Window: killWindow})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A short lease: the next child takes the run over soon after a kill.
-	svc, err := sync.New(sync.Config{Store: st, Caller: caller, LeaseTTL: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, id := os.Getenv("KILL_ORG"), os.Getenv("KILL_RUN")
-	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
-		if err := svc.Execute(ctx, org, id); err != nil {
-			t.Fatal(err)
-		}
-		runs, err := st.GetSyncRun(ctx, org, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if runs.Status != store.RunQueued && runs.Status != store.RunRunning {
-			fmt.Println("the run ended:", runs.Status, runs.Error)
-			return
-		}
-		time.Sleep(50 * time.Millisecond) // the dead child's lease has not lapsed yet
-	}
-	t.Fatal("the run did not end in five minutes")
 }
 
 // firstDiff shows the first line where a and b differ.

@@ -37,6 +37,9 @@ func (s *Service) SetSchedule(ctx context.Context, p tenant.Principal, instanceI
 	if in.Every < MinInterval {
 		return Schedule{}, apierror.New(http.StatusBadRequest, "invalid_schedule", fmt.Sprintf("a schedule runs at most every %s", MinInterval))
 	}
+	if err := in.Options.validate(); err != nil {
+		return Schedule{}, err
+	}
 	names, err := resolveStreams(in.Streams)
 	if err != nil {
 		return Schedule{}, err

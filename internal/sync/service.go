@@ -159,8 +159,8 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 	if err != nil {
 		return Run{}, err
 	}
-	if in.Options.AnalyticsDays < 0 || in.Options.AnalyticsDays > 395 {
-		return Run{}, apierror.New(http.StatusBadRequest, "invalid_options", "analytics_days must be between 1 and 395 (Slack keeps 13 months)")
+	if err := in.Options.validate(); err != nil {
+		return Run{}, err
 	}
 	inst, err := s.store.GetInstance(ctx, p.Org.ID, instanceID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -122,6 +122,13 @@ var streams = []*stream{
 		Fields: []string{"id", "channel_id", "title", "link", "emoji", "icon_url", "type", "entity_id", "date_created", "date_updated", "rank",
 			"last_updated_by_user_id", "last_updated_by_team_id", "shortcut_id", "app_id"},
 		Doc: "Channels' bookmarks.", fetch: fetchBookmarks},
+	{Name: "messages", Method: "conversations.history", Token: "bot", AnyScopes: []string{"channels:history", "groups:history"}, Parent: "channels",
+		Walk: walkIncremental, OptIn: true, Key: "channel ID/ts",
+		Fields: []string{"channel_id", "type", "subtype", "user", "bot_id", "app_id", "team", "text", "ts", "thread_ts", "reply_count",
+			"reply_users_count", "latest_reply", "reply_users", "edited", "reactions", "files", "blocks", "attachments", "client_msg_id"},
+		Doc: "Messages of the channels the app is in, and their threads' replies (conversations.replies), when asked for by name. " +
+			"A later sync reads what is new, and threads whose parent's latest_reply moved within the lookback window (thread_days, default 7).",
+		fetch: fetchMessages},
 	{Name: "licenses", Walk: walkDerived, After: []string{"users", "billable_info", "access_logs", "member_analytics", "subscriptions"}, Key: "the user ID",
 		Fields: []string{"user_id", "team_id", "name", "real_name", "email", "title", "account_type", "guest", "deactivated", "bot", "billable",
 			"last_active_at", "last_active_source", "days_inactive", "active_30d", "active_90d", "as_of"},

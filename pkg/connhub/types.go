@@ -231,6 +231,7 @@ type StreamInfo struct {
 type SyncOptions struct {
 	Full          bool `json:"full,omitempty"`           // incremental streams walked from the start of their window again
 	AnalyticsDays int  `json:"analytics_days,omitempty"` // days of member analytics a first sync fetches (hub's default 7)
+	ThreadDays    int  `json:"thread_days,omitempty"`    // how far back messages look again for threads that moved (hub's default 7)
 }
 
 // SyncRun is a sync of some streams of one instance, with where each stream
@@ -413,6 +414,7 @@ type StartSyncInput struct {
 	Streams       []string `json:"streams,omitempty"` // the streams to run (the hub adds what they need); empty: the default ones
 	Full          bool     `json:"full,omitempty"`
 	AnalyticsDays int      `json:"analytics_days,omitempty"` // 1 to 395; 0: the hub's default, 7
+	ThreadDays    int      `json:"thread_days,omitempty"`    // 1 to 90; 0: the hub's default, 7
 }
 
 // ScheduleInput creates or replaces an instance's sync schedule.
@@ -421,6 +423,7 @@ type ScheduleInput struct {
 	Streams       []string      // empty: the default streams
 	Full          bool
 	AnalyticsDays int
+	ThreadDays    int
 	Enabled       bool // false keeps the schedule but starts no sync
 }
 
@@ -435,8 +438,9 @@ func (in ScheduleInput) MarshalJSON() ([]byte, error) {
 		Streams       []string `json:"streams"`
 		Full          bool     `json:"full"`
 		AnalyticsDays int      `json:"analytics_days"`
+		ThreadDays    int      `json:"thread_days"`
 		Enabled       bool     `json:"enabled"`
-	}{in.Every.String(), streams, in.Full, in.AnalyticsDays, in.Enabled})
+	}{in.Every.String(), streams, in.Full, in.AnalyticsDays, in.ThreadDays, in.Enabled})
 }
 
 // RecordQuery selects, orders and pages a stream's records.
