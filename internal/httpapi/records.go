@@ -55,7 +55,7 @@ type StreamPath struct {
 // RecordFilter are the parameters that choose records, for queries and
 // exports alike.
 type RecordFilter struct {
-	Where  string `query:"where" example:"is_admin = true AND deleted = false" doc:"A condition in connhub's query language: fields of the record's data (profile.email) or meta fields (_key, _team_id, _first_seen_at, _last_seen_at, _source_updated_at, _deleted_at), compared with =, !=, <, <=, >, >=, LIKE, IN or IS NULL and joined by AND, OR, NOT and parentheses; strings in single quotes"`
+	Where  string `query:"where" example:"is_admin = true AND deleted = false" doc:"A condition in connhub's query language: fields of the record's data (profile.email) or meta fields (_key, _team_id, _first_seen_at, _last_seen_at, _source_updated_at, _deleted_at), compared with =, !=, <, <=, >, >=, LIKE, IN, HAS (an array holds a value: user_ids HAS 'U123') or IS NULL and joined by AND, OR, NOT and parentheses; strings in single quotes"`
 	Fields string `query:"fields" example:"id,name,profile.email" doc:"Comma-separated fields of the data to keep (default all); a path keeps that part of an object"`
 	TeamID string `query:"team_id" doc:"Only the records of this workspace"`
 	// IncludeDeleted also returns records that vanished from Slack.

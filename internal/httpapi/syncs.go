@@ -19,7 +19,7 @@ import (
 // SyncOptions are how a run was asked for.
 type SyncOptions struct {
 	Full          bool `json:"full" doc:"Incremental streams were walked from the start of their window again"`
-	AnalyticsDays int  `json:"analytics_days" doc:"Days of member analytics the first sync fetches; 0: the default, 7"`
+	AnalyticsDays int  `json:"analytics_days" doc:"Days of member analytics the first sync fetches; 0: the default, 1 (yesterday)"`
 	ThreadDays    int  `json:"thread_days" doc:"How far back the messages stream looks again for threads that moved; 0: the default, 7"`
 }
 
@@ -149,7 +149,7 @@ func (a *API) syncRoutes() {
 			Body *struct {
 				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams (GET /v1/streams)"`
 				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again"`
-				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 7, at most 395)"`
+				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
 				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
 			}
 		}) (*syncRunOutput, error) {
@@ -250,7 +250,7 @@ func (a *API) scheduleRoutes(tags []string) {
 				Every         string   `json:"every" example:"24h" doc:"How often, as a Go duration: 15m, 6h, 24h"`
 				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams"`
 				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again on each run"`
-				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 7, at most 395)"`
+				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
 				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
 				Enabled       *bool    `json:"enabled,omitempty" doc:"Whether it runs (default true)"`
 			}

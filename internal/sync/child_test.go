@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,9 +38,11 @@ func childEnviron(e *env, backend, mode, runID string) []string {
 // TestChild is the child process. Run alone, it does nothing.
 func TestChild(t *testing.T) {
 	mode := os.Getenv(childEnv)
-	switch mode {
-	case "":
+	if mode == "" {
 		t.Skip("the child process of the kill test and the memory benchmark")
+	}
+	defer reportPeakRSS()
+	switch mode {
 	case "idle":
 		// What a process that opens the store and does nothing holds.
 		st := openChildStore(t)
@@ -118,3 +121,21 @@ func executeInChild(t *testing.T) {
 	}
 	t.Fatal("the run did not end in five minutes")
 }
+
+// reportPeakRSS prints the process's peak resident set (Linux's VmHWM) for
+// the parent to read. The parent cannot take it from the child's rusage:
+// Linux counts there the parent's memory too, which a child shares between
+// fork and exec.
+func reportPeakRSS() {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Println(peakRSSLabel, strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		}
+	}
+}
+
+const peakRSSLabel = "peak-rss-kib:"

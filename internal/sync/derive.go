@@ -139,83 +139,86 @@ func deriveLicenses(ctx context.Context, w *walker) error {
 	logins := &keyed{r: r, stream: "access_logs", after: w.pos.Parent}
 	analytics := &keyed{r: r, stream: "member_analytics", after: w.pos.Parent}
 	haveBilling, haveLogins, haveAnalytics := r.ran("billable_info"), r.ran("access_logs"), r.ran("member_analytics")
-	for {
-		users, next, err := r.svc.store.ListRecords(ctx, r.run.OrgID, r.run.InstanceID, "users", store.RecordFilter{}, store.Page{After: w.pos.Parent, Limit: 500})
-		if err != nil {
-			return err
-		}
-		recs := make([]store.Record, 0, len(users))
-		for _, rec := range users {
-			var u slackUser
-			if err := json.Unmarshal(rec.Data, &u); err != nil {
-				return err
-			}
-			l := license{UserID: u.ID, TeamID: rec.TeamID, Name: u.Name, RealName: firstNonEmpty(u.RealName, u.Profile.RealName), Email: u.Profile.Email,
-				Title: u.Profile.Title, AccountType: accountType(u), Guest: u.IsRestricted || u.IsUltraRestricted, Deactivated: u.Deleted,
-				LastActiveSource: "none", AsOf: asOf.Format(time.RFC3339)}
-			l.Bot = l.AccountType == "bot"
-			if haveBilling {
-				bs, err := billable.of(ctx, u.ID)
-				if err != nil {
-					return err
-				}
-				b := false
-				for _, x := range bs {
-					var v struct {
-						BillingActive bool `json:"billing_active"`
-					}
-					json.Unmarshal(x.Data, &v)
-					b = b || v.BillingActive
-				}
-				l.Billable = &b
-			}
-			var last time.Time
-			if haveLogins {
-				ls, err := logins.of(ctx, u.ID)
-				if err != nil {
-					return err
-				}
-				for _, x := range ls {
-					if x.SourceUpdatedAt.After(last) {
-						last, l.LastActiveSource = x.SourceUpdatedAt, "access_logs"
-					}
-				}
-			}
-			if haveAnalytics {
-				as, err := analytics.of(ctx, u.ID)
-				if err != nil {
-					return err
-				}
-				for _, x := range as {
-					// A day of activity counts from the end of that day.
-					if end := x.SourceUpdatedAt.Add(24*time.Hour - time.Second); end.After(last) {
-						last, l.LastActiveSource = end, "analytics"
-					}
-				}
-			}
-			if !last.IsZero() {
-				at := last.UTC().Format(time.RFC3339)
-				days := max(0, int(asOf.Sub(last)/(24*time.Hour)))
-				l.LastActiveAt, l.DaysInactive = &at, &days
-				l.Active30d, l.Active90d = days < 30, days < 90
-			}
-			data, err := json.Marshal(l)
+	after := w.pos.Parent
+	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
+		for {
+			users, next, err := r.svc.store.ListRecords(ctx, r.run.OrgID, r.run.InstanceID, "users", store.RecordFilter{}, store.Page{After: after, Limit: 500})
 			if err != nil {
 				return err
 			}
-			recs = append(recs, store.Record{Key: u.ID, TeamID: rec.TeamID, Data: data, SourceUpdatedAt: last})
+			recs := make([]store.Record, 0, len(users))
+			for _, rec := range users {
+				var u slackUser
+				if err := json.Unmarshal(rec.Data, &u); err != nil {
+					return err
+				}
+				l := license{UserID: u.ID, TeamID: rec.TeamID, Name: u.Name, RealName: firstNonEmpty(u.RealName, u.Profile.RealName), Email: u.Profile.Email,
+					Title: u.Profile.Title, AccountType: accountType(u), Guest: u.IsRestricted || u.IsUltraRestricted, Deactivated: u.Deleted,
+					LastActiveSource: "none", AsOf: asOf.Format(time.RFC3339)}
+				l.Bot = l.AccountType == "bot"
+				if haveBilling {
+					bs, err := billable.of(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					b := false
+					for _, x := range bs {
+						var v struct {
+							BillingActive bool `json:"billing_active"`
+						}
+						json.Unmarshal(x.Data, &v)
+						b = b || v.BillingActive
+					}
+					l.Billable = &b
+				}
+				var last time.Time
+				if haveLogins {
+					ls, err := logins.of(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					for _, x := range ls {
+						if x.SourceUpdatedAt.After(last) {
+							last, l.LastActiveSource = x.SourceUpdatedAt, "access_logs"
+						}
+					}
+				}
+				if haveAnalytics {
+					as, err := analytics.of(ctx, u.ID)
+					if err != nil {
+						return err
+					}
+					for _, x := range as {
+						// A day of activity counts from the end of that day.
+						if end := x.SourceUpdatedAt.Add(24*time.Hour - time.Second); end.After(last) {
+							last, l.LastActiveSource = end, "analytics"
+						}
+					}
+				}
+				if !last.IsZero() {
+					at := last.UTC().Format(time.RFC3339)
+					days := max(0, int(asOf.Sub(last)/(24*time.Hour)))
+					l.LastActiveAt, l.DaysInactive = &at, &days
+					l.Active30d, l.Active90d = days < 30, days < 90
+				}
+				data, err := json.Marshal(l)
+				if err != nil {
+					return err
+				}
+				recs = append(recs, store.Record{Key: u.ID, TeamID: rec.TeamID, Data: data, SourceUpdatedAt: last})
+			}
+			if len(users) > 0 {
+				after = users[len(users)-1].Key
+			}
+			last := after
+			if err := emit(recs, func(p *position) { p.Parent = last }); err != nil {
+				return err
+			}
+			if next == "" {
+				return nil
+			}
 		}
-		pos := w.pos
-		if len(users) > 0 {
-			pos.Parent = users[len(users)-1].Key
-		}
-		if err := w.commit(ctx, recs, pos); err != nil {
-			return err
-		}
-		if next == "" {
-			return nil
-		}
-	}
+	})
 }
 
 func firstNonEmpty(xs ...string) string {

@@ -62,7 +62,8 @@ type Options struct {
 	// Full walks incremental streams from the start of their window again.
 	Full bool `json:"full,omitempty"`
 	// AnalyticsDays is how many days of member analytics the first sync
-	// fetches (default 7, at most 395: Slack keeps 13 months).
+	// fetches (default 1, yesterday's file: each is a row per active member,
+	// several times the users; at most 395, as Slack keeps 13 months).
 	AnalyticsDays int `json:"analytics_days,omitempty"`
 	// ThreadDays is how far back a messages sync looks again for threads
 	// that moved (default 7, at most 90).
@@ -89,7 +90,7 @@ func (o Options) threadDays() int {
 
 func (o Options) analyticsDays() int {
 	if o.AnalyticsDays <= 0 {
-		return 7
+		return 1
 	}
 	return min(o.AnalyticsDays, 395)
 }

@@ -92,49 +92,52 @@ func fetchUsers(ctx context.Context, w *walker) error {
 }
 
 func fetchBillableInfo(ctx context.Context, w *walker) error {
-	for {
-		args := url.Values{"limit": {"1000"}}
-		if w.pos.Cursor != "" {
-			args.Set("cursor", w.pos.Cursor)
-		}
-		res, err := w.call(ctx, "team.billableInfo", args)
-		if err != nil {
-			return err
-		}
-		p, err := parsePage(res.Body, "billable_info")
-		if err != nil {
-			return fmt.Errorf("team.billableInfo: %w", err)
-		}
-		team := w.teamID()
-		ids := make([]string, 0, len(p.object))
-		for id := range p.object {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		recs := make([]store.Record, 0, len(ids))
-		for _, id := range ids {
-			var b struct {
-				BillingActive bool `json:"billing_active"`
+	cursor := w.pos.Cursor
+	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
+		for {
+			args := url.Values{"limit": {"1000"}}
+			if cursor != "" {
+				args.Set("cursor", cursor)
 			}
-			if err := json.Unmarshal(p.object[id], &b); err != nil {
-				return fmt.Errorf("team.billableInfo: %s: %w", id, err)
+			res, err := w.call(ctx, "team.billableInfo", args)
+			if err != nil {
+				return err
 			}
-			key := id
-			if w.team != "" {
-				key = id + "/" + w.team // an org's person is billed in each workspace
+			p, err := parsePage(res.Body, "billable_info")
+			if err != nil {
+				return fmt.Errorf("team.billableInfo: %w", err)
 			}
-			data, _ := json.Marshal(map[string]any{"user_id": id, "team_id": team, "billing_active": b.BillingActive})
-			recs = append(recs, store.Record{Key: key, TeamID: team, Data: data})
+			team := w.teamID()
+			ids := make([]string, 0, len(p.object))
+			for id := range p.object {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			recs := make([]store.Record, 0, len(ids))
+			for _, id := range ids {
+				var b struct {
+					BillingActive bool `json:"billing_active"`
+				}
+				if err := json.Unmarshal(p.object[id], &b); err != nil {
+					return fmt.Errorf("team.billableInfo: %s: %w", id, err)
+				}
+				key := id
+				if w.team != "" {
+					key = id + "/" + w.team // an org's person is billed in each workspace
+				}
+				data, _ := json.Marshal(map[string]any{"user_id": id, "team_id": team, "billing_active": b.BillingActive})
+				recs = append(recs, store.Record{Key: key, TeamID: team, Data: data})
+			}
+			cursor = p.next
+			next := p.next
+			if err := emit(recs, func(pos *position) { pos.Cursor = next }); err != nil {
+				return err
+			}
+			if next == "" {
+				return nil
+			}
 		}
-		next := w.pos
-		next.Cursor = p.next
-		if err := w.commit(ctx, recs, next); err != nil {
-			return err
-		}
-		if p.next == "" {
-			return nil
-		}
-	}
+	})
 }
 
 func fetchAccessLogs(ctx context.Context, w *walker) error {
@@ -157,6 +160,18 @@ func fetchAccessLogs(ctx context.Context, w *walker) error {
 
 // withField adds a field to a JSON object, unless it has one.
 func withField(raw json.RawMessage, name, value string) json.RawMessage {
+	key, _ := json.Marshal(name)
+	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) > 1 && trimmed[0] == '{' && !bytes.Contains(raw, key) {
+		// The name appears nowhere: the field goes first, without decoding
+		// the object (logins and messages come by the tens of thousands).
+		v, _ := json.Marshal(value)
+		out := make([]byte, 0, len(trimmed)+len(key)+len(v)+2)
+		out = append(append(append(append(out, '{'), key...), ':'), v...)
+		if rest := bytes.TrimLeft(trimmed[1:], " \t\r\n"); len(rest) > 0 && rest[0] != '}' {
+			out = append(out, ',')
+		}
+		return append(out, trimmed[1:]...)
+	}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(raw, &obj) != nil {
 		return raw

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -190,50 +191,146 @@ type page struct {
 	pages  int // classic paging: how many pages there are
 }
 
-// parsePage reads the list in field, and where the next page is.
+// parsePage reads the list in field, and where the next page is. It reads
+// the answer once, as a stream of tokens, copying out each item of the list
+// (a users.list page is a few megabytes: decoding it whole, then its list,
+// then each item, read every byte several times over).
 func parsePage(body []byte, field string) (page, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return page{}, fmt.Errorf("the answer is not JSON: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return page{}, fmt.Errorf("the answer is not a JSON object")
 	}
 	var p page
-	if raw, ok := top[field]; ok && len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &p.object); err != nil {
-			return page{}, fmt.Errorf("%s: %w", field, err)
+	found := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return page{}, fmt.Errorf("the answer is not JSON: %w", err)
 		}
-	} else if ok {
-		if err := json.Unmarshal(raw, &p.items); err != nil {
-			return page{}, fmt.Errorf("%s: %w", field, err)
+		var err2 error
+		switch key, _ := tok.(string); key {
+		case field:
+			found = true
+			err2 = decodeList(dec, &p)
+		case "response_metadata":
+			var meta struct {
+				NextCursor string `json:"next_cursor"`
+			}
+			err2 = dec.Decode(&meta)
+			p.next = meta.NextCursor
+		case "paging":
+			var paging struct {
+				Pages int `json:"pages"`
+			}
+			err2 = dec.Decode(&paging)
+			p.pages = paging.Pages
+		default:
+			var skip json.RawMessage
+			err2 = dec.Decode(&skip)
 		}
-	} else {
+		if err2 != nil {
+			return page{}, fmt.Errorf("the answer is not JSON: %w", err2)
+		}
+	}
+	if !found {
 		return page{}, fmt.Errorf("the answer has no %q", field)
 	}
-	var meta struct {
-		NextCursor string `json:"next_cursor"`
-	}
-	if raw, ok := top["response_metadata"]; ok {
-		json.Unmarshal(raw, &meta)
-	}
-	p.next = meta.NextCursor
-	var paging struct {
-		Pages int `json:"pages"`
-	}
-	if raw, ok := top["paging"]; ok {
-		json.Unmarshal(raw, &paging)
-	}
-	p.pages = paging.Pages
 	return p, nil
+}
+
+// decodeList reads the list of a page: an array of items, or an object of
+// items by ID (team.billableInfo, emoji.list).
+func decodeList(dec *json.Decoder, p *page) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			var item json.RawMessage
+			if err := dec.Decode(&item); err != nil {
+				return err
+			}
+			p.items = append(p.items, item)
+		}
+	case json.Delim('{'):
+		p.object = map[string]json.RawMessage{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			var item json.RawMessage
+			if err := dec.Decode(&item); err != nil {
+				return err
+			}
+			key, _ := k.(string)
+			p.object[key] = item
+		}
+	case nil:
+		return nil // null: an empty list
+	default:
+		return fmt.Errorf("the list is neither an array nor an object")
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 // cursorWalk fetches a cursor-paginated list from the position's cursor to
 // the end, committing each page's records with the cursor of the next page.
 // build makes a record of an item; ok false drops the item.
 func (w *walker) cursorWalk(ctx context.Context, method string, args url.Values, field string, build func(json.RawMessage) (store.Record, bool, error)) error {
-	return w.cursorPages(ctx, method, args, field, w.pos.Cursor, build, func(recs []store.Record, cursor string) error {
-		next := w.pos
-		next.Cursor = cursor
-		return w.commit(ctx, recs, next)
+	from := w.pos.Cursor
+	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
+		return w.cursorPages(ctx, method, args, field, from, build, func(recs []store.Record, cursor string) error {
+			return emit(recs, func(p *position) { p.Cursor = cursor })
+		})
 	})
+}
+
+// writeAhead is how many pages a stream fetches ahead of its commits.
+const writeAhead = 2
+
+// writeBehind runs produce, which fetches pages and emits them, while the
+// pages are committed behind it in order, each with the position that set
+// makes of the one before. So fetching the next page does not wait for the
+// store to take the last: SQLite takes one writer at a time, and a stream's
+// pages queue for it while the stream goes on. produce must not touch w.pos.
+// Pages emitted before produce fails are still committed.
+func (w *walker) writeBehind(ctx context.Context, produce func(emit func([]store.Record, func(*position)) error) error) error {
+	type pending struct {
+		recs []store.Record
+		set  func(*position)
+	}
+	pages := make(chan pending, writeAhead)
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var produced error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(pages)
+		produced = produce(func(recs []store.Record, set func(*position)) error {
+			select {
+			case pages <- pending{recs, set}:
+				return nil
+			case <-stop.Done():
+				return stop.Err()
+			}
+		})
+	}()
+	for p := range pages {
+		next := w.pos
+		p.set(&next)
+		if err := w.commit(ctx, p.recs, next); err != nil {
+			cancel()
+			<-done
+			return err
+		}
+	}
+	<-done
+	return produced
 }
 
 // cursorPages fetches a cursor-paginated list from cursor to the end, handing
@@ -300,7 +397,13 @@ type fetchParent func(ctx context.Context, parent store.Record, cursor string, p
 // fanOutWorkers is how many parents a fan-out fetches at once. The pacer
 // keeps the calls under Slack's budget; the workers are there so that the
 // time a call and its commit take does not leave the budget unspent.
-const fanOutWorkers = 16
+const fanOutWorkers = 32
+
+// fanOutAhead is how many parents a fan-out fetches ahead of its commits:
+// while the store is busy with other streams' pages (SQLite takes one writer
+// at a time), the workers go on spending the budget. It bounds the memory
+// too: each holds at most a few pages.
+const fanOutAhead = 8 * fanOutWorkers
 
 // parentPages is what a fan-out worker fetched of one parent, in order.
 type parentPages struct {
@@ -320,7 +423,7 @@ type fetchedPage struct {
 // pages in parent order, so the checkpoint stays one position: the parent
 // being committed and its cursor. A parent Slack will not answer for (skip
 // says which codes mean that) is counted and passed over. Memory is bounded
-// by the workers and a few pages each, however large a parent is.
+// by fanOutAhead parents of a few pages each, however large a parent is.
 func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) error {
 	after := w.pos.Parent
 	if !w.pos.ParentDone && w.pos.Parent != "" {
@@ -342,8 +445,8 @@ func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) 
 	var wg gosync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	order := make(chan *parentPages, fanOutWorkers) // in parent order, to commit
-	work := make(chan *parentPages)                 // to fetch
+	order := make(chan *parentPages, fanOutAhead) // in parent order, to commit
+	work := make(chan *parentPages)               // to fetch
 	for range fanOutWorkers {
 		wg.Go(func() {
 			for j := range work {

@@ -230,8 +230,8 @@ type StreamInfo struct {
 // SyncOptions are how a run was asked for.
 type SyncOptions struct {
 	Full          bool `json:"full,omitempty"`           // incremental streams walked from the start of their window again
-	AnalyticsDays int  `json:"analytics_days,omitempty"` // days of member analytics a first sync fetches (hub's default 7)
-	ThreadDays    int  `json:"thread_days,omitempty"`    // how far back messages look again for threads that moved (hub's default 7)
+	AnalyticsDays int  `json:"analytics_days,omitempty"` // days of member analytics a first sync fetches (hub's default 1)
+	ThreadDays    int  `json:"thread_days,omitempty"`    // how far back messages look again for threads that moved (hub's default 1)
 }
 
 // SyncRun is a sync of some streams of one instance, with where each stream
@@ -413,8 +413,8 @@ type CreateCredentialInput struct {
 type StartSyncInput struct {
 	Streams       []string `json:"streams,omitempty"` // the streams to run (the hub adds what they need); empty: the default ones
 	Full          bool     `json:"full,omitempty"`
-	AnalyticsDays int      `json:"analytics_days,omitempty"` // 1 to 395; 0: the hub's default, 7
-	ThreadDays    int      `json:"thread_days,omitempty"`    // 1 to 90; 0: the hub's default, 7
+	AnalyticsDays int      `json:"analytics_days,omitempty"` // 1 to 395; 0: the hub's default, 1
+	ThreadDays    int      `json:"thread_days,omitempty"`    // 1 to 90; 0: the hub's default, 1
 }
 
 // ScheduleInput creates or replaces an instance's sync schedule.
