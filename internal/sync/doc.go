@@ -30,8 +30,9 @@
 // number keep a record per page: channel_members holds up to 1,000 user IDs
 // a record, found with the query language's HAS.
 //
-// Memory stays flat: pages are written as they come, fan-outs hold a few
-// pages per worker, fan-outs and derivations read the store a page at a time
+// Memory stays flat: pages are written as they come (a stream fetches at
+// most two ahead of its commits), fan-outs hold a few pages per parent
+// ahead, fan-outs and derivations read the store a page at a time
 // in key order, and the daily analytics file is read a line at a time.
 //
 // A replica that stops gives its runs back as queued; a run that failed
