@@ -137,14 +137,13 @@ func TestVanishedRecordsAreMarkedAndDeactivatedUsersKept(t *testing.T) {
 
 func TestASyncThroughFaultsStopsCleanlyAndResumesToTheSameData(t *testing.T) {
 	t.Parallel()
-	cfg := slacksim.Config{Users: 120, Channels: 10}
-	reference := setup(t, hubtest.Options{Sandbox: cfg}, sync.Config{})
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 120, Channels: 10}}, sync.Config{}, func(o *slackcall.Options) { o.Retries = 6 })
+	reference := e.twin(t)
 	want := reference.run(t, sync.StartInput{})
 	if want.Status != store.RunSucceeded {
 		t.Fatalf("reference run %s: %s", want.Status, want.Error)
 	}
 
-	e := setup(t, hubtest.Options{Sandbox: cfg}, sync.Config{}, func(o *slackcall.Options) { o.Retries = 6 })
 	e.Fault(t, slacksim.Fault{Method: "*", Status: 503, Rate: 0.15})
 	e.Fault(t, slacksim.Fault{Method: "*", Malformed: true, Rate: 0.05})
 	e.Fault(t, slacksim.Fault{Method: "conversations.members", LatencyMS: 30, Rate: 0.3})

@@ -39,16 +39,7 @@ func TestAKilledSyncResumesToExactlyTheDataOfAnUninterruptedOne(t *testing.T) {
 			// The uninterrupted sync is of a second instance with the same
 			// tokens, on the same sandbox: the same data to the byte.
 			e := setup(t, hubtest.Options{Sandbox: killCfg, Postgres: c.postgres}, sync.Config{})
-			twin := e.Instance
-			twin.ID, twin.Name, twin.InstanceToken, twin.InstanceTokenHint = "", "reference", "", ""
-			twin.InstanceTokenHash = []byte("reference instance, no token: " + e.Instance.ID)
-			twin, err := e.Store.CreateInstance(ctx, twin)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hub := *e.Hub
-			hub.Instance = twin
-			reference := &env{Hub: &hub, svc: e.svc}
+			reference := e.twin(t)
 			want := reference.run(t, sync.StartInput{})
 			if want.Status != store.RunSucceeded {
 				t.Fatalf("the uninterrupted run %s: %s", want.Status, want.Error)

@@ -47,6 +47,24 @@ func setup(t testing.TB, o hubtest.Options, cfg sync.Config, callerOpts ...func(
 	return &env{Hub: h, svc: svc}
 }
 
+// twin is a second instance of e's hub with the same Slack tokens: a sync
+// of it reads the same workspace to the byte (a second install would not:
+// the install itself is in the data, as the bot user's "updated" and an
+// integration log).
+func (e *env) twin(t testing.TB) *env {
+	t.Helper()
+	in := e.Instance
+	in.ID, in.Name, in.InstanceToken, in.InstanceTokenHint = "", "reference", "", ""
+	in.InstanceTokenHash = []byte("reference instance, no token: " + e.Instance.ID)
+	in, err := e.Store.CreateInstance(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := *e.Hub
+	hub.Instance = in
+	return &env{Hub: &hub, svc: e.svc}
+}
+
 // run starts a sync and works it to its end in this goroutine.
 func (e *env) run(t testing.TB, in sync.StartInput) sync.Run {
 	t.Helper()
