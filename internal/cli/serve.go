@@ -17,6 +17,7 @@ import (
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/console"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
@@ -32,7 +33,7 @@ func newServeCmd(io streams) *cobra.Command {
 	var withSandbox bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run connhub: the REST API, OAuth callbacks and token refreshes",
+		Short: "Run connhub: the web console, the REST API, OAuth callbacks and token refreshes",
 		Long: "Run connhub. With --sandbox it starts a Slack sandbox in the same process, points itself at it\n" +
 			"and registers the sandbox's app, so that one command gives a working hub with no Slack account.\n" +
 			"Without it, connhub talks to --slack-url (https://slack.com) with the apps registered through\n" +
@@ -119,8 +120,12 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	if err != nil {
 		return err
 	}
+	web, err := console.New(console.Options{Store: h.store, Instances: svc, Auth: auth, Syncs: syncs, BaseURL: publicURL, Log: log})
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Options{
-		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px, Syncs: syncs,
+		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px, Syncs: syncs, Console: web,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
 	})
@@ -137,7 +142,7 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(io.stdout, "connhub: serving on %s (API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL)
+	fmt.Fprintf(io.stdout, "connhub: serving on %s (console %s/, API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL, publicURL)
 	if withSandbox {
 		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (controls at %s/_sandbox/)\n", slackURL, slackURL)
 	}

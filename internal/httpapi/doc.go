@@ -25,6 +25,11 @@
 //	POST   /v1/credentials · GET /v1/credentials · GET|DELETE /v1/credentials/{id}
 //	GET    /v1/oauth/slack/callback              (Slack's redirect; no credentials)
 //
+// With a console (Options.Console, internal/console), every other path is
+// the console's: it authenticates its callers itself (a session cookie),
+// under the same request IDs, security headers and request logs; an unknown
+// /v1/ path stays a JSON 404.
+//
 // With a sync service (Options.Syncs), the routes of syncs and of the
 // records they write (syncs.go, records.go):
 //

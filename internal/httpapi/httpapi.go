@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/connhub/connhub/internal/apidocs"
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
@@ -40,6 +42,12 @@ type Options struct {
 	// Syncs starts and reports syncs (internal/sync); nil: no routes for
 	// streams, syncs, schedules or records.
 	Syncs *sync.Service
+	// Console serves the web console (internal/console) at every path the
+	// API does not own: not /v1/, /openapi*, /docs, the health checks or
+	// /metrics. It authenticates its own callers (a session cookie); the
+	// API's request IDs, security headers and logging still apply. Nil: no
+	// console.
+	Console http.Handler
 }
 
 // API is the HTTP side of connhub.
@@ -62,20 +70,37 @@ func New(o Options) *API {
 	cfg.DocsPath = "" // the docs page is served by the console, with an embedded UI
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil // no $schema links in bodies: clients see plain objects
+	// Three ways to authenticate, each its own scheme so that an API
+	// reference offers each its own input. The API token and the instance
+	// token are both Bearer tokens; the instance token comes last because
+	// clients that apply every scheme given (Swagger UI's Try it out) let
+	// the last one win, and the instance's own token is the narrower.
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token (chub_…) or an instance token (chi_…)."},
+		"apiToken": {Type: "http", Scheme: "bearer", BearerFormat: "chub_…",
+			Description: "An API token of a user (chub_…): `Authorization: Bearer chub_…`. It acts for its user in the user's organization."},
 		"openConnectors": {Type: "apiKey", In: "header", Name: "Authorization",
 			Description: "SAP Open Connectors' form: `User <user secret>, Organization <organization secret>[, Element <instance token>]`."},
+		"instanceToken": {Type: "http", Scheme: "bearer", BearerFormat: "chi_…",
+			Description: "An instance token (chi_…): `Authorization: Bearer chi_…`. It acts for its instance only: its ping, its Slack calls, its records."},
 	}
-	cfg.Security = []map[string][]string{{"bearer": {}}, {"openConnectors": {}}}
+	cfg.Security = []map[string][]string{{"apiToken": {}}, {"openConnectors": {}}, {"instanceToken": {}}}
 	a.huma = humago.New(mux, cfg)
 	a.routes()
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", a.ready)
-	mux.HandleFunc("GET /docs", a.docsPage)
+	apidocs.New(a.huma.OpenAPI()).Register(mux) // GET /docs and its assets
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
+	}
+	if o.Console != nil {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if !a.consoleOwns(r.URL.Path) {
+				apierror.Write(w, http.StatusNotFound, "not_found", "no such route")
+				return
+			}
+			o.Console.ServeHTTP(w, r)
+		})
 	}
 	a.documentProxy()
 	a.handler = a.middleware(mux)
@@ -102,7 +127,7 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // public are the paths served without credentials.
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/metrics": true, "/v1/oauth/slack/callback": true}
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/metrics": true, "/v1/oauth/slack/callback": true}
 
 var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
@@ -138,12 +163,18 @@ func (a *API) middleware(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, 1<<20)
-		if public[r.URL.Path] {
+		if public[r.URL.Path] || apidocs.IsPath(r.URL.Path) || a.consoleOwns(r.URL.Path) {
 			next.ServeHTTP(rec, r)
 			return
 		}
 		authed.ServeHTTP(rec, r)
 	})
+}
+
+// consoleOwns reports whether path is the console's to answer, with its
+// own authentication.
+func (a *API) consoleOwns(path string) bool {
+	return a.o.Console != nil && path != "/v1" && !strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/openapi") && !apidocs.IsPath(path)
 }
 
 type statusRecorder struct {

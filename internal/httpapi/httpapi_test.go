@@ -359,7 +359,7 @@ func TestErrorsAreJSONWithAStableCode(t *testing.T) {
 	if resp.StatusCode != 400 || cb.OK || cb.Code != "invalid_state" {
 		t.Errorf("a forged callback: got %d %+v", resp.StatusCode, cb)
 	}
-	for _, p := range []string{"/healthz", "/readyz", "/docs"} {
+	for _, p := range []string{"/healthz", "/readyz", "/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/docs.js"} {
 		resp, err := http.Get(h.url + p)
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("%s: %v %v", p, resp, err)
@@ -444,9 +444,23 @@ func TestOpenAPIDocument(t *testing.T) {
 	paths := d["paths"].(map[string]any)
 	for _, p := range []string{"/v1/instances", "/v1/instances/{id}", "/v1/instances/{id}/ping", "/v1/oauth/slack/callback", "/v1/connectors", "/v1/credentials",
 		"/v1/streams", "/v1/instances/{id}/syncs", "/v1/instances/{id}/syncs/{sync}", "/v1/instances/{id}/sync-schedule",
-		"/v1/instances/{id}/records/{stream}", "/v1/instances/{id}/records/{stream}/export"} {
+		"/v1/instances/{id}/records/{stream}", "/v1/instances/{id}/records/{stream}/export",
+		"/v1/slack/{method}", "/v1/instances/{id}/slack/{method}"} {
 		if paths[p] == nil {
 			t.Errorf("the document lacks %s", p)
+		}
+	}
+	// The API reference's Authorize dialog offers one input per scheme:
+	// each way to authenticate is its own.
+	schemes := d["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	for name, scheme := range map[string]string{"apiToken": "bearer", "instanceToken": "bearer", "openConnectors": ""} {
+		sc, ok := schemes[name].(map[string]any)
+		if !ok {
+			t.Errorf("the document lacks the security scheme %s", name)
+			continue
+		}
+		if scheme != "" && sc["scheme"] != scheme {
+			t.Errorf("security scheme %s: got scheme %v, want %s", name, sc["scheme"], scheme)
 		}
 	}
 	_ = time.Second

@@ -5,6 +5,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -506,7 +507,7 @@ func (a *API) callbackRoute() {
 			if res.Instance.ID != "" {
 				v := instanceView(res.Instance)
 				body.Instance = &v
-				body.APIDocsURL = "/docs#ping-instance"
+				body.APIDocsURL = "/docs?instance=" + url.QueryEscape(v.ID)
 			}
 			status := http.StatusOK
 			if !res.OK {
@@ -518,22 +519,34 @@ func (a *API) callbackRoute() {
 				return out, nil
 			}
 			var buf bytes.Buffer
-			callbackPage.Execute(&buf, body)
+			callbackPage.Execute(&buf, callbackView{CallbackResult: body, Console: a.o.Console != nil})
 			out.ContentType, out.Body = "text/html; charset=utf-8", buf.Bytes()
 			return out, nil
 		})
 }
 
+// callbackView is what the callback's page shows: the result, and links
+// into the console when there is one.
+type callbackView struct {
+	CallbackResult
+	Console bool
+}
+
 var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{if .OK}}Connected{{else}}Not connected{{end}} · connhub</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1c1d}code{background:#f4ede4;padding:.1rem .3rem;border-radius:3px}</style></head>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1c1d}code{background:#f4ede4;padding:.1rem .3rem;border-radius:3px}
+a.button{display:inline-block;margin:.25rem .5rem .25rem 0;padding:.4rem .9rem;border:1px solid #bbb;border-radius:6px;text-decoration:none;color:#1d1c1d}a.primary{background:#4a154b;border-color:#4a154b;color:#fff}</style></head>
 <body>{{if .OK}}
 <h1 id="result">The connector instance {{.Instance.Name}} is connected.</h1>
-<p>Instance <code id="instance-id">{{.Instance.ID}}</code>{{if .Instance.TeamName}} is authenticated to <strong>{{.Instance.TeamName}}</strong>{{end}}.</p>
-<p><a id="api-docs" href="{{.APIDocsURL}}">Test in the API docs</a></p>
+<p>Instance <strong id="instance-name">{{.Instance.Name}}</strong> (<code id="instance-id">{{.Instance.ID}}</code>){{if .Instance.TeamName}} is authenticated to <strong id="instance-team">{{.Instance.TeamName}}</strong>{{end}}.</p>
+<p><a id="api-docs" class="button primary" href="{{.APIDocsURL}}">Test in the API docs</a>
+{{if .Console}}<a id="console-instance" class="button" href="/instances/{{.Instance.ID}}">Open the instance in the console</a>{{end}}</p>
 {{else}}
 <h1 id="result">The connector instance was not connected.</h1>
-<p>Reason: <code id="error-code">{{.Code}}</code>: {{.Message}}</p>
-{{if .Instance}}<p>Instance <code id="instance-id">{{.Instance.ID}}</code> ({{.Instance.Name}}) is <strong>{{.Instance.Status}}</strong>. Re-authenticate it to try again.</p>{{end}}
+<p>Reason: <code id="error-code">{{.Code}}</code>: <span id="error-message">{{.Message}}</span></p>
+{{if .Instance}}<p>Instance <strong id="instance-name">{{.Instance.Name}}</strong> (<code id="instance-id">{{.Instance.ID}}</code>) is <strong id="instance-status">{{.Instance.Status}}</strong>. Re-authenticate it to try again.</p>
+{{if .Console}}<p><a id="retry" class="button primary" href="/instances/{{.Instance.ID}}/edit">Re-Authenticate</a>
+<a id="console-instance" class="button" href="/instances/{{.Instance.ID}}">Open the instance in the console</a></p>{{end}}
+{{else if .Console}}<p><a id="retry" class="button primary" href="/">Start again from the connectors</a></p>{{end}}
 {{end}}</body></html>
 `))

@@ -1,0 +1,392 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/connector"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/store"
+	"github.com/connhub/connhub/internal/sync"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the console.
+type Options struct {
+	Store     store.Store
+	Instances *instance.Service
+	Auth      *tenant.Authenticator
+	// Syncs reports syncs and their records; nil: no sync pages.
+	Syncs *sync.Service
+	// BaseURL is the hub's public URL (http://host:port, no trailing
+	// slash), shown in the credentials view for integration tools.
+	BaseURL string
+	Log     *slog.Logger
+	// SessionTTL is how long a sign-in lasts; zero means 12 hours.
+	SessionTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Console is the web console: an http.Handler.
+type Console struct {
+	o        Options
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	sessions *sessions
+}
+
+// DefaultSessionTTL is how long a sign-in lasts unless Options say otherwise.
+const DefaultSessionTTL = 12 * time.Hour
+
+// New builds the console. It fails only if its embedded templates do not
+// parse, which a test catches.
+func New(o Options) (*Console, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
+	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
+	c := &Console{o: o, mux: http.NewServeMux(), sessions: newSessions(o.SessionTTL, o.Now)}
+	if err := c.parse(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+func (c *Console) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	c.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	}))
+	c.mux.HandleFunc("GET /signin", c.signinPage)
+	c.mux.HandleFunc("POST /signin", c.signin)
+	c.mux.Handle("POST /signout", c.authed(c.signout))
+
+	c.mux.Handle("GET /{$}", c.authed(c.connectorsPage))
+	c.mux.Handle("GET /connectors/{key}/authenticate", c.authed(c.authenticatePage))
+	c.mux.Handle("POST /connectors/{key}/instances", c.authed(c.createInstance))
+
+	c.mux.Handle("GET /instances", c.authed(c.instancesPage))
+	c.mux.Handle("GET /instances/{id}", c.authed(c.instancePage))
+	c.mux.Handle("POST /instances/{id}/ping", c.authed(c.ping))
+	c.mux.Handle("POST /instances/{id}/token", c.authed(c.viewToken))
+	c.mux.Handle("GET /instances/{id}/edit", c.authed(c.editPage))
+	c.mux.Handle("POST /instances/{id}/edit", c.authed(c.update))
+	c.mux.Handle("POST /instances/{id}/reauthenticate", c.authed(c.reauthenticate))
+	c.mux.Handle("GET /instances/{id}/delete", c.authed(c.deletePage))
+	c.mux.Handle("POST /instances/{id}/delete", c.authed(c.delete))
+	c.mux.Handle("GET /instances/{id}/credentials", c.authed(c.credentialsPage))
+	c.mux.Handle("POST /instances/{id}/credentials", c.authed(c.revealCredentials))
+	if c.o.Syncs != nil {
+		c.mux.Handle("GET /instances/{id}/syncs", c.authed(c.syncsPage))
+		c.mux.Handle("POST /instances/{id}/syncs", c.authed(c.startSync))
+		c.mux.Handle("GET /instances/{id}/records", c.authed(c.recordsPage))
+	}
+	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Data: errorView{Message: "There is no page at " + r.URL.Path + "."}})
+	})
+}
+
+// ServeHTTP serves the console. Its pages may be framed by no one, load
+// scripts and styles only from the hub, and are never cached when they may
+// show a secret.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.mux.ServeHTTP(w, r)
+}
+
+// request is a signed-in request: who, and their session.
+type request struct {
+	p    tenant.Principal
+	sess *session
+}
+
+// authed wraps a page that needs a signed-in user. It loads the API
+// credential the session was opened with on every request, so a revoked or
+// expired token ends the session; it checks the CSRF token of every POST.
+func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id string
+		if ck, err := r.Cookie(sessionCookie); err == nil {
+			id = ck.Value
+		}
+		sess := c.sessions.get(id)
+		if sess == nil {
+			why := ""
+			if id != "" {
+				why = "session_ended"
+			}
+			c.toSignin(w, r, why)
+			return
+		}
+		p, err := c.principal(r.Context(), sess)
+		var ae *tenant.AuthError
+		switch {
+		case errors.As(err, &ae):
+			c.sessions.end(id)
+			http.SetCookie(w, cookie(r, sessionCookie, "", -1))
+			c.toSignin(w, r, ae.Code)
+			return
+		case err != nil:
+			c.internal(w, r, nil, err)
+			return
+		}
+		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), sess.csrf) {
+			c.render(w, r, http.StatusForbidden, "error", &page{Title: "Form expired",
+				Data: errorView{Message: "The form was not sent from this console session (its CSRF token is missing or stale). Go back, reload the page and try again."}})
+			return
+		}
+		next(w, r, &request{p: p, sess: sess})
+	})
+}
+
+// principal loads the session's user as the API's middleware would have
+// authenticated them.
+func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principal, error) {
+	var cred *store.APICredential
+	if sess.credentialID != "" {
+		cr, err := c.o.Store.GetAPICredential(ctx, sess.orgID, sess.credentialID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return tenant.Principal{}, &tenant.AuthError{Code: "invalid_credentials", Message: "the API token was deleted"}
+		case err != nil:
+			return tenant.Principal{}, err
+		case !cr.RevokedAt.IsZero():
+			return tenant.Principal{}, &tenant.AuthError{Code: "revoked_credentials", Message: "the API token was revoked"}
+		case !cr.ExpiresAt.IsZero() && !c.o.Now().Before(cr.ExpiresAt):
+			return tenant.Principal{}, &tenant.AuthError{Code: "expired_credentials", Message: "the API token has expired"}
+		}
+		cred = &cr
+	}
+	gone := &tenant.AuthError{Code: "invalid_credentials", Message: "the user or organization was deleted, or its secrets changed"}
+	org, err := c.o.Store.GetOrganization(ctx, sess.orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return tenant.Principal{}, gone
+	} else if err != nil {
+		return tenant.Principal{}, err
+	}
+	u, err := c.o.Store.GetUser(ctx, sess.orgID, sess.userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return tenant.Principal{}, gone
+	} else if err != nil {
+		return tenant.Principal{}, err
+	}
+	if cred != nil {
+		return tenant.Principal{Org: org, User: u, Credential: cred, Via: "api_token"}, nil
+	}
+	if subtle.ConstantTimeCompare(u.SecretHash, sess.userSecretHash) != 1 || subtle.ConstantTimeCompare(org.SecretHash, sess.orgSecretHash) != 1 {
+		return tenant.Principal{}, gone
+	}
+	return tenant.Principal{Org: org, User: u, Via: "open_connectors"}, nil
+}
+
+// signinNotes say why the sign-in page is shown, by the code in its why
+// parameter: the page shows only these texts, never one from the URL.
+var signinNotes = map[string]string{
+	"signed_out":          "You are signed out.",
+	"session_ended":       "Your session ended (it expired, or connhub restarted); sign in again.",
+	"revoked_credentials": "The API token you signed in with was revoked; sign in with another.",
+	"expired_credentials": "The API token you signed in with has expired; sign in with another.",
+	"invalid_credentials": "What you signed in with no longer holds (the token was deleted, or the secrets changed); sign in again.",
+}
+
+// toSignin sends the browser to the sign-in page, to come back afterwards;
+// why is a key of signinNotes, or "".
+func (c *Console) toSignin(w http.ResponseWriter, r *http.Request, why string) {
+	q := url.Values{}
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		q.Set("next", r.URL.RequestURI())
+	}
+	if why != "" {
+		q.Set("why", why)
+	}
+	target := "/signin"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// localPath returns next when it is a path on this host, else "/".
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Nav   string // the tab to mark current: "connectors" or "instances"
+	CSRF  string
+	User  string // who is signed in; empty on the sign-in page
+	Org   string
+	Flash *flash
+	Error string // a problem with what was just asked, shown above the content
+	// Refresh reloads the page after so many seconds (a sync in progress);
+	// zero: never.
+	Refresh int
+	// Syncs says the sync pages exist.
+	Syncs bool
+	Data  any
+}
+
+// errorView is the data of the error page.
+type errorView struct {
+	Message   string
+	RequestID string
+}
+
+// render writes a page. Pages are rendered to a buffer first, so that a
+// template failure becomes a clean 500 rather than half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t := c.pages[name]
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.o.Log.Error("console: render", "page", name, "request_id", instance.RequestID(r.Context()), "err", err)
+		http.Error(w, "connhub failed to render the page; the request ID is "+instance.RequestID(r.Context()), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// view fills a page for a signed-in user, taking the waiting flash message.
+func (c *Console) view(req *request, nav, title string, data any) *page {
+	name := req.p.User.Name
+	if name == "" {
+		name = req.p.User.Email
+	}
+	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: c.sessions.takeFlash(req.sess), Syncs: c.o.Syncs != nil, Data: data}
+}
+
+// problem returns what a person may be told of a service error: a Problem's
+// message, a not-found, a conflict. ok is false for anything else, which
+// must be logged and answered as an internal error.
+func problem(err error) (status int, msg string, ok bool) {
+	var p *apierror.Problem
+	switch {
+	case errors.As(err, &p):
+		return p.Status, p.Message, true
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "There is no such instance in your organization.", true
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "It changed while you changed it; reload and try again.", true
+	}
+	return 0, "", false
+}
+
+// fail answers a GET whose service call failed with the error page.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	status, msg, ok := problem(err)
+	if !ok {
+		c.internal(w, r, req, err)
+		return
+	}
+	p := &page{Title: "Something is wrong", Data: errorView{Message: msg}}
+	if req != nil {
+		p = c.view(req, "", "Something is wrong", errorView{Message: msg})
+	}
+	c.render(w, r, status, "error", p)
+}
+
+// internal logs an unexpected error and answers with the request ID only.
+func (c *Console) internal(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	id := instance.RequestID(r.Context())
+	c.o.Log.Error("console: internal error", "request_id", id, "path", r.URL.Path, "err", err)
+	v := errorView{Message: "connhub failed to answer.", RequestID: id}
+	p := &page{Title: "Something went wrong", Data: v}
+	if req != nil {
+		p = c.view(req, "", "Something went wrong", v)
+	}
+	c.render(w, r, http.StatusInternalServerError, "error", p)
+}
+
+// flashAndGo leaves a message and redirects (POST, then GET).
+func (c *Console) flashAndGo(w http.ResponseWriter, r *http.Request, req *request, ok bool, msg, target string) {
+	c.sessions.setFlash(req.sess, ok, msg)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// actionFailed turns a failed POST into a flash on the page it came from;
+// unexpected errors are logged and answered as internal errors.
+func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, req *request, err error, target string) {
+	_, msg, ok := problem(err)
+	if !ok {
+		c.internal(w, r, req, err)
+		return
+	}
+	c.flashAndGo(w, r, req, false, msg, target)
+}
+
+func (c *Console) parse() error {
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"join": strings.Join,
+		"edition": func(connectorKey, key string) string {
+			if cn, ok := connector.Get(connectorKey); ok {
+				if e, ok := cn.Edition(key); ok {
+					return e.Name
+				}
+			}
+			return key
+		},
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	c.pages = map[string]*template.Template{}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return err
+		}
+		c.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+	}
+	return nil
+}
+
+func requestID(r *http.Request) string { return instance.RequestID(r.Context()) }

@@ -1,0 +1,57 @@
+// Package console is connhub's web console: server-rendered pages (Go
+// html/template, embedded with the stylesheet and one small script), served
+// by `connhub serve` at every path the API does not own. It calls the
+// services (internal/instance) directly with the signed-in principal, never
+// the HTTP API.
+//
+// Sign-in takes an API token (chub_…), checks it with tenant.Authenticator
+// and opens a server-side session: a random 256-bit ID in an HttpOnly,
+// SameSite=Lax cookie (Secure over https). The session remembers the API
+// credential's ID, never the token, and loads the credential on every
+// request, so revoking the token signs its sessions out. Sessions live in
+// memory: a restart of connhub signs everyone out. Every POST form carries a
+// CSRF token bound to the session (the sign-in form, which has no session
+// yet, a double-submitted cookie), compared in constant time.
+//
+// Secrets (the instance token, the ready Authorization header) are shown
+// only in answer to a POST, on a page that is not cached, and never put in
+// a URL or a cookie.
+//
+// Routes:
+//
+//	GET  /signin · POST /signin · POST /signout
+//	GET  /?q=                                     the connector catalog, searched
+//	GET  /connectors/{key}/authenticate           name and edition of a new instance
+//	POST /connectors/{key}/instances              Create Instance → 303 to Slack's consent page
+//	GET  /instances?after=                        instance cards
+//	GET  /instances/{id}                          one instance (the OAuth callback links here)
+//	POST /instances/{id}/ping                     auth.test, then back with the result
+//	POST /instances/{id}/token                    View Token
+//	GET  /instances/{id}/edit · POST …/edit       Update name and tags (no re-auth)
+//	POST /instances/{id}/reauthenticate           → 303 to Slack's consent page
+//	GET  /instances/{id}/delete · POST …/delete   confirmation, then delete (tokens revoked at Slack)
+//	GET  /instances/{id}/credentials · POST …     base URL; the Authorization header on request
+//	GET  /instances/{id}/syncs · POST …           sync status (runs, per-stream progress); Sync now
+//	GET  /instances/{id}/records?stream=&where=   the records browser
+//	GET  /static/console.css, /static/console.js
+//
+// Install flow: Authenticate → Create Instance (a pending instance) → Slack's
+// consent page → the API's callback (/v1/oauth/slack/callback), whose page
+// names the instance and links to "Test in the API docs" (/docs?instance=ID)
+// and to /instances/{id}, or on failure says why and links to re-authenticate.
+//
+// Every control has a visible label and a stable id, for people using
+// assistive technology and for the browser tests alike; the ids of an
+// instance's controls end with its ID: ping-ID, view-token-ID, api-docs-ID,
+// credentials-ID, syncs-ID, records-ID, edit-ID, delete-ID and, while it is
+// not active, reauthenticate-ID. The rest: token, signin, user-secret,
+// organization-secret, signin-secrets, signout, nav-connectors,
+// nav-instances, nav-docs, connector-search, authenticate-slack,
+// instance-name, instance-edition, instance-tags, create-instance,
+// instance-token, copy-instance-token, api-docs-with-token, edit-name,
+// edit-tags, update-instance, reauthenticate-instance, delete-force,
+// confirm-delete, cancel-delete, base-url, reveal-credentials,
+// authorization-header, sync-streams, start-sync, run-status,
+// records-stream, records-where, records-submit; messages are flash and
+// error.
+package console
