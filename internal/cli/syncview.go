@@ -183,7 +183,7 @@ func outcome(run connhub.SyncRun) string {
 	records, calls, waited := totals(run)
 	s := fmt.Sprintf("sync %s %s in %s: %s records, %s", run.ID, run.Status, dur(runTook(run)), count(records), plural(calls, "call"))
 	if waited > 0 {
-		s += "; calls waited " + dur(waited) + " in all for Slack's rate limits"
+		s += "; streams waited " + dur(waited) + " in all for Slack's rate limits"
 	}
 	return s
 }

@@ -217,7 +217,7 @@ access_logs      skipped  0        0    0        0      0        0s      -     t
 	}
 	final := snapshots()[3]
 	final.Status, final.FinishedAt = connhub.RunSucceeded, at(9*time.Second)
-	if got, want := outcome(final), "sync run_1 succeeded in 9.0s: 441 records, 9 calls; calls waited 3.0s in all for Slack's rate limits"; got != want {
+	if got, want := outcome(final), "sync run_1 succeeded in 9.0s: 441 records, 9 calls; streams waited 3.0s in all for Slack's rate limits"; got != want {
 		t.Errorf("outcome: %q; want %q", got, want)
 	}
 }

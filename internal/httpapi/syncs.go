@@ -33,7 +33,7 @@ type StreamProgress struct {
 	Deleted      int64      `json:"deleted" doc:"Records marked deleted at the end of a full walk"`
 	Calls        int64      `json:"calls" doc:"Calls to Slack"`
 	Retries      int64      `json:"retries" doc:"Calls to Slack tried again"`
-	WaitedMS     int64      `json:"waited_ms" doc:"Time spent waiting for Slack's rate budget and out Retry-After"`
+	WaitedMS     int64      `json:"waited_ms" doc:"The stream's time spent waiting for Slack's rate budget and out Retry-After (calls that wait side by side count once)"`
 	Parents      int64      `json:"parents" doc:"For a stream that fans out over another: parents done"`
 	Skipped      int64      `json:"skipped" doc:"For a stream that fans out over another: parents Slack would not answer for"`
 	Estimate     int64      `json:"estimate,omitempty" doc:"How many records the stream is expected to hold (what the last run wrote); absent when unknown"`

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestWithFieldAddsAFieldOnlyWhereItIsMissing(t *testing.T) {
@@ -40,5 +41,28 @@ func TestParsePageReadsListsCursorsAndPages(t *testing.T) {
 		if _, err := parsePage([]byte(bad), "members"); err == nil {
 			t.Errorf("parsePage(%s) took it", bad)
 		}
+	}
+}
+
+func TestWaitsSideBySideCountOnce(t *testing.T) {
+	w := &walker{}
+	at := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return at.Add(time.Duration(n) * time.Millisecond) }
+	for _, c := range []struct {
+		from, to int
+		want     int64
+	}{
+		{0, 100, 100},   // the first wait
+		{50, 150, 50},   // overlaps it: only the new 50 ms
+		{60, 120, 0},    // inside what was counted
+		{200, 300, 100}, // after a gap
+		{300, 300, 0},   // no wait
+	} {
+		if got := w.waitedSpan(ms(c.from), ms(c.to)); got != c.want {
+			t.Errorf("wait %d..%d ms: counted %d ms, want %d", c.from, c.to, got, c.want)
+		}
+	}
+	if w.waited != 250*time.Millisecond {
+		t.Errorf("in all %s, want 250ms", w.waited)
 	}
 }

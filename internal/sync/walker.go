@@ -51,7 +51,7 @@ type counts struct {
 	Deleted  int64 `json:"deleted"`  // marked deleted at the end of a full walk
 	Calls    int64 `json:"calls"`    // calls to Slack
 	Retries  int64 `json:"retries"`
-	WaitedMS int64 `json:"waited_ms"` // waiting for the budget, and out Retry-After
+	WaitedMS int64 `json:"waited_ms"` // waiting for the budget, and out Retry-After: the stream's time, not the calls' sum
 	Parents  int64 `json:"parents"`   // fan-out: parents done
 	Skipped  int64 `json:"skipped"`   // fan-out: parents Slack would not answer for
 }
@@ -64,13 +64,17 @@ type walker struct {
 	pos  position
 	cpv  int64 // the checkpoint's version
 
-	mu      gosync.Mutex
-	pending counts // calls made since the last commit
+	mu          gosync.Mutex
+	pending     counts        // calls made since the last commit
+	waited      time.Duration // the stream's time waiting for the budget, this process
+	waitedUntil time.Time     // the end of the last wait counted
 }
 
 // call calls Slack with the stream's token, for the walker's workspace. It
 // is safe to call from a fan-out's workers: what it counts waits in pending
-// until the next commit saves it with the position.
+// until the next commit saves it with the position. The time waited for
+// Slack's budget is counted as the stream's time: calls that wait side by
+// side count once.
 func (w *walker) call(ctx context.Context, method string, args url.Values) (*slackcall.Result, error) {
 	if args == nil {
 		args = url.Values{}
@@ -78,20 +82,39 @@ func (w *walker) call(ctx context.Context, method string, args url.Values) (*sla
 	if w.team != "" && args.Get("team_id") == "" {
 		args.Set("team_id", w.team)
 	}
+	started := time.Now()
 	res, err := w.r.call(ctx, w.s.Token, method, args)
 	var c counts
 	c.Calls = 1
+	waited := time.Duration(0)
 	if res != nil {
 		c.Retries = int64(res.Retries)
-		c.WaitedMS = res.Waited.Milliseconds()
+		waited = res.Waited
 	}
-	w.r.update(w.s.Name, func(p *counts) { p.Calls += c.Calls; p.Retries += c.Retries; p.WaitedMS += c.WaitedMS })
 	w.mu.Lock()
+	c.WaitedMS = w.waitedSpan(started, started.Add(waited))
 	w.pending.Calls += c.Calls
 	w.pending.Retries += c.Retries
 	w.pending.WaitedMS += c.WaitedMS
 	w.mu.Unlock()
+	w.r.update(w.s.Name, func(p *counts) { p.Calls += c.Calls; p.Retries += c.Retries; p.WaitedMS += c.WaitedMS })
 	return res, err
+}
+
+// waitedSpan adds the span a call waited, from..to, to the stream's waiting
+// time, less what other calls' waits already covered, and returns the
+// milliseconds it added. w.mu is held.
+func (w *walker) waitedSpan(from, to time.Time) int64 {
+	if from.Before(w.waitedUntil) {
+		from = w.waitedUntil
+	}
+	if !to.After(from) {
+		return 0
+	}
+	w.waitedUntil = to
+	before := w.waited.Milliseconds()
+	w.waited += to.Sub(from)
+	return w.waited.Milliseconds() - before
 }
 
 // takePending adds the calls made since the last commit to next.

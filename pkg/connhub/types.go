@@ -266,7 +266,7 @@ type StreamProgress struct {
 	Deleted  int64  `json:"deleted"`          // marked deleted at the end of a full walk
 	Calls    int64  `json:"calls"`            // calls to Slack
 	Retries  int64  `json:"retries"`
-	WaitedMS int64  `json:"waited_ms"` // waiting for Slack's rate limits
+	WaitedMS int64  `json:"waited_ms"` // the stream's time waiting for Slack's rate limits (parallel waits count once)
 	Parents  int64  `json:"parents"`   // fan-out: parents done
 	Skipped  int64  `json:"skipped"`   // fan-out: parents Slack would not answer for
 	// Estimate is how many records the stream is expected to hold (what the
