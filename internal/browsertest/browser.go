@@ -134,3 +134,42 @@ func (tab *Tab) Problems() []string {
 	defer tab.mu.Unlock()
 	return append([]string(nil), tab.problems...)
 }
+
+// Expect is the page's reporting of an error the step means to cause, such
+// as the browser's "Failed to load resource: the server responded with a
+// status of 401" for a page that answers a refusal with its status: it waits
+// for a problem that contains every one of parts, and takes it off the
+// problems, so that the step does not fail for it. No such problem within
+// the step's time fails the step.
+func (tab *Tab) Expect(parts ...string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		for {
+			if tab.take(parts) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the page did not report the expected problem %q; it reported %v: %w", parts, tab.Problems(), ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// take removes the first problem that contains all of parts, and says if
+// there was one.
+func (tab *Tab) take(parts []string) bool {
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+next:
+	for i, p := range tab.problems {
+		for _, part := range parts {
+			if !strings.Contains(p, part) {
+				continue next
+			}
+		}
+		tab.problems = append(tab.problems[:i], tab.problems[i+1:]...)
+		return true
+	}
+	return false
+}

@@ -17,6 +17,10 @@
 //     after each (and of the page it failed on) in a directory it logs; with
 //     CONNHUB_SCREENSHOTS=<dir> (relative to the module root, e.g.
 //     docs/screenshots) the screenshots are written there too.
+//     A step fails when the page reports an error (an exception, a
+//     console.error, a CSP refusal, a failed load) unless the step expects
+//     it with Tab.Expect: a page that answers bad input with a 4xx status
+//     makes Chromium report "Failed to load resource".
 //   - The Swagger UI helpers (OpenOperation, TryItOut, Execute, Authorize)
 //     work the API reference at /docs by the element ids and classes
 //     Swagger UI renders.
