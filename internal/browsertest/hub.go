@@ -1,21 +1,17 @@
 package browsertest
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/connhub/connhub/internal/cli"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/servetest"
 	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 	"github.com/connhub/connhub/internal/tenant"
 )
@@ -25,7 +21,7 @@ type Hub struct {
 	URL      string // the hub, e.g. http://127.0.0.1:41234
 	SlackURL string // its sandbox
 	Token    string // the admin's API token (chub_…)
-	logs     *syncBuffer
+	logs     *servetest.Buffer
 }
 
 // StartHub runs `connhub serve --sandbox` in the test's process, as a person
@@ -38,57 +34,8 @@ func StartHub(t *testing.T) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Hub{Token: token, logs: &syncBuffer{}}
-	env := map[string]string{"CONNHUB_ADMIN_TOKEN": token}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := cli.ExecuteEnv(ctx, []string{"serve", "--sandbox", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"}, pw, h.logs,
-			func(k string) string { return env[k] })
-		pw.Close()
-		done <- code
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("connhub serve did not stop within 30s of its context's end")
-		}
-	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	serving := regexp.MustCompile(`^connhub: serving on (http://\S+)`)
-	sandbox := regexp.MustCompile(`^connhub: Slack is the sandbox at (http://\S+)`)
-	deadline := time.After(60 * time.Second)
-	for h.URL == "" || h.SlackURL == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", <-done, h.logs)
-			}
-			if m := serving.FindStringSubmatch(line); m != nil {
-				h.URL = m[1]
-			}
-			if m := sandbox.FindStringSubmatch(line); m != nil {
-				h.SlackURL = m[1]
-			}
-		case <-deadline:
-			t.Fatalf("connhub serve did not say where it serves within 60s; logs:\n%s", h.logs)
-		}
-	}
-	go func() { // nothing more that serve prints matters; keep its pipe flowing
-		for range lines {
-		}
-	}()
-	return h
+	served := servetest.Start(t, []string{"--sandbox", "--data-dir", t.TempDir()}, map[string]string{"CONNHUB_ADMIN_TOKEN": token})
+	return &Hub{Token: token, URL: served.URL, SlackURL: served.SlackURL, logs: served.Logs}
 }
 
 // Logs returns what the hub has logged so far.
@@ -174,23 +121,4 @@ func (h *Hub) Install(t *testing.T, name string) Installed {
 		t.Fatalf("instance %s after consent: status %q, want active", created.ID, got.Status)
 	}
 	return Installed{ID: created.ID, Name: name, Token: created.InstanceToken}
-}
-
-// syncBuffer is a bytes.Buffer safe for the hub's writer and the test's
-// reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/cli"
+	"github.com/connhub/connhub/internal/servetest"
 	"github.com/connhub/connhub/internal/slacksim"
 )
 
@@ -31,7 +31,7 @@ type testHub struct {
 	url     string // the hub's URL
 	token   string // the admin's API token, as the first start printed it
 	dataDir string
-	logs    *syncBuffer // the hub's stderr
+	logs    *servetest.Buffer // the hub's stderr
 }
 
 // startHub runs a sandbox and a hub for one test; both stop when it ends.
@@ -47,62 +47,16 @@ func startHub(t *testing.T, cfg slacksim.Config) *testHub {
 	}
 	ts := httptest.NewServer(sb.Handler())
 	t.Cleanup(ts.Close)
-	h := &testHub{sandbox: sb, sbURL: ts.URL, info: sb.Info(ts.URL), dataDir: t.TempDir(), logs: &syncBuffer{}}
-	env := map[string]string{
+	h := &testHub{sandbox: sb, sbURL: ts.URL, info: sb.Info(ts.URL), dataDir: t.TempDir()}
+	served := servetest.Start(t, []string{"--data-dir", h.dataDir, "--slack-url", ts.URL}, map[string]string{
 		"CONNHUB_SLACK_CLIENT_ID":      h.info.ClientID,
 		"CONNHUB_SLACK_CLIENT_SECRET":  h.info.ClientSecret,
 		"CONNHUB_SLACK_SIGNING_SECRET": h.info.SigningSecret,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := cli.ExecuteEnv(ctx, []string{"serve", "--data-dir", h.dataDir, "--addr", "127.0.0.1:0", "--slack-url", ts.URL}, pw, h.logs,
-			func(k string) string { return env[k] })
-		pw.Close()
-		done <- code
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("connhub serve did not stop within 30s of its context's end")
-		}
 	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	serving := regexp.MustCompile(`^connhub: serving on (http://\S+)`)
-	deadline := time.After(30 * time.Second)
-	for h.url == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", <-done, h.logs)
-			}
-			if m := apiTokenLine.FindStringSubmatch(line); m != nil {
-				h.token = m[1]
-			}
-			if m := serving.FindStringSubmatch(line); m != nil {
-				h.url = m[1]
-			}
-		case <-deadline:
-			t.Fatalf("connhub serve did not say where it serves within 30s; logs:\n%s", h.logs)
-		}
-	}
+	h.url, h.token, h.logs = served.URL, served.APIToken, served.Logs
 	if h.token == "" {
 		t.Fatal("connhub serve's first start printed no API token")
 	}
-	go func() { // serve prints nothing more that matters; keep its pipe flowing
-		for range lines {
-		}
-	}()
 	return h
 }
 
@@ -232,7 +186,6 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 }
 
 var (
-	apiTokenLine  = regexp.MustCompile(`API token: +(chub_\S+)`)
 	consentInput  = regexp.MustCompile(`name="consent" value="([^"]+)"`)
 	authorizeLine = regexp.MustCompile(`(?m)^  (http://\S+/oauth/v2/authorize\?\S+)$`)
 	createdLine   = regexp.MustCompile(`created instance (ins_\w+)`)

@@ -1,7 +1,6 @@
 package connhub_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +10,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/connhub/connhub/internal/cli"
+	"github.com/connhub/connhub/internal/servetest"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/pkg/connhub"
 )
@@ -34,11 +32,7 @@ type hub struct {
 	c       *connhub.Client
 }
 
-var (
-	servingLine  = regexp.MustCompile(`^connhub: serving on (http://\S+)`)
-	apiTokenLine = regexp.MustCompile(`API token: +(chub_\S+)`)
-	consentInput = regexp.MustCompile(`name="consent" value="([^"]+)"`)
-)
+var consentInput = regexp.MustCompile(`name="consent" value="([^"]+)"`)
 
 func setup(t *testing.T) *hub {
 	t.Helper()
@@ -49,75 +43,12 @@ func setup(t *testing.T) *hub {
 	ts := httptest.NewServer(sb.Handler())
 	t.Cleanup(ts.Close)
 	h := &hub{sandbox: sb, sbURL: ts.URL, info: sb.Info(ts.URL)}
-	env := map[string]string{
+	served := servetest.Start(t, []string{"--data-dir", t.TempDir(), "--slack-url", ts.URL}, map[string]string{
 		"CONNHUB_SLACK_CLIENT_ID": h.info.ClientID, "CONNHUB_SLACK_CLIENT_SECRET": h.info.ClientSecret, "CONNHUB_SLACK_SIGNING_SECRET": h.info.SigningSecret,
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	var logs lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		code := cli.ExecuteEnv(runCtx, []string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--slack-url", ts.URL}, pw, &logs,
-			func(k string) string { return env[k] })
-		pw.Close()
-		done <- code
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("connhub serve did not stop")
-		}
 	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	deadline := time.After(30 * time.Second)
-	for h.url == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("connhub serve ended: exit %d; logs:\n%s", <-done, logs.String())
-			}
-			if m := apiTokenLine.FindStringSubmatch(line); m != nil {
-				h.token = m[1]
-			}
-			if m := servingLine.FindStringSubmatch(line); m != nil {
-				h.url = m[1]
-			}
-		case <-deadline:
-			t.Fatalf("connhub serve did not start within 30s; logs:\n%s", logs.String())
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
+	h.url, h.token = served.URL, served.APIToken
 	h.c = connhub.New(h.url, h.token)
 	return h
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // consent answers the sandbox's consent page as a browser would and follows
