@@ -17,6 +17,7 @@ import (
 	"github.com/connhub/connhub/internal/cli"
 	"github.com/connhub/connhub/internal/servetest"
 	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 )
 
 // The client commands are tested against the real thing: a Slack sandbox
@@ -186,7 +187,6 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 }
 
 var (
-	consentInput  = regexp.MustCompile(`name="consent" value="([^"]+)"`)
 	authorizeLine = regexp.MustCompile(`(?m)^  (http://\S+/oauth/v2/authorize\?\S+)$`)
 	createdLine   = regexp.MustCompile(`created instance (ins_\w+)`)
 	instanceToken = regexp.MustCompile(`Instance token: +(chi_\S+)`)
@@ -200,21 +200,7 @@ var (
 func consent(t *testing.T, authorizeURL, action string, extra url.Values) (int, string) {
 	t.Helper()
 	browser := &http.Client{Timeout: 30 * time.Second}
-	resp, err := browser.Get(authorizeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := consentInput.FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("consent page: HTTP %d without a consent field:\n%s", resp.StatusCode, page)
-	}
-	form := url.Values{"consent": {string(m[1])}, "action": {action}}
-	for k, v := range extra {
-		form[k] = v
-	}
-	resp, err = browser.PostForm(authorizeURL, form)
+	resp, err := browser.Get(sandboxtest.Consent(t, authorizeURL, action, extra).String())
 	if err != nil {
 		t.Fatal(err)
 	}

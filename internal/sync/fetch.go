@@ -83,10 +83,7 @@ func fetchUsers(ctx context.Context, w *walker) error {
 		if err := json.Unmarshal(raw, &u); err != nil || u.ID == "" {
 			return store.Record{}, false, fmt.Errorf("a user without an ID")
 		}
-		team := u.TeamID
-		if team == "" {
-			team = w.teamID()
-		}
+		team := w.teamOf(u.TeamID)
 		return store.Record{Key: u.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(u.Updated)}, true, nil
 	})
 }
@@ -272,10 +269,7 @@ func (w *walker) analyticsDay(ctx context.Context, date string, gz []byte) error
 		if !row.IsActive || row.UserID == "" {
 			continue // a day without activity says nothing a missing row does not
 		}
-		team := row.TeamID
-		if team == "" {
-			team = w.teamID()
-		}
+		team := w.teamOf(row.TeamID)
 		day, _ := time.Parse(time.DateOnly, date)
 		recs = append(recs, store.Record{Key: row.UserID + "/" + date, TeamID: team, Data: bytes.Clone(line), SourceUpdatedAt: day})
 		if len(recs) == 1000 {
@@ -439,10 +433,7 @@ func fetchUsergroups(ctx context.Context, w *walker) error {
 		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
 			return store.Record{}, false, fmt.Errorf("a user group without an ID")
 		}
-		team := g.TeamID
-		if team == "" {
-			team = w.teamID()
-		}
+		team := w.teamOf(g.TeamID)
 		return store.Record{Key: g.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(g.DateUpdate)}, true, nil
 	})
 	if err != nil {
@@ -466,10 +457,7 @@ func fetchUsergroupMembers(ctx context.Context, w *walker) error {
 		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
 			return fmt.Errorf("usergroups.list: a user group without an ID")
 		}
-		team := g.TeamID
-		if team == "" {
-			team = w.teamID()
-		}
+		team := w.teamOf(g.TeamID)
 		for _, u := range g.Users {
 			data, _ := json.Marshal(map[string]string{"usergroup_id": g.ID, "user_id": u, "team_id": team})
 			recs = append(recs, store.Record{Key: g.ID + "/" + u, TeamID: team, Data: data})

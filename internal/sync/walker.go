@@ -135,37 +135,30 @@ func (w *walker) teamID() string {
 	return w.r.inst().TeamID
 }
 
+// teamOf is the workspace of an object that names it (team), else of the
+// walker's pass.
+func (w *walker) teamOf(team string) string {
+	if team != "" {
+		return team
+	}
+	return w.teamID()
+}
+
 // commit writes a page of records and the position after it, together.
 func (w *walker) commit(ctx context.Context, recs []store.Record, next position) error {
-	inserted := 0
 	w.takePending(&next)
-	err := w.r.svc.store.InTx(ctx, func(q store.Queries) error {
-		if len(recs) > 0 {
-			n, err := q.UpsertRecords(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, recs)
-			if err != nil {
-				return err
-			}
-			inserted = n
+	err := w.save(ctx, &next, func(q store.Queries) error {
+		if len(recs) == 0 {
+			return nil
 		}
+		inserted, err := q.UpsertRecords(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, recs)
 		next.Records += int64(len(recs))
 		next.Inserted += int64(inserted)
-		raw, err := json.Marshal(next)
-		if err != nil {
-			return err
-		}
-		cp, err := q.PutCheckpoint(ctx, store.Checkpoint{OrgID: w.r.run.OrgID, InstanceID: w.r.run.InstanceID, Stream: w.s.Name, RunID: w.r.run.ID,
-			Cursor: raw, Version: w.cpv})
-		if err != nil {
-			return err
-		}
-		w.cpv = cp.Version
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("%s: save a page: %w", w.s.Name, err)
 	}
-	w.pos = next
-	w.r.setCounts(w.s.Name, next.counts)
 	return nil
 }
 
@@ -178,15 +171,29 @@ func (w *walker) finish(ctx context.Context) error {
 	if w.s.Walk == walkIncremental && next.NewMark != "" {
 		next.Mark = next.NewMark
 	}
-	err := w.r.svc.store.InTx(ctx, func(q store.Queries) error {
-		if w.s.Walk == walkFull || (w.s.Walk == walkDerived && !w.s.History) {
-			n, err := q.MarkUnseen(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, w.r.svc.now())
-			if err != nil {
-				return err
-			}
-			next.Deleted += int64(n)
+	err := w.save(ctx, &next, func(q store.Queries) error {
+		if w.s.Walk != walkFull && (w.s.Walk != walkDerived || w.s.History) {
+			return nil
 		}
-		raw, err := json.Marshal(next)
+		n, err := q.MarkUnseen(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, w.r.svc.now())
+		next.Deleted += int64(n)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: finish: %w", w.s.Name, err)
+	}
+	return nil
+}
+
+// save runs write and then writes next as the stream's checkpoint, in one
+// transaction; write may add to next's counts. Once committed, next is the
+// walker's position.
+func (w *walker) save(ctx context.Context, next *position, write func(store.Queries) error) error {
+	err := w.r.svc.store.InTx(ctx, func(q store.Queries) error {
+		if err := write(q); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(*next)
 		if err != nil {
 			return err
 		}
@@ -199,9 +206,9 @@ func (w *walker) finish(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s: finish: %w", w.s.Name, err)
+		return err
 	}
-	w.pos = next
+	w.pos = *next
 	w.r.setCounts(w.s.Name, next.counts)
 	return nil
 }

@@ -7,14 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/connhub/connhub/internal/servetest"
 	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 	"github.com/connhub/connhub/pkg/connhub"
 )
 
@@ -31,8 +30,6 @@ type hub struct {
 	token   string // the admin's API token
 	c       *connhub.Client
 }
-
-var consentInput = regexp.MustCompile(`name="consent" value="([^"]+)"`)
 
 func setup(t *testing.T) *hub {
 	t.Helper()
@@ -55,17 +52,7 @@ func setup(t *testing.T) *hub {
 // the redirect to the hub's callback.
 func consent(t *testing.T, authorizeURL, action string) string {
 	t.Helper()
-	resp, err := http.Get(authorizeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := consentInput.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("consent page: HTTP %d without a consent field", resp.StatusCode)
-	}
-	resp, err = http.PostForm(authorizeURL, url.Values{"consent": {string(m[1])}, "action": {action}})
+	resp, err := http.Get(sandboxtest.Consent(t, authorizeURL, action, nil).String())
 	if err != nil {
 		t.Fatal(err)
 	}
