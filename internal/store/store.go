@@ -159,8 +159,15 @@ type Queries interface {
 	// whose sort values change may be seen twice, or not at all).
 	QueryRecords(ctx context.Context, orgID, instanceID, stream string, q RecordQuery) ([]Record, string, error)
 
+	// AppendAudit appends an event to its organization's hash chain. Run it
+	// in the transaction of what it records (InTx): then the event commits
+	// with it or neither does.
 	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
-	ListAudit(ctx context.Context, orgID string, page Page) ([]AuditEvent, string, error)
+	// ListAudit lists an organization's events that match f, newest first.
+	ListAudit(ctx context.Context, orgID string, f AuditFilter, page Page) ([]AuditEvent, string, error)
+	// VerifyAudit walks the organization's chain from its start and reports
+	// the first event that does not hold.
+	VerifyAudit(ctx context.Context, orgID string) (AuditVerification, error)
 }
 
 // Page asks for one page of a list: up to Limit rows (1 to 1000; 0 means 100)
@@ -204,6 +211,10 @@ type Organization struct {
 const (
 	RoleAdmin  = "admin"
 	RoleMember = "member"
+	// RoleService is a service identity, not a person: made for one named
+	// credential and bound to its instance (User.InstanceID). It can do
+	// what an instance token of that instance can, and nothing more.
+	RoleService = "service"
 )
 
 // User is a person or service account of an organization.
@@ -212,7 +223,13 @@ type User struct {
 	OrgID string
 	Email string
 	Name  string
-	Role  string // RoleAdmin or RoleMember
+	Role  string // RoleAdmin, RoleMember or RoleService
+	// InstanceID binds a service identity (RoleService) to its instance;
+	// empty for people. Deleting the instance deletes the identity.
+	InstanceID string
+	// Operator may manage the hub's organizations (POST /v1/orgs): the
+	// first admin of the first organization, by default.
+	Operator bool
 	// SecretHash is the hash of the user secret, the "User" part of the Open
 	// Connectors Authorization header; Secret is the same value, sealed.
 	SecretHash []byte
@@ -224,12 +241,15 @@ type User struct {
 
 // APICredential is a bearer API token of a user, stored as its hash.
 type APICredential struct {
-	ID         string
-	OrgID      string
-	UserID     string
-	Name       string
-	TokenHash  []byte
-	Hint       string // the token's first characters, to tell tokens apart
+	ID        string
+	OrgID     string
+	UserID    string
+	Name      string
+	TokenHash []byte
+	Hint      string // the token's first characters, to tell tokens apart
+	// Scopes narrow what the token may do (internal/authz lists them);
+	// empty: whatever its user's role may.
+	Scopes     []string
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never
 	ExpiresAt  time.Time // zero: never
@@ -315,9 +335,13 @@ type Instance struct {
 	RefreshLeaseUntil time.Time
 	LastPingAt        time.Time
 	LastPingOK        bool
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	Version           int64
+	// AllowUserToken lets proxied calls use the installing user's token
+	// (X-Connhub-Token: user). Off for new instances, on for those whose
+	// only token is a user token.
+	AllowUserToken bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Version        int64
 }
 
 // InstanceRef names an instance of some organization.
@@ -346,13 +370,17 @@ type OAuthState struct {
 // the Open Connectors Authorization header of an instance ("User Credentials"
 // in SAP Cloud Integration).
 type Credential struct {
-	ID          string
-	OrgID       string
-	Name        string
-	Kind        string
-	InstanceID  string // the instance it authenticates, if any
+	ID         string
+	OrgID      string
+	Name       string
+	Kind       string
+	InstanceID string // the instance it authenticates, if any
+	// UserID is the credential's own service identity (RoleService), whose
+	// secret or API token the value carries: never a person's.
+	UserID      string
 	Description string
 	Value       secrets.Secret
+	Hint        string // what may be shown of Value
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Version     int64
@@ -452,15 +480,47 @@ type RecordQuery struct {
 // AuditEvent is one thing that happened, for the audit log. Details must not
 // hold secrets.
 type AuditEvent struct {
-	ID         string
-	OrgID      string
-	ActorID    string // a user ID, or "system"
-	Action     string // e.g. "instance.create"
-	TargetType string
-	TargetID   string
-	RequestID  string
-	Details    map[string]any
-	At         time.Time
+	ID    string
+	OrgID string
+	// ActorKind is what acted: "user", "service" (a credential's identity),
+	// "instance" (an instance token), "system" or "anonymous".
+	ActorKind    string
+	ActorID      string // a user or instance ID, or "system"
+	CredentialID string // the API token (key_…) or "instance_token", "open_connectors", "console_session"
+	SourceIP     string
+	Action       string // e.g. "instance.create"
+	TargetType   string
+	TargetID     string
+	Outcome      string // "success" (default), "denied" or "failure"
+	RequestID    string
+	Details      map[string]any
+	At           time.Time
+	// Seq numbers the organization's events from 1; Hash chains each to the
+	// one before (PrevHash), so that a changed or missing row shows. The
+	// store sets all three when it appends.
+	Seq      int64
+	PrevHash []byte
+	Hash     []byte
+}
+
+// AuditFilter narrows ListAudit. Zero fields do not filter.
+type AuditFilter struct {
+	ActorID  string
+	Action   string // an action, or a prefix ending in "." ("instance.")
+	TargetID string
+	Since    time.Time // at or after
+	Until    time.Time // before
+}
+
+// AuditVerification is what VerifyAudit found.
+type AuditVerification struct {
+	Events    int64  // events checked
+	Unchained int64  // events older than the chain (written before it began)
+	Head      []byte // the hash of the newest event
+	// BrokenAt is the Seq of the first event whose hash or link does not
+	// hold, or where an event is missing; zero when the chain holds.
+	BrokenAt int64
+	Reason   string
 }
 
 // NewID makes a random, time-ordered ID with a prefix: "ins_" and 26

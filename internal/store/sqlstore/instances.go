@@ -112,14 +112,14 @@ const instanceCols = `id, org_id, connector, app_id, name, tags, status, status_
 	team_id, team_name, enterprise_id, org_wide, bot_user_id, authed_user_id, bot_scopes, user_scopes,
 	bot_token, bot_refresh_token, bot_token_expires_at, user_token, user_refresh_token, user_token_expires_at,
 	token_version, instance_token_hash, instance_token, instance_token_hint, auth_method, settings, teams, refresh_lease_owner, refresh_lease_until,
-	last_ping_at, last_ping_ok, last_auth_error, created_at, updated_at, version`
+	last_ping_at, last_ping_ok, last_auth_error, allow_user_token, created_at, updated_at, version`
 
 // instanceMutable are the columns an update writes, in instanceArgs order.
 const instanceMutable = `connector = ?, app_id = ?, name = ?, tags = ?, status = ?, status_reason = ?, edition = ?,
 	team_id = ?, team_name = ?, enterprise_id = ?, org_wide = ?, bot_user_id = ?, authed_user_id = ?, bot_scopes = ?, user_scopes = ?,
 	bot_token = ?, bot_refresh_token = ?, bot_token_expires_at = ?, user_token = ?, user_refresh_token = ?, user_token_expires_at = ?,
 	token_version = ?, instance_token_hash = ?, instance_token = ?, instance_token_hint = ?, auth_method = ?, settings = ?, teams = ?,
-	refresh_lease_owner = ?, refresh_lease_until = ?, last_ping_at = ?, last_ping_ok = ?, last_auth_error = ?`
+	refresh_lease_owner = ?, refresh_lease_until = ?, last_ping_at = ?, last_ping_ok = ?, last_auth_error = ?, allow_user_token = ?`
 
 var instanceSecrets = []string{"bot_token", "bot_refresh_token", "user_token", "user_refresh_token", "instance_token"}
 
@@ -133,7 +133,7 @@ func (q *queries) scanInstance(r scanner) (store.Instance, error) {
 		&in.TeamID, &in.TeamName, &in.EnterpriseID, &in.OrgWide, &in.BotUserID, &in.AuthedUserID, &bot, &user,
 		&sealed[0], &sealed[1], &botExp, &sealed[2], &sealed[3], &userExp,
 		&in.TokenVersion, &in.InstanceTokenHash, &sealed[4], &in.InstanceTokenHint, &in.AuthMethod, &settings, &teams, &in.RefreshLeaseOwner, &lease,
-		&ping, &in.LastPingOK, &in.LastAuthError, &created, &updated, &in.Version)
+		&ping, &in.LastPingOK, &in.LastAuthError, &in.AllowUserToken, &created, &updated, &in.Version)
 	if err != nil {
 		return in, err
 	}
@@ -191,7 +191,7 @@ func (q *queries) instanceArgs(in *store.Instance) ([]any, error) {
 		in.TeamID, in.TeamName, in.EnterpriseID, in.OrgWide, in.BotUserID, in.AuthedUserID, list(in.BotScopes), list(in.UserScopes),
 		sealed[0], sealed[1], ms(in.BotTokenExpiresAt), sealed[2], sealed[3], ms(in.UserTokenExpiresAt),
 		in.TokenVersion, nullBytes(in.InstanceTokenHash), sealed[4], in.InstanceTokenHint, authMethod, settings, list(in.Teams),
-		in.RefreshLeaseOwner, ms(in.RefreshLeaseUntil), ms(in.LastPingAt), in.LastPingOK, in.LastAuthError}, nil
+		in.RefreshLeaseOwner, ms(in.RefreshLeaseUntil), ms(in.LastPingAt), in.LastPingOK, in.LastAuthError, in.AllowUserToken}, nil
 }
 
 func (q *queries) CreateInstance(ctx context.Context, in store.Instance) (store.Instance, error) {

@@ -83,17 +83,17 @@ func (q *queries) DeleteExpiredOAuthStates(ctx context.Context, t time.Time) (in
 	return int(n), err
 }
 
-const credentialCols = `id, org_id, name, kind, instance_id, description, value, created_at, updated_at, version`
+const credentialCols = `id, org_id, name, kind, instance_id, user_id, description, value, hint, created_at, updated_at, version`
 
 func (q *queries) scanCredential(r scanner) (store.Credential, error) {
 	var c store.Credential
-	var instance sql.NullString
+	var instance, user sql.NullString
 	var value []byte
 	var created, updated sql.NullInt64
-	if err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &instance, &c.Description, &value, &created, &updated, &c.Version); err != nil {
+	if err := r.Scan(&c.ID, &c.OrgID, &c.Name, &c.Kind, &instance, &user, &c.Description, &value, &c.Hint, &created, &updated, &c.Version); err != nil {
 		return c, err
 	}
-	c.InstanceID = instance.String
+	c.InstanceID, c.UserID = instance.String, user.String
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 	var err error
 	c.Value, err = q.open("credentials", c.ID, "value", value)
@@ -105,11 +105,7 @@ func (q *queries) credentialArgs(c *store.Credential) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var instance any
-	if c.InstanceID != "" {
-		instance = c.InstanceID
-	}
-	return []any{c.Name, c.Kind, instance, c.Description, value}, nil
+	return []any{c.Name, c.Kind, nullString(c.InstanceID), nullString(c.UserID), c.Description, value, c.Hint}, nil
 }
 
 func (q *queries) CreateCredential(ctx context.Context, c store.Credential) (store.Credential, error) {
@@ -122,7 +118,7 @@ func (q *queries) CreateCredential(ctx context.Context, c store.Credential) (sto
 		return store.Credential{}, err
 	}
 	args = append([]any{c.ID, c.OrgID}, append(args, ms(c.CreatedAt), ms(c.UpdatedAt), c.Version)...)
-	if _, err := q.exec(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 		return store.Credential{}, fmt.Errorf("store: create credential: %w", err)
 	}
 	return c, nil
@@ -160,7 +156,7 @@ func (q *queries) UpdateCredential(ctx context.Context, orgID, id string, fn fun
 			if err != nil {
 				return err
 			}
-			return one(q.exec(ctx, `UPDATE credentials SET name = ?, kind = ?, instance_id = ?, description = ?, value = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+			return one(q.exec(ctx, `UPDATE credentials SET name = ?, kind = ?, instance_id = ?, user_id = ?, description = ?, value = ?, hint = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
 				append(args, ms(c.UpdatedAt), c.Version, c.OrgID, c.ID, v)...))
 		})
 }

@@ -343,6 +343,14 @@ func updateRow[T any](ctx context.Context, q *queries, what string, read func(*q
 
 // nullBytes stores an empty byte slice as NULL, so that optional unique
 // columns (hashes) hold any number of absent values.
+// nullString stores "" as NULL, for optional references.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func nullBytes(b []byte) any {
 	if len(b) == 0 {
 		return nil

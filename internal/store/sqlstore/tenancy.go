@@ -32,8 +32,15 @@ func (q *queries) CreateOrganization(ctx context.Context, o store.Organization) 
 	if err != nil {
 		return store.Organization{}, err
 	}
-	_, err = q.exec(ctx, `INSERT INTO organizations (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, nullBytes(o.SecretHash), secret, ms(o.CreatedAt), ms(o.UpdatedAt), o.Version)
+	// The organization and the head of its audit chain, together.
+	err = q.inTx(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, `INSERT INTO organizations (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			o.ID, o.Name, nullBytes(o.SecretHash), secret, ms(o.CreatedAt), ms(o.UpdatedAt), o.Version); err != nil {
+			return err
+		}
+		_, err := q.exec(ctx, `INSERT INTO audit_heads (org_id, seq, hash, genesis) VALUES (?, 0, NULL, 1)`, o.ID)
+		return err
+	})
 	if err != nil {
 		return store.Organization{}, fmt.Errorf("store: create organization: %w", err)
 	}
@@ -86,15 +93,17 @@ func (q *queries) DeleteOrganization(ctx context.Context, id string) error {
 	return nil
 }
 
-const userCols = `id, org_id, email, name, role, secret_hash, secret, created_at, updated_at, version`
+const userCols = `id, org_id, email, name, role, instance_id, operator, secret_hash, secret, created_at, updated_at, version`
 
 func (q *queries) scanUser(r scanner) (store.User, error) {
 	var u store.User
 	var secret []byte
+	var instance sql.NullString
 	var created, updated sql.NullInt64
-	if err := r.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &u.Role, &u.SecretHash, &secret, &created, &updated, &u.Version); err != nil {
+	if err := r.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &u.Role, &instance, &u.Operator, &u.SecretHash, &secret, &created, &updated, &u.Version); err != nil {
 		return u, err
 	}
+	u.InstanceID = instance.String
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	var err error
 	u.Secret, err = q.open("users", u.ID, "secret", secret)
@@ -113,8 +122,8 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 	if err != nil {
 		return store.User{}, err
 	}
-	_, err = q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.OrgID, u.Email, u.Name, u.Role, nullBytes(u.SecretHash), secret, ms(u.CreatedAt), ms(u.UpdatedAt), u.Version)
+	_, err = q.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.OrgID, u.Email, u.Name, u.Role, nullString(u.InstanceID), u.Operator, nullBytes(u.SecretHash), secret, ms(u.CreatedAt), ms(u.UpdatedAt), u.Version)
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: create user: %w", err)
 	}
@@ -149,7 +158,8 @@ func (q *queries) UpdateUser(ctx context.Context, orgID, id string, fn func(*sto
 		},
 		fn,
 		func(old store.User, u *store.User) {
-			u.ID, u.OrgID, u.CreatedAt, u.UpdatedAt = old.ID, old.OrgID, old.CreatedAt, now()
+			// A service identity stays bound to its instance.
+			u.ID, u.OrgID, u.InstanceID, u.CreatedAt, u.UpdatedAt = old.ID, old.OrgID, old.InstanceID, old.CreatedAt, now()
 		},
 		func(u *store.User) *int64 { return &u.Version },
 		func(q *queries, u *store.User, v int64) error {
@@ -157,8 +167,8 @@ func (q *queries) UpdateUser(ctx context.Context, orgID, id string, fn func(*sto
 			if err != nil {
 				return err
 			}
-			return one(q.exec(ctx, `UPDATE users SET email = ?, name = ?, role = ?, secret_hash = ?, secret = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
-				u.Email, u.Name, u.Role, nullBytes(u.SecretHash), secret, ms(u.UpdatedAt), u.Version, u.OrgID, u.ID, v))
+			return one(q.exec(ctx, `UPDATE users SET email = ?, name = ?, role = ?, operator = ?, secret_hash = ?, secret = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+				u.Email, u.Name, u.Role, u.Operator, nullBytes(u.SecretHash), secret, ms(u.UpdatedAt), u.Version, u.OrgID, u.ID, v))
 		})
 }
 
@@ -166,14 +176,17 @@ func (q *queries) DeleteUser(ctx context.Context, orgID, id string) error {
 	return q.deleteRow(ctx, "user", "users", orgID, id)
 }
 
-const credCols = `id, org_id, user_id, name, token_hash, hint, created_at, last_used_at, expires_at, revoked_at, version`
+const credCols = `id, org_id, user_id, name, token_hash, hint, scopes, created_at, last_used_at, expires_at, revoked_at, version`
 
 func scanAPICredential(r scanner) (store.APICredential, error) {
 	var c store.APICredential
 	var created, used, expires, revoked sql.NullInt64
-	err := r.Scan(&c.ID, &c.OrgID, &c.UserID, &c.Name, &c.TokenHash, &c.Hint, &created, &used, &expires, &revoked, &c.Version)
+	var scopes string
+	if err := r.Scan(&c.ID, &c.OrgID, &c.UserID, &c.Name, &c.TokenHash, &c.Hint, &scopes, &created, &used, &expires, &revoked, &c.Version); err != nil {
+		return c, err
+	}
 	c.CreatedAt, c.LastUsedAt, c.ExpiresAt, c.RevokedAt = fromMS(created), fromMS(used), fromMS(expires), fromMS(revoked)
-	return c, err
+	return c, fromJSON(scopes, &c.Scopes)
 }
 
 func (q *queries) CreateAPICredential(ctx context.Context, c store.APICredential) (store.APICredential, error) {
@@ -181,8 +194,8 @@ func (q *queries) CreateAPICredential(ctx context.Context, c store.APICredential
 		c.ID = store.NewID("key")
 	}
 	c.CreatedAt, c.Version = now(), 1
-	_, err := q.exec(ctx, `INSERT INTO api_credentials (`+credCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.OrgID, c.UserID, c.Name, c.TokenHash, c.Hint, ms(c.CreatedAt), ms(c.LastUsedAt), ms(c.ExpiresAt), ms(c.RevokedAt), c.Version)
+	_, err := q.exec(ctx, `INSERT INTO api_credentials (`+credCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.OrgID, c.UserID, c.Name, c.TokenHash, c.Hint, list(c.Scopes), ms(c.CreatedAt), ms(c.LastUsedAt), ms(c.ExpiresAt), ms(c.RevokedAt), c.Version)
 	if err != nil {
 		return store.APICredential{}, fmt.Errorf("store: create API credential: %w", err)
 	}
@@ -217,7 +230,8 @@ func (q *queries) UpdateAPICredential(ctx context.Context, orgID, id string, fn 
 		},
 		fn,
 		func(old store.APICredential, c *store.APICredential) {
-			c.ID, c.OrgID, c.UserID, c.TokenHash, c.CreatedAt = old.ID, old.OrgID, old.UserID, old.TokenHash, old.CreatedAt
+			// What a token may do is fixed when it is made.
+			c.ID, c.OrgID, c.UserID, c.TokenHash, c.Scopes, c.CreatedAt = old.ID, old.OrgID, old.UserID, old.TokenHash, old.Scopes, old.CreatedAt
 		},
 		func(c *store.APICredential) *int64 { return &c.Version },
 		func(q *queries, c *store.APICredential, v int64) error {

@@ -69,6 +69,7 @@ func Run(t *testing.T, b Backend) {
 		{"InstanceList", testInstanceList},
 		{"OAuthStates", testOAuthStates},
 		{"Credentials", testCredentials},
+		{"ServiceIdentities", testServiceIdentities},
 		{"SyncRunsAndCheckpoints", testSyncRuns},
 		{"Records", testRecords},
 		{"RecordKeysOrderBytewise", testRecordKeyOrder},
@@ -76,6 +77,7 @@ func Run(t *testing.T, b Backend) {
 		{"SyncRunLeaseAndProgress", testSyncRunLease},
 		{"SyncSchedules", testSyncSchedules},
 		{"Audit", testAudit},
+		{"AuditChain", testAuditChain},
 		{"Pagination", testPagination},
 		{"ConcurrentUpdatesAreNeverLost", testConcurrentUpdates},
 		{"OptimisticVersion", testOptimisticVersion},
@@ -549,6 +551,52 @@ func testCredentials(t *testing.T, e *env) {
 	wantErr(t, "delete twice", e.s.DeleteCredential(ctx, o.ID, c.ID), store.ErrNotFound)
 }
 
+// testServiceIdentities: a credential's service identity is bound to its
+// instance and goes with it, taking its API tokens and the credential.
+func testServiceIdentities(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, func(in *store.Instance) { in.AllowUserToken = true })
+	if got, _ := e.s.GetInstance(ctx, o.ID, in.ID); !got.AllowUserToken {
+		t.Errorf("AllowUserToken was not kept")
+	}
+	svc, err := e.s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "svc@connhub.invalid", Name: "svc", Role: store.RoleService, InstanceID: in.ID,
+		SecretHash: []byte("svc-hash"), Secret: "chus_svc"})
+	must(t, err)
+	admin, err := e.s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "op@example.com", Role: store.RoleAdmin, Operator: true})
+	must(t, err)
+	if got, _ := e.s.GetUser(ctx, o.ID, admin.ID); !got.Operator || got.InstanceID != "" {
+		t.Errorf("operator: got %+v", got)
+	}
+	if _, err := e.s.UpdateUser(ctx, o.ID, svc.ID, func(u *store.User) error { u.InstanceID = ""; u.Name = "renamed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.s.GetUser(ctx, o.ID, svc.ID); got.InstanceID != in.ID || got.Name != "renamed" {
+		t.Errorf("a service identity must stay bound to its instance: got %+v", got)
+	}
+	key, err := e.s.CreateAPICredential(ctx, store.APICredential{OrgID: o.ID, UserID: svc.ID, Name: "svc token", TokenHash: []byte("svc-token-hash"),
+		Hint: "chub_abcd…", Scopes: []string{"proxy", "records:read"}})
+	must(t, err)
+	if _, err := e.s.UpdateAPICredential(ctx, o.ID, key.ID, func(c *store.APICredential) error { c.Scopes = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.s.GetAPICredential(ctx, o.ID, key.ID); !slices.Equal(got.Scopes, []string{"proxy", "records:read"}) {
+		t.Errorf("scopes: got %v; a token's scopes are fixed when it is made", got.Scopes)
+	}
+	c, err := e.s.CreateCredential(ctx, store.Credential{OrgID: o.ID, Name: "flow", Kind: "bearer", InstanceID: in.ID, UserID: svc.ID,
+		Value: "Bearer chub_x", Hint: "Bearer chub_x…"})
+	must(t, err)
+	if got, _ := e.s.GetCredential(ctx, o.ID, c.ID); got.UserID != svc.ID || got.Hint != "Bearer chub_x…" {
+		t.Errorf("credential: got %+v", got)
+	}
+	must(t, e.s.DeleteInstance(ctx, o.ID, in.ID))
+	_, err = e.s.GetUser(ctx, o.ID, svc.ID)
+	wantErr(t, "the service identity after its instance was deleted", err, store.ErrNotFound)
+	_, err = e.s.GetAPICredential(ctx, o.ID, key.ID)
+	wantErr(t, "the service identity's token after its instance was deleted", err, store.ErrNotFound)
+	_, err = e.s.GetCredential(ctx, o.ID, c.ID)
+	wantErr(t, "the credential after its instance was deleted", err, store.ErrNotFound)
+}
+
 func testSyncRuns(t *testing.T, e *env) {
 	o := e.org(t)
 	in := e.instance(t, o.ID, nil)
@@ -827,20 +875,25 @@ func testAudit(t *testing.T, e *env) {
 	o := e.org(t)
 	var ids []string
 	for i := range 5 {
-		ev, err := e.s.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorID: "usr_1", Action: "instance.create", TargetType: "instance",
-			TargetID: fmt.Sprintf("ins_%d", i), RequestID: "req", Details: map[string]any{"name": fmt.Sprintf("n%d", i)}})
+		ev, err := e.s.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "user", ActorID: fmt.Sprintf("usr_%d", i%2), CredentialID: "key_1",
+			SourceIP: "127.0.0.1", Action: "instance.create", TargetType: "instance", TargetID: fmt.Sprintf("ins_%d", i), RequestID: "req",
+			Details: map[string]any{"name": fmt.Sprintf("n%d", i)}})
 		must(t, err)
+		if ev.Seq != int64(i+1) || len(ev.Hash) != 32 || ev.Outcome != "success" {
+			t.Errorf("event %d: seq %d, hash %x, outcome %q; want seq %d, a SHA-256, success", i, ev.Seq, ev.Hash, ev.Outcome, i+1)
+		}
 		ids = append(ids, ev.ID)
-		time.Sleep(time.Millisecond) // IDs order by millisecond; keep five events in five milliseconds
 	}
+	_, err := e.s.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "user", ActorID: "usr_0", Action: "credential.reveal", TargetID: "crd_1", Outcome: "denied"})
+	must(t, err)
 	var got []string
 	after := ""
 	for {
-		page, next, err := e.s.ListAudit(ctx, o.ID, store.Page{After: after, Limit: 2})
+		page, next, err := e.s.ListAudit(ctx, o.ID, store.AuditFilter{Action: "instance.create"}, store.Page{After: after, Limit: 2})
 		must(t, err)
 		for _, ev := range page {
 			got = append(got, ev.ID)
-			if ev.Details["name"] == nil || ev.Action != "instance.create" {
+			if ev.Details["name"] == nil || ev.Action != "instance.create" || ev.SourceIP != "127.0.0.1" || ev.CredentialID != "key_1" || ev.ActorKind != "user" {
 				t.Errorf("event %+v lost its fields", ev)
 			}
 		}
@@ -853,6 +906,88 @@ func testAudit(t *testing.T, e *env) {
 	if !slices.Equal(got, ids) {
 		t.Errorf("audit log: got %v, want newest first %v", got, ids)
 	}
+	for _, tc := range []struct {
+		f    store.AuditFilter
+		want int
+	}{
+		{store.AuditFilter{}, 6},
+		{store.AuditFilter{ActorID: "usr_1"}, 2},
+		{store.AuditFilter{Action: "credential."}, 1},
+		{store.AuditFilter{Action: "credential"}, 0},
+		{store.AuditFilter{TargetID: "ins_3"}, 1},
+		{store.AuditFilter{Since: time.Now().Add(time.Hour)}, 0},
+		{store.AuditFilter{Until: time.Now().Add(time.Hour)}, 6},
+	} {
+		page, _, err := e.s.ListAudit(ctx, o.ID, tc.f, store.Page{})
+		must(t, err)
+		if len(page) != tc.want {
+			t.Errorf("ListAudit(%+v): got %d events, want %d", tc.f, len(page), tc.want)
+		}
+	}
+	v, err := e.s.VerifyAudit(ctx, o.ID)
+	must(t, err)
+	if v.BrokenAt != 0 || v.Events != 6 || len(v.Head) != 32 {
+		t.Errorf("VerifyAudit of an untouched log: %+v; want 6 events, unbroken", v)
+	}
+}
+
+// testAuditChain appends from many goroutines at once, then changes,
+// removes and cuts rows as someone with the database's password might:
+// VerifyAudit finds each.
+func testAuditChain(t *testing.T, e *env) {
+	o := e.org(t)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				if _, err := e.s.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "user", ActorID: "usr_1", Action: "x.y", TargetID: fmt.Sprintf("t%d.%d", w, i)}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := e.s.VerifyAudit(ctx, o.ID)
+	must(t, err)
+	if v.BrokenAt != 0 || v.Events != 40 {
+		t.Fatalf("VerifyAudit after 40 concurrent appends: %+v; want 40 events, unbroken", v)
+	}
+	raw, ok := e.s.(rawDB)
+	if !ok {
+		t.Skip("the store shows no raw rows")
+	}
+	page, _, err := e.s.ListAudit(ctx, o.ID, store.AuditFilter{}, store.Page{Limit: 40})
+	must(t, err)
+	bySeq := map[int64]store.AuditEvent{}
+	for _, ev := range page {
+		bySeq[ev.Seq] = ev
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := raw.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectBroken := func(what string, at int64) {
+		t.Helper()
+		v, err := e.s.VerifyAudit(ctx, o.ID)
+		must(t, err)
+		if v.BrokenAt != at || v.Reason == "" {
+			t.Errorf("after %s: VerifyAudit says %+v; want broken at %d with a reason", what, v, at)
+		}
+	}
+	// A changed field.
+	exec(`UPDATE audit_log SET target_id = 'forged' WHERE id = '` + bySeq[7].ID + `'`)
+	expectBroken("changing event 7", 7)
+	exec(`UPDATE audit_log SET target_id = '` + bySeq[7].TargetID + `' WHERE id = '` + bySeq[7].ID + `'`)
+	// A row removed from the middle.
+	exec(`DELETE FROM audit_log WHERE id = '` + bySeq[20].ID + `'`)
+	expectBroken("deleting event 20", 20)
+	// The tail cut (the rows after 19 gone too): the head still names 40.
+	exec(`DELETE FROM audit_log WHERE org_id = '` + o.ID + `' AND seq > 19`)
+	expectBroken("cutting the tail", 20)
 }
 
 func testPagination(t *testing.T, e *env) {
@@ -1055,7 +1190,7 @@ func testTenantScoping(t *testing.T, e *env) {
 		"credentials":     lenOf(e.s.ListCredentials(ctx, b.ID, store.Page{})),
 		"sync runs":       lenOf(e.s.ListSyncRuns(ctx, b.ID, in.ID, store.Page{})),
 		"records":         lenOf(e.s.ListRecords(ctx, b.ID, in.ID, "users", store.RecordFilter{IncludeDeleted: true}, store.Page{})),
-		"audit events":    lenOf(e.s.ListAudit(ctx, b.ID, store.Page{})),
+		"audit events":    lenOf(e.s.ListAudit(ctx, b.ID, store.AuditFilter{}, store.Page{})),
 	} {
 		if n != 0 {
 			t.Errorf("org B lists %d of org A's %s", n, what)
