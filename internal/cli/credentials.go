@@ -24,17 +24,18 @@ func newCredentialsCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "credentials",
 		Aliases: []string{"credential"},
-		Short:   "Store instances' credentials under names that integration flows fetch",
-		Long: "Named credentials (SAP Cloud Integration's User Credentials): an instance's Authorization\n" +
-			"header value stored under a name, which integration flows fetch by that name. Creating and\n" +
-			"fetching them is recorded in the hub's audit log; `credentials get` prints the value.",
+		Short:   "Credentials for integration tools, each with an identity of its own",
+		Long: "Named credentials (SAP Cloud Integration's User Credentials): an Authorization header value\n" +
+			"for an integration tool, with an identity of its own bound to one instance. It can do what the\n" +
+			"instance token can and no more, holds no person's secret, and is rotated or deleted alone.\n" +
+			"`create` and `rotate` print the value once; `reveal` prints it again (admins; audit-logged).",
 	}
 	cf.register(cmd.PersistentFlags())
 
 	create := credentialsCreateOptions{}
 	createCmd := &cobra.Command{
 		Use:   "create --name NAME --instance ID",
-		Short: "Store an instance's credentials under a name",
+		Short: "Make a named credential for an instance (prints its value once)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			create.clientFlags = cf
@@ -42,9 +43,9 @@ func newCredentialsCmd(io streams) *cobra.Command {
 		},
 	}
 	f := createCmd.Flags()
-	f.StringVar(&create.Name, "name", "", "the name integration flows fetch it by (required)")
-	f.StringVar(&create.InstanceID, "instance", "", "the instance whose credentials to store (required)")
-	f.StringVar(&create.Kind, "kind", connhub.KindOpenConnectors, "open_connectors (User …, Organization …, Element …) or bearer (Bearer <instance token>)")
+	f.StringVar(&create.Name, "name", "", "the credential's name (required)")
+	f.StringVar(&create.InstanceID, "instance", "", "the instance it acts for (required)")
+	f.StringVar(&create.Kind, "kind", connhub.KindOpenConnectors, "open_connectors (User …, Organization …, Element …) or bearer (Bearer chub_…)")
 	f.StringVar(&create.Description, "description", "", "what the credential is for")
 
 	list := &cobra.Command{
@@ -57,10 +58,26 @@ func newCredentialsCmd(io streams) *cobra.Command {
 	}
 	get := &cobra.Command{
 		Use:   "get NAME_OR_ID",
-		Short: "Print a named credential with its value (audit-logged)",
+		Short: "Print a named credential and its hint (never its value)",
 		Args:  exactArgs("NAME_OR_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCredentialsGet(cmd.Context(), cf, args[0], io)
+			return runCredentialsShow(cmd.Context(), cf, args[0], "get", io)
+		},
+	}
+	reveal := &cobra.Command{
+		Use:   "reveal NAME_OR_ID",
+		Short: "Print a named credential with its value (admins; audit-logged)",
+		Args:  exactArgs("NAME_OR_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCredentialsShow(cmd.Context(), cf, args[0], "reveal", io)
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate NAME_OR_ID",
+		Short: "Give a named credential a new value (printed once); the old one stops working",
+		Args:  exactArgs("NAME_OR_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCredentialsShow(cmd.Context(), cf, args[0], "rotate", io)
 		},
 	}
 	del := &cobra.Command{
@@ -71,7 +88,7 @@ func newCredentialsCmd(io streams) *cobra.Command {
 			return runCredentialsDelete(cmd.Context(), cf, args[0], io)
 		},
 	}
-	cmd.AddCommand(createCmd, list, get, del)
+	cmd.AddCommand(createCmd, list, get, reveal, rotate, del)
 	return cmd
 }
 
@@ -95,7 +112,7 @@ func runCredentialsCreate(ctx context.Context, opts credentialsCreateOptions, io
 	if h.json() {
 		return printJSON(io.stdout, c)
 	}
-	fmt.Fprintf(io.stdout, "connhub: stored the credentials of instance %s as %q; `connhub credentials get %s` prints them\n", c.InstanceID, c.Name, c.Name)
+	fmt.Fprintf(io.stdout, "connhub: made credential %q for instance %s; its value is shown once (`connhub credentials reveal %s` shows it again, audited)\n", c.Name, c.InstanceID, c.Name)
 	return printCredential(io, c)
 }
 
@@ -122,12 +139,15 @@ func runCredentialsList(ctx context.Context, cf clientFlags, io streams) error {
 	return tw.Flush()
 }
 
-func runCredentialsGet(ctx context.Context, cf clientFlags, nameOrID string, io streams) error {
+// runCredentialsShow prints a named credential: its hint (get), its value
+// (reveal), or a new value (rotate).
+func runCredentialsShow(ctx context.Context, cf clientFlags, nameOrID, how string, io streams) error {
 	h, err := cf.connect(io)
 	if err != nil {
 		return err
 	}
-	c, err := h.GetCredential(ctx, nameOrID)
+	show := map[string]func(context.Context, string) (connhub.Credential, error){"get": h.GetCredential, "reveal": h.RevealCredential, "rotate": h.RotateCredential}[how]
+	c, err := show(ctx, nameOrID)
 	if err != nil {
 		return h.fail(err)
 	}
@@ -155,6 +175,6 @@ func runCredentialsDelete(ctx context.Context, cf clientFlags, id string, io str
 func printCredential(io streams, c connhub.Credential) error {
 	return printFields(io.stdout, []field{
 		{"ID", c.ID}, {"Name", c.Name}, {"Kind", c.Kind}, {"Instance", c.InstanceID}, {"Description", c.Description},
-		{"Created", when(c.CreatedAt)}, {"Value", c.Value},
+		{"Created", when(c.CreatedAt)}, {"Hint", c.Hint}, {"Value", c.Value},
 	})
 }

@@ -16,11 +16,12 @@ func TestCredentialsCommands(t *testing.T) {
 	tok := strings.TrimSpace(h.cliOK(t, "instances", "token", id))
 
 	out := h.cliOK(t, "credentials", "create", "--name", "slack-oc", "--instance", id, "--description", "iFlow")
-	if !strings.Contains(out, `as "slack-oc"`) || strings.Contains(out, tok) {
-		t.Errorf("credentials create printed %q; want the name and not the value", out)
+	value := regexp.MustCompile(`Value: +(User chus_\S+, Organization chos_\S+, Element \S+)`).FindStringSubmatch(out)
+	if !strings.Contains(out, `credential "slack-oc"`) || value == nil || !strings.HasSuffix(value[1], "Element "+tok) {
+		t.Fatalf("credentials create printed %q; want the name and its own value, once", out)
 	}
 	bearer := cliJSON[connhub.Credential](t, h, "credentials", "create", "--name", "slack-bearer", "--instance", id, "--kind", "bearer")
-	if bearer.Kind != connhub.KindBearer || bearer.Value != "" {
+	if bearer.Kind != connhub.KindBearer || !strings.HasPrefix(bearer.Value, "Bearer chub_") {
 		t.Errorf("credentials create --kind bearer -o json: %+v", bearer)
 	}
 
@@ -32,14 +33,18 @@ func TestCredentialsCommands(t *testing.T) {
 		t.Errorf("credentials list printed %q; want the names and no values", out)
 	}
 	for _, tc := range []struct{ ref, want string }{
-		{"slack-oc", "Element " + tok}, {bearer.ID, "Bearer " + tok},
+		{"slack-oc", value[1]}, {bearer.ID, bearer.Value},
 	} {
-		if out := h.cliOK(t, "credentials", "get", tc.ref); !regexp.MustCompile(`Value: +.*` + regexp.QuoteMeta(tc.want)).MatchString(out) {
-			t.Errorf("credentials get %s printed %q; want the value %q", tc.ref, out, tc.want)
+		if out := h.cliOK(t, "credentials", "get", tc.ref); strings.Contains(out, tc.want) || !strings.Contains(out, "Hint:") {
+			t.Errorf("credentials get %s printed %q; want the hint, never the value", tc.ref, out)
 		}
-		if c := cliJSON[connhub.Credential](t, h, "credentials", "get", tc.ref); !strings.HasSuffix(c.Value, tc.want) {
-			t.Errorf("credentials get %s -o json: %+v", tc.ref, c)
+		if out := h.cliOK(t, "credentials", "reveal", tc.ref); !regexp.MustCompile(`Value: +` + regexp.QuoteMeta(tc.want)).MatchString(out) {
+			t.Errorf("credentials reveal %s printed %q; want the value", tc.ref, out)
 		}
+	}
+	rotated := cliJSON[connhub.Credential](t, h, "credentials", "rotate", "slack-bearer")
+	if rotated.Value == "" || rotated.Value == bearer.Value {
+		t.Errorf("credentials rotate -o json: %+v; want a new value", rotated.Hint)
 	}
 	if code, _, errOut := h.cli(t, "credentials", "create", "--name", "slack-oc", "--instance", id); code != 1 || !strings.Contains(errOut, "credential_exists") {
 		t.Errorf("a second credential of one name: exit %d, %q", code, errOut)

@@ -562,10 +562,10 @@ func newInstancesPingCmd(io streams, cf *clientFlags) *cobra.Command {
 func newInstancesCredentialsCmd(io streams, cf *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "credentials ID",
-		Short: "Print the Authorization header values for integration tools (admins; audit-logged)",
-		Long: "Print the ready Authorization header values that let an integration tool (SAP Cloud\n" +
-			"Integration's User Credentials, curl, …) call connhub for the instance: the Open Connectors\n" +
-			"form User …, Organization …, Element … and the Bearer form with the instance token.",
+		Short: "Print the instance's ready Authorization header (admins; audit-logged)",
+		Long: "Print the Authorization header with the instance token, for curl or an integration tool.\n" +
+			"For the Open Connectors form (User …, Organization …, Element …) make a named credential\n" +
+			"(`connhub credentials create`): it gets an identity of its own, so no person's secret is handed out.",
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := cf.connect(io)
@@ -579,7 +579,7 @@ func newInstancesCredentialsCmd(io streams, cf *clientFlags) *cobra.Command {
 			if h.json() {
 				return printJSON(io.stdout, c)
 			}
-			return printFields(io.stdout, []field{{"Open Connectors", c.OpenConnectors}, {"Bearer", c.Bearer}})
+			return printFields(io.stdout, []field{{"Bearer", c.Bearer}})
 		},
 	}
 }

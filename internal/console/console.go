@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
@@ -275,8 +276,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	t := c.pages[name]
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		c.o.Log.Error("console: render", "page", name, "request_id", instance.RequestID(r.Context()), "err", err)
-		http.Error(w, "connhub failed to render the page; the request ID is "+instance.RequestID(r.Context()), http.StatusInternalServerError)
+		c.o.Log.Error("console: render", "page", name, "request_id", audit.RequestID(r.Context()), "err", err)
+		http.Error(w, "connhub failed to render the page; the request ID is "+audit.RequestID(r.Context()), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -326,7 +327,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, req *request, err
 
 // internal logs an unexpected error and answers with the request ID only.
 func (c *Console) internal(w http.ResponseWriter, r *http.Request, req *request, err error) {
-	id := instance.RequestID(r.Context())
+	id := audit.RequestID(r.Context())
 	c.o.Log.Error("console: internal error", "request_id", id, "path", r.URL.Path, "err", err)
 	v := errorView{Message: "connhub failed to answer.", RequestID: id}
 	p := &page{Title: "Something went wrong", Data: v}
@@ -389,4 +390,4 @@ func (c *Console) parse() error {
 	return nil
 }
 
-func requestID(r *http.Request) string { return instance.RequestID(r.Context()) }
+func requestID(r *http.Request) string { return audit.RequestID(r.Context()) }

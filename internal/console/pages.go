@@ -253,11 +253,10 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, req *request) {
 // ---- credentials ----
 
 type credentialsView struct {
-	Instance       store.Instance
-	BaseURL        string
-	Revealed       bool
-	Bearer         string
-	OpenConnectors string
+	Instance store.Instance
+	BaseURL  string
+	Revealed bool
+	Bearer   string
 }
 
 func (c *Console) credentialsPage(w http.ResponseWriter, r *http.Request, req *request) {
@@ -282,7 +281,7 @@ func (c *Console) revealCredentials(w http.ResponseWriter, r *http.Request, req 
 		return
 	}
 	c.render(w, r, http.StatusOK, "credentials", c.view(req, "instances", "Credentials of "+in.Name, credentialsView{Instance: in, BaseURL: c.baseURL(r),
-		Revealed: true, Bearer: "Authorization: " + cr.Bearer.Reveal(), OpenConnectors: cr.OpenConnectors.Reveal()}))
+		Revealed: true, Bearer: "Authorization: " + cr.Bearer.Reveal()}))
 }
 
 // baseURL is the hub's public URL, or the one the browser used.

@@ -41,14 +41,14 @@ func (c *Console) syncsPage(w http.ResponseWriter, r *http.Request, req *request
 		c.fail(w, r, req, err)
 		return
 	}
-	runs, err := c.o.Syncs.List(r.Context(), req.p.Org.ID, id, runsShown)
+	runs, err := c.o.Syncs.List(r.Context(), req.p, id, runsShown)
 	if err != nil {
 		c.fail(w, r, req, err)
 		return
 	}
 	v := syncsView{Instance: in, Runs: runs}
 	if want := r.URL.Query().Get("run"); want != "" {
-		run, err := c.o.Syncs.Get(r.Context(), req.p.Org.ID, id, want)
+		run, err := c.o.Syncs.Get(r.Context(), req.p, id, want)
 		if err != nil {
 			c.fail(w, r, req, err)
 			return
@@ -141,14 +141,14 @@ func (c *Console) recordsPage(w http.ResponseWriter, r *http.Request, req *reque
 		}
 	}
 	cursor := q.Get("cursor")
-	recs, next, err := c.o.Store.QueryRecords(r.Context(), req.p.Org.ID, id, name, store.RecordQuery{Where: where, IncludeDeleted: v.IncludeDeleted,
+	recs, next, err := c.o.Syncs.QueryRecords(r.Context(), req.p, id, name, store.RecordQuery{Where: where, IncludeDeleted: v.IncludeDeleted,
 		Page: store.Page{After: cursor, Limit: recordsShown}})
 	switch {
 	case errors.Is(err, query.ErrInvalid):
 		c.recordsProblem(w, r, req, v, "The query cannot be run: "+strings.TrimPrefix(err.Error(), "query: "))
 		return
 	case err != nil:
-		c.internal(w, r, req, err)
+		c.fail(w, r, req, err)
 		return
 	}
 	for _, rec := range recs {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/connhub/connhub/internal/authz"
 )
 
 // documentProxy describes the pass-through routes in the OpenAPI document.
@@ -43,6 +45,7 @@ func (a *API) documentProxy() {
 			if m == http.MethodPost {
 				op.RequestBody = body
 			}
+			op.Extensions = map[string]any{ActionExtension: string(authz.Proxy)}
 			a.huma.OpenAPI().AddOperation(op)
 		}
 	}

@@ -18,7 +18,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/query"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
@@ -194,11 +195,11 @@ func (a *API) badQuery(ctx context.Context, err error, cursor string) error {
 
 func (a *API) recordRoutes() {
 	tags := []string{"Records"}
-	huma.Register(a.huma, huma.Operation{OperationID: "query-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}",
+	huma.Register(a.huma, guarded(authz.ReadRecords, huma.Operation{OperationID: "query-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}",
 		Summary: "Query a stream's records",
 		Description: "One page of the records syncs wrote, those where selects, in order_by's order (then by key). " +
 			"A where that does not parse is 400 invalid_where, with the position of the trouble; a field the stream does not have is 400 unknown_field, " +
-			"naming those it has. Pass next_cursor as cursor, with the same where and order_by, for the next page.", Tags: tags},
+			"naming those it has. Pass next_cursor as cursor, with the same where and order_by, for the next page.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			StreamPath
 			RecordFilter
@@ -206,14 +207,11 @@ func (a *API) recordRoutes() {
 			PageSize int    `query:"page_size" minimum:"1" maximum:"1000" default:"100" doc:"Records per page"`
 			Cursor   string `query:"cursor" doc:"The next_cursor of the previous page"`
 		}) (*recordsOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
 			sel, err := selectRecords(in.Stream, in.Where, in.Fields, in.OrderBy)
 			if err != nil {
 				return nil, err
 			}
-			recs, next, err := a.o.Store.QueryRecords(ctx, principal(ctx).Org.ID, in.ID, in.Stream, store.RecordQuery{Where: sel.where, OrderBy: sel.order,
+			recs, next, err := a.o.Syncs.QueryRecords(ctx, principal(ctx), in.ID, in.Stream, store.RecordQuery{Where: sel.where, OrderBy: sel.order,
 				TeamID: in.TeamID, IncludeDeleted: in.IncludeDeleted, Page: store.Page{After: in.Cursor, Limit: in.PageSize}})
 			if err != nil {
 				return nil, a.badQuery(ctx, err, in.Cursor)
@@ -227,7 +225,7 @@ func (a *API) recordRoutes() {
 		})
 
 	recordSchema := a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Record](), true, "Record")
-	huma.Register(a.huma, huma.Operation{OperationID: "export-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}/export",
+	huma.Register(a.huma, guarded(authz.ExportRecords, huma.Operation{OperationID: "export-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}/export",
 		Summary: "Export a stream's records",
 		Description: "Every record where selects, in key order, streamed as it is read from the store a page at a time: JSON lines (one record a line), " +
 			"or CSV (a header row key,team_id,<fields>,deleted_at, then a row per record, nested values as JSON). " +
@@ -240,25 +238,26 @@ func (a *API) recordRoutes() {
 				"text/csv":             {Schema: &huma.Schema{Type: "string"}},
 			},
 			Headers: map[string]*huma.Param{exportTrailer: {Description: "A trailer (after the body): how many records the export wrote. Absent when the export broke off.",
-				Schema: &huma.Schema{Type: "integer"}}}}}},
+				Schema: &huma.Schema{Type: "integer"}}}}}}),
 		func(ctx context.Context, in *struct {
 			StreamPath
 			RecordFilter
 			Format string `query:"format" enum:"jsonl,csv" default:"jsonl" doc:"jsonl: JSON lines; csv: comma-separated values"`
 		}) (*exportOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
 			sel, err := selectRecords(in.Stream, in.Where, in.Fields, "")
 			if err != nil {
 				return nil, err
 			}
 			q := store.RecordQuery{Where: sel.where, TeamID: in.TeamID, IncludeDeleted: in.IncludeDeleted, Page: store.Page{Limit: exportPage}}
-			orgID := principal(ctx).Org.ID
+			exp, err := a.o.Syncs.StartExport(ctx, principal(ctx), in.ID, in.Stream, in.Format, q)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
 			// The first page is read before the answer starts, so that what
 			// fails at once is an ordinary error.
-			first, next, err := a.o.Store.QueryRecords(ctx, orgID, in.ID, in.Stream, q)
+			first, more, err := exp.Next(ctx)
 			if err != nil {
+				exp.Finish(ctx, 0, true)
 				return nil, a.badQuery(ctx, err, "")
 			}
 			out := &exportOutput{ContentType: "application/x-ndjson", CacheControl: "no-store", Trailer: exportTrailer,
@@ -276,20 +275,22 @@ func (a *API) recordRoutes() {
 				recs := first
 				for {
 					if err := e.page(recs); err != nil {
+						exp.Finish(ctx, e.n, true)
 						return // the caller went away: nobody to tell
 					}
-					if next == "" {
+					if !more {
 						break
 					}
-					q.Page.After = next
-					if recs, next, err = a.o.Store.QueryRecords(ctx, orgID, in.ID, in.Stream, q); err != nil {
-						a.o.Log.Error("httpapi: export broke off", "request_id", instance.RequestID(ctx), "stream", in.Stream, "records", e.n, "err", err)
+					if recs, more, err = exp.Next(ctx); err != nil {
+						a.o.Log.Error("httpapi: export broke off", "request_id", audit.RequestID(ctx), "stream", in.Stream, "records", e.n, "err", err)
+						exp.Finish(ctx, e.n, true)
 						// No trailer, and a cut connection: the client knows
 						// the export is not whole.
 						panic(http.ErrAbortHandler)
 					}
 				}
 				w.Header().Set(exportTrailer, strconv.FormatInt(e.n, 10))
+				exp.Finish(ctx, e.n, false)
 			}
 			return out, nil
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/secrets"
@@ -24,6 +25,7 @@ func (a *API) routes() {
 	a.instanceRoutes()
 	a.credentialRoutes()
 	a.callbackRoute()
+	a.auditRoutes()
 	if a.o.Syncs != nil {
 		a.syncRoutes()
 		a.recordRoutes()
@@ -66,9 +68,12 @@ type meOutput struct {
 }
 
 func (a *API) meRoutes() {
-	huma.Register(a.huma, huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/v1/me", Summary: "Who the credentials belong to", Tags: []string{"Account"}},
+	huma.Register(a.huma, guarded(authz.ReadAccount, huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/v1/me", Summary: "Who the credentials belong to", Tags: []string{"Account"}}),
 		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
 			p := principal(ctx)
+			if err := authz.Allow(p, authz.ReadAccount, ""); err != nil {
+				return nil, a.fail(ctx, err)
+			}
 			out := &meOutput{}
 			out.Body.Organization.ID, out.Body.Organization.Name = p.Org.ID, p.Org.Name
 			if p.User.ID != "" {
@@ -96,11 +101,14 @@ type connectorsOutput struct {
 }
 
 func (a *API) connectorRoutes() {
-	huma.Register(a.huma, huma.Operation{OperationID: "list-connectors", Method: http.MethodGet, Path: "/v1/connectors",
-		Summary: "Search the connector catalog", Description: "The connectors connhub offers, with their editions, the scopes each needs and the ways to authenticate.", Tags: []string{"Connectors"}},
+	huma.Register(a.huma, guarded(authz.ReadAccount, huma.Operation{OperationID: "list-connectors", Method: http.MethodGet, Path: "/v1/connectors",
+		Summary: "Search the connector catalog", Description: "The connectors connhub offers, with their editions, the scopes each needs and the ways to authenticate.", Tags: []string{"Connectors"}}),
 		func(ctx context.Context, in *struct {
 			Q string `query:"q" doc:"Search text: a name, an edition, a feature"`
 		}) (*connectorsOutput, error) {
+			if err := authz.Allow(principal(ctx), authz.ReadAccount, ""); err != nil {
+				return nil, a.fail(ctx, err)
+			}
 			out := &connectorsOutput{}
 			out.Body.Connectors = []Connector{}
 			for _, c := range connector.Search(in.Q) {
@@ -132,8 +140,8 @@ type appsOutput struct {
 
 func (a *API) appRoutes() {
 	tags := []string{"Apps"}
-	huma.Register(a.huma, huma.Operation{OperationID: "create-app", Method: http.MethodPost, Path: "/v1/apps", DefaultStatus: http.StatusCreated,
-		Summary: "Register a Slack app", Description: "Registers the app created at api.slack.com/apps: its client ID and secrets. Add the answer's redirect_url to the app's Redirect URLs.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.WriteApps, huma.Operation{OperationID: "create-app", Method: http.MethodPost, Path: "/v1/apps", DefaultStatus: http.StatusCreated,
+		Summary: "Register a Slack app", Description: "Registers the app created at api.slack.com/apps: its client ID and secrets. Add the answer's redirect_url to the app's Redirect URLs.", Tags: tags}),
 		func(ctx context.Context, in *struct{ Body appBody }) (*appOutput, error) {
 			app, err := a.o.Instances.CreateApp(ctx, principal(ctx), instance.AppInput{Name: in.Body.Name, ClientID: in.Body.ClientID,
 				ClientSecret: secrets.Secret(in.Body.ClientSecret), SigningSecret: secrets.Secret(in.Body.SigningSecret), BotScopes: in.Body.BotScopes, UserScopes: in.Body.UserScopes})
@@ -142,7 +150,7 @@ func (a *API) appRoutes() {
 			}
 			return &appOutput{Body: appView(app)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "list-apps", Method: http.MethodGet, Path: "/v1/apps", Summary: "List registered Slack apps", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadApps, huma.Operation{OperationID: "list-apps", Method: http.MethodGet, Path: "/v1/apps", Summary: "List registered Slack apps", Tags: tags}),
 		func(ctx context.Context, in *PageQuery) (*appsOutput, error) {
 			apps, next, err := a.o.Instances.ListApps(ctx, principal(ctx), in.page())
 			if err != nil {
@@ -155,7 +163,7 @@ func (a *API) appRoutes() {
 			}
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-app", Method: http.MethodGet, Path: "/v1/apps/{id}", Summary: "Get a registered Slack app", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadApps, huma.Operation{OperationID: "get-app", Method: http.MethodGet, Path: "/v1/apps/{id}", Summary: "Get a registered Slack app", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*appOutput, error) {
 			app, err := a.o.Instances.GetApp(ctx, principal(ctx), in.ID)
 			if err != nil {
@@ -163,8 +171,8 @@ func (a *API) appRoutes() {
 			}
 			return &appOutput{Body: appView(app)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "delete-app", Method: http.MethodDelete, Path: "/v1/apps/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a Slack app no instance uses", Tags: tags},
+	huma.Register(a.huma, guarded(authz.WriteApps, huma.Operation{OperationID: "delete-app", Method: http.MethodDelete, Path: "/v1/apps/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a Slack app no instance uses", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*struct{}, error) {
 			if err := a.o.Instances.DeleteApp(ctx, principal(ctx), in.ID); err != nil {
 				return nil, a.fail(ctx, err)
@@ -248,17 +256,16 @@ type pingOutput struct {
 
 type credentialsOutput struct {
 	Body struct {
-		OpenConnectors string `json:"open_connectors,omitempty" doc:"The whole Authorization header value: User …, Organization …, Element …"`
-		Bearer         string `json:"bearer" doc:"The Authorization header value with the instance token"`
+		Bearer string `json:"bearer" doc:"The Authorization header value with the instance token"`
 	}
 }
 
 func (a *API) instanceRoutes() {
 	tags := []string{"Instances"}
-	huma.Register(a.huma, huma.Operation{OperationID: "create-instance", Method: http.MethodPost, Path: "/v1/instances", DefaultStatus: http.StatusCreated,
+	huma.Register(a.huma, guarded(authz.CreateInstance, huma.Operation{OperationID: "create-instance", Method: http.MethodPost, Path: "/v1/instances", DefaultStatus: http.StatusCreated,
 		Summary: "Create a connector instance",
 		Description: "With auth_method oauth2 (the default) the instance is pending and the answer carries the authorize_url where a person consents at Slack; " +
-			"with token or refresh_token it is checked at Slack and active at once. The answer shows the instance token once.", Tags: tags},
+			"with token or refresh_token it is checked at Slack and active at once. The answer shows the instance token once.", Tags: tags}),
 		func(ctx context.Context, in *struct{ Body createInstanceBody }) (*createdOutput, error) {
 			b, p := in.Body, principal(ctx)
 			var c instance.Created
@@ -284,7 +291,7 @@ func (a *API) instanceRoutes() {
 			}
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "list-instances", Method: http.MethodGet, Path: "/v1/instances", Summary: "List connector instances", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ListInstances, huma.Operation{OperationID: "list-instances", Method: http.MethodGet, Path: "/v1/instances", Summary: "List connector instances", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			Connector string `query:"connector"`
 			Status    string `query:"status" enum:"pending,active,needs_reauth,revoked,failed,"`
@@ -302,8 +309,8 @@ func (a *API) instanceRoutes() {
 			}
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-instance", Method: http.MethodGet, Path: "/v1/instances/{id}",
-		Summary: "Get a connector instance", Description: "Never returns a Slack token.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadInstance, huma.Operation{OperationID: "get-instance", Method: http.MethodGet, Path: "/v1/instances/{id}",
+		Summary: "Get a connector instance", Description: "Never returns a Slack token.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*instanceOutput, error) {
 			i, err := a.o.Instances.Get(ctx, principal(ctx), in.ID)
 			if err != nil {
@@ -311,24 +318,26 @@ func (a *API) instanceRoutes() {
 			}
 			return &instanceOutput{Body: instanceView(i)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "update-instance", Method: http.MethodPatch, Path: "/v1/instances/{id}",
-		Summary: "Update a connector instance", Description: "Changes its name, tags and settings without re-authenticating; its tokens are untouched.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.UpdateInstance, huma.Operation{OperationID: "update-instance", Method: http.MethodPatch, Path: "/v1/instances/{id}",
+		Summary: "Update a connector instance", Description: "Changes its name, tags and settings without re-authenticating; its tokens are untouched.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Name     *string        `json:"name,omitempty" minLength:"1" maxLength:"200"`
-				Tags     *[]string      `json:"tags,omitempty"`
-				Settings map[string]any `json:"settings,omitempty" doc:"Merged into the settings; null removes a key"`
+				Name           *string        `json:"name,omitempty" minLength:"1" maxLength:"200"`
+				Tags           *[]string      `json:"tags,omitempty"`
+				Settings       map[string]any `json:"settings,omitempty" doc:"Merged into the settings; null removes a key"`
+				AllowUserToken *bool          `json:"allow_user_token,omitempty" doc:"Let proxied calls use the installing user's token (X-Connhub-Token: user); every such call is audited"`
 			}
 		}) (*instanceOutput, error) {
-			i, err := a.o.Instances.Update(ctx, principal(ctx), in.ID, instance.Patch{Name: in.Body.Name, Tags: in.Body.Tags, Settings: in.Body.Settings})
+			i, err := a.o.Instances.Update(ctx, principal(ctx), in.ID, instance.Patch{Name: in.Body.Name, Tags: in.Body.Tags, Settings: in.Body.Settings,
+				AllowUserToken: in.Body.AllowUserToken})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return &instanceOutput{Body: instanceView(i)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "reauthenticate-instance", Method: http.MethodPost, Path: "/v1/instances/{id}/reauthenticate",
-		Summary: "Re-authenticate a connector instance", Description: "A new authorize URL; on success the instance keeps its ID and instance token and gets new Slack tokens.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReauthInstance, huma.Operation{OperationID: "reauthenticate-instance", Method: http.MethodPost, Path: "/v1/instances/{id}/reauthenticate",
+		Summary: "Re-authenticate a connector instance", Description: "A new authorize URL; on success the instance keeps its ID and instance token and gets new Slack tokens.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Team string `query:"team" doc:"A workspace or org to preselect at Slack"`
@@ -341,8 +350,8 @@ func (a *API) instanceRoutes() {
 			out.Body.Instance, out.Body.AuthorizeURL, out.Body.ExpiresAt = instanceView(c.Instance), c.AuthorizeURL, c.ExpiresAt
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-instance-token", Method: http.MethodGet, Path: "/v1/instances/{id}/token",
-		Summary: "View the instance token", Description: "Admins only; recorded in the audit log.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.RevealInstanceToken, huma.Operation{OperationID: "get-instance-token", Method: http.MethodGet, Path: "/v1/instances/{id}/token",
+		Summary: "View the instance token", Description: "Admins only; recorded in the audit log.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*tokenOutput, error) {
 			tok, err := a.o.Instances.Token(ctx, principal(ctx), in.ID)
 			if err != nil {
@@ -352,8 +361,8 @@ func (a *API) instanceRoutes() {
 			out.Body.InstanceToken = tok.Reveal()
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "rotate-instance-token", Method: http.MethodPost, Path: "/v1/instances/{id}/token/rotate",
-		Summary: "Rotate the instance token", Description: "The old instance token stops working at once.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.RotateInstanceToken, huma.Operation{OperationID: "rotate-instance-token", Method: http.MethodPost, Path: "/v1/instances/{id}/token/rotate",
+		Summary: "Rotate the instance token", Description: "The old instance token stops working at once.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*tokenOutput, error) {
 			tok, err := a.o.Instances.RotateToken(ctx, principal(ctx), in.ID)
 			if err != nil {
@@ -363,8 +372,8 @@ func (a *API) instanceRoutes() {
 			out.Body.InstanceToken = tok.Reveal()
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "ping-instance", Method: http.MethodGet, Path: "/v1/instances/{id}/ping",
-		Summary: "Test a connector instance", Description: "Calls Slack's auth.test with the instance's token: the workspace, the user, the granted scopes, the token's expiry, and the scopes the edition needs that are missing. Slack's errors answer 502 with Slack's code.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.PingInstance, huma.Operation{OperationID: "ping-instance", Method: http.MethodGet, Path: "/v1/instances/{id}/ping",
+		Summary: "Test a connector instance", Description: "Calls Slack's auth.test with the instance's token: the workspace, the user, the granted scopes, the token's expiry, and the scopes the edition needs that are missing. Slack's errors answer 502 with Slack's code.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*pingOutput, error) {
 			r, err := a.o.Instances.Ping(ctx, principal(ctx), in.ID)
 			if err != nil {
@@ -377,19 +386,21 @@ func (a *API) instanceRoutes() {
 			b.MissingBotScopes, b.MissingUserScopes, b.LatencyMS = orEmpty(r.MissingBotScopes), orEmpty(r.MissingUserScopes), r.Latency.Milliseconds()
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-instance-credentials", Method: http.MethodGet, Path: "/v1/instances/{id}/credentials",
-		Summary: "Credentials for integration tools", Description: "The ready Authorization header values to paste into an integration tool (SAP Cloud Integration's User Credentials). Admins only; recorded in the audit log.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.RevealIntegrationKey, huma.Operation{OperationID: "get-instance-credentials", Method: http.MethodGet, Path: "/v1/instances/{id}/credentials",
+		Summary: "The instance's ready Authorization header",
+		Description: "The Authorization header value with the instance token, to paste into an integration tool. Recorded in the audit log before it is shown. " +
+			"For the Open Connectors form (User …, Organization …, Element …) make a named credential (POST /v1/credentials): it gets an identity of its own.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*credentialsOutput, error) {
 			c, err := a.o.Instances.Credentials(ctx, principal(ctx), in.ID)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			out := &credentialsOutput{}
-			out.Body.OpenConnectors, out.Body.Bearer = c.OpenConnectors.Reveal(), c.Bearer.Reveal()
+			out.Body.Bearer = c.Bearer.Reveal()
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "delete-instance", Method: http.MethodDelete, Path: "/v1/instances/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a connector instance for good", Description: "Revokes its tokens at Slack (auth.revoke), then deletes it and everything it holds. If Slack cannot be reached the instance is kept, unless force is set.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.DeleteInstance, huma.Operation{OperationID: "delete-instance", Method: http.MethodDelete, Path: "/v1/instances/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a connector instance for good", Description: "Revokes its tokens at Slack (auth.revoke), then deletes it and everything it holds. If Slack cannot be reached the instance is kept, unless force is set.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Force bool `query:"force" doc:"Delete even if Slack cannot be reached to revoke the tokens"`
@@ -403,10 +414,12 @@ func (a *API) instanceRoutes() {
 
 // ---- named credentials ----
 
-type credentialOutput struct {
+type credentialOutput struct{ Body Credential }
+
+type credentialValueOutput struct {
 	Body struct {
 		Credential
-		Value string `json:"value,omitempty" doc:"The credential's value; shown when it is fetched by ID or name"`
+		Value string `json:"value" doc:"The credential's value: the whole Authorization header an integration tool sends"`
 	}
 }
 
@@ -417,10 +430,21 @@ type credentialsListOutput struct {
 	}
 }
 
+type credentialPath struct {
+	ID string `path:"id" maxLength:"100" doc:"The credential's ID or name"`
+}
+
 func (a *API) credentialRoutes() {
 	tags := []string{"Credentials"}
-	huma.Register(a.huma, huma.Operation{OperationID: "create-credential", Method: http.MethodPost, Path: "/v1/credentials", DefaultStatus: http.StatusCreated,
-		Summary: "Store an instance's credentials under a name", Description: "Integration flows fetch them by name. Recorded in the audit log.", Tags: tags},
+	withValue := func(c store.Credential) *credentialValueOutput {
+		out := &credentialValueOutput{}
+		out.Body.Credential, out.Body.Value = credentialView(c), c.Value.Reveal()
+		return out
+	}
+	huma.Register(a.huma, guarded(authz.WriteCredentials, huma.Operation{OperationID: "create-credential", Method: http.MethodPost, Path: "/v1/credentials", DefaultStatus: http.StatusCreated,
+		Summary: "Make a named credential for an integration tool",
+		Description: "The credential gets an identity of its own, bound to the instance: it can do what the instance token can, and revoking it revokes nothing else. " +
+			"Its value (kind open_connectors: User …, Organization …, Element …; kind bearer: Bearer chub_…) is in this answer once; after that only POST /v1/credentials/{id}/reveal shows it, to admins, audited.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Name        string `json:"name" minLength:"1" maxLength:"100"`
@@ -428,16 +452,15 @@ func (a *API) credentialRoutes() {
 				Kind        string `json:"kind,omitempty" enum:"open_connectors,bearer" default:"open_connectors"`
 				Description string `json:"description,omitempty" maxLength:"500"`
 			}
-		}) (*credentialOutput, error) {
+		}) (*credentialValueOutput, error) {
 			c, err := a.o.Instances.CreateCredential(ctx, principal(ctx), in.Body.Name, in.Body.InstanceID, in.Body.Kind, in.Body.Description)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			out := &credentialOutput{}
-			out.Body.Credential = credentialView(c)
-			return out, nil
+			return withValue(c), nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "list-credentials", Method: http.MethodGet, Path: "/v1/credentials", Summary: "List named credentials", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadCredentials, huma.Operation{OperationID: "list-credentials", Method: http.MethodGet, Path: "/v1/credentials",
+		Summary: "List named credentials", Description: "Names and hints; never values.", Tags: tags}),
 		func(ctx context.Context, in *PageQuery) (*credentialsListOutput, error) {
 			list, next, err := a.o.Instances.ListCredentials(ctx, principal(ctx), in.page())
 			if err != nil {
@@ -450,20 +473,37 @@ func (a *API) credentialRoutes() {
 			}
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-credential", Method: http.MethodGet, Path: "/v1/credentials/{id}",
-		Summary: "Fetch a named credential with its value", Description: "By ID or by name. Recorded in the audit log.", Tags: tags},
-		func(ctx context.Context, in *IDPath) (*credentialOutput, error) {
+	huma.Register(a.huma, guarded(authz.ReadCredentials, huma.Operation{OperationID: "get-credential", Method: http.MethodGet, Path: "/v1/credentials/{id}",
+		Summary: "Get a named credential", Description: "By ID or by name: its hint, never its value.", Tags: tags}),
+		func(ctx context.Context, in *credentialPath) (*credentialOutput, error) {
 			c, err := a.o.Instances.GetCredential(ctx, principal(ctx), in.ID)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			out := &credentialOutput{}
-			out.Body.Credential, out.Body.Value = credentialView(c), c.Value.Reveal()
-			return out, nil
+			return &credentialOutput{Body: credentialView(c)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "delete-credential", Method: http.MethodDelete, Path: "/v1/credentials/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a named credential", Tags: tags},
-		func(ctx context.Context, in *IDPath) (*struct{}, error) {
+	huma.Register(a.huma, guarded(authz.RevealCredential, huma.Operation{OperationID: "reveal-credential", Method: http.MethodPost, Path: "/v1/credentials/{id}/reveal",
+		Summary:     "Show a named credential's value",
+		Description: "Admins only. Written to the audit log before the value is shown. A credential made before credentials had identities of their own answers 409 credential_outdated: rotate it.", Tags: tags}),
+		func(ctx context.Context, in *credentialPath) (*credentialValueOutput, error) {
+			c, err := a.o.Instances.RevealCredential(ctx, principal(ctx), in.ID)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return withValue(c), nil
+		})
+	huma.Register(a.huma, guarded(authz.WriteCredentials, huma.Operation{OperationID: "rotate-credential", Method: http.MethodPost, Path: "/v1/credentials/{id}/rotate",
+		Summary: "Rotate a named credential", Description: "A new identity and value, shown once in the answer; the old value stops working at once.", Tags: tags}),
+		func(ctx context.Context, in *credentialPath) (*credentialValueOutput, error) {
+			c, err := a.o.Instances.RotateCredential(ctx, principal(ctx), in.ID)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return withValue(c), nil
+		})
+	huma.Register(a.huma, guarded(authz.WriteCredentials, huma.Operation{OperationID: "delete-credential", Method: http.MethodDelete, Path: "/v1/credentials/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a named credential", Description: "Its value stops working at once.", Tags: tags}),
+		func(ctx context.Context, in *credentialPath) (*struct{}, error) {
 			if err := a.o.Instances.DeleteCredential(ctx, principal(ctx), in.ID); err != nil {
 				return nil, a.fail(ctx, err)
 			}
@@ -490,9 +530,9 @@ type CallbackResult struct {
 }
 
 func (a *API) callbackRoute() {
-	huma.Register(a.huma, huma.Operation{OperationID: "oauth-callback", Method: http.MethodGet, Path: "/v1/oauth/slack/callback",
+	huma.Register(a.huma, unguarded(huma.Operation{OperationID: "oauth-callback", Method: http.MethodGet, Path: "/v1/oauth/slack/callback",
 		Summary: "Slack's OAuth redirect", Description: "Where Slack sends the browser after consent. Answers a page for people and JSON for API clients (Accept: application/json).",
-		Tags: []string{"OAuth"}, Security: []map[string][]string{}},
+		Tags: []string{"OAuth"}, Security: []map[string][]string{}}),
 		func(ctx context.Context, in *struct {
 			Code   string `query:"code"`
 			State  string `query:"state"`

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/sync"
 )
 
@@ -120,30 +121,24 @@ type syncPath struct {
 	Sync string `path:"sync" maxLength:"100" doc:"The run's ID"`
 }
 
-// visible checks that the caller may see the instance: one of its
-// organization's, and with an instance token, that token's instance.
-func (a *API) visible(ctx context.Context, instanceID string) error {
-	if _, err := a.o.Instances.Get(ctx, principal(ctx), instanceID); err != nil {
-		return a.fail(ctx, err)
-	}
-	return nil
-}
-
 func (a *API) syncRoutes() {
 	tags := []string{"Syncs"}
-	huma.Register(a.huma, huma.Operation{OperationID: "list-streams", Method: http.MethodGet, Path: "/v1/streams",
+	huma.Register(a.huma, guarded(authz.ReadAccount, huma.Operation{OperationID: "list-streams", Method: http.MethodGet, Path: "/v1/streams",
 		Summary: "List the streams a sync retrieves",
 		Description: "Every kind of record connhub syncs from Slack: the method that fetches it, the token, scopes and plans it needs, " +
-			"whether a sync runs it by default, its key, and its fields (what where, fields and order_by of the records routes name).", Tags: tags},
+			"whether a sync runs it by default, its key, and its fields (what where, fields and order_by of the records routes name).", Tags: tags}),
 		func(ctx context.Context, _ *struct{}) (*streamsOutput, error) {
+			if err := authz.Allow(principal(ctx), authz.ReadAccount, ""); err != nil {
+				return nil, a.fail(ctx, err)
+			}
 			out := &streamsOutput{}
 			out.Body.Streams = sync.Streams()
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "start-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs", DefaultStatus: http.StatusAccepted,
+	huma.Register(a.huma, guarded(authz.RunSyncs, huma.Operation{OperationID: "start-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs", DefaultStatus: http.StatusAccepted,
 		Summary: "Start a sync of an instance",
 		Description: "Queues a run of the streams named (and the streams they need), or of the default streams; a worker of any replica runs it. " +
-			"Poll the run for its progress. One run of an instance at a time: 409 sync_in_progress names the unfinished one.", Tags: tags},
+			"Poll the run for its progress. One run of an instance at a time: 409 sync_in_progress names the unfinished one.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body *struct {
@@ -153,9 +148,6 @@ func (a *API) syncRoutes() {
 				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
 			}
 		}) (*syncRunOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
 			var start sync.StartInput
 			if b := in.Body; b != nil {
 				start = sync.StartInput{Streams: b.Streams, Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays}}
@@ -166,16 +158,13 @@ func (a *API) syncRoutes() {
 			}
 			return &syncRunOutput{Location: "/v1/instances/" + in.ID + "/syncs/" + r.ID, Body: syncRunView(r)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "list-syncs", Method: http.MethodGet, Path: "/v1/instances/{id}/syncs",
-		Summary: "List an instance's syncs", Description: "Newest first.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadSyncs, huma.Operation{OperationID: "list-syncs", Method: http.MethodGet, Path: "/v1/instances/{id}/syncs",
+		Summary: "List an instance's syncs", Description: "Newest first.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Limit int `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"How many runs"`
 		}) (*syncRunsOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			runs, err := a.o.Syncs.List(ctx, principal(ctx).Org.ID, in.ID, in.Limit)
+			runs, err := a.o.Syncs.List(ctx, principal(ctx), in.ID, in.Limit)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
@@ -186,39 +175,30 @@ func (a *API) syncRoutes() {
 			}
 			return out, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "get-sync", Method: http.MethodGet, Path: "/v1/instances/{id}/syncs/{sync}",
-		Summary: "Get a sync and its progress", Description: "Its status, and per stream its state and counts: records written, calls to Slack, time waited for Slack's rate budget.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadSyncs, huma.Operation{OperationID: "get-sync", Method: http.MethodGet, Path: "/v1/instances/{id}/syncs/{sync}",
+		Summary: "Get a sync and its progress", Description: "Its status, and per stream its state and counts: records written, calls to Slack, time waited for Slack's rate budget.", Tags: tags}),
 		func(ctx context.Context, in *syncPath) (*syncRunOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			r, err := a.o.Syncs.Get(ctx, principal(ctx).Org.ID, in.ID, in.Sync)
+			r, err := a.o.Syncs.Get(ctx, principal(ctx), in.ID, in.Sync)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return &syncRunOutput{Body: syncRunView(r)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "cancel-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs/{sync}/cancel",
-		Summary: "Cancel a sync", Description: "A queued run never starts; a running one stops at its next page. What it wrote stays. 409 sync_finished if it has ended.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.RunSyncs, huma.Operation{OperationID: "cancel-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs/{sync}/cancel",
+		Summary: "Cancel a sync", Description: "A queued run never starts; a running one stops at its next page. What it wrote stays. 409 sync_finished if it has ended.", Tags: tags}),
 		func(ctx context.Context, in *syncPath) (*syncRunOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			r, err := a.o.Syncs.Cancel(ctx, principal(ctx).Org.ID, in.ID, in.Sync)
+			r, err := a.o.Syncs.Cancel(ctx, principal(ctx), in.ID, in.Sync)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return &syncRunOutput{Body: syncRunView(r)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "resume-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs/{sync}/resume",
+	huma.Register(a.huma, guarded(authz.RunSyncs, huma.Operation{OperationID: "resume-sync", Method: http.MethodPost, Path: "/v1/instances/{id}/syncs/{sync}/resume",
 		Summary: "Resume a failed or canceled sync",
 		Description: "Queues the run again under the same ID; its streams go on from their checkpoints. " +
-			"409 sync_finished if it succeeded, sync_in_progress if another run of the instance has not finished.", Tags: tags},
+			"409 sync_finished if it succeeded, sync_in_progress if another run of the instance has not finished.", Tags: tags}),
 		func(ctx context.Context, in *syncPath) (*syncRunOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			r, err := a.o.Syncs.Resume(ctx, principal(ctx).Org.ID, in.ID, in.Sync)
+			r, err := a.o.Syncs.Resume(ctx, principal(ctx), in.ID, in.Sync)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
@@ -228,22 +208,19 @@ func (a *API) syncRoutes() {
 }
 
 func (a *API) scheduleRoutes(tags []string) {
-	huma.Register(a.huma, huma.Operation{OperationID: "get-sync-schedule", Method: http.MethodGet, Path: "/v1/instances/{id}/sync-schedule",
-		Summary: "Get an instance's sync schedule", Description: "404 not_found when it has none.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ReadSyncs, huma.Operation{OperationID: "get-sync-schedule", Method: http.MethodGet, Path: "/v1/instances/{id}/sync-schedule",
+		Summary: "Get an instance's sync schedule", Description: "404 not_found when it has none.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*scheduleOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			s, err := a.o.Syncs.GetSchedule(ctx, principal(ctx).Org.ID, in.ID)
+			s, err := a.o.Syncs.GetSchedule(ctx, principal(ctx), in.ID)
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return &scheduleOutput{Body: scheduleView(s)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "put-sync-schedule", Method: http.MethodPut, Path: "/v1/instances/{id}/sync-schedule",
+	huma.Register(a.huma, guarded(authz.ScheduleSyncs, huma.Operation{OperationID: "put-sync-schedule", Method: http.MethodPut, Path: "/v1/instances/{id}/sync-schedule",
 		Summary: "Set an instance's sync schedule",
 		Description: fmt.Sprintf("Creates or replaces the schedule; its first run starts one interval from now. every is a Go duration of at least %s "+
-			"(Slack's limits make a full walk of a workspace more often pointless); anything else is 400 invalid_schedule.", sync.MinInterval), Tags: tags},
+			"(Slack's limits make a full walk of a workspace more often pointless); anything else is 400 invalid_schedule.", sync.MinInterval), Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
@@ -255,9 +232,6 @@ func (a *API) scheduleRoutes(tags []string) {
 				Enabled       *bool    `json:"enabled,omitempty" doc:"Whether it runs (default true)"`
 			}
 		}) (*scheduleOutput, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
 			b := in.Body
 			every, err := time.ParseDuration(b.Every)
 			if err != nil {
@@ -272,13 +246,10 @@ func (a *API) scheduleRoutes(tags []string) {
 			}
 			return &scheduleOutput{Body: scheduleView(s)}, nil
 		})
-	huma.Register(a.huma, huma.Operation{OperationID: "delete-sync-schedule", Method: http.MethodDelete, Path: "/v1/instances/{id}/sync-schedule", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete an instance's sync schedule", Description: "Runs it started are kept. 404 not_found when it has none.", Tags: tags},
+	huma.Register(a.huma, guarded(authz.ScheduleSyncs, huma.Operation{OperationID: "delete-sync-schedule", Method: http.MethodDelete, Path: "/v1/instances/{id}/sync-schedule", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an instance's sync schedule", Description: "Runs it started are kept. 404 not_found when it has none.", Tags: tags}),
 		func(ctx context.Context, in *IDPath) (*struct{}, error) {
-			if err := a.visible(ctx, in.ID); err != nil {
-				return nil, err
-			}
-			if err := a.o.Syncs.DeleteSchedule(ctx, principal(ctx).Org.ID, in.ID); err != nil {
+			if err := a.o.Syncs.DeleteSchedule(ctx, principal(ctx), in.ID); err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			return nil, nil

@@ -26,6 +26,7 @@ type syncHub struct {
 	*hubtest.Hub
 	api   *hub // url and token, for call
 	syncs *syncsvc.Service
+	cfg   syncsvc.Config
 }
 
 func startSyncHub(t *testing.T, o hubtest.Options, cfg syncsvc.Config) *syncHub {
@@ -40,15 +41,25 @@ func startSyncHub(t *testing.T, o hubtest.Options, cfg syncsvc.Config) *syncHub 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := &syncHub{Hub: h, syncs: svc}
+	sh := &syncHub{Hub: h, syncs: svc, cfg: cfg}
 	sh.api = &hub{url: sh.serve(t, h.Store), token: apiToken(t, h)}
 	return sh
 }
 
-// serve serves the API over st (the hub's store, or one that fails on cue).
+// serve serves the API over st (the hub's store, or one that fails on cue:
+// then the records are read through a sync service on it).
 func (h *syncHub) serve(t *testing.T, st store.Store) string {
 	t.Helper()
-	api := httpapi.New(httpapi.Options{Store: st, Instances: h.Services, Auth: &tenant.Authenticator{Store: h.Store}, Log: h.Log, Syncs: h.syncs})
+	syncs := h.syncs
+	if st != h.Store {
+		cfg := h.cfg
+		cfg.Store = st
+		var err error
+		if syncs, err = syncsvc.New(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := httpapi.New(httpapi.Options{Store: st, Instances: h.Services, Auth: &tenant.Authenticator{Store: h.Store}, Log: h.Log, Syncs: syncs})
 	ts := httptest.NewServer(api.Handler())
 	t.Cleanup(ts.Close)
 	return ts.URL

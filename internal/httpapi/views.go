@@ -40,6 +40,7 @@ type Instance struct {
 	Settings           map[string]any `json:"settings"`
 	LastPingAt         *time.Time     `json:"last_ping_at,omitempty"`
 	LastPingOK         bool           `json:"last_ping_ok"`
+	AllowUserToken     bool           `json:"allow_user_token" doc:"Whether proxied calls may use the installing user's token (X-Connhub-Token: user)"`
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
 	Version            int64          `json:"version"`
@@ -70,7 +71,7 @@ func instanceView(in store.Instance) Instance {
 		OrgWide: in.OrgWide, Teams: in.Teams, BotUserID: in.BotUserID, AuthedUserID: in.AuthedUserID,
 		BotScopes: orEmpty(in.BotScopes), UserScopes: orEmpty(in.UserScopes), HasBotToken: !in.BotToken.IsZero(), HasUserToken: !in.UserToken.IsZero(),
 		BotTokenExpiresAt: timePtr(in.BotTokenExpiresAt), UserTokenExpiresAt: timePtr(in.UserTokenExpiresAt), InstanceTokenHint: in.InstanceTokenHint,
-		Settings: settings, LastPingAt: timePtr(in.LastPingAt), LastPingOK: in.LastPingOK, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Version: in.Version,
+		Settings: settings, LastPingAt: timePtr(in.LastPingAt), LastPingOK: in.LastPingOK, AllowUserToken: in.AllowUserToken, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Version: in.Version,
 	}
 }
 
@@ -94,16 +95,21 @@ func appView(a store.App) App {
 
 // Credential is a named credential, without its value.
 type Credential struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Kind        string    `json:"kind" enum:"open_connectors,bearer"`
-	InstanceID  string    `json:"instance_id,omitempty"`
-	Description string    `json:"description,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Kind        string `json:"kind" enum:"open_connectors,bearer"`
+	InstanceID  string `json:"instance_id,omitempty"`
+	Description string `json:"description,omitempty"`
+	Hint        string `json:"hint" doc:"What may be shown of the value: the first characters of each secret in it"`
+	// Outdated: made before credentials had identities of their own.
+	Outdated  bool      `json:"outdated,omitempty" doc:"Made before credentials had identities of their own: its value holds its maker's secret and is not shown; rotate it"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func credentialView(c store.Credential) Credential {
-	return Credential{ID: c.ID, Name: c.Name, Kind: c.Kind, InstanceID: c.InstanceID, Description: c.Description, CreatedAt: c.CreatedAt}
+	return Credential{ID: c.ID, Name: c.Name, Kind: c.Kind, InstanceID: c.InstanceID, Description: c.Description, Hint: c.Hint,
+		Outdated: c.UserID == "", CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // Connector is a catalog entry.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackspec"
@@ -82,6 +84,9 @@ func (in *CreateInput) validate() error {
 
 // Create makes a pending instance and the authorize URL that installs it.
 func (s *Service) Create(ctx context.Context, p tenant.Principal, in CreateInput) (Created, error) {
+	if err := authz.Allow(p, authz.CreateInstance, ""); err != nil {
+		return Created{}, err
+	}
 	if in.Connector == "" {
 		in.Connector = "slack"
 	}
@@ -100,11 +105,14 @@ func (s *Service) Create(ctx context.Context, p tenant.Principal, in CreateInput
 	if err != nil {
 		return Created{}, err
 	}
-	inst, err := s.store.CreateInstance(ctx, store.Instance{
+	inst := store.Instance{ID: store.NewID("ins"),
 		OrgID: p.Org.ID, Connector: in.Connector, AppID: app.ID, Name: in.Name, Tags: in.Tags, Settings: in.Settings,
 		Status: store.StatusPending, StatusReason: "waiting for consent at Slack", Edition: edition.Key, AuthMethod: store.AuthOAuth,
 		InstanceTokenHash: secrets.HashToken(token), InstanceToken: secrets.Secret(token), InstanceTokenHint: tenant.Hint(token),
-	})
+	}
+	err = s.audited(ctx, p, audit.Event{Action: "instance.create", TargetType: "instance", TargetID: inst.ID,
+		Details: map[string]any{"name": inst.Name, "edition": inst.Edition, "method": store.AuthOAuth}},
+		func(q store.Queries) (err error) { inst, err = q.CreateInstance(ctx, inst); return err })
 	if err != nil {
 		return Created{}, err
 	}
@@ -116,7 +124,6 @@ func (s *Service) Create(ctx context.Context, p tenant.Principal, in CreateInput
 	if err != nil {
 		return Created{}, err
 	}
-	s.audit(ctx, p, "instance.create", "instance", inst.ID, map[string]any{"name": inst.Name, "edition": inst.Edition, "method": store.AuthOAuth})
 	return Created{Instance: inst, InstanceToken: secrets.Secret(token), AuthorizeURL: url, ExpiresAt: expires}, nil
 }
 
@@ -256,7 +263,7 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 }
 
 func (s *Service) auditSystem(ctx context.Context, inst store.Instance, action string, details map[string]any) {
-	s.audit(ctx, tenant.Principal{Org: store.Organization{ID: inst.OrgID}, User: store.User{ID: "system"}}, action, "instance", inst.ID, details)
+	s.audit(ctx, audit.System(inst.OrgID), action, "instance", inst.ID, details)
 }
 
 // applyInstall writes an install's tokens and identity into an instance.
@@ -270,6 +277,10 @@ func applyInstall(i *store.Instance, got slack.Install) {
 	i.BotToken, i.BotRefreshToken, i.BotTokenExpiresAt, i.BotScopes = got.Bot.Access, got.Bot.Refresh, got.Bot.ExpiresAt, got.Bot.Scopes
 	i.UserToken, i.UserRefreshToken, i.UserTokenExpiresAt, i.UserScopes = got.User.Access, got.User.Refresh, got.User.ExpiresAt, got.User.Scopes
 	i.RefreshLeaseOwner, i.RefreshLeaseUntil = "", time.Time{}
+	if got.Bot.Access.IsZero() && !got.User.Access.IsZero() {
+		// The user token is the only one: the proxy must be able to use it.
+		i.AllowUserToken = true
+	}
 }
 
 // orgTeams lists the workspaces an org-wide install is granted.
@@ -304,6 +315,9 @@ type TokenInput struct {
 
 // CreateFromToken makes an active instance from an existing token.
 func (s *Service) CreateFromToken(ctx context.Context, p tenant.Principal, in TokenInput) (Created, error) {
+	if err := authz.Allow(p, authz.CreateInstance, ""); err != nil {
+		return Created{}, err
+	}
 	ci := CreateInput{Connector: "slack", Name: in.Name, Edition: in.Edition, Tags: in.Tags, Settings: in.Settings}
 	if err := ci.validate(); err != nil {
 		return Created{}, err
@@ -358,8 +372,11 @@ func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in
 	if in.RefreshToken.IsZero() {
 		return Created{}, apierror.New(http.StatusBadRequest, "invalid_instance", "refresh_token is required")
 	}
-	if !p.IsAdmin() {
-		return Created{}, errAdminsOnly
+	if err := authz.Allow(p, authz.CreateInstance, ""); err != nil {
+		return Created{}, err
+	}
+	if err := authz.Allow(p, authz.WriteApps, ""); err != nil {
+		return Created{}, err
 	}
 	app, err := s.EnsureApp(ctx, p.Org.ID, AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret, Name: "Slack app " + in.ClientID})
 	if err != nil {
@@ -397,11 +414,13 @@ func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci Creat
 			s.log.Warn("instance: auth.teams.list for an org-wide token", "err", err)
 		}
 	}
-	inst, err = s.store.CreateInstance(ctx, inst)
+	inst.ID = store.NewID("ins")
+	err = s.audited(ctx, p, audit.Event{Action: "instance.create", TargetType: "instance", TargetID: inst.ID,
+		Details: map[string]any{"name": inst.Name, "edition": inst.Edition, "method": method}},
+		func(q store.Queries) (err error) { inst, err = q.CreateInstance(ctx, inst); return err })
 	if err != nil {
 		return Created{}, err
 	}
-	s.audit(ctx, p, "instance.create", "instance", inst.ID, map[string]any{"name": inst.Name, "edition": inst.Edition, "method": method})
 	return Created{Instance: inst, InstanceToken: secrets.Secret(token)}, nil
 }
 

@@ -159,7 +159,7 @@ func TestInstallActivatesTheInstance(t *testing.T) {
 	if err != nil || p.Instance == nil || p.Instance.ID != in.ID {
 		t.Errorf("the instance token: %+v %v", p, err)
 	}
-	events, _, _ := e.store.ListAudit(ctx, e.admin.Org.ID, store.Page{})
+	events, _, _ := e.store.ListAudit(ctx, e.admin.Org.ID, store.AuditFilter{}, store.Page{})
 	var actions []string
 	for _, ev := range events {
 		actions = append(actions, ev.Action)
@@ -506,20 +506,52 @@ func TestUpdateTokenAndCredentials(t *testing.T) {
 	}
 
 	creds, err := e.svc.Credentials(ctx, e.admin, in.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := auth.Authenticate(ctx, creds.OpenConnectors.Reveal())
-	if err != nil || p.Instance == nil || p.Instance.ID != in.ID || p.User.ID != e.admin.User.ID {
-		t.Errorf("the Open Connectors credentials authenticate as %+v (%v)", p, err)
+	if err != nil || creds.Bearer.Reveal() != "Bearer "+fresh.Reveal() {
+		t.Fatalf("the instance's Authorization header: %v", err)
 	}
 	named, err := e.svc.CreateCredential(ctx, e.admin, "cpi-slack", in.ID, "", "for Cloud Integration")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The value holds the credential's own identity, never the admin's secret.
+	admin, _ := e.store.GetUser(ctx, e.admin.Org.ID, e.admin.User.ID)
+	if v := named.Value.Reveal(); admin.Secret.IsZero() || strings.Contains(v, admin.Secret.Reveal()) || !strings.HasPrefix(v, "User chus_") {
+		t.Errorf("the named credential's value %q holds the admin's own secret, or is not of the Open Connectors form", named.Hint)
+	}
+	p, err := auth.Authenticate(ctx, named.Value.Reveal())
+	if err != nil || p.Instance == nil || p.Instance.ID != in.ID || p.User.ID == e.admin.User.ID || p.User.Role != store.RoleService {
+		t.Errorf("the named credential authenticates as %+v (%v); want its own service identity, bound to the instance", p.User, err)
+	}
 	got, err := e.svc.GetCredential(ctx, e.admin, "cpi-slack")
-	if err != nil || got.ID != named.ID || got.Value != creds.OpenConnectors {
-		t.Errorf("fetch by name: %+v %v", got, err)
+	if err != nil || got.ID != named.ID || got.Hint == "" || strings.Contains(got.Hint, named.Value.Reveal()) {
+		t.Errorf("fetch by name: %+v %v", got.Hint, err)
+	}
+	shown, err := e.svc.RevealCredential(ctx, e.admin, "cpi-slack")
+	if err != nil || shown.Value != named.Value {
+		t.Errorf("reveal: %v", err)
+	}
+	rotated, err := e.svc.RotateCredential(ctx, e.admin, named.ID)
+	if err != nil || rotated.Value == named.Value {
+		t.Fatalf("rotate: %v", err)
+	}
+	if _, err := auth.Authenticate(ctx, named.Value.Reveal()); err == nil {
+		t.Error("the rotated credential's old value still authenticates")
+	}
+	if _, err := auth.Authenticate(ctx, rotated.Value.Reveal()); err != nil {
+		t.Errorf("the rotated credential's new value: %v", err)
+	}
+	bearer, err := e.svc.CreateCredential(ctx, e.admin, "flow", in.ID, instance.CredentialBearer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := auth.Authenticate(ctx, bearer.Value.Reveal()); err != nil || p.Instance == nil || p.Instance.ID != in.ID || p.User.Role != store.RoleService {
+		t.Errorf("the bearer credential authenticates as %+v (%v)", p.User, err)
+	}
+	if err := e.svc.DeleteCredential(ctx, e.admin, "flow"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.Authenticate(ctx, bearer.Value.Reveal()); err == nil {
+		t.Error("a deleted credential still authenticates")
 	}
 	member := e.principal(t, store.RoleMember)
 	member.Org = e.admin.Org

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/secrets"
@@ -16,13 +18,18 @@ import (
 	"github.com/connhub/connhub/internal/tenant"
 )
 
-// get loads an instance of the caller's organization. A principal that came
-// with an instance token may touch only that instance.
-func (s *Service) get(ctx context.Context, p tenant.Principal, id string) (store.Instance, error) {
-	if p.Instance != nil && p.User.ID == "" && p.Instance.ID != id {
-		return store.Instance{}, errNotFound
+// get loads an instance of the caller's organization for action a, if the
+// policy lets the caller do a to it.
+func (s *Service) get(ctx context.Context, p tenant.Principal, a authz.Action, id string) (store.Instance, error) {
+	return s.getIn(ctx, s.store, p, a, id)
+}
+
+// getIn is get through q (inside a transaction).
+func (s *Service) getIn(ctx context.Context, q store.Queries, p tenant.Principal, a authz.Action, id string) (store.Instance, error) {
+	if err := authz.Allow(p, a, id); err != nil {
+		return store.Instance{}, err
 	}
-	in, err := s.store.GetInstance(ctx, p.Org.ID, id)
+	in, err := q.GetInstance(ctx, p.Org.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return in, errNotFound
 	}
@@ -31,14 +38,20 @@ func (s *Service) get(ctx context.Context, p tenant.Principal, id string) (store
 
 // Get returns an instance.
 func (s *Service) Get(ctx context.Context, p tenant.Principal, id string) (store.Instance, error) {
-	return s.get(ctx, p, id)
+	return s.get(ctx, p, authz.ReadInstance, id)
+}
+
+// Authorize loads the instance if the caller may do a to it: for the
+// services beside this one (syncs, records, the proxy) that act on an
+// instance.
+func (s *Service) Authorize(ctx context.Context, p tenant.Principal, a authz.Action, id string) (store.Instance, error) {
+	return s.get(ctx, p, a, id)
 }
 
 // List lists the organization's instances.
 func (s *Service) List(ctx context.Context, p tenant.Principal, f store.InstanceFilter, page store.Page) ([]store.Instance, string, error) {
-	if p.Instance != nil && p.User.ID == "" {
-		in, err := s.get(ctx, p, p.Instance.ID)
-		return []store.Instance{in}, "", err
+	if err := authz.Allow(p, authz.ListInstances, ""); err != nil {
+		return nil, "", err
 	}
 	return s.store.ListInstances(ctx, p.Org.ID, f, page)
 }
@@ -49,11 +62,13 @@ type Patch struct {
 	Name     *string
 	Tags     *[]string
 	Settings map[string]any // merged into the settings; a nil value removes a key
+	// AllowUserToken lets proxied calls use the installing user's token.
+	AllowUserToken *bool
 }
 
 // Update applies a Patch without re-authenticating.
 func (s *Service) Update(ctx context.Context, p tenant.Principal, id string, patch Patch) (store.Instance, error) {
-	if _, err := s.get(ctx, p, id); err != nil {
+	if _, err := s.get(ctx, p, authz.UpdateInstance, id); err != nil {
 		return store.Instance{}, err
 	}
 	ci := CreateInput{Name: "x"}
@@ -66,36 +81,52 @@ func (s *Service) Update(ctx context.Context, p tenant.Principal, id string, pat
 	if err := ci.validate(); err != nil {
 		return store.Instance{}, err
 	}
-	in, err := s.store.UpdateInstance(ctx, p.Org.ID, id, func(in *store.Instance) error {
-		if patch.Name != nil {
-			in.Name = ci.Name
-		}
-		if patch.Tags != nil {
-			in.Tags = *patch.Tags
-		}
-		for k, v := range patch.Settings {
-			if in.Settings == nil {
-				in.Settings = map[string]any{}
-			}
-			if v == nil {
-				delete(in.Settings, k)
-			} else {
-				in.Settings[k] = v
-			}
-		}
-		return nil
+	details := map[string]any{}
+	if patch.AllowUserToken != nil {
+		details["allow_user_token"] = *patch.AllowUserToken
+	}
+	var in store.Instance
+	err := s.audited(ctx, p, audit.Event{Action: "instance.update", TargetType: "instance", TargetID: id, Details: details}, func(q store.Queries) (err error) {
+		in, err = q.UpdateInstance(ctx, p.Org.ID, id, func(in *store.Instance) error {
+			return patch.apply(in, ci)
+		})
+		details["name"] = in.Name
+		return err
 	})
 	if err != nil {
 		return store.Instance{}, notFound(err, "instance")
 	}
-	s.audit(ctx, p, "instance.update", "instance", id, map[string]any{"name": in.Name})
 	return in, nil
+}
+
+// apply changes in as the patch says; ci holds the validated name.
+func (patch Patch) apply(in *store.Instance, ci CreateInput) error {
+	if patch.Name != nil {
+		in.Name = ci.Name
+	}
+	if patch.Tags != nil {
+		in.Tags = *patch.Tags
+	}
+	for k, v := range patch.Settings {
+		if in.Settings == nil {
+			in.Settings = map[string]any{}
+		}
+		if v == nil {
+			delete(in.Settings, k)
+		} else {
+			in.Settings[k] = v
+		}
+	}
+	if patch.AllowUserToken != nil {
+		in.AllowUserToken = *patch.AllowUserToken
+	}
+	return nil
 }
 
 // Reauthenticate starts a new install for an existing instance: on success the
 // instance keeps its ID and instance token and gets new Slack tokens.
 func (s *Service) Reauthenticate(ctx context.Context, p tenant.Principal, id string, team string) (Created, error) {
-	in, err := s.get(ctx, p, id)
+	in, err := s.get(ctx, p, authz.ReauthInstance, id)
 	if err != nil {
 		return Created{}, err
 	}
@@ -122,48 +153,50 @@ func (s *Service) Reauthenticate(ctx context.Context, p tenant.Principal, id str
 			team = in.EnterpriseID
 		}
 	}
+	if err := s.audited(ctx, p, audit.Event{Action: "instance.reauthenticate", TargetType: "instance", TargetID: id}, nil); err != nil {
+		return Created{}, err
+	}
 	url, expires, err := s.authorize(ctx, in, app, bot, user, team)
 	if err != nil {
 		return Created{}, err
 	}
-	s.audit(ctx, p, "instance.reauthenticate", "instance", id, nil)
 	return Created{Instance: in, AuthorizeURL: url, ExpiresAt: expires}, nil
 }
 
-// Token reveals the instance token ("View Token"). Admins only; audit-logged.
+// Token reveals the instance token ("View Token"), only once its audit
+// event is written.
 func (s *Service) Token(ctx context.Context, p tenant.Principal, id string) (secrets.Secret, error) {
-	if !p.IsAdmin() {
-		return "", errAdminsOnly
-	}
-	in, err := s.get(ctx, p, id)
+	var in store.Instance
+	err := s.audited(ctx, p, audit.Event{Action: "instance.token.reveal", TargetType: "instance", TargetID: id}, func(q store.Queries) (err error) {
+		in, err = s.getIn(ctx, q, p, authz.RevealInstanceToken, id)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
-	s.audit(ctx, p, "instance.token.view", "instance", id, nil)
 	return in.InstanceToken, nil
 }
 
 // RotateToken gives the instance a new instance token; the old one stops
 // working at once.
 func (s *Service) RotateToken(ctx context.Context, p tenant.Principal, id string) (secrets.Secret, error) {
-	if !p.IsAdmin() {
-		return "", errAdminsOnly
-	}
 	token, err := secrets.NewToken(tenant.InstanceTokenPrefix)
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.get(ctx, p, id); err != nil {
-		return "", err
-	}
-	_, err = s.store.UpdateInstance(ctx, p.Org.ID, id, func(in *store.Instance) error {
-		in.InstanceTokenHash, in.InstanceToken, in.InstanceTokenHint = secrets.HashToken(token), secrets.Secret(token), tenant.Hint(token)
-		return nil
+	err = s.audited(ctx, p, audit.Event{Action: "instance.token.rotate", TargetType: "instance", TargetID: id}, func(q store.Queries) error {
+		if _, err := s.getIn(ctx, q, p, authz.RotateInstanceToken, id); err != nil {
+			return err
+		}
+		_, err = q.UpdateInstance(ctx, p.Org.ID, id, func(in *store.Instance) error {
+			in.InstanceTokenHash, in.InstanceToken, in.InstanceTokenHint = secrets.HashToken(token), secrets.Secret(token), tenant.Hint(token)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return "", notFound(err, "instance")
 	}
-	s.audit(ctx, p, "instance.token.rotate", "instance", id, nil)
 	return secrets.Secret(token), nil
 }
 
@@ -190,7 +223,7 @@ type PingResult struct {
 // Ping checks the instance's token with auth.test, refreshing it first when it
 // is about to expire, and once more if Slack says it expired.
 func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (PingResult, error) {
-	in, err := s.get(ctx, p, id)
+	in, err := s.get(ctx, p, authz.PingInstance, id)
 	if err != nil {
 		return PingResult{}, err
 	}
@@ -256,10 +289,7 @@ func (s *Service) markDead(ctx context.Context, in store.Instance, err error) {
 // everything that hangs off it. A token Slack already refuses counts as
 // revoked. If Slack cannot be reached the instance stays, unless force is set.
 func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, force bool) error {
-	if !p.IsAdmin() {
-		return errAdminsOnly
-	}
-	in, err := s.get(ctx, p, id)
+	in, err := s.get(ctx, p, authz.DeleteInstance, id)
 	if err != nil {
 		return err
 	}
@@ -281,124 +311,7 @@ func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, for
 				fmt.Sprintf("the %s token could not be revoked at Slack (%v); the instance is kept: retry, or delete with force=true", t.kind, strings.TrimPrefix(err.Error(), "slack: ")))
 		}
 	}
-	if err := s.store.DeleteInstance(ctx, p.Org.ID, id); err != nil {
-		return notFound(err, "instance")
-	}
-	s.audit(ctx, p, "instance.delete", "instance", id, map[string]any{"revoked": revoked, "forced": force})
-	return nil
-}
-
-// Credentials are the ready forms an integration tool authenticates with.
-type Credentials struct {
-	// OpenConnectors is the whole Authorization header value
-	// "User …, Organization …, Element …".
-	OpenConnectors secrets.Secret
-	// Bearer is "Bearer <instance token>".
-	Bearer secrets.Secret
-}
-
-// Credentials assembles an instance's credentials for the calling user.
-// Admins only; audit-logged.
-func (s *Service) Credentials(ctx context.Context, p tenant.Principal, id string) (Credentials, error) {
-	if !p.IsAdmin() {
-		return Credentials{}, errAdminsOnly
-	}
-	in, err := s.get(ctx, p, id)
-	if err != nil {
-		return Credentials{}, err
-	}
-	c := Credentials{Bearer: secrets.Secret("Bearer " + in.InstanceToken.Reveal())}
-	if !p.User.Secret.IsZero() && !p.Org.Secret.IsZero() {
-		c.OpenConnectors = secrets.Secret("User " + p.User.Secret.Reveal() + ", Organization " + p.Org.Secret.Reveal() + ", Element " + in.InstanceToken.Reveal())
-	}
-	s.audit(ctx, p, "instance.credentials.export", "instance", id, nil)
-	return c, nil
-}
-
-// Named credential kinds.
-const (
-	CredentialOpenConnectors = "open_connectors"
-	CredentialBearer         = "bearer"
-)
-
-// CreateCredential stores an instance's credentials under a name that
-// integration flows fetch them by.
-func (s *Service) CreateCredential(ctx context.Context, p tenant.Principal, name, instanceID, kind, description string) (store.Credential, error) {
-	if kind == "" {
-		kind = CredentialOpenConnectors
-	}
-	if name = strings.TrimSpace(name); name == "" || len(name) > 100 || (kind != CredentialOpenConnectors && kind != CredentialBearer) {
-		return store.Credential{}, apierror.New(http.StatusBadRequest, "invalid_credential", "name (1 to 100 characters) is required and kind is open_connectors or bearer")
-	}
-	creds, err := s.Credentials(ctx, p, instanceID)
-	if err != nil {
-		return store.Credential{}, err
-	}
-	value := creds.OpenConnectors
-	if kind == CredentialBearer {
-		value = creds.Bearer
-	}
-	if value.IsZero() {
-		return store.Credential{}, apierror.New(http.StatusConflict, "no_open_connectors_secrets", "your user has no Open Connectors secrets; use kind bearer")
-	}
-	c, err := s.store.CreateCredential(ctx, store.Credential{OrgID: p.Org.ID, Name: name, Kind: kind, InstanceID: instanceID, Description: description, Value: value})
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return store.Credential{}, apierror.New(http.StatusConflict, "credential_exists", "a credential named "+name+" exists")
-	}
-	if err != nil {
-		return store.Credential{}, err
-	}
-	s.audit(ctx, p, "credential.create", "credential", c.ID, map[string]any{"name": name, "instance": instanceID, "kind": kind})
-	return c, nil
-}
-
-// ListCredentials lists the organization's named credentials (values included
-// only through GetCredential).
-func (s *Service) ListCredentials(ctx context.Context, p tenant.Principal, page store.Page) ([]store.Credential, string, error) {
-	return s.store.ListCredentials(ctx, p.Org.ID, page)
-}
-
-// GetCredential returns a named credential by ID or name, value included.
-// Audit-logged.
-func (s *Service) GetCredential(ctx context.Context, p tenant.Principal, idOrName string) (store.Credential, error) {
-	c, err := s.store.GetCredential(ctx, p.Org.ID, idOrName)
-	if errors.Is(err, store.ErrNotFound) {
-		c, err = s.credentialByName(ctx, p.Org.ID, idOrName)
-	}
-	if err != nil {
-		return store.Credential{}, notFound(err, "credential")
-	}
-	s.audit(ctx, p, "credential.fetch", "credential", c.ID, map[string]any{"name": c.Name})
-	return c, nil
-}
-
-func (s *Service) credentialByName(ctx context.Context, orgID, name string) (store.Credential, error) {
-	after := ""
-	for {
-		cs, next, err := s.store.ListCredentials(ctx, orgID, store.Page{After: after, Limit: store.MaxPage})
-		if err != nil {
-			return store.Credential{}, err
-		}
-		for _, c := range cs {
-			if c.Name == name {
-				return c, nil
-			}
-		}
-		if next == "" {
-			return store.Credential{}, store.ErrNotFound
-		}
-		after = next
-	}
-}
-
-// DeleteCredential deletes a named credential.
-func (s *Service) DeleteCredential(ctx context.Context, p tenant.Principal, id string) error {
-	if !p.IsAdmin() {
-		return errAdminsOnly
-	}
-	if err := s.store.DeleteCredential(ctx, p.Org.ID, id); err != nil {
-		return notFound(err, "credential")
-	}
-	s.audit(ctx, p, "credential.delete", "credential", id, nil)
-	return nil
+	err = s.audited(ctx, p, audit.Event{Action: "instance.delete", TargetType: "instance", TargetID: id, Details: map[string]any{"revoked": revoked, "forced": force}},
+		func(q store.Queries) error { return q.DeleteInstance(ctx, p.Org.ID, id) })
+	return notFound(err, "instance")
 }

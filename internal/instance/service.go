@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/secrets"
@@ -87,9 +89,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 
 // Problems the service answers with.
 var (
-	errNotFound   = apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
-	errNoApp      = apierror.New(http.StatusConflict, "no_app", "register a Slack app first (POST /v1/apps, or CONNHUB_SLACK_CLIENT_ID and CONNHUB_SLACK_CLIENT_SECRET)")
-	errAdminsOnly = apierror.New(http.StatusForbidden, "forbidden", "only organization admins may do this")
+	errNotFound = apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
+	errNoApp    = apierror.New(http.StatusConflict, "no_app", "register a Slack app first (POST /v1/apps, or CONNHUB_SLACK_CLIENT_ID and CONNHUB_SLACK_CLIENT_SECRET)")
 )
 
 // notFound turns the store's ErrNotFound into the API's 404, whatever the entity.
@@ -100,31 +101,29 @@ func notFound(err error, what string) error {
 	return err
 }
 
-// audit records an event; a failure to record is logged, not returned, so that
-// the audit log never blocks the operation it describes.
+// audit records an event that connhub did by itself or that only reports
+// what already happened (an install finishing, a refresh failing): a failure
+// to record it is logged, since undoing what happened would not help.
+// Whatever a caller asks for is recorded by audited instead, in the same
+// transaction as its change.
 func (s *Service) audit(ctx context.Context, p tenant.Principal, action, targetType, targetID string, details map[string]any) {
-	actor := p.User.ID
-	if actor == "" && p.Instance != nil {
-		actor = "instance:" + p.Instance.ID
-	}
-	_, err := s.store.AppendAudit(ctx, store.AuditEvent{OrgID: p.Org.ID, ActorID: actor, Action: action, TargetType: targetType, TargetID: targetID,
-		RequestID: RequestID(ctx), Details: details})
-	if err != nil {
+	if err := audit.Write(ctx, s.store, p, audit.Event{Action: action, TargetType: targetType, TargetID: targetID, Details: details}); err != nil {
 		s.log.Error("instance: audit", "action", action, "err", err)
 	}
 }
 
-type requestIDKey struct{}
-
-// WithRequestID returns ctx carrying the request ID the audit log records.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID is the request ID ctx carries, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+// audited runs fn and records ev by p in one transaction: both commit, or
+// neither does, so that nothing happens (and no secret is revealed) without
+// its audit event.
+func (s *Service) audited(ctx context.Context, p tenant.Principal, ev audit.Event, fn func(q store.Queries) error) error {
+	return s.store.InTx(ctx, func(q store.Queries) error {
+		if fn != nil {
+			if err := fn(q); err != nil {
+				return err
+			}
+		}
+		return audit.Write(ctx, q, p, ev)
+	})
 }
 
 // AppInput registers a Slack app.
@@ -180,8 +179,8 @@ func digits(s string) bool {
 
 // CreateApp registers a Slack app in the caller's organization.
 func (s *Service) CreateApp(ctx context.Context, p tenant.Principal, in AppInput) (store.App, error) {
-	if !p.IsAdmin() {
-		return store.App{}, errAdminsOnly
+	if err := authz.Allow(p, authz.WriteApps, ""); err != nil {
+		return store.App{}, err
 	}
 	if err := in.validate(); err != nil {
 		return store.App{}, err
@@ -189,16 +188,14 @@ func (s *Service) CreateApp(ctx context.Context, p tenant.Principal, in AppInput
 	if in.Name == "" {
 		in.Name = "Slack app " + in.ClientID
 	}
-	a, err := s.store.CreateApp(ctx, store.App{OrgID: p.Org.ID, Name: in.Name, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
-		SigningSecret: in.SigningSecret, BotScopes: in.BotScopes, UserScopes: in.UserScopes, RedirectURL: s.callbackURL})
+	a := store.App{ID: store.NewID("app"), OrgID: p.Org.ID, Name: in.Name, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		SigningSecret: in.SigningSecret, BotScopes: in.BotScopes, UserScopes: in.UserScopes, RedirectURL: s.callbackURL}
+	err := s.audited(ctx, p, audit.Event{Action: "app.create", TargetType: "app", TargetID: a.ID, Details: map[string]any{"client_id": a.ClientID}},
+		func(q store.Queries) (err error) { a, err = q.CreateApp(ctx, a); return err })
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return store.App{}, apierror.New(http.StatusConflict, "app_exists", "an app with this client ID is already registered in your organization")
 	}
-	if err != nil {
-		return store.App{}, err
-	}
-	s.audit(ctx, p, "app.create", "app", a.ID, map[string]any{"client_id": a.ClientID})
-	return a, nil
+	return a, err
 }
 
 // EnsureApp registers the app if its client ID is new, or updates its
@@ -227,28 +224,39 @@ func (s *Service) EnsureApp(ctx context.Context, orgID string, in AppInput) (sto
 
 // ListApps lists the organization's apps.
 func (s *Service) ListApps(ctx context.Context, p tenant.Principal, page store.Page) ([]store.App, string, error) {
+	if err := authz.Allow(p, authz.ReadApps, ""); err != nil {
+		return nil, "", err
+	}
 	return s.store.ListApps(ctx, p.Org.ID, page)
 }
 
 // GetApp returns one app.
 func (s *Service) GetApp(ctx context.Context, p tenant.Principal, id string) (store.App, error) {
+	if err := authz.Allow(p, authz.ReadApps, ""); err != nil {
+		return store.App{}, err
+	}
 	a, err := s.store.GetApp(ctx, p.Org.ID, id)
 	return a, notFound(err, "app")
 }
 
 // DeleteApp deletes an app no instance uses.
 func (s *Service) DeleteApp(ctx context.Context, p tenant.Principal, id string) error {
-	if !p.IsAdmin() {
-		return errAdminsOnly
+	if err := authz.Allow(p, authz.WriteApps, ""); err != nil {
+		return err
 	}
-	if err := s.store.DeleteApp(ctx, p.Org.ID, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound(err, "app")
-		}
+	inUse := false
+	err := s.audited(ctx, p, audit.Event{Action: "app.delete", TargetType: "app", TargetID: id}, func(q store.Queries) error {
+		err := q.DeleteApp(ctx, p.Org.ID, id)
+		inUse = err != nil && !errors.Is(err, store.ErrNotFound)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(err, "app")
+	case inUse:
 		return apierror.New(http.StatusConflict, "app_in_use", "instances use this app: delete them first")
 	}
-	s.audit(ctx, p, "app.delete", "app", id, nil)
-	return nil
+	return err
 }
 
 // pickApp finds the app an instance installs with: the one named, or the
@@ -287,4 +295,12 @@ func catalogEdition(connectorKey, edition string) (connector.Connector, connecto
 		return c, e, apierror.New(http.StatusBadRequest, "unknown_edition", fmt.Sprintf("no edition %q of %s; choose one of %s", edition, c.Name, strings.Join(keys, ", ")))
 	}
 	return c, e, nil
+}
+
+// Record writes ev, by p, to the audit log, for a use of an instance that
+// another part of connhub makes (a proxied Slack write, a call with the
+// user token): an error means it is not on record, and the use must not
+// happen.
+func (s *Service) Record(ctx context.Context, p tenant.Principal, ev audit.Event) error {
+	return s.audited(ctx, p, ev, nil)
 }

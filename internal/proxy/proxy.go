@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/slackcall"
@@ -55,7 +57,6 @@ type Options struct {
 type Proxy struct {
 	o        Options
 	upstream *url.URL
-	auth     authCache
 }
 
 // New makes a Proxy.
@@ -93,7 +94,7 @@ func New(o Options) (*Proxy, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Proxy{o: o, upstream: u, auth: authCache{ttl: time.Second, m: map[[32]byte]cached{}}}, nil
+	return &Proxy{o: o, upstream: u}, nil
 }
 
 // Routes are the path prefixes the proxy serves.
@@ -156,18 +157,19 @@ func parsePath(path string) (instanceID, method string, ok bool) {
 
 // call is one proxied request on its way.
 type call struct {
-	p        *Proxy
-	r        *http.Request
-	method   string
-	body     []byte
-	query    url.Values
-	start    time.Time
-	inst     store.Instance
-	kind     string
-	lane     string
-	waited   time.Duration
-	retries  int
-	formBody bool
+	p         *Proxy
+	r         *http.Request
+	method    string
+	body      []byte
+	query     url.Values
+	start     time.Time
+	inst      store.Instance
+	principal tenant.Principal
+	kind      string
+	lane      string
+	waited    time.Duration
+	retries   int
+	formBody  bool
 }
 
 // authenticate finds the instance: from the Authorization header, or from a
@@ -183,7 +185,7 @@ func (c *call) authenticate(instanceID string) *apierror.Problem {
 			header = "Bearer " + tok
 		}
 	}
-	pr, err := c.p.auth.authenticate(c.r.Context(), c.p.o.Auth, header)
+	pr, err := c.p.o.Auth.Authenticate(c.r.Context(), header)
 	var ae *tenant.AuthError
 	switch {
 	case errors.As(err, &ae):
@@ -194,31 +196,68 @@ func (c *call) authenticate(instanceID string) *apierror.Problem {
 	}
 	switch {
 	case instanceID != "":
-		if pr.Instance != nil && pr.Instance.ID != instanceID {
-			return apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
-		}
-		in, err := c.p.o.Instances.Get(c.r.Context(), pr, instanceID)
+		in, err := c.p.o.Instances.Authorize(c.r.Context(), pr, authz.Proxy, instanceID)
 		if err != nil {
-			var prob *apierror.Problem
-			if errors.As(err, &prob) {
-				return prob
-			}
-			return apierror.New(http.StatusInternalServerError, "internal_error", "the instance could not be read")
+			return problemOf(err, "the instance could not be read")
 		}
 		c.inst = in
 	case pr.Instance != nil:
+		if err := authz.Allow(pr, authz.Proxy, pr.Instance.ID); err != nil {
+			return problemOf(err, "")
+		}
 		c.inst = *pr.Instance
 	default:
+		if err := authz.Allow(pr, authz.Proxy, ""); err != nil {
+			return problemOf(err, "")
+		}
 		return apierror.New(http.StatusBadRequest, "no_instance", "these credentials name no instance: use the instance token, add Element <instance token>, or call /v1/instances/{id}/slack/{method}")
 	}
 	if c.inst.Status != store.StatusActive && c.inst.Status != store.StatusNeedsReauth {
 		return apierror.New(http.StatusConflict, "instance_not_active", "the instance is "+c.inst.Status+": "+c.inst.StatusReason)
 	}
-	c.kind = "bot"
+	c.principal, c.kind = pr, "bot"
 	if strings.EqualFold(c.r.Header.Get("X-Connhub-Token"), "user") || c.inst.BotToken.IsZero() {
+		if err := authz.AllowUserToken(pr, c.inst); err != nil {
+			return problemOf(err, "")
+		}
 		c.kind = "user"
 	}
+	return c.record()
+}
+
+// record puts the call in the audit log before it goes to Slack, when it
+// is one the log keeps: a write (by Slack's method, never its arguments),
+// or any call with the installing user's token. If the log cannot be
+// written the call is not made.
+func (c *call) record() *apierror.Problem {
+	write := !slackcall.Read(c.method)
+	if !write && c.kind != "user" {
+		return nil
+	}
+	action := "proxy.write"
+	if c.kind == "user" {
+		action = "proxy.user_token"
+	}
+	err := c.p.o.Instances.Record(c.r.Context(), c.principal, audit.Event{Action: action, TargetType: "instance", TargetID: c.inst.ID,
+		Details: map[string]any{"method": c.method, "token": c.kind, "write": write}})
+	if err != nil {
+		c.p.o.Log.Error("proxy: audit", "method", c.method, "err", err)
+		return apierror.New(http.StatusServiceUnavailable, "audit_unavailable", "the call was not made: connhub could not write it to the audit log; try again")
+	}
 	return nil
+}
+
+// problemOf is the Problem a service answered with, or an internal error
+// saying what (a store failure: logged where it happened).
+func problemOf(err error, what string) *apierror.Problem {
+	var prob *apierror.Problem
+	if errors.As(err, &prob) {
+		return prob
+	}
+	if what == "" {
+		what = "the credentials could not be checked"
+	}
+	return apierror.New(http.StatusInternalServerError, "internal_error", what)
 }
 
 // formToken reads the token field of a form body, and if there is one drops

@@ -196,6 +196,15 @@ func TestCredentialFormsAndTokenKinds(t *testing.T) {
 		OK     bool   `json:"ok"`
 		UserID string `json:"user_id"`
 	}
+	// The user token only where the instance allows it.
+	resp, body := h.do(t, "POST", "/v1/slack/auth.test", "Bearer "+h.token, nil, http.Header{"X-Connhub-Token": {"user"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "user_token_not_allowed") {
+		t.Errorf("the user token on an instance that does not allow it: %d %s; want 403 user_token_not_allowed", resp.StatusCode, body)
+	}
+	allow := true
+	if _, err := h.svc.Update(ctx, h.admin, h.instance.ID, instance.Patch{AllowUserToken: &allow}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, path, auth string
 		header           http.Header
@@ -218,7 +227,7 @@ func TestCredentialFormsAndTokenKinds(t *testing.T) {
 		})
 	}
 	// A form body with the token, as slack-go sends it: the token goes, the arguments stay.
-	resp, body := h.do(t, "POST", "/v1/slack/users.info", "", strings.NewReader(url.Values{"token": {h.token}, "user": {h.instance.AuthedUserID}}.Encode()),
+	resp, body = h.do(t, "POST", "/v1/slack/users.info", "", strings.NewReader(url.Values{"token": {h.token}, "user": {h.instance.AuthedUserID}}.Encode()),
 		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ok":true`) || !strings.Contains(string(body), h.instance.AuthedUserID) {
 		t.Errorf("users.info with a form token: %d %.200s", resp.StatusCode, body)

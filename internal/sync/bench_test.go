@@ -369,7 +369,7 @@ func BenchmarkUsersSyncRSS(b *testing.B) {
 			b.Fatal(err)
 		}
 		ours := childRSS(b, e, "execute", run.ID)
-		if r, _ := e.svc.Get(ctx, run.OrgID, run.InstanceID, run.ID); r.Status != store.RunSucceeded || r.State["users"].Records < int64(users) {
+		if r, _ := e.svc.Get(ctx, e.Admin, run.InstanceID, run.ID); r.Status != store.RunSucceeded || r.State["users"].Records < int64(users) {
 			b.Fatalf("the users sync %s %s: %d records", r.Status, r.Error, r.State["users"].Records)
 		}
 		idle := childRSS(b, e, "idle", "")

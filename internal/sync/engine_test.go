@@ -169,20 +169,20 @@ func TestASyncThroughFaultsStopsCleanlyAndResumesToTheSameData(t *testing.T) {
 		t.Errorf("a run against a dead Slack: %s %q, want failed naming the 500", again.Status, again.Error)
 	}
 	e.ClearFaults(t)
-	if _, err := e.svc.Resume(ctx, again.OrgID, again.InstanceID, again.ID); err != nil {
+	if _, err := e.svc.Resume(ctx, e.Admin, again.InstanceID, again.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.Execute(ctx, again.OrgID, again.ID); err != nil {
 		t.Fatal(err)
 	}
 	if r.Status == store.RunFailed {
-		if _, err := e.svc.Resume(ctx, r.OrgID, r.InstanceID, r.ID); err != nil {
+		if _, err := e.svc.Resume(ctx, e.Admin, r.InstanceID, r.ID); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.svc.Execute(ctx, r.OrgID, r.ID); err != nil {
 			t.Fatal(err)
 		}
-		if r, _ = e.svc.Get(ctx, r.OrgID, r.InstanceID, r.ID); r.Status != store.RunSucceeded {
+		if r, _ = e.svc.Get(ctx, e.Admin, r.InstanceID, r.ID); r.Status != store.RunSucceeded {
 			t.Fatalf("the resumed run %s: %s", r.Status, r.Error)
 		}
 	}
@@ -312,13 +312,13 @@ func TestRunsGoThroughTheQueueAndSchedulesStartThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, _ := e.svc.List(ctx, e.Admin.Org.ID, e.Instance.ID, 10)
+	runs, _ := e.svc.List(ctx, e.Admin, e.Instance.ID, 10)
 	mu.Lock()
 	clock = sc.NextRunAt.Add(time.Second)
 	mu.Unlock()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		latest, _ := e.svc.List(ctx, e.Admin.Org.ID, e.Instance.ID, 10)
+		latest, _ := e.svc.List(ctx, e.Admin, e.Instance.ID, 10)
 		if len(latest) > len(runs) {
 			if got := waitRun(t, e, latest[0].ID); got.Trigger != "schedule" || got.Status != store.RunSucceeded {
 				t.Errorf("the scheduled run: trigger %q, %s %s", got.Trigger, got.Status, got.Error)
@@ -330,7 +330,7 @@ func TestRunsGoThroughTheQueueAndSchedulesStartThem(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	next, _ := e.svc.GetSchedule(ctx, e.Admin.Org.ID, e.Instance.ID)
+	next, _ := e.svc.GetSchedule(ctx, e.Admin, e.Instance.ID)
 	if !next.NextRunAt.After(clock) {
 		t.Errorf("the schedule's next run is %s, not after now (%s)", next.NextRunAt, clock)
 	}
@@ -340,7 +340,7 @@ func waitRun(t *testing.T, e *env, id string) sync.Run {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		r, err := e.svc.Get(ctx, e.Admin.Org.ID, e.Instance.ID, id)
+		r, err := e.svc.Get(ctx, e.Admin, e.Instance.ID, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -87,7 +87,7 @@ func TestAKilledSyncResumesToExactlyTheDataOfAnUninterruptedOne(t *testing.T) {
 			if out, err := final.CombinedOutput(); err != nil {
 				t.Fatalf("the last child: %v\n%s", err, out)
 			}
-			got, err := e.svc.Get(ctx, run.OrgID, run.InstanceID, run.ID)
+			got, err := e.svc.Get(ctx, e.Admin, run.InstanceID, run.ID)
 			if err != nil || got.Status != store.RunSucceeded {
 				t.Fatalf("after %d kills the run is %s: %s %v; %s", killed, got.Status, got.Error, err, states(got))
 			}

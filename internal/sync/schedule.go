@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
 )
@@ -34,6 +36,9 @@ const MinInterval = 15 * time.Minute
 // SetSchedule creates or replaces an instance's schedule. The first run is
 // one interval from now.
 func (s *Service) SetSchedule(ctx context.Context, p tenant.Principal, instanceID string, in ScheduleInput) (Schedule, error) {
+	if err := authz.Allow(p, authz.ScheduleSyncs, instanceID); err != nil {
+		return Schedule{}, err
+	}
 	if in.Every < MinInterval {
 		return Schedule{}, apierror.New(http.StatusBadRequest, "invalid_schedule", fmt.Sprintf("a schedule runs at most every %s", MinInterval))
 	}
@@ -48,8 +53,16 @@ func (s *Service) SetSchedule(ctx context.Context, p tenant.Principal, instanceI
 		names = nil // the default streams of the day the run starts
 	}
 	opts, _ := json.Marshal(in.Options)
-	sc, err := s.store.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: p.Org.ID, InstanceID: instanceID, Interval: in.Every.Truncate(time.Second),
-		Streams: names, Options: opts, Enabled: in.Enabled, NextRunAt: s.now().Add(in.Every)})
+	var sc store.SyncSchedule
+	err = s.store.InTx(ctx, func(q store.Queries) (err error) {
+		sc, err = q.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: p.Org.ID, InstanceID: instanceID, Interval: in.Every.Truncate(time.Second),
+			Streams: names, Options: opts, Enabled: in.Enabled, NextRunAt: s.now().Add(in.Every)})
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, p, audit.Event{Action: "sync.schedule.set", TargetType: "instance", TargetID: instanceID,
+			Details: map[string]any{"every": in.Every.String(), "enabled": in.Enabled, "streams": names}})
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Schedule{}, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
 	}
@@ -66,8 +79,11 @@ func scheduleView(sc store.SyncSchedule) Schedule {
 }
 
 // GetSchedule shows an instance's schedule.
-func (s *Service) GetSchedule(ctx context.Context, orgID, instanceID string) (Schedule, error) {
-	sc, err := s.store.GetSyncSchedule(ctx, orgID, instanceID)
+func (s *Service) GetSchedule(ctx context.Context, p tenant.Principal, instanceID string) (Schedule, error) {
+	if err := authz.Allow(p, authz.ReadSyncs, instanceID); err != nil {
+		return Schedule{}, err
+	}
+	sc, err := s.store.GetSyncSchedule(ctx, p.Org.ID, instanceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Schedule{}, apierror.New(http.StatusNotFound, "not_found", "the instance has no sync schedule")
 	}
@@ -78,8 +94,16 @@ func (s *Service) GetSchedule(ctx context.Context, orgID, instanceID string) (Sc
 }
 
 // DeleteSchedule removes an instance's schedule.
-func (s *Service) DeleteSchedule(ctx context.Context, orgID, instanceID string) error {
-	err := s.store.DeleteSyncSchedule(ctx, orgID, instanceID)
+func (s *Service) DeleteSchedule(ctx context.Context, p tenant.Principal, instanceID string) error {
+	if err := authz.Allow(p, authz.ScheduleSyncs, instanceID); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.DeleteSyncSchedule(ctx, p.Org.ID, instanceID); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, p, audit.Event{Action: "sync.schedule.delete", TargetType: "instance", TargetID: instanceID})
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return apierror.New(http.StatusNotFound, "not_found", "the instance has no sync schedule")
 	}
@@ -110,8 +134,7 @@ func (s *Service) startDue(ctx context.Context) {
 		}
 		var opts Options
 		json.Unmarshal(sc.Options, &opts)
-		p := tenant.Principal{Org: store.Organization{ID: sc.OrgID}, User: store.User{ID: "system"}, Via: "schedule"}
-		run, err := s.Start(ctx, p, sc.InstanceID, StartInput{Streams: sc.Streams, Options: opts, Trigger: "schedule"})
+		run, err := s.Start(ctx, audit.System(sc.OrgID), sc.InstanceID, StartInput{Streams: sc.Streams, Options: opts, Trigger: "schedule"})
 		if err != nil {
 			s.log.Warn("sync: a scheduled sync did not start", "instance", sc.InstanceID, "err", err)
 			continue

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
@@ -155,6 +157,9 @@ func resolveStreams(names []string) ([]string, error) {
 // Start asks for a sync of an instance: the run is queued and a worker
 // (of any replica) runs it. One run of an instance at a time.
 func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID string, in StartInput) (Run, error) {
+	if err := authz.Allow(p, authz.RunSyncs, instanceID); err != nil {
+		return Run{}, err
+	}
 	names, err := resolveStreams(in.Streams)
 	if err != nil {
 		return Run{}, err
@@ -186,8 +191,15 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 		progress[n] = StreamProgress{State: StatePending}
 	}
 	prog, _ := json.Marshal(progress)
-	run, err := s.store.CreateSyncRun(ctx, store.SyncRun{OrgID: p.Org.ID, InstanceID: instanceID, Status: store.RunQueued, Trigger: trigger,
-		Streams: names, Options: opts, Progress: prog})
+	run := store.SyncRun{ID: store.NewID("run"), OrgID: p.Org.ID, InstanceID: instanceID, Status: store.RunQueued, Trigger: trigger,
+		Streams: names, Options: opts, Progress: prog}
+	err = s.store.InTx(ctx, func(q store.Queries) (err error) {
+		if run, err = q.CreateSyncRun(ctx, run); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, p, audit.Event{Action: "sync.start", TargetType: "instance", TargetID: instanceID,
+			Details: map[string]any{"run": run.ID, "streams": names, "trigger": trigger}})
+	})
 	if err != nil {
 		return Run{}, err
 	}
@@ -226,7 +238,14 @@ func view(r store.SyncRun) Run {
 }
 
 // Get shows a run.
-func (s *Service) Get(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
+func (s *Service) Get(ctx context.Context, p tenant.Principal, instanceID, runID string) (Run, error) {
+	if err := authz.Allow(p, authz.ReadSyncs, instanceID); err != nil {
+		return Run{}, err
+	}
+	return s.get(ctx, p.Org.ID, instanceID, runID)
+}
+
+func (s *Service) get(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
 	r, err := s.store.GetSyncRun(ctx, orgID, runID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.InstanceID != instanceID) {
 		return Run{}, apierror.New(http.StatusNotFound, "not_found", "the instance has no sync "+runID)
@@ -238,7 +257,11 @@ func (s *Service) Get(ctx context.Context, orgID, instanceID, runID string) (Run
 }
 
 // List lists an instance's runs, newest first.
-func (s *Service) List(ctx context.Context, orgID, instanceID string, limit int) ([]Run, error) {
+func (s *Service) List(ctx context.Context, p tenant.Principal, instanceID string, limit int) ([]Run, error) {
+	if err := authz.Allow(p, authz.ReadSyncs, instanceID); err != nil {
+		return nil, err
+	}
+	orgID := p.Org.ID
 	if _, err := s.store.GetInstance(ctx, orgID, instanceID); errors.Is(err, store.ErrNotFound) {
 		return nil, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
 	} else if err != nil {
@@ -270,19 +293,30 @@ func (s *Service) List(ctx context.Context, orgID, instanceID string, limit int)
 
 // Cancel stops a run: queued, it never starts; running, its worker stops at
 // the next page. What it wrote stays.
-func (s *Service) Cancel(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
-	if _, err := s.Get(ctx, orgID, instanceID, runID); err != nil {
+func (s *Service) Cancel(ctx context.Context, p tenant.Principal, instanceID, runID string) (Run, error) {
+	if err := authz.Allow(p, authz.RunSyncs, instanceID); err != nil {
 		return Run{}, err
 	}
-	r, err := s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
-		if r.Status != store.RunQueued && r.Status != store.RunRunning {
-			return apierror.New(http.StatusConflict, "sync_finished", "the sync has already "+r.Status)
+	orgID := p.Org.ID
+	if _, err := s.get(ctx, orgID, instanceID, runID); err != nil {
+		return Run{}, err
+	}
+	var r store.SyncRun
+	err := s.store.InTx(ctx, func(q store.Queries) (err error) {
+		r, err = q.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+			if r.Status != store.RunQueued && r.Status != store.RunRunning {
+				return apierror.New(http.StatusConflict, "sync_finished", "the sync has already "+r.Status)
+			}
+			r.Status, r.Error = store.RunCanceled, "canceled"
+			if r.LeaseOwner == "" {
+				r.FinishedAt = s.now()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		r.Status, r.Error = store.RunCanceled, "canceled"
-		if r.LeaseOwner == "" {
-			r.FinishedAt = s.now()
-		}
-		return nil
+		return audit.Write(ctx, q, p, audit.Event{Action: "sync.cancel", TargetType: "instance", TargetID: instanceID, Details: map[string]any{"run": runID}})
 	})
 	if err != nil {
 		return Run{}, err
@@ -292,8 +326,12 @@ func (s *Service) Cancel(ctx context.Context, orgID, instanceID, runID string) (
 
 // Resume queues a run that failed or was canceled again, under the same ID:
 // its streams go on from their checkpoints.
-func (s *Service) Resume(ctx context.Context, orgID, instanceID, runID string) (Run, error) {
-	if _, err := s.Get(ctx, orgID, instanceID, runID); err != nil {
+func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, runID string) (Run, error) {
+	if err := authz.Allow(p, authz.RunSyncs, instanceID); err != nil {
+		return Run{}, err
+	}
+	orgID := p.Org.ID
+	if _, err := s.get(ctx, orgID, instanceID, runID); err != nil {
 		return Run{}, err
 	}
 	if busy, err := s.unfinished(ctx, orgID, instanceID); err != nil {
@@ -301,16 +339,23 @@ func (s *Service) Resume(ctx context.Context, orgID, instanceID, runID string) (
 	} else if busy != "" && busy != runID {
 		return Run{}, apierror.New(http.StatusConflict, "sync_in_progress", "the instance's sync "+busy+" has not finished")
 	}
-	r, err := s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
-		switch r.Status {
-		case store.RunFailed, store.RunCanceled:
-		case store.RunQueued, store.RunRunning:
-			return nil // already on its way
-		default:
-			return apierror.New(http.StatusConflict, "sync_finished", "the sync has "+r.Status+": start a new one")
+	var r store.SyncRun
+	err := s.store.InTx(ctx, func(q store.Queries) (err error) {
+		r, err = q.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+			switch r.Status {
+			case store.RunFailed, store.RunCanceled:
+			case store.RunQueued, store.RunRunning:
+				return nil // already on its way
+			default:
+				return apierror.New(http.StatusConflict, "sync_finished", "the sync has "+r.Status+": start a new one")
+			}
+			r.Status, r.Error, r.FinishedAt = store.RunQueued, "", time.Time{}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		r.Status, r.Error, r.FinishedAt = store.RunQueued, "", time.Time{}
-		return nil
+		return audit.Write(ctx, q, p, audit.Event{Action: "sync.resume", TargetType: "instance", TargetID: instanceID, Details: map[string]any{"run": runID}})
 	})
 	if err != nil {
 		return Run{}, err

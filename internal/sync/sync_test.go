@@ -75,7 +75,7 @@ func (e *env) run(t testing.TB, in sync.StartInput) sync.Run {
 	if err := e.svc.Execute(ctx, r.OrgID, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	r, err = e.svc.Get(ctx, r.OrgID, r.InstanceID, r.ID)
+	r, err = e.svc.Get(ctx, e.Admin, r.InstanceID, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

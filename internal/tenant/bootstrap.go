@@ -71,7 +71,7 @@ func firstStart(ctx context.Context, s store.Store, adminToken secrets.Secret, d
 		if err != nil {
 			return err
 		}
-		admin, err := q.CreateUser(ctx, store.User{OrgID: org.ID, Email: "admin@localhost", Name: "Administrator", Role: store.RoleAdmin, SecretHash: secrets.HashToken(userSecret), Secret: secrets.Secret(userSecret)})
+		admin, err := q.CreateUser(ctx, store.User{OrgID: org.ID, Email: "admin@localhost", Name: "Administrator", Role: store.RoleAdmin, Operator: true, SecretHash: secrets.HashToken(userSecret), Secret: secrets.Secret(userSecret)})
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func firstStart(ctx context.Context, s store.Store, adminToken secrets.Secret, d
 		if _, err := q.CreateAPICredential(ctx, store.APICredential{OrgID: org.ID, UserID: admin.ID, Name: name, TokenHash: secrets.HashToken(token), Hint: Hint(token)}); err != nil {
 			return err
 		}
-		_, err = q.AppendAudit(ctx, store.AuditEvent{OrgID: org.ID, ActorID: "system", Action: "organization.bootstrap", TargetType: "organization", TargetID: org.ID})
+		_, err = q.AppendAudit(ctx, store.AuditEvent{OrgID: org.ID, ActorKind: "system", ActorID: "system", CredentialID: "system", Action: "organization.bootstrap", TargetType: "organization", TargetID: org.ID})
 		res = BootstrapResult{Created: true, Org: org, Admin: admin}
 		return err
 	})
@@ -146,7 +146,7 @@ func ensureAdminToken(ctx context.Context, s store.Store, org store.Organization
 		if _, err := q.CreateAPICredential(ctx, store.APICredential{OrgID: org.ID, UserID: admin.ID, Name: AdminTokenName, TokenHash: hash, Hint: Hint(token)}); err != nil {
 			return err
 		}
-		_, err = q.AppendAudit(ctx, store.AuditEvent{OrgID: org.ID, ActorID: "system", Action: "api_credential.admin_token", TargetType: "user", TargetID: admin.ID})
+		_, err = q.AppendAudit(ctx, store.AuditEvent{OrgID: org.ID, ActorKind: "system", ActorID: "system", CredentialID: "system", Action: "api_credential.admin_token", TargetType: "user", TargetID: admin.ID})
 		return err
 	})
 	if err != nil {

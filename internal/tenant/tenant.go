@@ -132,7 +132,26 @@ func (a *Authenticator) apiToken(ctx context.Context, token string) (Principal, 
 			c = up
 		}
 	}
-	return Principal{Org: org, User: u, Credential: &c, Via: "api_token"}, nil
+	p := Principal{Org: org, User: u, Credential: &c, Via: "api_token"}
+	return a.bind(ctx, p, "")
+}
+
+// bind gives a service identity (store.RoleService) its instance: it acts
+// for that instance only, and an Element it sends must name the same one.
+// People are passed through.
+func (a *Authenticator) bind(ctx context.Context, p Principal, element string) (Principal, error) {
+	if p.User.Role != store.RoleService {
+		return p, nil
+	}
+	in, err := a.Store.GetInstance(ctx, p.Org.ID, p.User.InstanceID)
+	if err != nil {
+		return Principal{}, a.lookupErr(err)
+	}
+	if element != "" && !secrets.TokenMatches(in.InstanceTokenHash, element) {
+		return Principal{}, errInvalid
+	}
+	p.Instance = &in
+	return p, nil
 }
 
 // instance finds an instance by its token, in orgID when it is not empty.
@@ -177,6 +196,9 @@ func (a *Authenticator) openConnectors(ctx context.Context, header string) (Prin
 		return Principal{}, a.lookupErr(err)
 	}
 	p := Principal{Org: org, User: u, Via: "open_connectors"}
+	if u.Role == store.RoleService {
+		return a.bind(ctx, p, parts["element"])
+	}
 	if el := parts["element"]; el != "" {
 		in, err := a.instance(ctx, org.ID, el)
 		if err != nil {

@@ -211,22 +211,45 @@ func TestInstanceLifecycle(t *testing.T) {
 	wantError(t, err, http.StatusUnauthorized, "invalid_credentials")
 
 	creds, err := h.c.InstanceCredentials(ctx, a.ID)
-	if err != nil || creds.Bearer != "Bearer "+rotated || !strings.HasPrefix(creds.OpenConnectors, "User ") {
+	if err != nil || creds.Bearer != "Bearer "+rotated {
 		t.Fatalf("InstanceCredentials: %+v, %v", creds, err)
 	}
-	for _, c := range []*connhub.Client{connhub.New(h.url, "", connhub.WithOpenConnectors(creds.OpenConnectors)), connhub.New(h.url, creds.OpenConnectors)} {
+	oc, err := h.c.CreateCredential(ctx, connhub.CreateCredentialInput{Name: "cpi", InstanceID: a.ID})
+	if err != nil || !strings.HasPrefix(oc.Value, "User chus_") || oc.Hint == "" {
+		t.Fatalf("CreateCredential (Open Connectors): %+v, %v", oc.Hint, err)
+	}
+	for _, c := range []*connhub.Client{connhub.New(h.url, "", connhub.WithOpenConnectors(oc.Value)), connhub.New(h.url, oc.Value)} {
 		me, err := c.Me(ctx)
 		if err != nil || me.Via != "open_connectors" || me.InstanceID != a.ID {
 			t.Errorf("Me with the Open Connectors header: %+v, %v", me, err)
 		}
 	}
+	if err := h.c.DeleteCredential(ctx, "cpi"); err != nil {
+		t.Fatal(err)
+	}
 
 	named, err := h.c.CreateCredential(ctx, connhub.CreateCredentialInput{Name: "iflow", InstanceID: a.ID, Kind: connhub.KindBearer})
-	if err != nil || named.Value != "" || named.Kind != connhub.KindBearer {
-		t.Fatalf("CreateCredential: %+v, %v", named, err)
+	if err != nil || !strings.HasPrefix(named.Value, "Bearer chub_") || named.Kind != connhub.KindBearer {
+		t.Fatalf("CreateCredential: %+v, %v", named.Hint, err)
 	}
-	if got, err := h.c.GetCredential(ctx, "iflow"); err != nil || got.Value != "Bearer "+rotated || got.ID != named.ID {
-		t.Errorf("GetCredential(by name): %+v, %v", got, err)
+	if got, err := h.c.GetCredential(ctx, "iflow"); err != nil || got.Value != "" || got.Hint == "" || got.ID != named.ID {
+		t.Errorf("GetCredential(by name): %+v, %v; want the hint and no value", got, err)
+	}
+	if got, err := h.c.RevealCredential(ctx, "iflow"); err != nil || got.Value != named.Value {
+		t.Errorf("RevealCredential: %v", err)
+	}
+	rotatedCred, err := h.c.RotateCredential(ctx, named.ID)
+	if err != nil || rotatedCred.Value == named.Value || rotatedCred.Value == "" {
+		t.Errorf("RotateCredential: %v", err)
+	}
+	_, err = connhub.New(h.url, strings.TrimPrefix(named.Value, "Bearer ")).Me(ctx)
+	wantError(t, err, http.StatusUnauthorized, "invalid_credentials")
+	events, err := h.c.ListAudit(ctx, connhub.AuditFilter{Action: "credential."}, connhub.ListOptions{})
+	if err != nil || len(events.Events) < 4 || events.Events[0].Action != "credential.rotate" {
+		t.Errorf("ListAudit(credential.): %+v, %v; want the credentials' events, newest first", events, err)
+	}
+	if v, err := h.c.VerifyAudit(ctx); err != nil || !v.OK || v.Events == 0 {
+		t.Errorf("VerifyAudit: %+v, %v", v, err)
 	}
 	if list, err := h.c.ListCredentials(ctx, connhub.ListOptions{}); err != nil || len(list.Credentials) != 1 || list.Credentials[0].Value != "" {
 		t.Errorf("ListCredentials: %+v, %v", list, err)

@@ -6,9 +6,9 @@ import (
 	"net/http"
 )
 
-// CreateCredential stores an instance's credentials under a name (POST
-// /v1/credentials). The answer does not carry the value: GetCredential
-// fetches it.
+// CreateCredential makes a named credential for an integration tool (POST
+// /v1/credentials): an identity of its own, bound to the instance. The
+// answer carries the value, this once.
 func (c *Client) CreateCredential(ctx context.Context, in CreateCredentialInput) (Credential, error) {
 	var out Credential
 	err := c.do(ctx, http.MethodPost, "/v1/credentials", nil, in, &out)
@@ -32,14 +32,38 @@ func (c *Client) AllCredentials(ctx context.Context) iter.Seq2[Credential, error
 	})
 }
 
-// GetCredential fetches a named credential with its value, by ID or by name
-// (GET /v1/credentials/{id}). The hub records it in the audit log.
+// GetCredential fetches a named credential by ID or by name (GET
+// /v1/credentials/{id}): its hint, never its value.
 func (c *Client) GetCredential(ctx context.Context, idOrName string) (Credential, error) {
 	var out Credential
 	if err := needID("credential", idOrName); err != nil {
 		return out, err
 	}
 	err := c.do(ctx, http.MethodGet, "/v1/credentials/"+pathID(idOrName), nil, nil, &out)
+	return out, err
+}
+
+// RevealCredential fetches a named credential with its value (POST
+// /v1/credentials/{id}/reveal): admins only, recorded in the audit log
+// before it is shown.
+func (c *Client) RevealCredential(ctx context.Context, idOrName string) (Credential, error) {
+	var out Credential
+	if err := needID("credential", idOrName); err != nil {
+		return out, err
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/credentials/"+pathID(idOrName)+"/reveal", nil, nil, &out)
+	return out, err
+}
+
+// RotateCredential gives a named credential a new identity and value (POST
+// /v1/credentials/{id}/rotate); the old value stops working at once. The
+// answer carries the new value, this once.
+func (c *Client) RotateCredential(ctx context.Context, idOrName string) (Credential, error) {
+	var out Credential
+	if err := needID("credential", idOrName); err != nil {
+		return out, err
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/credentials/"+pathID(idOrName)+"/rotate", nil, nil, &out)
 	return out, err
 }
 

@@ -131,6 +131,7 @@ type Instance struct {
 	Settings           map[string]any `json:"settings"`
 	LastPingAt         *time.Time     `json:"last_ping_at,omitempty"`
 	LastPingOK         bool           `json:"last_ping_ok"`
+	AllowUserToken     bool           `json:"allow_user_token"` // proxied calls may use the installing user's token
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
 	Version            int64          `json:"version"`
@@ -171,23 +172,68 @@ type PingResult struct {
 	LatencyMS         int64      `json:"latency_ms"`
 }
 
-// InstanceCredentials are the ready Authorization header values to paste
-// into an integration tool.
+// InstanceCredentials is the instance's ready Authorization header. The
+// Open Connectors form is a named credential's (CreateCredential).
 type InstanceCredentials struct {
-	OpenConnectors string `json:"open_connectors,omitempty"` // User …, Organization …, Element …
-	Bearer         string `json:"bearer"`                    // Bearer <instance token>
+	Bearer string `json:"bearer"` // Bearer <instance token>
 }
 
-// Credential is a named credential. Value is set only when it was fetched
-// by ID or name (GetCredential).
+// Credential is a named credential. Value is set only in the answers that
+// show it: CreateCredential and RotateCredential (once), RevealCredential.
 type Credential struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Kind        string    `json:"kind"`
 	InstanceID  string    `json:"instance_id,omitempty"`
 	Description string    `json:"description,omitempty"`
+	Hint        string    `json:"hint"`               // the first characters of each secret in the value
+	Outdated    bool      `json:"outdated,omitempty"` // made before credentials had identities of their own: rotate it
 	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 	Value       string    `json:"value,omitempty"`
+}
+
+// AuditEvent is one event of the audit log.
+type AuditEvent struct {
+	ID           string         `json:"id"`
+	Seq          int64          `json:"seq"`
+	At           time.Time      `json:"at"`
+	ActorKind    string         `json:"actor_kind"`
+	ActorID      string         `json:"actor_id"`
+	CredentialID string         `json:"credential_id"`
+	SourceIP     string         `json:"source_ip,omitempty"`
+	RequestID    string         `json:"request_id,omitempty"`
+	Action       string         `json:"action"`
+	TargetType   string         `json:"target_type,omitempty"`
+	TargetID     string         `json:"target_id,omitempty"`
+	Outcome      string         `json:"outcome"`
+	Details      map[string]any `json:"details,omitempty"`
+	Hash         string         `json:"hash"`
+}
+
+// AuditPage is one page of the audit log, newest first.
+type AuditPage struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+// AuditFilter narrows ListAudit; zero fields do not filter.
+type AuditFilter struct {
+	Actor  string    // a user's or instance's ID
+	Action string    // an action, or a prefix ending in a dot ("credential.")
+	Target string    // a target's ID
+	Since  time.Time // at or after
+	Until  time.Time // before
+}
+
+// AuditVerification is what VerifyAudit found.
+type AuditVerification struct {
+	OK        bool   `json:"ok"`
+	Events    int64  `json:"events"`
+	Unchained int64  `json:"unchained"`
+	Head      string `json:"head,omitempty"`
+	BrokenAt  int64  `json:"broken_at,omitempty"`
+	Reason    string `json:"reason,omitempty"`
 }
 
 // Sync run statuses. A run is queued until a worker of the hub takes it,
@@ -395,9 +441,10 @@ func redact(s string) string {
 // fields stay as they are. Settings are merged into the instance's; a nil
 // value removes its key.
 type InstanceUpdate struct {
-	Name     *string        `json:"name,omitempty"`
-	Tags     *[]string      `json:"tags,omitempty"`
-	Settings map[string]any `json:"settings,omitempty"`
+	Name           *string        `json:"name,omitempty"`
+	Tags           *[]string      `json:"tags,omitempty"`
+	Settings       map[string]any `json:"settings,omitempty"`
+	AllowUserToken *bool          `json:"allow_user_token,omitempty"`
 }
 
 // CreateCredentialInput stores an instance's credentials under a name that

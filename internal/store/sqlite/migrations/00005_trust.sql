@@ -18,6 +18,9 @@
 ALTER TABLE api_credentials ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE users ADD COLUMN instance_id TEXT REFERENCES instances (id) ON DELETE CASCADE;
 ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
+-- The hub's first operator: the first admin of the first organization.
+UPDATE users SET operator = 1 WHERE id = (SELECT u.id FROM users u WHERE u.role = 'admin'
+	AND u.org_id = (SELECT MIN(id) FROM organizations) ORDER BY u.id LIMIT 1);
 ALTER TABLE credentials ADD COLUMN user_id TEXT REFERENCES users (id) ON DELETE CASCADE;
 ALTER TABLE credentials ADD COLUMN hint TEXT NOT NULL DEFAULT '';
 ALTER TABLE instances ADD COLUMN allow_user_token INTEGER NOT NULL DEFAULT 0;

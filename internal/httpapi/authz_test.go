@@ -1,0 +1,400 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/connhub/connhub/internal/authz"
+	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/hubtest"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/store"
+	syncsvc "github.com/connhub/connhub/internal/sync"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// TestAuthorizationMatrix calls every operation of the OpenAPI document as
+// every kind of principal and checks the answer against the policy table
+// (authz.Policy): allowed callers are never refused, the others are refused
+// with 401, 403 or, for what they may not know exists, 404. An operation
+// the matrix has no fixture for fails the test: a new route must say who
+// may call it and how to call it here.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			m := startMatrix(t, backend == "postgres")
+			doc := m.api.OpenAPI()
+			var ops []matrixOp
+			for path, item := range doc.Paths {
+				for method, op := range map[string]*struct{ id, action string }{
+					"GET": opOf(item.Get), "POST": opOf(item.Post), "PUT": opOf(item.Put), "PATCH": opOf(item.Patch), "DELETE": opOf(item.Delete),
+				} {
+					if op != nil {
+						ops = append(ops, matrixOp{method: method, path: path, id: op.id, action: op.action})
+					}
+				}
+			}
+			sort.Slice(ops, func(i, j int) bool { return ops[i].id < ops[j].id })
+			if len(ops) < 30 {
+				t.Fatalf("the document has %d operations; the matrix would prove little", len(ops))
+			}
+			for _, op := range ops {
+				if op.action == "" {
+					t.Errorf("%s %s (%s) declares no policy action", op.method, op.path, op.id)
+					continue
+				}
+				fx, ok := matrixFixtures[op.id]
+				if !ok {
+					t.Errorf("%s %s (%s) has no fixture in the authorization matrix: add one to matrixFixtures", op.method, op.path, op.id)
+					continue
+				}
+				for _, who := range m.principals {
+					m.check(t, op, fx, who)
+				}
+			}
+		})
+	}
+}
+
+func opOf(op *huma.Operation) *struct{ id, action string } {
+	if op == nil {
+		return nil
+	}
+	action, _ := op.Extensions[httpapi.ActionExtension].(string)
+	return &struct{ id, action string }{op.OperationID, action}
+}
+
+type matrixOp struct {
+	method, path, id, action string
+}
+
+// matrixPrincipal is one kind of caller.
+type matrixPrincipal struct {
+	name string
+	auth func(m *matrix, rule authz.Rule) string // the Authorization header for a call under rule
+	// bound is the instance an instance principal acts for; other is set
+	// for a principal of another organization.
+	bound, other bool
+	kind         authz.Kind
+	scoped       int // 0: no scopes; 1: with the operation's scope; -1: with another scope only
+}
+
+// matrixFixture makes what one call needs: its path parameters and body.
+// fresh makes a new target for a call that changes or removes it, so that
+// the calls of the matrix do not take each other's targets away.
+type matrixFixture struct {
+	fresh bool
+	body  func(m *matrix, target string) any
+	// names: the body names one of org A's resources.
+	names bool
+}
+
+var matrixFixtures = map[string]matrixFixture{
+	"me": {}, "list-connectors": {}, "list-streams": {},
+	"create-app": {body: func(m *matrix, _ string) any {
+		return map[string]any{"client_id": m.clientID(), "client_secret": "s3cret-of-the-app"}
+	}},
+	"list-apps":                {},
+	"get-app":                  {},
+	"delete-app":               {fresh: true},
+	"create-instance":          {body: func(m *matrix, _ string) any { return map[string]any{"name": "made by the matrix"} }},
+	"list-instances":           {},
+	"get-instance":             {},
+	"update-instance":          {fresh: true, body: func(*matrix, string) any { return map[string]any{"name": "renamed by the matrix"} }},
+	"reauthenticate-instance":  {fresh: true},
+	"get-instance-token":       {},
+	"rotate-instance-token":    {fresh: true},
+	"ping-instance":            {},
+	"get-instance-credentials": {},
+	"delete-instance":          {fresh: true},
+	"create-credential": {names: true, body: func(m *matrix, _ string) any {
+		return map[string]any{"name": "matrix " + m.clientID(), "instance_id": m.inst1.ID, "kind": "bearer"}
+	}},
+	"list-credentials":     {},
+	"get-credential":       {},
+	"reveal-credential":    {},
+	"rotate-credential":    {fresh: true},
+	"delete-credential":    {fresh: true},
+	"oauth-callback":       {},
+	"start-sync":           {body: func(*matrix, string) any { return map[string]any{"streams": []string{"team"}} }},
+	"list-syncs":           {},
+	"get-sync":             {},
+	"cancel-sync":          {fresh: true},
+	"resume-sync":          {fresh: true},
+	"get-sync-schedule":    {},
+	"put-sync-schedule":    {body: func(*matrix, string) any { return map[string]any{"every": "24h", "enabled": false} }},
+	"delete-sync-schedule": {fresh: true},
+	"query-records":        {},
+	"export-records":       {},
+	"list-audit":           {},
+	"verify-audit":         {},
+	"slack-get":            {},
+	"slack-post":           {body: func(*matrix, string) any { return map[string]any{} }},
+	"instance-slack-get":   {},
+	"instance-slack-post":  {body: func(*matrix, string) any { return map[string]any{} }},
+}
+
+// matrix is a hub with two organizations and what the calls act on.
+type matrix struct {
+	*hubtest.Hub
+	api        *httpapi.API
+	url        string
+	inst1      store.Instance // org A's, the target of instance-bound calls
+	inst2      store.Instance // org A's too: its token must not reach inst1
+	token1     string
+	token2     string
+	admin      string // org A admin's API token
+	member     string
+	otherAdmin string // org B admin's API token
+	scoped     map[string]string
+	appID      string
+	credID     string
+	runID      string
+	principals []matrixPrincipal
+	n          int
+}
+
+func startMatrix(t *testing.T, postgres bool) *matrix {
+	h := hubtest.Start(t, hubtest.Options{Postgres: postgres})
+	caller, err := slackcall.New(slackcall.Options{SlackURL: h.SlackURL, Tokens: h.Services, Log: h.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncs, err := syncsvc.New(syncsvc.Config{Store: h.Store, Caller: caller, Log: h.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &tenant.Authenticator{Store: h.Store}
+	px, err := proxy.New(proxy.Options{SlackURL: h.SlackURL, Instances: h.Services, Auth: auth, Log: h.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &matrix{Hub: h, inst1: h.Instance, scoped: map[string]string{}}
+	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px})
+	ts := httptest.NewServer(m.api.Handler())
+	t.Cleanup(ts.Close)
+	m.url = ts.URL
+
+	m.inst2 = h.Install(t, instance.CreateInput{Name: "Second"})
+	m.token1, m.token2 = m.instanceToken(t, m.inst1.ID), m.instanceToken(t, m.inst2.ID)
+	m.admin = m.apiToken(t, h.Admin.Org.ID, h.Admin.User.ID, nil)
+	member, err := h.Store.CreateUser(ctx, store.User{OrgID: h.Admin.Org.ID, Email: "member@acme.example", Role: store.RoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.member = m.apiToken(t, h.Admin.Org.ID, member.ID, nil)
+	other := hubtest.Organization(t, h.Store, "other")
+	m.otherAdmin = m.apiToken(t, other.Org.ID, other.User.ID, nil)
+	apps, _, err := h.Store.ListApps(ctx, h.Admin.Org.ID, store.Page{})
+	if err != nil || len(apps) == 0 {
+		t.Fatal("the hub has no app", err)
+	}
+	m.appID = apps[0].ID
+	c, err := h.Services.CreateCredential(ctx, h.Admin, "matrix", m.inst1.ID, instance.CredentialBearer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.credID = c.ID
+	m.runID = m.run(t, m.inst1.ID)
+	if _, err := syncs.SetSchedule(ctx, h.Admin, m.inst1.ID, syncsvc.ScheduleInput{Every: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+
+	m.principals = []matrixPrincipal{
+		{name: "no credentials", auth: func(*matrix, authz.Rule) string { return "" }},
+		{name: "org A admin", kind: authz.Admin, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.admin }},
+		{name: "org A member", kind: authz.Member, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.member }},
+		{name: "org A admin's token with the scope", kind: authz.Admin, scoped: 1, auth: func(m *matrix, r authz.Rule) string {
+			scope := r.Scope
+			if scope == "" {
+				scope = authz.ScopeAuditRead
+			}
+			return "Bearer " + m.scopedToken(t, scope)
+		}},
+		{name: "org A admin's token without the scope", kind: authz.Admin, scoped: -1, auth: func(m *matrix, r authz.Rule) string {
+			scope := authz.ScopeAuditRead
+			if r.Scope == scope {
+				scope = authz.ScopeProxy
+			}
+			return "Bearer " + m.scopedToken(t, scope)
+		}},
+		{name: "instance 1's token", kind: authz.Instance, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.token1 }},
+		{name: "instance 2's token", kind: authz.Instance, bound: true, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.token2 }},
+		{name: "org B admin", kind: authz.Admin, other: true, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.otherAdmin }},
+	}
+	return m
+}
+
+func (m *matrix) instanceToken(t *testing.T, id string) string {
+	t.Helper()
+	tok, err := m.Services.Token(ctx, m.Admin, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Reveal()
+}
+
+func (m *matrix) apiToken(t *testing.T, orgID, userID string, scopes []string) string {
+	t.Helper()
+	token, err := secrets.NewToken(tenant.APITokenPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Store.CreateAPICredential(ctx, store.APICredential{OrgID: orgID, UserID: userID, Name: "matrix", TokenHash: secrets.HashToken(token),
+		Hint: tenant.Hint(token), Scopes: scopes}); err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+func (m *matrix) scopedToken(t *testing.T, scope string) string {
+	if m.scoped[scope] == "" {
+		m.scoped[scope] = m.apiToken(t, m.Admin.Org.ID, m.Admin.User.ID, []string{scope})
+	}
+	return m.scoped[scope]
+}
+
+func (m *matrix) clientID() string {
+	m.n++
+	return fmt.Sprintf("%d.%d", 1000+m.n, time.Now().UnixNano()%1e9)
+}
+
+// run makes a queued sync run of an instance, as Start would.
+func (m *matrix) run(t *testing.T, instanceID string) string {
+	t.Helper()
+	r, err := m.Store.CreateSyncRun(ctx, store.SyncRun{OrgID: m.Admin.Org.ID, InstanceID: instanceID, Status: store.RunFailed, Trigger: "manual", Streams: []string{"team"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+// target fills the operation's path: org A's resources, made afresh where
+// the call changes or removes them (except for instance principals, which
+// act on their own instance or none).
+func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixPrincipal) (path string, target string) {
+	t.Helper()
+	inst, app, cred, run := m.inst1.ID, m.appID, m.credID, m.runID
+	if fx.fresh && who.kind != authz.Instance {
+		c, err := m.Services.Create(ctx, m.Admin, instance.CreateInput{Name: "fresh"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst = c.Instance.ID
+		a, err := m.Services.CreateApp(ctx, m.Admin, instance.AppInput{ClientID: m.clientID(), ClientSecret: "s3cret-of-the-app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app = a.ID
+		cr, err := m.Services.CreateCredential(ctx, m.Admin, "fresh "+m.clientID(), m.inst1.ID, instance.CredentialBearer, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred = cr.ID
+		run = m.run(t, inst)
+		if _, err := m.Store.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: m.Admin.Org.ID, InstanceID: inst, Interval: time.Hour, NextRunAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := inst
+	switch {
+	case strings.HasPrefix(op.path, "/v1/apps/"):
+		id = app
+	case strings.HasPrefix(op.path, "/v1/credentials/"):
+		id = cred
+	}
+	r := strings.NewReplacer("{id}", id, "{sync}", run, "{stream}", "users", "{method}", "auth.test")
+	return r.Replace(op.path), id
+}
+
+// expect is what the policy says a call must get: 0 for "allowed" (any
+// answer but a refusal), else the refusal's status.
+func expect(op matrixOp, fx matrixFixture, who matrixPrincipal) int {
+	if op.action == httpapi.Public {
+		return 0
+	}
+	if who.kind == "" {
+		return http.StatusUnauthorized
+	}
+	rule := authz.Policy[authz.Action(op.action)]
+	onInstance := strings.Contains(op.path, "{id}") && strings.HasPrefix(op.path, "/v1/instances/")
+	onResource := strings.Contains(op.path, "{id}") || fx.names
+	switch who.kind {
+	case authz.Instance:
+		switch {
+		case !rule.Instance:
+			return http.StatusForbidden
+		case who.bound && onInstance:
+			return http.StatusNotFound
+		}
+		return 0
+	case authz.Member:
+		if !rule.Member {
+			return http.StatusForbidden
+		}
+	case authz.Admin:
+		if !rule.Admin {
+			return http.StatusForbidden
+		}
+		if who.scoped == -1 && rule.Scope != "" {
+			return http.StatusForbidden
+		}
+	}
+	if who.other && onResource {
+		return http.StatusNotFound
+	}
+	return 0
+}
+
+func (m *matrix) check(t *testing.T, op matrixOp, fx matrixFixture, who matrixPrincipal) {
+	t.Helper()
+	path, target := m.target(t, op, fx, who)
+	var body io.Reader
+	if fx.body != nil {
+		b, _ := json.Marshal(fx.body(m, target))
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(op.method, m.url+path, body)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rule := authz.Policy[authz.Action(op.action)]
+	if auth := who.auth(m, rule); auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := expect(op, fx, who)
+	refused := slices.Contains([]int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, resp.StatusCode)
+	switch {
+	case want == 0 && refused:
+		t.Errorf("%s %s (%s) as %s: got %d %.200s; the policy allows it", op.method, op.path, op.action, who.name, resp.StatusCode, raw)
+	case want != 0 && resp.StatusCode != want:
+		t.Errorf("%s %s (%s) as %s: got %d %.200s; want %d", op.method, op.path, op.action, who.name, resp.StatusCode, raw, want)
+	case want != 0:
+		var e struct{ Code, Message string }
+		if json.Unmarshal(raw, &e) != nil || e.Code == "" || e.Message == "" {
+			t.Errorf("%s %s as %s: the refusal %q is not JSON with a code and a message", op.method, op.path, who.name, raw)
+		}
+	}
+}
