@@ -64,8 +64,8 @@ const (
 	ReadAudit         Action = "audit.read"
 	ReadUsers         Action = "users.read"
 	WriteUsers        Action = "users.write"
-	ManageOwnTokens   Action = "tokens.own" // make, list and revoke one's own API tokens
-	ManageOrgTokens   Action = "tokens.org" // list and revoke anyone's in the organization
+	ManageOwnTokens   Action = "tokens.own"  // make, list and revoke one's own API tokens
+	ManageOrgTokens   Action = "tokens.org"  // list and revoke anyone's in the organization
 	ManageOrgs        Action = "orgs.manage" // hub operators only
 	ReadOrganizations Action = "orgs.read"
 )

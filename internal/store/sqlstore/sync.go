@@ -428,4 +428,3 @@ func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream str
 	return listAfter(ctx, q, stream+" records", scanRecord, func(r store.Record) string { return r.Key }, p,
 		`SELECT `+recordCols+` FROM records WHERE `+where+` AND record_key > ? ORDER BY record_key LIMIT ?`, args...)
 }
-
