@@ -3,8 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
@@ -16,39 +14,6 @@ const (
 	Denied  = "denied"
 	Failure = "failure"
 )
-
-// Request is where a request came from, for the events it causes.
-type Request struct {
-	ID       string // the X-Request-Id
-	SourceIP string
-}
-
-type requestKey struct{}
-
-// WithRequest returns ctx carrying r.
-func WithRequest(ctx context.Context, r Request) context.Context {
-	return context.WithValue(ctx, requestKey{}, r)
-}
-
-// RequestOf is the request ctx carries; zero outside one.
-func RequestOf(ctx context.Context) Request {
-	r, _ := ctx.Value(requestKey{}).(Request)
-	return r
-}
-
-// RequestID is the ID of the request ctx carries, or "".
-func RequestID(ctx context.Context) string { return RequestOf(ctx).ID }
-
-// SourceIP is the address a request came from: the peer's, without the port.
-// Addresses a proxy in front of connhub names (X-Forwarded-For) are not
-// trusted: a client can write anything there.
-func SourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // Actor is who an event is by: a kind, an ID and the credential used.
 type Actor struct {
@@ -93,7 +58,7 @@ type Event struct {
 // the transaction that does what e records (store.InTx), so that both
 // commit or neither: an action whose event cannot be written fails.
 func Write(ctx context.Context, q store.Queries, p tenant.Principal, e Event) error {
-	a, r := ActorOf(p), RequestOf(ctx)
+	a, r := ActorOf(p), tenant.RequestOf(ctx)
 	_, err := q.AppendAudit(ctx, store.AuditEvent{OrgID: p.Org.ID, ActorKind: a.Kind, ActorID: a.ID, CredentialID: a.CredentialID,
 		SourceIP: r.SourceIP, RequestID: r.ID, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome, Details: e.Details})
 	if err != nil {

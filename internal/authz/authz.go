@@ -138,8 +138,8 @@ var Policy = map[Action]Rule{
 	ManageOwnTokens: {Admin: true, Member: true},
 	ManageOrgTokens: {Admin: true, Scope: ScopeUsersWrite},
 
-	ManageOrgs:        {Operator: true},
-	ReadOrganizations: {Operator: true},
+	ManageOrgs:        {Operator: true, Scope: ScopeUsersWrite},
+	ReadOrganizations: {Operator: true, Scope: ScopeUsersWrite},
 }
 
 // KindOf is what sort of principal p is. A person who names an instance
@@ -242,4 +242,35 @@ func ValidScopes(scopes []string) error {
 		}
 	}
 	return nil
+}
+
+// Table renders Policy as the Markdown table docs/SECURITY.md shows (a test
+// holds the two together): an action a row, in name order.
+func Table() string {
+	actions := make([]string, 0, len(Policy))
+	for a := range Policy {
+		actions = append(actions, string(a))
+	}
+	slices.Sort(actions)
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	var b strings.Builder
+	b.WriteString("| action | admin | member | instance (its own only) | scope of a scoped token |\n|---|---|---|---|---|\n")
+	for _, name := range actions {
+		r := Policy[Action(name)]
+		admin, member := yes(r.Admin), yes(r.Member)
+		if r.Operator {
+			admin, member = "hub operators only", "no"
+		}
+		scope := r.Scope
+		if scope == "" {
+			scope = "any"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", name, admin, member, yes(r.Instance), scope)
+	}
+	return b.String()
 }

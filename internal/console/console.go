@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
-	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
@@ -276,8 +275,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	t := c.pages[name]
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		c.o.Log.Error("console: render", "page", name, "request_id", audit.RequestID(r.Context()), "err", err)
-		http.Error(w, "connhub failed to render the page; the request ID is "+audit.RequestID(r.Context()), http.StatusInternalServerError)
+		c.o.Log.Error("console: render", "page", name, "request_id", tenant.RequestID(r.Context()), "err", err)
+		http.Error(w, "connhub failed to render the page; the request ID is "+tenant.RequestID(r.Context()), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -327,7 +326,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, req *request, err
 
 // internal logs an unexpected error and answers with the request ID only.
 func (c *Console) internal(w http.ResponseWriter, r *http.Request, req *request, err error) {
-	id := audit.RequestID(r.Context())
+	id := tenant.RequestID(r.Context())
 	c.o.Log.Error("console: internal error", "request_id", id, "path", r.URL.Path, "err", err)
 	v := errorView{Message: "connhub failed to answer.", RequestID: id}
 	p := &page{Title: "Something went wrong", Data: v}
@@ -390,4 +389,4 @@ func (c *Console) parse() error {
 	return nil
 }
 
-func requestID(r *http.Request) string { return audit.RequestID(r.Context()) }
+func requestID(r *http.Request) string { return tenant.RequestID(r.Context()) }

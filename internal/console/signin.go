@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -81,6 +82,13 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	case p.User.ID == "" || p.Instance != nil:
 		c.showSignin(w, r, http.StatusUnauthorized, "Sign in as a user: with an API token, or the User and Organization secrets without an Element.", "")
+		return
+	}
+	// The sign-in is on record before the session opens.
+	if err := audit.Write(r.Context(), c.o.Store, p, audit.Event{Action: "session.signin", TargetType: "user", TargetID: p.User.ID,
+		Details: map[string]any{"via": p.Via}}); err != nil {
+		c.o.Log.Error("console: sign-in", "request_id", requestID(r), "err", err)
+		c.showSignin(w, r, http.StatusServiceUnavailable, "connhub could not record the sign-in just now, so it did not sign you in; try again. The request ID is "+requestID(r)+".", "")
 		return
 	}
 	// A fresh session ID at every sign-in: an ID planted before it is

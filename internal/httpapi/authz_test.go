@@ -91,8 +91,12 @@ type matrixPrincipal struct {
 	// bound is the instance an instance principal acts for; other is set
 	// for a principal of another organization.
 	bound, other bool
-	kind         authz.Kind
-	scoped       int // 0: no scopes; 1: with the operation's scope; -1: with another scope only
+	// operator: the principal's user is a hub operator.
+	operator bool
+	// user is the principal's user in org A, "" for others.
+	user   func(m *matrix) string
+	kind   authz.Kind
+	scoped int // 0: no scopes; 1: with the operation's scope; -1: with another scope only
 }
 
 // matrixFixture makes what one call needs: its path parameters and body.
@@ -142,12 +146,24 @@ var matrixFixtures = map[string]matrixFixture{
 	"delete-sync-schedule": {fresh: true},
 	"query-records":        {},
 	"export-records":       {},
-	"list-audit":           {},
-	"verify-audit":         {},
-	"slack-get":            {},
-	"slack-post":           {body: func(*matrix, string) any { return map[string]any{} }},
-	"instance-slack-get":   {},
-	"instance-slack-post":  {body: func(*matrix, string) any { return map[string]any{} }},
+	"create-org": {body: func(m *matrix, _ string) any {
+		return map[string]any{"name": "Made by the matrix", "admin_email": "admin" + m.clientID() + "@example.com"}
+	}},
+	"list-orgs":           {},
+	"create-user":         {body: func(m *matrix, _ string) any { return map[string]any{"email": "user" + m.clientID() + "@acme.example"} }},
+	"list-users":          {},
+	"get-user":            {},
+	"update-user":         {fresh: true, body: func(*matrix, string) any { return map[string]any{"name": "Renamed"} }},
+	"delete-user":         {fresh: true},
+	"create-token":        {body: func(*matrix, string) any { return map[string]any{"name": "matrix"} }},
+	"list-tokens":         {},
+	"revoke-token":        {fresh: true},
+	"list-audit":          {},
+	"verify-audit":        {},
+	"slack-get":           {},
+	"slack-post":          {body: func(*matrix, string) any { return map[string]any{} }},
+	"instance-slack-get":  {},
+	"instance-slack-post": {body: func(*matrix, string) any { return map[string]any{} }},
 }
 
 // matrix is a hub with two organizations and what the calls act on.
@@ -161,6 +177,7 @@ type matrix struct {
 	token2     string
 	admin      string // org A admin's API token
 	member     string
+	memberID   string
 	otherAdmin string // org B admin's API token
 	scoped     map[string]string
 	appID      string
@@ -198,7 +215,10 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.member = m.apiToken(t, h.Admin.Org.ID, member.ID, nil)
+	m.member, m.memberID = m.apiToken(t, h.Admin.Org.ID, member.ID, nil), member.ID
+	if _, err := h.Store.UpdateUser(ctx, h.Admin.Org.ID, h.Admin.User.ID, func(u *store.User) error { u.Operator = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	other := hubtest.Organization(t, h.Store, "other")
 	m.otherAdmin = m.apiToken(t, other.Org.ID, other.User.ID, nil)
 	apps, _, err := h.Store.ListApps(ctx, h.Admin.Org.ID, store.Page{})
@@ -218,16 +238,16 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 
 	m.principals = []matrixPrincipal{
 		{name: "no credentials", auth: func(*matrix, authz.Rule) string { return "" }},
-		{name: "org A admin", kind: authz.Admin, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.admin }},
-		{name: "org A member", kind: authz.Member, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.member }},
-		{name: "org A admin's token with the scope", kind: authz.Admin, scoped: 1, auth: func(m *matrix, r authz.Rule) string {
+		{name: "org A admin", kind: authz.Admin, operator: true, user: adminUser, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.admin }},
+		{name: "org A member", kind: authz.Member, user: func(m *matrix) string { return m.memberID }, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.member }},
+		{name: "org A admin's token with the scope", kind: authz.Admin, scoped: 1, operator: true, user: adminUser, auth: func(m *matrix, r authz.Rule) string {
 			scope := r.Scope
 			if scope == "" {
 				scope = authz.ScopeAuditRead
 			}
 			return "Bearer " + m.scopedToken(t, scope)
 		}},
-		{name: "org A admin's token without the scope", kind: authz.Admin, scoped: -1, auth: func(m *matrix, r authz.Rule) string {
+		{name: "org A admin's token without the scope", kind: authz.Admin, scoped: -1, operator: true, user: adminUser, auth: func(m *matrix, r authz.Rule) string {
 			scope := authz.ScopeAuditRead
 			if r.Scope == scope {
 				scope = authz.ScopeProxy
@@ -240,6 +260,8 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 	}
 	return m
 }
+
+func adminUser(m *matrix) string { return m.Admin.User.ID }
 
 func (m *matrix) instanceToken(t *testing.T, id string) string {
 	t.Helper()
@@ -275,6 +297,17 @@ func (m *matrix) clientID() string {
 	return fmt.Sprintf("%d.%d", 1000+m.n, time.Now().UnixNano()%1e9)
 }
 
+// tokenOf makes an API token of an org A user, returning its ID.
+func (m *matrix) tokenOf(t *testing.T, userID string) string {
+	t.Helper()
+	c, err := m.Store.CreateAPICredential(ctx, store.APICredential{OrgID: m.Admin.Org.ID, UserID: userID, Name: "to revoke",
+		TokenHash: secrets.HashToken(m.clientID() + "-token"), Hint: "chub_x…"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
 // run makes a queued sync run of an instance, as Start would.
 func (m *matrix) run(t *testing.T, instanceID string) string {
 	t.Helper()
@@ -290,7 +323,14 @@ func (m *matrix) run(t *testing.T, instanceID string) string {
 // act on their own instance or none).
 func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixPrincipal) (path string, target string) {
 	t.Helper()
-	inst, app, cred, run := m.inst1.ID, m.appID, m.credID, m.runID
+	inst, app, cred, run, user, token := m.inst1.ID, m.appID, m.credID, m.runID, m.memberID, ""
+	// A token to revoke: the caller's own; for another organization's
+	// caller or an instance, org A's admin's.
+	owner := m.Admin.User.ID
+	if who.user != nil {
+		owner = who.user(m)
+	}
+	token = m.tokenOf(t, owner)
 	if fx.fresh && who.kind != authz.Instance {
 		c, err := m.Services.Create(ctx, m.Admin, instance.CreateInput{Name: "fresh"})
 		if err != nil {
@@ -308,6 +348,11 @@ func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixP
 		}
 		cred = cr.ID
 		run = m.run(t, inst)
+		u, err := m.Store.CreateUser(ctx, store.User{OrgID: m.Admin.Org.ID, Email: "fresh" + m.clientID() + "@acme.example", Role: store.RoleMember})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user = u.ID
 		if _, err := m.Store.PutSyncSchedule(ctx, store.SyncSchedule{OrgID: m.Admin.Org.ID, InstanceID: inst, Interval: time.Hour, NextRunAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -318,6 +363,10 @@ func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixP
 		id = app
 	case strings.HasPrefix(op.path, "/v1/credentials/"):
 		id = cred
+	case strings.HasPrefix(op.path, "/v1/users/"):
+		id = user
+	case strings.HasPrefix(op.path, "/v1/tokens/"):
+		id = token
 	}
 	r := strings.NewReplacer("{id}", id, "{sync}", run, "{stream}", "users", "{method}", "auth.test")
 	return r.Replace(op.path), id
@@ -349,7 +398,7 @@ func expect(op matrixOp, fx matrixFixture, who matrixPrincipal) int {
 			return http.StatusForbidden
 		}
 	case authz.Admin:
-		if !rule.Admin {
+		if rule.Operator && !who.operator || !rule.Operator && !rule.Admin {
 			return http.StatusForbidden
 		}
 		if who.scoped == -1 && rule.Scope != "" {

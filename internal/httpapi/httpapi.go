@@ -17,7 +17,6 @@ import (
 
 	"github.com/connhub/connhub/internal/apidocs"
 	"github.com/connhub/connhub/internal/apierror"
-	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/store"
@@ -148,7 +147,7 @@ func (a *API) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		r = r.WithContext(audit.WithRequest(r.Context(), audit.Request{ID: id, SourceIP: audit.SourceIP(r)}))
+		r = r.WithContext(tenant.WithRequest(r.Context(), tenant.Request{ID: id, SourceIP: tenant.SourceIP(r)}))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {
@@ -250,7 +249,7 @@ func (a *API) fail(ctx context.Context, err error) error {
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{status: http.StatusConflict, Code: "conflict", Message: "the resource changed while you changed it; read it again and retry"}
 	}
-	id := audit.RequestID(ctx)
+	id := tenant.RequestID(ctx)
 	a.o.Log.Error("httpapi: internal error", "request_id", id, "err", err)
 	return &apiError{status: http.StatusInternalServerError, Code: "internal_error", Message: "connhub failed to answer; the request ID is " + id}
 }

@@ -18,11 +18,11 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/query"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
+	"github.com/connhub/connhub/internal/tenant"
 )
 
 // The records routes read what syncs wrote: a page at a time, filtered by
@@ -282,7 +282,7 @@ func (a *API) recordRoutes() {
 						break
 					}
 					if recs, more, err = exp.Next(ctx); err != nil {
-						a.o.Log.Error("httpapi: export broke off", "request_id", audit.RequestID(ctx), "stream", in.Stream, "records", e.n, "err", err)
+						a.o.Log.Error("httpapi: export broke off", "request_id", tenant.RequestID(ctx), "stream", in.Stream, "records", e.n, "err", err)
 						exp.Finish(ctx, e.n, true)
 						// No trailer, and a cut connection: the client knows
 						// the export is not whole.

@@ -26,6 +26,7 @@ func (a *API) routes() {
 	a.credentialRoutes()
 	a.callbackRoute()
 	a.auditRoutes()
+	a.accountRoutes()
 	if a.o.Syncs != nil {
 		a.syncRoutes()
 		a.recordRoutes()

@@ -113,9 +113,11 @@ func (a *Authenticator) apiToken(ctx context.Context, token string) (Principal, 
 	}
 	now := a.now()
 	if !c.RevokedAt.IsZero() {
+		a.failed(ctx, c.OrgID, "user", c.UserID, c.ID, "revoked_credentials")
 		return Principal{}, &AuthError{"revoked_credentials", "the API token was revoked"}
 	}
 	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt) {
+		a.failed(ctx, c.OrgID, "user", c.UserID, c.ID, "expired_credentials")
 		return Principal{}, &AuthError{"expired_credentials", "the API token has expired"}
 	}
 	org, err := a.Store.GetOrganization(ctx, c.OrgID)
@@ -152,6 +154,15 @@ func (a *Authenticator) bind(ctx context.Context, p Principal, element string) (
 	}
 	p.Instance = &in
 	return p, nil
+}
+
+// failed records a refused authentication in the organization's audit log,
+// where the credentials named one. It is a record of what was refused, not
+// the refusal: a failure to write it is not the caller's to see.
+func (a *Authenticator) failed(ctx context.Context, orgID, actorKind, actorID, credentialID, reason string) {
+	r := RequestOf(ctx)
+	a.Store.AppendAudit(context.WithoutCancel(ctx), store.AuditEvent{OrgID: orgID, ActorKind: actorKind, ActorID: actorID, CredentialID: credentialID,
+		SourceIP: r.SourceIP, RequestID: r.ID, Action: "auth.failed", Outcome: "denied", Details: map[string]any{"reason": reason}})
 }
 
 // instance finds an instance by its token, in orgID when it is not empty.
@@ -193,6 +204,11 @@ func (a *Authenticator) openConnectors(ctx context.Context, header string) (Prin
 	}
 	u, err := a.Store.UserBySecretHash(ctx, org.ID, secrets.HashToken(parts["user"]))
 	if err != nil || !secrets.TokenMatches(u.SecretHash, parts["user"]) {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			// The organization's secret was right: someone who holds it
+			// is trying user secrets.
+			a.failed(ctx, org.ID, "anonymous", "", "open_connectors", "invalid_user_secret")
+		}
 		return Principal{}, a.lookupErr(err)
 	}
 	p := Principal{Org: org, User: u, Via: "open_connectors"}
