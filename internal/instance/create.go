@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,16 +137,32 @@ func (s *Service) authorize(ctx context.Context, inst store.Instance, app store.
 	return url, expires, nil
 }
 
-// signState renders the state parameter: the state's ID and an HMAC binding it
-// to its organization, instance and expiry.
+// signState renders the state parameter: the state's ID and an HMAC of it.
+// The ID is 256 random bits the store made; the HMAC lets the callback
+// refuse a forged parameter before it asks the store anything.
 func (s *Service) signState(st store.OAuthState) string {
-	return st.ID + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(st))
+	return st.ID + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(st.ID))
 }
 
-func (s *Service) stateMAC(st store.OAuthState) []byte {
+// stateMAC is the HMAC of a state ID under the hub-wide state key. It covers
+// the ID alone, so that it can be checked from the parameter alone; the
+// state's organization, instance and expiry are in its row, which only a
+// checked ID reaches.
+func (s *Service) stateMAC(id string) []byte {
 	m := hmac.New(sha256.New, s.stateKey)
-	m.Write([]byte(st.ID + "\n" + st.OrgID + "\n" + st.InstanceID + "\n" + strconv.FormatInt(st.ExpiresAt.UnixMilli(), 10)))
+	m.Write([]byte("connhub oauth state\n" + id))
 	return m.Sum(nil)
+}
+
+// checkState returns the state ID the parameter carries if its HMAC is
+// right (compared in constant time), or false.
+func (s *Service) checkState(param string) (string, bool) {
+	id, sig, ok := strings.Cut(param, ".")
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || id == "" || err != nil {
+		return "", false
+	}
+	return id, hmac.Equal(mac, s.stateMAC(id))
 }
 
 // CallbackInput is what Slack's redirect carries.
@@ -160,37 +175,42 @@ type CallbackInput struct {
 // CallbackResult says how an install ended. A failed install is not an
 // error of the callback: the browser gets a page saying what happened.
 type CallbackResult struct {
-	Instance store.Instance // zero when the state named none
+	Instance store.Instance // zero when the state named none, or the answer must not name it
 	OK       bool
-	Code     string // on failure: a stable code (access_denied, invalid_state, state_replayed, state_expired, or Slack's)
+	Code     string // on failure: a stable code (access_denied, invalid_state, state_expired, or Slack's)
 	Message  string
 }
 
 func failed(code, msg string) CallbackResult { return CallbackResult{Code: code, Message: msg} }
 
+// The answers to a state that cannot finish an install. A forged state is
+// answered exactly as one connhub never issued; a used state exactly as an
+// expired one, so that the answer tells a caller nothing about installs it
+// cannot finish.
+var (
+	stateInvalid = failed("invalid_state", "the state parameter is not one connhub issued; start the install again")
+	stateSpent   = failed("state_expired", "this authorize link was used or expired; start again")
+)
+
 // Callback finishes an install: it checks the state, exchanges the code,
-// stores the tokens and activates the instance. Failures that can be pinned on
-// a pending instance mark it failed with the reason; a replayed state never
-// touches the instance it names, which may be active by now.
+// stores the tokens and activates the instance. The state's HMAC is checked
+// before the store is asked anything, so a forged state consumes nothing.
+// Failures that can be pinned on a pending instance mark it failed with the
+// reason; a used state never touches the instance it names, which may be
+// active by now.
 func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResult, error) {
-	id, sig, ok := strings.Cut(in.State, ".")
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || id == "" || err != nil {
-		return failed("invalid_state", "the state parameter is not one connhub issued; start the install again"), nil
+	id, ok := s.checkState(in.State)
+	if !ok {
+		return stateInvalid, nil
 	}
 	st, err := s.store.ConsumeOAuthState(ctx, id, s.now())
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return failed("invalid_state", "the state parameter is not one connhub issued, or it was cleaned up after expiring; start the install again"), nil
-	case errors.Is(err, store.ErrConflict):
-		// Check the signature before saying more: only a caller that holds a
-		// state connhub signed learns that it was used.
-		return failed("state_replayed", "this authorization was already completed or refused; start the install again"), nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+		// Signed by connhub, so issued: used before, or swept after
+		// expiring (or its instance deleted).
+		return stateSpent, nil
 	case err != nil:
 		return CallbackResult{}, err
-	}
-	if !hmac.Equal(mac, s.stateMAC(st)) {
-		return failed("invalid_state", "the state parameter was altered; start the install again"), nil
 	}
 	inst, err := s.store.GetInstance(ctx, st.OrgID, st.InstanceID)
 	if err != nil {
@@ -216,7 +236,10 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 	}
 	switch {
 	case !s.now().Before(st.ExpiresAt):
-		return fail("state_expired", "the authorization took longer than "+StateTTL.String()+"; start the install again")
+		if _, err := fail("state_expired", "the authorization took longer than "+StateTTL.String()+"; start the install again"); err != nil {
+			return CallbackResult{}, err
+		}
+		return stateSpent, nil
 	case in.Error == "access_denied":
 		return fail("access_denied", "consent was refused at Slack (Cancel); start the install again to allow it")
 	case in.Error != "":

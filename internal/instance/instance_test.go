@@ -221,8 +221,8 @@ func TestInstallFailures(t *testing.T) {
 			t.Fatalf("first callback: %+v %v", res, err)
 		}
 		res, err := e.svc.Callback(ctx, in)
-		if err != nil || res.OK || res.Code != "state_replayed" || status(c.Instance.ID).Status != store.StatusActive {
-			t.Errorf("replay: got %+v %v; want state_replayed and the instance still active", res, err)
+		if err != nil || res.OK || res.Code != "state_expired" || status(c.Instance.ID).Status != store.StatusActive {
+			t.Errorf("replay: got %+v %v; want state_expired (used or expired) and the instance still active", res, err)
 		}
 	})
 	t.Run("bad code", func(t *testing.T) {
