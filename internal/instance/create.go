@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -368,8 +369,13 @@ type ImportInput struct {
 	Settings     map[string]any
 }
 
-// ImportRefreshToken registers (or finds) the app, refreshes the token once,
-// and makes an active instance with the new tokens.
+// ImportRefreshToken refreshes the token once at Slack, with the client ID
+// and secret given, and makes an active instance with the new tokens. Nothing
+// is stored before Slack has taken the secret and the token, and an import
+// never changes a registered app: with the app's own secret it installs
+// under the app; with another one that Slack takes it answers 409
+// app_secret_differs (rotating an app's secret is an explicit act); without
+// an app of that client ID it registers one, after the refresh.
 func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in ImportInput) (Created, error) {
 	ci := CreateInput{Connector: "slack", Name: in.Name, Edition: in.Edition, Tags: in.Tags, Settings: in.Settings}
 	if err := ci.validate(); err != nil {
@@ -384,17 +390,30 @@ func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in
 	if !p.IsAdmin() {
 		return Created{}, errAdminsOnly
 	}
-	app, err := s.EnsureApp(ctx, p.Org.ID, AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret, Name: "Slack app " + in.ClientID})
-	if err != nil {
+	if err := (AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret}).validate(); err != nil {
 		return Created{}, err
 	}
-	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, in.RefreshToken)
+	app, err := s.store.AppByClientID(ctx, p.Org.ID, in.ClientID)
+	registered := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Created{}, err
+	}
+	// Slack first: a secret or token it refuses leaves everything as it was.
+	tok, err := s.slack.Refresh(ctx, in.ClientID, in.ClientSecret, in.RefreshToken)
 	if err != nil {
 		return Created{}, slackProblem(err, "Slack did not refresh the token (oauth.v2.access)")
+	}
+	if registered && !sameSecret(app.ClientSecret, in.ClientSecret) {
+		return Created{}, appSecretDiffers(app)
 	}
 	id, err := s.slack.AuthTest(ctx, tok.Access)
 	if err != nil {
 		return Created{}, slackProblem(err, "Slack did not accept the refreshed token (auth.test)")
+	}
+	if !registered {
+		if app, err = s.registerImportedApp(ctx, p, in); err != nil {
+			return Created{}, err
+		}
 	}
 	got := slack.Install{TeamID: id.TeamID, TeamName: id.Team, EnterpriseID: id.EnterpriseID, OrgWide: id.OrgWide, AppID: id.AppID}
 	if tok.Kind == "bot" || (tok.Kind == "" && id.Kind == "bot") {
@@ -403,6 +422,41 @@ func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in
 		got.User, got.AuthedUserID = tok, id.UserID
 	}
 	return s.createActive(ctx, p, ci, app.ID, store.AuthRefreshToken, got)
+}
+
+func sameSecret(a, b secrets.Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(a.Reveal()), []byte(b.Reveal())) == 1
+}
+
+// appSecretDiffers answers an import whose client secret Slack took but the
+// registered app does not hold.
+func appSecretDiffers(app store.App) error {
+	return apierror.New(http.StatusConflict, "app_secret_differs", fmt.Sprintf(
+		"the client secret differs from the one app %s (client ID %s) is registered with, and Slack accepted it: "+
+			"rotate the app's client secret explicitly (PATCH /v1/apps/%s), then import again with a fresh refresh token "+
+			"(Slack rotated the one given, and connhub did not keep the new one)", app.ID, app.ClientID, app.ID))
+}
+
+// registerImportedApp registers the app of an import that Slack accepted, or,
+// should another request have registered it meanwhile, takes that one if it
+// holds the same secret.
+func (s *Service) registerImportedApp(ctx context.Context, p tenant.Principal, in ImportInput) (store.App, error) {
+	a, err := s.store.CreateApp(ctx, store.App{OrgID: p.Org.ID, Name: "Slack app " + in.ClientID, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		RedirectURL: s.callbackURL})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		if a, err = s.store.AppByClientID(ctx, p.Org.ID, in.ClientID); err != nil {
+			return store.App{}, err
+		}
+		if !sameSecret(a.ClientSecret, in.ClientSecret) {
+			return store.App{}, appSecretDiffers(a)
+		}
+		return a, nil
+	}
+	if err != nil {
+		return store.App{}, err
+	}
+	s.audit(ctx, p, "app.create", "app", a.ID, map[string]any{"client_id": a.ClientID})
+	return a, nil
 }
 
 func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci CreateInput, appID, method string, got slack.Install) (Created, error) {
