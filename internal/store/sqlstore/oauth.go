@@ -88,9 +88,12 @@ func (q *queries) ExpiredInstalls(ctx context.Context, t time.Time, limit int) (
 		var ref store.InstanceRef
 		err := r.Scan(&ref.OrgID, &ref.ID)
 		return ref, err
-	})(q.query(ctx, `SELECT org_id, id FROM instances i WHERE status = ? AND created_at < ?
+	})(q.query(ctx,
+		// The status is written out, not bound: only then do the planners use
+		// the partial index instances_pending.
+		`SELECT org_id, id FROM instances i WHERE status = '`+store.StatusPending+`' AND created_at < ?
 		AND NOT EXISTS (SELECT 1 FROM oauth_states s WHERE s.instance_id = i.id AND s.expires_at > ?)
-		ORDER BY created_at, id LIMIT ?`, store.StatusPending, ms(t), ms(t), limit))
+		ORDER BY created_at, id LIMIT ?`, ms(t), ms(t), limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: expired installs: %w", err)
 	}

@@ -4,7 +4,7 @@
 --     still live (and for the cascade when an instance is deleted).
 
 -- +goose Up
-CREATE INDEX instances_pending ON instances (created_at) WHERE status = 'pending';
+CREATE INDEX instances_pending ON instances (created_at, id) WHERE status = 'pending';
 CREATE INDEX oauth_states_instance ON oauth_states (instance_id, expires_at);
 
 -- +goose Down
