@@ -135,6 +135,11 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 		return err
 	}
 	go svc.RunRefresher(ctx, time.Minute)
+	// Expired OAuth states are deleted, and installs whose every link
+	// expired are failed, every minute.
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
+	go svc.RunSweeper(ctx, sweep.C)
 	// The sync workers and their sweeper; they stop when ctx ends, runs in
 	// flight at their next page.
 	queue := make(chan error, 1)

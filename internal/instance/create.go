@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -145,16 +145,32 @@ func (s *Service) authorize(ctx context.Context, inst store.Instance, app store.
 	return url, expires, nil
 }
 
-// signState renders the state parameter: the state's ID and an HMAC binding it
-// to its organization, instance and expiry.
+// signState renders the state parameter: the state's ID and an HMAC of it.
+// The ID is 256 random bits the store made; the HMAC lets the callback
+// refuse a forged parameter before it asks the store anything.
 func (s *Service) signState(st store.OAuthState) string {
-	return st.ID + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(st))
+	return st.ID + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(st.ID))
 }
 
-func (s *Service) stateMAC(st store.OAuthState) []byte {
+// stateMAC is the HMAC of a state ID under the hub-wide state key. It covers
+// the ID alone, so that it can be checked from the parameter alone; the
+// state's organization, instance and expiry are in its row, which only a
+// checked ID reaches.
+func (s *Service) stateMAC(id string) []byte {
 	m := hmac.New(sha256.New, s.stateKey)
-	m.Write([]byte(st.ID + "\n" + st.OrgID + "\n" + st.InstanceID + "\n" + strconv.FormatInt(st.ExpiresAt.UnixMilli(), 10)))
+	m.Write([]byte("connhub oauth state\n" + id))
 	return m.Sum(nil)
+}
+
+// checkState returns the state ID the parameter carries if its HMAC is
+// right (compared in constant time), or false.
+func (s *Service) checkState(param string) (string, bool) {
+	id, sig, ok := strings.Cut(param, ".")
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || id == "" || err != nil {
+		return "", false
+	}
+	return id, hmac.Equal(mac, s.stateMAC(id))
 }
 
 // CallbackInput is what Slack's redirect carries.
@@ -167,37 +183,42 @@ type CallbackInput struct {
 // CallbackResult says how an install ended. A failed install is not an
 // error of the callback: the browser gets a page saying what happened.
 type CallbackResult struct {
-	Instance store.Instance // zero when the state named none
+	Instance store.Instance // zero when the state named none, or the answer must not name it
 	OK       bool
-	Code     string // on failure: a stable code (access_denied, invalid_state, state_replayed, state_expired, or Slack's)
+	Code     string // on failure: a stable code (access_denied, invalid_state, state_expired, or Slack's)
 	Message  string
 }
 
 func failed(code, msg string) CallbackResult { return CallbackResult{Code: code, Message: msg} }
 
+// The answers to a state that cannot finish an install. A forged state is
+// answered exactly as one connhub never issued; a used state exactly as an
+// expired one, so that the answer tells a caller nothing about installs it
+// cannot finish.
+var (
+	stateInvalid = failed("invalid_state", "the state parameter is not one connhub issued; start the install again")
+	stateSpent   = failed("state_expired", "this authorize link was used or expired; start again")
+)
+
 // Callback finishes an install: it checks the state, exchanges the code,
-// stores the tokens and activates the instance. Failures that can be pinned on
-// a pending instance mark it failed with the reason; a replayed state never
-// touches the instance it names, which may be active by now.
+// stores the tokens and activates the instance. The state's HMAC is checked
+// before the store is asked anything, so a forged state consumes nothing.
+// Failures that can be pinned on a pending instance mark it failed with the
+// reason; a used state never touches the instance it names, which may be
+// active by now.
 func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResult, error) {
-	id, sig, ok := strings.Cut(in.State, ".")
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || id == "" || err != nil {
-		return failed("invalid_state", "the state parameter is not one connhub issued; start the install again"), nil
+	id, ok := s.checkState(in.State)
+	if !ok {
+		return stateInvalid, nil
 	}
 	st, err := s.store.ConsumeOAuthState(ctx, id, s.now())
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return failed("invalid_state", "the state parameter is not one connhub issued, or it was cleaned up after expiring; start the install again"), nil
-	case errors.Is(err, store.ErrConflict):
-		// Check the signature before saying more: only a caller that holds a
-		// state connhub signed learns that it was used.
-		return failed("state_replayed", "this authorization was already completed or refused; start the install again"), nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+		// Signed by connhub, so issued: used before, or swept after
+		// expiring (or its instance deleted).
+		return stateSpent, nil
 	case err != nil:
 		return CallbackResult{}, err
-	}
-	if !hmac.Equal(mac, s.stateMAC(st)) {
-		return failed("invalid_state", "the state parameter was altered; start the install again"), nil
 	}
 	inst, err := s.store.GetInstance(ctx, st.OrgID, st.InstanceID)
 	if err != nil {
@@ -223,7 +244,10 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 	}
 	switch {
 	case !s.now().Before(st.ExpiresAt):
-		return fail("state_expired", "the authorization took longer than "+StateTTL.String()+"; start the install again")
+		if _, err := fail("state_expired", "the authorization took longer than "+StateTTL.String()+"; start the install again"); err != nil {
+			return CallbackResult{}, err
+		}
+		return stateSpent, nil
 	case in.Error == "access_denied":
 		return fail("access_denied", "consent was refused at Slack (Cancel); start the install again to allow it")
 	case in.Error != "":
@@ -359,8 +383,13 @@ type ImportInput struct {
 	Settings     map[string]any
 }
 
-// ImportRefreshToken registers (or finds) the app, refreshes the token once,
-// and makes an active instance with the new tokens.
+// ImportRefreshToken refreshes the token once at Slack, with the client ID
+// and secret given, and makes an active instance with the new tokens. Nothing
+// is stored before Slack has taken the secret and the token, and an import
+// never changes a registered app: with the app's own secret it installs
+// under the app; with another one that Slack takes it answers 409
+// app_secret_differs (rotating an app's secret is an explicit act); without
+// an app of that client ID it registers one, after the refresh.
 func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in ImportInput) (Created, error) {
 	ci := CreateInput{Connector: "slack", Name: in.Name, Edition: in.Edition, Tags: in.Tags, Settings: in.Settings}
 	if err := ci.validate(); err != nil {
@@ -378,17 +407,30 @@ func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in
 	if err := authz.Allow(p, authz.WriteApps, ""); err != nil {
 		return Created{}, err
 	}
-	app, err := s.EnsureApp(ctx, p.Org.ID, AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret, Name: "Slack app " + in.ClientID})
-	if err != nil {
+	if err := (AppInput{ClientID: in.ClientID, ClientSecret: in.ClientSecret}).validate(); err != nil {
 		return Created{}, err
 	}
-	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, in.RefreshToken)
+	app, err := s.store.AppByClientID(ctx, p.Org.ID, in.ClientID)
+	registered := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Created{}, err
+	}
+	// Slack first: a secret or token it refuses leaves everything as it was.
+	tok, err := s.slack.Refresh(ctx, in.ClientID, in.ClientSecret, in.RefreshToken)
 	if err != nil {
 		return Created{}, slackProblem(err, "Slack did not refresh the token (oauth.v2.access)")
+	}
+	if registered && !sameSecret(app.ClientSecret, in.ClientSecret) {
+		return Created{}, appSecretDiffers(app)
 	}
 	id, err := s.slack.AuthTest(ctx, tok.Access)
 	if err != nil {
 		return Created{}, slackProblem(err, "Slack did not accept the refreshed token (auth.test)")
+	}
+	if !registered {
+		if app, err = s.registerImportedApp(ctx, p, in); err != nil {
+			return Created{}, err
+		}
 	}
 	got := slack.Install{TeamID: id.TeamID, TeamName: id.Team, EnterpriseID: id.EnterpriseID, OrgWide: id.OrgWide, AppID: id.AppID}
 	if tok.Kind == "bot" || (tok.Kind == "" && id.Kind == "bot") {
@@ -397,6 +439,42 @@ func (s *Service) ImportRefreshToken(ctx context.Context, p tenant.Principal, in
 		got.User, got.AuthedUserID = tok, id.UserID
 	}
 	return s.createActive(ctx, p, ci, app.ID, store.AuthRefreshToken, got)
+}
+
+func sameSecret(a, b secrets.Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(a.Reveal()), []byte(b.Reveal())) == 1
+}
+
+// appSecretDiffers answers an import whose client secret Slack took but the
+// registered app does not hold.
+func appSecretDiffers(app store.App) error {
+	return apierror.New(http.StatusConflict, "app_secret_differs", fmt.Sprintf(
+		"the client secret differs from the one app %s (client ID %s) is registered with, and Slack accepted it: "+
+			"rotate the app's client secret explicitly (PATCH /v1/apps/%s), then import again with a fresh refresh token "+
+			"(Slack rotated the one given, and connhub did not keep the new one)", app.ID, app.ClientID, app.ID))
+}
+
+// registerImportedApp registers the app of an import that Slack accepted, or,
+// should another request have registered it meanwhile, takes that one if it
+// holds the same secret.
+func (s *Service) registerImportedApp(ctx context.Context, p tenant.Principal, in ImportInput) (store.App, error) {
+	a := store.App{ID: store.NewID("app"), OrgID: p.Org.ID, Name: "Slack app " + in.ClientID, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		RedirectURL: s.callbackURL}
+	err := s.audited(ctx, p, audit.Event{Action: "app.create", TargetType: "app", TargetID: a.ID, Details: map[string]any{"client_id": a.ClientID, "by": "import"}},
+		func(q store.Queries) (err error) { a, err = q.CreateApp(ctx, a); return err })
+	if errors.Is(err, store.ErrAlreadyExists) {
+		if a, err = s.store.AppByClientID(ctx, p.Org.ID, in.ClientID); err != nil {
+			return store.App{}, err
+		}
+		if !sameSecret(a.ClientSecret, in.ClientSecret) {
+			return store.App{}, appSecretDiffers(a)
+		}
+		return a, nil
+	}
+	if err != nil {
+		return store.App{}, err
+	}
+	return a, nil
 }
 
 func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci CreateInput, appID, method string, got slack.Install) (Created, error) {

@@ -8,24 +8,38 @@
 //
 //	pending ──callback ok──▶ active ──refresh fails / token dead──▶ needs_reauth
 //	   │                       │  └──token revoked at Slack──────▶ revoked
-//	   └─denied, bad code,     │
-//	     bad state──▶ failed   └──(re-authenticate: a new authorize URL; the
-//	                              instance keeps its ID and instance token)
+//	   ├─denied, bad code,     │
+//	   │ expired state──▶ failed└──(re-authenticate: a new authorize URL; the
+//	   │                          instance keeps its ID and instance token)
+//	   └─every link expired (the sweeper)──▶ failed
 //
 // needs_reauth, revoked and failed return to active through a successful
-// re-authentication. StatusReason says why an instance left active: Slack's
-// error code and a sentence.
+// re-authentication. StatusReason says why an instance left active (or never
+// got there): an error code and a sentence.
+//
+// A callback whose state connhub did not sign, or whose state was used
+// already, touches no instance: the answer names none.
 //
 // # The OAuth install
 //
 // Create stores the instance (pending), an OAuth state (single use, ten
 // minutes) and a PKCE verifier, and returns Slack's authorize URL. The state
-// parameter is "<state ID>.<signature>": an HMAC over the state's ID, its
-// organization, its instance and its expiry with a hub-wide key (an
-// installation secret, the same on every replica), so a tampered state is
-// refused before the store is asked, and a replayed or expired one after.
-// Callback exchanges the code, stores the tokens sealed, and activates the
+// parameter is "<state ID>.<signature>": the state's ID is 256 random bits
+// (nothing of the time or of the instance ID in it), the signature an HMAC
+// of the ID with a hub-wide key (an installation secret, the same on every
+// replica). Callback checks the HMAC, in constant time, before it asks the
+// store anything, so a forged state is answered exactly as one connhub never
+// issued (invalid_state) and consumes nothing; a used or expired state is
+// answered alike (state_expired: "this authorize link was used or expired").
+// Then it exchanges the code, stores the tokens sealed, and activates the
 // instance.
+//
+// # The sweeper
+//
+// RunSweeper (started by serve, every minute) deletes OAuth states that
+// expired over SweepGrace ago, and fails the pending instances none of whose
+// states can complete them any more, with ExpiredReason. A failed install is
+// re-authenticated like any other.
 //
 // # Tokens
 //

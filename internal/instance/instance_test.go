@@ -51,17 +51,24 @@ func (e *env) advance(d time.Duration) {
 
 func setup(t *testing.T, cfg slacksim.Config) *env {
 	t.Helper()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connhub.db"), storetest.Keys(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setupOn(t, cfg, s)
+}
+
+// setupOn is setup on a store of the caller's choosing, which it migrates
+// and closes at the end of the test.
+func setupOn(t *testing.T, cfg slacksim.Config, s store.Store) *env {
+	t.Helper()
+	t.Cleanup(func() { s.Close() })
 	if cfg.Users == 0 {
 		cfg.Users = 60
 	}
 	e := &env{}
 	e.sandbox, e.slack = sandboxtest.Start(t, cfg)
 	e.info = e.sandbox.Info(e.slack)
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "connhub.db"), storetest.Keys(t, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +228,8 @@ func TestInstallFailures(t *testing.T) {
 			t.Fatalf("first callback: %+v %v", res, err)
 		}
 		res, err := e.svc.Callback(ctx, in)
-		if err != nil || res.OK || res.Code != "state_replayed" || status(c.Instance.ID).Status != store.StatusActive {
-			t.Errorf("replay: got %+v %v; want state_replayed and the instance still active", res, err)
+		if err != nil || res.OK || res.Code != "state_expired" || status(c.Instance.ID).Status != store.StatusActive {
+			t.Errorf("replay: got %+v %v; want state_expired (used or expired) and the instance still active", res, err)
 		}
 	})
 	t.Run("bad code", func(t *testing.T) {

@@ -16,6 +16,15 @@
 // an organization are those that establish one: by the hash of a bearer token
 // or secret, and by OAuth state.
 //
+// # IDs
+//
+// NewID makes the IDs rows are known by: a creation millisecond and 80 random
+// bits, fresh for every ID, so lists (keyset pages on the ID) follow creation
+// time to the millisecond and no ID gives away another. Within a millisecond
+// the order is random: what needs a strict order keeps a sequence of its own.
+// NewSecretID makes IDs that are bearer secrets themselves (OAuth states): 256
+// random bits and nothing else.
+//
 // # Secrets
 //
 // Secret fields (secrets.Secret) are sealed by the store with the key ring

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/connhub/connhub/internal/query"
@@ -103,6 +103,11 @@ type Queries interface {
 	ConsumeOAuthState(ctx context.Context, id string, now time.Time) (OAuthState, error)
 	// DeleteExpiredOAuthStates removes states that expired before t.
 	DeleteExpiredOAuthStates(ctx context.Context, t time.Time) (int, error)
+	// ExpiredInstalls lists pending instances, of every organization,
+	// created before t that no OAuth state can complete any more: none of
+	// their states, used or not, expires after t. Oldest first: the
+	// sweeper's work list.
+	ExpiredInstalls(ctx context.Context, t time.Time, limit int) ([]InstanceRef, error)
 
 	CreateCredential(ctx context.Context, c Credential) (Credential, error)
 	GetCredential(ctx context.Context, orgID, id string) (Credential, error)
@@ -525,34 +530,22 @@ type AuditVerification struct {
 
 // NewID makes a random, time-ordered ID with a prefix: "ins_" and 26
 // characters of Crockford base32 whose first 10 encode the creation
-// millisecond, so IDs sort by creation time (and keyset pages follow it).
-// Within one process IDs strictly increase: in the same millisecond the
-// random part counts up, as ULIDs' monotonic mode does.
+// millisecond and whose last 16 are 80 random bits, fresh for every ID. IDs
+// sort by creation millisecond (and keyset pages follow it); IDs made in the
+// same millisecond sort in no particular order. An ID tells nothing about
+// another: one handed out (an instance's, a sync run's) does not give away
+// the next. Where order within a millisecond matters, keep a sequence of
+// its own beside the ID (a column the database counts up).
 func NewID(prefix string) string {
-	idMu.Lock()
 	var b [16]byte
 	ms := uint64(time.Now().UnixMilli())
-	if last := uint64(lastID[0])<<40 | uint64(lastID[1])<<32 | uint64(lastID[2])<<24 | uint64(lastID[3])<<16 | uint64(lastID[4])<<8 | uint64(lastID[5]); ms <= last {
-		b = lastID
-		for i := 15; i >= 0; i-- { // add one, carrying
-			b[i]++
-			if b[i] != 0 {
-				break
-			}
-		}
-	} else {
-		for i := 5; i >= 0; i-- {
-			b[i] = byte(ms)
-			ms >>= 8
-		}
-		if _, err := rand.Read(b[6:]); err != nil {
-			panic("store: crypto/rand: " + err.Error())
-		}
-		b[6] &= 0x7f // leave room to count up within the millisecond
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
 	}
-	lastID = b
-	idMu.Unlock()
-
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("store: crypto/rand: " + err.Error())
+	}
 	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])
@@ -565,7 +558,14 @@ func NewID(prefix string) string {
 	return prefix + "_" + string(out[:])
 }
 
-var (
-	idMu   sync.Mutex
-	lastID [16]byte
-)
+// NewSecretID makes an ID that is itself a bearer secret, such as an OAuth
+// state's: the prefix, "_", and 256 random bits in unpadded base64url (43
+// characters, never a "."). Nothing in it is derived from time or from any
+// other ID.
+func NewSecretID(prefix string) string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: crypto/rand: " + err.Error())
+	}
+	return prefix + "_" + base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -29,7 +29,7 @@ func (q *queries) scanState(r scanner) (store.OAuthState, error) {
 
 func (q *queries) CreateOAuthState(ctx context.Context, s store.OAuthState) (store.OAuthState, error) {
 	if s.ID == "" {
-		s.ID = store.NewID("st")
+		s.ID = store.NewSecretID("st")
 	}
 	s.CreatedAt = now()
 	verifier, err := q.seal("oauth_states", s.ID, "code_verifier", s.CodeVerifier)
@@ -81,6 +81,23 @@ func (q *queries) DeleteExpiredOAuthStates(ctx context.Context, t time.Time) (in
 	}
 	n, err := r.RowsAffected()
 	return int(n), err
+}
+
+func (q *queries) ExpiredInstalls(ctx context.Context, t time.Time, limit int) ([]store.InstanceRef, error) {
+	rows, err := collect(func(r scanner) (store.InstanceRef, error) {
+		var ref store.InstanceRef
+		err := r.Scan(&ref.OrgID, &ref.ID)
+		return ref, err
+	})(q.query(ctx,
+		// The status is written out, not bound: only then do the planners use
+		// the partial index instances_pending.
+		`SELECT org_id, id FROM instances i WHERE status = '`+store.StatusPending+`' AND created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM oauth_states s WHERE s.instance_id = i.id AND s.expires_at > ?)
+		ORDER BY created_at, id LIMIT ?`, ms(t), ms(t), limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: expired installs: %w", err)
+	}
+	return rows, nil
 }
 
 const credentialCols = `id, org_id, name, kind, instance_id, user_id, description, value, hint, created_at, updated_at, version`

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,7 @@ func Run(t *testing.T, b Backend) {
 		{"CiphertextSwappedBetweenRows", testSwappedCiphertext},
 		{"InstallationSecret", testInstallationSecret},
 		{"ExpiringInstances", testExpiringInstances},
+		{"ExpiredInstalls", testExpiredInstalls},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -448,8 +450,11 @@ func testInstanceList(t *testing.T, e *env) {
 		}
 		after = next
 	}
+	// Lists page by ID: by creation millisecond, and in no particular order
+	// within one (IDs are random past their time prefix).
+	slices.Sort(made)
 	if !slices.Equal(all, made) {
-		t.Errorf("paged list: got %v, want %v in creation order", all, made)
+		t.Errorf("paged list: got %v, want %v in ID order", all, made)
 	}
 	for _, tc := range []struct {
 		f    store.InstanceFilter
@@ -477,6 +482,11 @@ func testOAuthStates(t *testing.T, e *env) {
 	s, err := e.s.CreateOAuthState(ctx, store.OAuthState{OrgID: o.ID, InstanceID: in.ID, CodeVerifier: "pkce-verifier-abc",
 		RedirectURL: "http://127.0.0.1/cb", ExpiresAt: time.Now().Add(10 * time.Minute)})
 	must(t, err)
+	// A state's ID is a bearer secret: 256 random bits, nothing of the time
+	// or of the instance's ID in it.
+	if raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s.ID, "st_")); err != nil || len(raw) != 32 || strings.Contains(s.ID, in.ID[4:12]) {
+		t.Errorf("state ID %q (instance %s): want st_ and 256 random bits (%v)", s.ID, in.ID, err)
+	}
 	got, err := e.s.ConsumeOAuthState(ctx, s.ID, time.Now())
 	must(t, err)
 	if got.OrgID != o.ID || got.InstanceID != in.ID || got.CodeVerifier != "pkce-verifier-abc" || got.UsedAt.IsZero() {
@@ -1401,5 +1411,68 @@ func testExpiringInstances(t *testing.T, e *env) {
 	}
 	if !slices.Equal(mine, []string{sooner.ID, soon.ID}) {
 		t.Errorf("expiring instances: got %v, want [%s %s] (soonest first)", mine, sooner.ID, soon.ID)
+	}
+}
+
+// testExpiredInstalls: pending instances that no state can complete any more
+// are listed once every state of theirs has expired, and only then.
+func testExpiredInstalls(t *testing.T, e *env) {
+	o := e.org(t)
+	now := time.Now()
+	pending := func(expiries ...time.Duration) store.Instance {
+		in := e.instance(t, o.ID, func(in *store.Instance) {
+			in.Status, in.BotToken, in.BotRefreshToken = store.StatusPending, "", ""
+		})
+		for _, d := range expiries {
+			_, err := e.s.CreateOAuthState(ctx, store.OAuthState{OrgID: o.ID, InstanceID: in.ID, ExpiresAt: now.Add(d)})
+			must(t, err)
+		}
+		return in
+	}
+	one := pending(10 * time.Minute)
+	two := pending(5*time.Minute, 20*time.Minute) // re-authenticated: a second link
+	none := pending()                             // its link was never stored
+	used := pending()
+	st, err := e.s.CreateOAuthState(ctx, store.OAuthState{OrgID: o.ID, InstanceID: used.ID, ExpiresAt: now.Add(10 * time.Minute)})
+	must(t, err)
+	_, err = e.s.ConsumeOAuthState(ctx, st.ID, now) // a callback in flight
+	must(t, err)
+	active := e.instance(t, o.ID, nil)
+	_, err = e.s.CreateOAuthState(ctx, store.OAuthState{OrgID: o.ID, InstanceID: active.ID, ExpiresAt: now.Add(-time.Hour)})
+	must(t, err)
+
+	expired := func(at time.Time) []string {
+		refs, err := e.s.ExpiredInstalls(ctx, at, 1000)
+		must(t, err)
+		var mine []string
+		for _, r := range refs {
+			if r.OrgID == o.ID {
+				mine = append(mine, r.ID)
+			}
+		}
+		slices.Sort(mine)
+		return mine
+	}
+	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+	for _, tc := range []struct {
+		at   time.Duration
+		want []string
+	}{
+		{time.Minute, []string{none.ID}},
+		{10 * time.Minute, []string{one.ID, none.ID, used.ID}}, // a state expiring at t is expired at t
+		{15 * time.Minute, []string{one.ID, none.ID, used.ID}},
+		{21 * time.Minute, []string{one.ID, two.ID, none.ID, used.ID}},
+	} {
+		if got, want := expired(now.Add(tc.at)), sorted(tc.want...); !slices.Equal(got, want) {
+			t.Errorf("expired installs at now+%s: got %v, want %v", tc.at, got, want)
+		}
+	}
+	if got := expired(now.Add(-time.Hour)); len(got) != 0 {
+		t.Errorf("expired installs before any was created: got %v", got)
+	}
+	refs, err := e.s.ExpiredInstalls(ctx, now.Add(21*time.Minute), 1)
+	must(t, err)
+	if len(refs) != 1 {
+		t.Errorf("limit 1: got %d", len(refs))
 	}
 }
