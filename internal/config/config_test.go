@@ -126,7 +126,9 @@ func TestValidateSingleSettings(t *testing.T) {
 		{"client id with letters", func(c *config.Config) { c.SlackClientID = "A123.456" }, "want a Slack client ID"},
 		{"hex secrets", func(c *config.Config) { c.SlackClientSecret, c.SlackSigningSecret = "0123abcdef", "ABCDEF" }, ""},
 		{"secret with a space", func(c *config.Config) { c.SlackSigningSecret = "abcd ef" }, "slack.signing_secret: want hex digits"},
-		{"timeouts", func(c *config.Config) { c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = "1s", "2m", "30s", "1h" }, ""},
+		{"timeouts", func(c *config.Config) {
+			c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = "1s", "2m", "30s", "1h"
+		}, ""},
 		{"zero read timeout", func(c *config.Config) { c.ReadTimeout = "0s" }, `read_timeout "0s": want a positive duration`},
 		{"write timeout without unit", func(c *config.Config) { c.WriteTimeout = "30" }, `write_timeout "30": want a positive duration`},
 		{"negative idle timeout", func(c *config.Config) { c.IdleTimeout = "-1s" }, `idle_timeout "-1s": want a positive duration`},
