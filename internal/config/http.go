@@ -83,9 +83,9 @@ func (c Config) validateHTTP() []error {
 	}
 	switch {
 	case c.TLSCert != "" && c.TLSKey == "":
-		bad(setTLSCert, "needs %s too: set both, or neither for plain HTTP", c.ref(setTLSKey))
+		bad(setTLSCert, "needs %s too: set both, or neither for plain HTTP", c.missing(setTLSKey, setTLSCert))
 	case c.TLSCert == "" && c.TLSKey != "":
-		bad(setTLSKey, "needs %s too: set both, or neither for plain HTTP", c.ref(setTLSCert))
+		bad(setTLSKey, "needs %s too: set both, or neither for plain HTTP", c.missing(setTLSCert, setTLSKey))
 	}
 	for _, id := range []settingID{setTLSCert, setTLSKey} {
 		if v := c.get(id); v != "" {
@@ -97,6 +97,18 @@ func (c Config) validateHTTP() []error {
 		}
 	}
 	return errs
+}
+
+// missing names the unset setting id the way its partner set was set: as a
+// flag beside a flag, an environment variable beside one, else by its key.
+func (c Config) missing(id, partner settingID) string {
+	switch c.from[partner].layer {
+	case fromFlag:
+		return "--" + settings[id].flag
+	case fromEnv:
+		return settings[id].env
+	}
+	return settings[id].key
 }
 
 // ParseSize reads a size in bytes: digits, then optionally B, KiB, MiB or

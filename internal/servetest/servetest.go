@@ -27,7 +27,7 @@ type Hub struct {
 }
 
 var (
-	servingLine  = regexp.MustCompile(`^connhub: serving on (http://\S+)`)
+	servingLine  = regexp.MustCompile(`^connhub: serving on (https?://\S+)`)
 	sandboxLine  = regexp.MustCompile(`^connhub: Slack is the sandbox at (http://\S+)`)
 	apiTokenLine = regexp.MustCompile(`API token: +(chub_\S+)`)
 )
