@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 )
@@ -172,5 +173,23 @@ func TestShutdownAnswersWaitingCalls(t *testing.T) {
 	}
 	if calls := h.sandbox.Stats().Methods["users.list"].Calls; calls != 0 {
 		t.Errorf("Slack got %d users.list calls, want none", calls)
+	}
+}
+
+// TestChannelsCannotGrowThePacer: calls to many distinct channels, as any
+// caller can send, leave no more channel lanes than the cap.
+func TestChannelsCannotGrowThePacer(t *testing.T) {
+	t.Parallel()
+	const maxLanes = 20
+	h := start(t, hubOptions{sandbox: slacksim.Config{RateLimits: false}, pacer: ratelimit.Options{MaxChannelLanes: maxLanes, Window: 200 * time.Millisecond}})
+	for i := range 100 {
+		body := url.Values{"channel": {fmt.Sprintf("C%06d", i)}, "text": {"hi"}}.Encode()
+		resp, got := h.do(t, "POST", "/v1/slack/chat.postMessage", "Bearer "+h.token, strings.NewReader(body), form)
+		if resp.StatusCode != 200 || !strings.Contains(string(got), `"ok":false`) { // channel_not_found: Slack answered
+			t.Fatalf("call %d: %d %.200s", i, resp.StatusCode, got)
+		}
+	}
+	if all, channels := h.pacer.Lanes(); channels > maxLanes || all > maxLanes+1 {
+		t.Errorf("got %d lanes, %d of channels; want at most %d of channels and the workspace's", all, channels, maxLanes)
 	}
 }
