@@ -278,7 +278,7 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 	start := p.now()
 	select {
 	case <-p.closed:
-		return &Ticket{At: start, p: p}, 0, ErrClosed
+		return &Ticket{At: start, p: p}, 0, closedErr(ctx)
 	default:
 	}
 	t := p.Reserve(key, method)
@@ -296,7 +296,7 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 			return t, p.now().Sub(start), ctx.Err()
 		case <-p.closed:
 			t.Done()
-			return t, p.now().Sub(start), ErrClosed
+			return t, p.now().Sub(start), closedErr(ctx)
 		}
 		p.mu.Lock()
 		after := t.prev.done.Add(p.window + p.margin)
@@ -324,8 +324,17 @@ func sleepUntil(ctx context.Context, p *Pacer, at time.Time) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-p.closed:
-		return ErrClosed
+		return closedErr(ctx)
 	}
+}
+
+// closedErr is the error of a wait the pacer's Close ended: ctx's own when
+// it ended too, so that a caller that went away is told so.
+func closedErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 // Backoff closes key until retryAfter has passed: Slack said 429. (At the
