@@ -31,8 +31,8 @@
 // a token further in is not looked for. The rest is read after
 // authentication, up to MaxBody (10 MiB; 413 above). Every body byte held
 // counts against one budget for the process, MaxBodiesInFlight: a call that
-// would pass it is answered 503 "overloaded" with Retry-After before its
-// body is read. The token field is then dropped from the form, the other
+// would pass it is answered 503 "overloaded" with Retry-After (before its
+// body is read when it has a Content-Length). The token field is then dropped from the form, the other
 // fields going to Slack byte for byte as they came.
 //
 // # Lanes and shutdown
