@@ -119,11 +119,18 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	// One pacer for the proxy and the syncs: Slack's budgets are per
 	// workspace and method, whoever calls.
 	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
+			func() float64 { return float64(pacer.Waiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
+			func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
 	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer,
 		MaxBodiesInFlight: hc.MaxBodiesInFlight})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
+		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
 	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: svc, Pacer: pacer, Log: log})
 	if err != nil {
 		return err

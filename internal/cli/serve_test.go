@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/connhub/connhub/internal/cli"
 	"github.com/connhub/connhub/internal/servetest"
+	"github.com/connhub/connhub/internal/slacksim"
 )
 
 // childEnv marks the child process a test runs its measured part in.
@@ -271,4 +273,75 @@ func TestServeTLSNeedsBoth(t *testing.T) {
 			t.Errorf("serve %v: exit %d, stderr %q; want an error containing %q", tc.args, code, stderr.String(), tc.want)
 		}
 	}
+}
+
+// TestShutdownAnswersCallsWaitingForSlack: a proxied call waiting for its
+// method's budget when serve is told to stop is answered 503 shutting_down
+// with Retry-After, not dropped.
+func TestShutdownAnswersCallsWaitingForSlack(t *testing.T) {
+	t.Parallel()
+	sb, err := slacksim.New(slacksim.Config{Users: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sb.Handler())
+	t.Cleanup(ts.Close)
+	h := &testHub{sandbox: sb, sbURL: ts.URL, info: sb.Info(ts.URL), dataDir: t.TempDir()}
+	// A window of an hour: users.list's 20 calls a window are soon spent.
+	served := servetest.Start(t, []string{"--data-dir", h.dataDir, "--slack-url", ts.URL, "--slack-rate-window", "1h"}, map[string]string{
+		"CONNHUB_SLACK_CLIENT_ID": h.info.ClientID, "CONNHUB_SLACK_CLIENT_SECRET": h.info.ClientSecret, "CONNHUB_SLACK_SIGNING_SECRET": h.info.SigningSecret,
+	})
+	h.url, h.token, h.logs = served.URL, served.APIToken, served.Logs
+	id := h.createFromToken(t, "Paced")
+
+	type answer struct {
+		status int
+		header http.Header
+		body   string
+	}
+	answers := make(chan answer, 1)
+	client := &http.Client{Timeout: time.Minute} // a bound on the test, not a measure
+	go func() {
+		defer close(answers)
+		for range 30 { // 20 go at once; the 21st waits until serve stops
+			req, _ := http.NewRequest("GET", h.url+"/v1/instances/"+id+"/slack/users.list", nil)
+			req.Header.Set("Authorization", "Bearer "+h.token)
+			resp, err := client.Do(req)
+			if err != nil {
+				answers <- answer{body: err.Error()}
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				answers <- answer{resp.StatusCode, resp.Header, string(body)}
+				return
+			}
+		}
+	}()
+	waitForMetric(t, h.url, "connhub_pacer_waiting 1")
+	if code := served.Stop(t); code != 0 {
+		t.Errorf("serve exited %d; logs:\n%s", code, served.Logs)
+	}
+	a := <-answers
+	if a.status != 503 || !strings.Contains(a.body, `"code":"shutting_down"`) || a.header.Get("Retry-After") == "" {
+		t.Errorf("the waiting call: got %d %v %s; want 503 shutting_down with Retry-After", a.status, a.header, a.body)
+	}
+}
+
+// waitForMetric waits, a bounded while, until /metrics has line.
+func waitForMetric(t *testing.T, base, line string) {
+	t.Helper()
+	for range 1000 {
+		resp, err := http.Get(base + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), "\n"+line+"\n") {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("/metrics never showed %q", line)
 }
