@@ -61,6 +61,7 @@ func inChild(t *testing.T, name string) bool {
 // timeouts. (Before: each upload was read whole before authentication and
 // held forever, 52 MB to 872 MB.)
 func TestStalledUploadsHoldNoMemory(t *testing.T) {
+	t.Parallel() // the measuring is done in a process of its own
 	if !inChild(t, "TestStalledUploadsHoldNoMemory") {
 		return
 	}

@@ -84,7 +84,7 @@ func Start(t testing.TB, args []string, env map[string]string) *Hub {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", <-done, h.Logs)
+				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", h.Stop(t), h.Logs)
 			}
 			if m := apiTokenLine.FindStringSubmatch(line); m != nil {
 				h.APIToken = m[1]
