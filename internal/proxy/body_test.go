@@ -70,6 +70,12 @@ func TestFormTokenIsLookedForInTheFirstPartOnly(t *testing.T) {
 // leaves the rest unsent until the test ends.
 func stall(t *testing.T, h *hub, header string, first int) net.Conn {
 	t.Helper()
+	return stallCall(t, h, "users.info", header, first)
+}
+
+// stallCall is stall for a call of method.
+func stallCall(t *testing.T, h *hub, method, header string, first int) net.Conn {
+	t.Helper()
 	u, _ := url.Parse(h.url)
 	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
@@ -77,7 +83,7 @@ func stall(t *testing.T, h *hub, header string, first int) net.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetReadDeadline(time.Now().Add(time.Minute)) // a bound on the test, not a measure
-	fmt.Fprintf(conn, "POST /v1/slack/users.info HTTP/1.1\r\nHost: %s\r\n%s\r\n%s", u.Host, header, strings.Repeat("x", first))
+	fmt.Fprintf(conn, "POST /v1/slack/"+method+" HTTP/1.1\r\nHost: %s\r\n%s\r\n%s", u.Host, header, strings.Repeat("x", first))
 	return conn
 }
 
@@ -191,5 +197,21 @@ func TestChannelsCannotGrowThePacer(t *testing.T) {
 	}
 	if all, channels := h.pacer.Lanes(); channels > maxLanes || all > maxLanes+1 {
 		t.Errorf("got %d lanes, %d of channels; want at most %d of channels and the workspace's", all, channels, maxLanes)
+	}
+}
+
+// TestACallerThatGoesAwayStopsWaiting: once its body is read, a caller
+// that hangs up while its call waits for the budget ends the wait (the
+// body is read to its end, so net/http watches the connection again).
+func TestACallerThatGoesAwayStopsWaiting(t *testing.T) {
+	t.Parallel()
+	h := start(t, hubOptions{sandbox: slacksim.Config{RateLimits: false}})
+	h.pacer.Backoff(slackcall.Lane(h.instance, "users.list", "", ""), time.Hour)
+	for _, body := range []string{"limit=10", "limit=10&pad=" + strings.Repeat("p", 300<<10)} {
+		conn := stallCall(t, h, "users.list", "Authorization: Bearer "+h.token+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+fmt.Sprint(len(body))+"\r\n", 0)
+		io.WriteString(conn, body)
+		waitFor(t, "the call to wait in the pacer", func() bool { return h.pacer.Waiting() == 1 })
+		conn.Close()
+		waitFor(t, "the wait to end", func() bool { return h.pacer.Waiting() == 0 })
 	}
 }
