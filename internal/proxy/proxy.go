@@ -191,18 +191,21 @@ func parsePath(path string) (instanceID, method string, ok bool) {
 
 // call is one proxied request on its way.
 type call struct {
-	p         *Proxy
-	r         *http.Request
-	method    string
-	body      []byte
-	query     url.Values
-	start     time.Time
-	inst      store.Instance
-	kind      string
-	lane      string
-	waited    time.Duration
-	retries   int
-	formBody  bool   // the token came in the form body: strip it before Slack
+	p        *Proxy
+	r        *http.Request
+	method   string
+	body     []byte
+	query    url.Values
+	start    time.Time
+	inst     store.Instance
+	kind     string
+	lane     string
+	waited   time.Duration
+	retries  int
+	formBody bool
+
+	// How the body is being read (body.go): formBody says the token came in
+	// the form body, to be stripped before Slack.
 	bodyToken string // that token
 	bodyEOF   bool   // body holds the whole request body
 	held      int64  // bytes of body charged to the proxy's budget
