@@ -19,6 +19,7 @@ import (
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/console"
 	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/httpserver"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/ratelimit"
@@ -61,14 +62,24 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	defer cancel()
 	log := newLogger(cfg, io.stderr)
 
+	hc := cfg.HTTP()
+	// The server is built first so that a bad TLS key pair stops serve
+	// before anything else starts; its handler is set below.
+	srv, err := httpserver.New(nil, httpserver.Options{
+		ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout, WriteTimeout: hc.WriteTimeout,
+		IdleTimeout: hc.IdleTimeout, MaxHeaderBytes: hc.MaxHeaderBytes, TLSCert: hc.TLSCert, TLSKey: hc.TLSKey, Log: log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another --addr)", cfg.Addr, err)
 	}
 	defer l.Close()
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
-	if publicURL == "http://"+cfg.Addr {
-		publicURL = "http://" + l.Addr().String() // the real port, when --addr asked for port 0
+	if publicURL == srv.Scheme()+"://"+cfg.Addr {
+		publicURL = srv.Scheme() + "://" + l.Addr().String() // the real port, when --addr asked for port 0
 	}
 
 	slackURL := cfg.SlackURL
@@ -108,10 +119,18 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	// One pacer for the proxy and the syncs: Slack's budgets are per
 	// workspace and method, whoever calls.
 	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
-	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
+			func() float64 { return float64(pacer.Waiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
+			func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
+	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer,
+		MaxBodiesInFlight: hc.MaxBodiesInFlight})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
+		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
 	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: svc, Pacer: pacer, Log: log})
 	if err != nil {
 		return err
@@ -145,8 +164,7 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	queue := make(chan error, 1)
 	go func() { queue <- syncs.Serve(ctx, h.db, h.backend, h.dsn) }()
 
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.SetHandler(api.Handler())
 	fmt.Fprintf(io.stdout, "connhub: serving on %s (console %s/, API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL, publicURL)
 	if withSandbox {
 		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (controls at %s/_sandbox/)\n", slackURL, slackURL)
@@ -164,6 +182,9 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	case <-ctx.Done():
 	}
 	cancel()
+	// Calls waiting for Slack's budget are answered 503 shutting_down now,
+	// rather than cut off when the shutdown's time runs out.
+	pacer.Close()
 	shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
 	if err := srv.Shutdown(shutdown); err != nil {

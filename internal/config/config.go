@@ -43,7 +43,7 @@ type Config struct {
 	SlackURL string
 	// PublicURL is the URL people and Slack reach `connhub serve` at (its
 	// OAuth callback is PublicURL + "/v1/oauth/slack/callback"); by default
-	// http://ADDR.
+	// http://ADDR, or https://ADDR when TLSCert is set.
 	PublicURL string
 	// SlackRateWindow is the length of Slack's rate window that connhub paces
 	// its calls to: a minute on Slack; a sandbox started with --rate-window
@@ -60,6 +60,25 @@ type Config struct {
 	SlackClientSecret  secrets.Secret
 	SlackSigningSecret secrets.Secret
 
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound how
+	// long `connhub serve` waits on a client, as durations ("10s"): for the
+	// request's headers, for the whole request with its body, for each write
+	// of the answer to make progress, and for the next request on an idle
+	// keep-alive connection. See HTTP.
+	ReadHeaderTimeout string
+	ReadTimeout       string
+	WriteTimeout      string
+	IdleTimeout       string
+	// MaxHeaderBytes bounds a request's headers, as a size ("64KiB").
+	MaxHeaderBytes string
+	// MaxBodiesInFlight bounds the request body bytes the proxy holds at
+	// once, across all its calls, as a size ("64MiB").
+	MaxBodiesInFlight string
+	// TLSCert and TLSKey are the PEM files of the certificate (with its
+	// chain) and key that `connhub serve` serves HTTPS with; both or neither.
+	TLSCert string
+	TLSKey  string
+
 	// from records, for each setting, the layer its value came from, so that
 	// errors name it the way the user wrote it. Load fills it; a Config built
 	// in code has none and its errors use the YAML key.
@@ -74,6 +93,13 @@ const (
 	DefaultSlackRateWindow = "1m"
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
+
+	DefaultReadHeaderTimeout = "10s"
+	DefaultReadTimeout       = "1m"
+	DefaultWriteTimeout      = "1m"
+	DefaultIdleTimeout       = "2m"
+	DefaultMaxHeaderBytes    = "64KiB"
+	DefaultMaxBodiesInFlight = "64MiB"
 )
 
 // settingID indexes settings and Config.from.
@@ -94,6 +120,14 @@ const (
 	setSlackClientID
 	setSlackClientSecret
 	setSlackSigningSecret
+	setReadHeaderTimeout
+	setReadTimeout
+	setWriteTimeout
+	setIdleTimeout
+	setMaxHeaderBytes
+	setMaxBodiesInFlight
+	setTLSCert
+	setTLSKey
 	numSettings
 )
 
@@ -133,6 +167,22 @@ var settings = [numSettings]setting{
 	setSlackClientID:      {key: "slack.client_id", env: "CONNHUB_SLACK_CLIENT_ID"},
 	setSlackClientSecret:  {key: "slack.client_secret", env: "CONNHUB_SLACK_CLIENT_SECRET", secret: true},
 	setSlackSigningSecret: {key: "slack.signing_secret", env: "CONNHUB_SLACK_SIGNING_SECRET", secret: true},
+	setReadHeaderTimeout: {key: "read_header_timeout", env: "CONNHUB_READ_HEADER_TIMEOUT", flag: "read-header-timeout", serve: true,
+		help: "longest wait for a request's headers", def: DefaultReadHeaderTimeout},
+	setReadTimeout: {key: "read_timeout", env: "CONNHUB_READ_TIMEOUT", flag: "read-timeout", serve: true,
+		help: "longest wait for a whole request, body included", def: DefaultReadTimeout},
+	setWriteTimeout: {key: "write_timeout", env: "CONNHUB_WRITE_TIMEOUT", flag: "write-timeout", serve: true,
+		help: "longest a write of an answer may go without progress", def: DefaultWriteTimeout},
+	setIdleTimeout: {key: "idle_timeout", env: "CONNHUB_IDLE_TIMEOUT", flag: "idle-timeout", serve: true,
+		help: "longest an idle keep-alive connection stays open", def: DefaultIdleTimeout},
+	setMaxHeaderBytes: {key: "max_header_bytes", env: "CONNHUB_MAX_HEADER_BYTES", flag: "max-header-bytes", serve: true,
+		help: "largest request headers taken", def: DefaultMaxHeaderBytes},
+	setMaxBodiesInFlight: {key: "max_bodies_in_flight", env: "CONNHUB_MAX_BODIES_IN_FLIGHT", flag: "max-bodies-in-flight", serve: true,
+		help: "request body bytes the proxy holds at once, over all calls", def: DefaultMaxBodiesInFlight},
+	setTLSCert: {key: "tls_cert", env: "CONNHUB_TLS_CERT", flag: "tls-cert", serve: true,
+		help: "PEM certificate file (with its chain) to serve HTTPS with; needs --tls-key", def: "none: plain HTTP"},
+	setTLSKey: {key: "tls_key", env: "CONNHUB_TLS_KEY", flag: "tls-key", serve: true,
+		help: "PEM private key file of --tls-cert", def: "none"},
 }
 
 // get returns the value of setting id.
@@ -166,6 +216,22 @@ func (c *Config) get(id settingID) string {
 		return c.SlackClientSecret.Reveal()
 	case setSlackSigningSecret:
 		return c.SlackSigningSecret.Reveal()
+	case setReadHeaderTimeout:
+		return c.ReadHeaderTimeout
+	case setReadTimeout:
+		return c.ReadTimeout
+	case setWriteTimeout:
+		return c.WriteTimeout
+	case setIdleTimeout:
+		return c.IdleTimeout
+	case setMaxHeaderBytes:
+		return c.MaxHeaderBytes
+	case setMaxBodiesInFlight:
+		return c.MaxBodiesInFlight
+	case setTLSCert:
+		return c.TLSCert
+	case setTLSKey:
+		return c.TLSKey
 	}
 	panic(fmt.Sprintf("config: no setting %d", id))
 }
@@ -201,6 +267,22 @@ func (c *Config) set(id settingID, v string) {
 		c.SlackClientSecret = secrets.Secret(v)
 	case setSlackSigningSecret:
 		c.SlackSigningSecret = secrets.Secret(v)
+	case setReadHeaderTimeout:
+		c.ReadHeaderTimeout = v
+	case setReadTimeout:
+		c.ReadTimeout = v
+	case setWriteTimeout:
+		c.WriteTimeout = v
+	case setIdleTimeout:
+		c.IdleTimeout = v
+	case setMaxHeaderBytes:
+		c.MaxHeaderBytes = v
+	case setMaxBodiesInFlight:
+		c.MaxBodiesInFlight = v
+	case setTLSCert:
+		c.TLSCert = v
+	case setTLSKey:
+		c.TLSKey = v
 	default:
 		panic(fmt.Sprintf("config: no setting %d", id))
 	}
@@ -280,7 +362,7 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 		c.SlackURL = DefaultSlackURL
 	}
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		c.PublicURL = c.scheme() + "://" + c.Addr
 	}
 	if c.SlackRateWindow == "" {
 		c.SlackRateWindow = DefaultSlackRateWindow
@@ -291,7 +373,24 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	if c.LogFormat == "" {
 		c.LogFormat = DefaultLogFormat
 	}
+	for id, def := range map[settingID]string{
+		setReadHeaderTimeout: DefaultReadHeaderTimeout, setReadTimeout: DefaultReadTimeout,
+		setWriteTimeout: DefaultWriteTimeout, setIdleTimeout: DefaultIdleTimeout,
+		setMaxHeaderBytes: DefaultMaxHeaderBytes, setMaxBodiesInFlight: DefaultMaxBodiesInFlight,
+	} {
+		if c.get(id) == "" {
+			c.set(id, def)
+		}
+	}
 	return c
+}
+
+// scheme is "https" when the hub serves TLS, else "http".
+func (c Config) scheme() string {
+	if c.TLSCert != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // DefaultDataDir is where connhub keeps its data when no data_dir is set:
@@ -381,6 +480,8 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad(setLogFormat, "want text or json")
 	}
+
+	errs = append(errs, c.validateHTTP()...)
 
 	if c.SlackClientID != "" && !slackClientIDRE.MatchString(c.SlackClientID) {
 		bad(setSlackClientID, "want a Slack client ID, digits.digits, e.g. 1234567890.9876543210")

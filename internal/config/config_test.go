@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/secrets"
@@ -125,6 +126,22 @@ func TestValidateSingleSettings(t *testing.T) {
 		{"client id with letters", func(c *config.Config) { c.SlackClientID = "A123.456" }, "want a Slack client ID"},
 		{"hex secrets", func(c *config.Config) { c.SlackClientSecret, c.SlackSigningSecret = "0123abcdef", "ABCDEF" }, ""},
 		{"secret with a space", func(c *config.Config) { c.SlackSigningSecret = "abcd ef" }, "slack.signing_secret: want hex digits"},
+		{"timeouts", func(c *config.Config) {
+			c.ReadHeaderTimeout, c.ReadTimeout, c.WriteTimeout, c.IdleTimeout = "1s", "2m", "30s", "1h"
+		}, ""},
+		{"zero read timeout", func(c *config.Config) { c.ReadTimeout = "0s" }, `read_timeout "0s": want a positive duration`},
+		{"write timeout without unit", func(c *config.Config) { c.WriteTimeout = "30" }, `write_timeout "30": want a positive duration`},
+		{"negative idle timeout", func(c *config.Config) { c.IdleTimeout = "-1s" }, `idle_timeout "-1s": want a positive duration`},
+		{"header bytes", func(c *config.Config) { c.MaxHeaderBytes = "16KiB" }, ""},
+		{"header bytes too few", func(c *config.Config) { c.MaxHeaderBytes = "100" }, `max_header_bytes "100": want a size from 4KiB to 1MiB`},
+		{"header bytes not a size", func(c *config.Config) { c.MaxHeaderBytes = "64kb" }, `max_header_bytes "64kb": want a size`},
+		{"bodies in flight", func(c *config.Config) { c.MaxBodiesInFlight = "1GiB" }, ""},
+		{"bodies in flight below a body", func(c *config.Config) { c.MaxBodiesInFlight = "1MiB" }, `max_bodies_in_flight "1MiB": want a size of at least 10MiB`},
+		{"tls cert and key", func(c *config.Config) { c.TLSCert, c.TLSKey = file, file }, ""},
+		{"tls cert alone", func(c *config.Config) { c.TLSCert = file }, `tls_cert "` + file + `": needs tls_key too`},
+		{"tls key alone", func(c *config.Config) { c.TLSKey = file }, `tls_key "` + file + `": needs tls_cert too`},
+		{"tls cert missing", func(c *config.Config) { c.TLSCert, c.TLSKey = filepath.Join(dir, "nope.pem"), file }, `tls_cert "` + filepath.Join(dir, "nope.pem") + `": no such file`},
+		{"tls key a directory", func(c *config.Config) { c.TLSCert, c.TLSKey = file, dir }, `tls_key "` + dir + `": is a directory`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +331,38 @@ func TestEmptySecretPrintsEmpty(t *testing.T) {
 	}
 	if b, _ := json.Marshal(s); string(b) != `""` {
 		t.Errorf(`json: got %s, want ""`, b)
+	}
+}
+
+func TestHTTPSettings(t *testing.T) {
+	t.Parallel()
+	got := valid(t).HTTP()
+	want := config.HTTP{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, MaxBodiesInFlight: 64 << 20}
+	if got != want {
+		t.Errorf("defaults: got %+v, want %+v", got, want)
+	}
+	c := valid(t)
+	c.ReadTimeout, c.MaxBodiesInFlight, c.TLSCert, c.TLSKey = "5s", "1GiB", "c.pem", "k.pem"
+	if h := c.HTTP(); h.ReadTimeout != 5*time.Second || h.MaxBodiesInFlight != 1<<30 || h.TLSCert != "c.pem" || h.TLSKey != "k.pem" {
+		t.Errorf("set: got %+v", h)
+	}
+	if c := (config.Config{Addr: "127.0.0.1:1", TLSCert: "c.pem"}).WithDefaults(); c.PublicURL != "https://127.0.0.1:1" {
+		t.Errorf("PublicURL with TLS: got %q, want https://127.0.0.1:1", c.PublicURL)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"0": 0, "4096": 4096, "12B": 12, "64KiB": 64 << 10, "10MiB": 10 << 20, "2GiB": 2 << 30} {
+		if got, err := config.ParseSize(in); got != want || err != nil {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "KiB", "1.5MiB", "-1", "10MB", "9999999999999GiB"} {
+		if _, err := config.ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q): got no error", in)
+		}
 	}
 }
 

@@ -30,13 +30,21 @@
 //	AdminToken          (none)               CONNHUB_ADMIN_TOKEN           admin_token           none
 //	Addr                --addr (serve)       CONNHUB_ADDR                  addr                  127.0.0.1:8080
 //	SlackURL            --slack-url (serve)  CONNHUB_SLACK_URL             slack_url             https://slack.com
-//	PublicURL           --public-url (serve) CONNHUB_PUBLIC_URL            public_url            http://ADDR
+//	PublicURL           --public-url (serve) CONNHUB_PUBLIC_URL            public_url            http://ADDR (https://ADDR with TLSCert)
 //	SlackRateWindow     --slack-rate-window (serve) CONNHUB_SLACK_RATE_WINDOW slack_rate_window   1m
 //	LogLevel            --log-level          CONNHUB_LOG_LEVEL             log_level             info (debug, info, warn or error)
 //	LogFormat           --log-format         CONNHUB_LOG_FORMAT            log_format            text (text or json)
 //	SlackClientID       (none)               CONNHUB_SLACK_CLIENT_ID       slack.client_id       none
 //	SlackClientSecret   (none)               CONNHUB_SLACK_CLIENT_SECRET   slack.client_secret   none
 //	SlackSigningSecret  (none)               CONNHUB_SLACK_SIGNING_SECRET  slack.signing_secret  none
+//	ReadHeaderTimeout   --read-header-timeout (serve) CONNHUB_READ_HEADER_TIMEOUT read_header_timeout 10s
+//	ReadTimeout         --read-timeout (serve) CONNHUB_READ_TIMEOUT        read_timeout          1m (a whole request, body included)
+//	WriteTimeout        --write-timeout (serve) CONNHUB_WRITE_TIMEOUT      write_timeout         1m (each write of an answer)
+//	IdleTimeout         --idle-timeout (serve) CONNHUB_IDLE_TIMEOUT        idle_timeout          2m
+//	MaxHeaderBytes      --max-header-bytes (serve) CONNHUB_MAX_HEADER_BYTES max_header_bytes     64KiB (4KiB to 1MiB)
+//	MaxBodiesInFlight   --max-bodies-in-flight (serve) CONNHUB_MAX_BODIES_IN_FLIGHT max_bodies_in_flight 64MiB (at least 10MiB)
+//	TLSCert             --tls-cert (serve)   CONNHUB_TLS_CERT              tls_cert              none: plain HTTP
+//	TLSKey              --tls-key (serve)    CONNHUB_TLS_KEY               tls_key               none (set with TLSCert)
 //	(the file itself)   --config             CONNHUB_CONFIG                -                     none
 //
 // (serve) marks the flags of `connhub serve` alone. A dotted YAML key is
@@ -52,6 +60,12 @@
 //
 // Values in the file are taken as written: the client ID above stays a string
 // of digits even unquoted.
+//
+// Durations are Go durations ("30s", "2m"), positive. Sizes are digits with
+// an optional unit, B, KiB, MiB or GiB ("64KiB"). The timeouts and sizes are
+// `connhub serve`'s defences against slow and large clients:
+// docs/OPERATIONS.md says what each bounds and docs/SECURITY.md why. TLSCert
+// and TLSKey go together: one without the other is an error, not plain HTTP.
 //
 // DB is "sqlite:PATH" (PATH as written, relative to the working directory
 // unless it starts with /) or a postgres:// or postgresql:// URL. The URL form

@@ -33,8 +33,9 @@ func Flags(fs *pflag.FlagSet) {
 	register(fs, false)
 }
 
-// ServeFlags registers the flags of `connhub serve` alone: --addr and
-// --slack-url.
+// ServeFlags registers the flags of `connhub serve` alone: where it listens
+// and is reached, where Slack is, and how it treats its HTTP clients
+// (timeouts, limits, TLS).
 func ServeFlags(fs *pflag.FlagSet) { register(fs, true) }
 
 func register(fs *pflag.FlagSet, serve bool) {

@@ -157,6 +157,12 @@ var settingCases = []settingCase{
 	{"slack.client_id", "CONNHUB_SLACK_CLIENT_ID", "", func(c config.Config) string { return c.SlackClientID }, "111.222", "333.444", ""},
 	{"slack.client_secret", "CONNHUB_SLACK_CLIENT_SECRET", "", func(c config.Config) string { return c.SlackClientSecret.Reveal() }, "abc123", "def456", ""},
 	{"slack.signing_secret", "CONNHUB_SLACK_SIGNING_SECRET", "", func(c config.Config) string { return c.SlackSigningSecret.Reveal() }, "0a0a", "0b0b", ""},
+	{"read_header_timeout", "CONNHUB_READ_HEADER_TIMEOUT", "read-header-timeout", func(c config.Config) string { return c.ReadHeaderTimeout }, "1s", "2s", "3s"},
+	{"read_timeout", "CONNHUB_READ_TIMEOUT", "read-timeout", func(c config.Config) string { return c.ReadTimeout }, "1m", "2m", "3m"},
+	{"write_timeout", "CONNHUB_WRITE_TIMEOUT", "write-timeout", func(c config.Config) string { return c.WriteTimeout }, "4s", "5s", "6s"},
+	{"idle_timeout", "CONNHUB_IDLE_TIMEOUT", "idle-timeout", func(c config.Config) string { return c.IdleTimeout }, "7s", "8s", "9s"},
+	{"max_header_bytes", "CONNHUB_MAX_HEADER_BYTES", "max-header-bytes", func(c config.Config) string { return c.MaxHeaderBytes }, "8KiB", "16KiB", "32KiB"},
+	{"max_bodies_in_flight", "CONNHUB_MAX_BODIES_IN_FLIGHT", "max-bodies-in-flight", func(c config.Config) string { return c.MaxBodiesInFlight }, "16MiB", "32MiB", "1GiB"},
 }
 
 // yamlFor writes one setting as YAML, nesting a dotted key.
@@ -228,7 +234,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "public-url", "slack-rate-window", "slack-url"}},
+		{serve, []string{"addr", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "write-timeout"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

@@ -107,10 +107,20 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		LogLevel       string `json:"log_level"`
 		LogFormat      string `json:"log_format"`
 		Slack          slack  `json:"slack"`
+		ReadHeader     string `json:"read_header_timeout"`
+		Read           string `json:"read_timeout"`
+		Write          string `json:"write_timeout"`
+		Idle           string `json:"idle_timeout"`
+		MaxHeaderBytes string `json:"max_header_bytes"`
+		MaxInFlight    string `json:"max_bodies_in_flight"`
+		TLSCert        string `json:"tls_cert"`
+		TLSKey         string `json:"tls_key"`
 	}{
 		c.shown(setDataDir), c.shown(setDB), c.shown(setKeyFile), c.shown(setEncryptionKeys),
 		c.shown(setAdminToken), c.shown(setAddr), c.shown(setSlackURL), c.shown(setPublicURL), c.shown(setSlackRateWindow), c.shown(setLogLevel),
 		c.shown(setLogFormat),
 		slack{c.shown(setSlackClientID), c.shown(setSlackClientSecret), c.shown(setSlackSigningSecret)},
+		c.shown(setReadHeaderTimeout), c.shown(setReadTimeout), c.shown(setWriteTimeout), c.shown(setIdleTimeout),
+		c.shown(setMaxHeaderBytes), c.shown(setMaxBodiesInFlight), c.shown(setTLSCert), c.shown(setTLSKey),
 	})
 }

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -370,6 +373,28 @@ func TestErrorsAreJSONWithAStableCode(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || cb.OK || cb.Code != "invalid_state" {
 		t.Errorf("a forged callback: got %d %+v", resp.StatusCode, cb)
+	}
+	// The page people see may not be framed, and loads nothing.
+	resp, err = http.Get(h.url + "/v1/oauth/slack/callback?state=forged.AAAA&code=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(string(page), "<style>") || !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("the callback page: CSP %q, X-Frame-Options %q; want frame-ancestors 'none', default-src 'none' and DENY", csp, resp.Header.Get("X-Frame-Options"))
+	}
+	if m := regexp.MustCompile(`style-src '(sha256-[^']+)'`).FindStringSubmatch(csp); m == nil {
+		t.Errorf("the CSP allows no style: %q", csp)
+	} else {
+		_, rest, _ := strings.Cut(string(page), "<style>")
+		style, _, _ := strings.Cut(rest, "</style>")
+		sum := sha256.Sum256([]byte(style))
+		if m[1] != "sha256-"+base64.StdEncoding.EncodeToString(sum[:]) {
+			t.Errorf("the CSP's style hash %s is not the page's style's", m[1])
+		}
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/docs.js"} {
 		resp, err := http.Get(h.url + p)

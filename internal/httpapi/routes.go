@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -518,6 +520,8 @@ type callbackOutput struct {
 	Status       int
 	ContentType  string `header:"Content-Type"`
 	CacheControl string `header:"Cache-Control"`
+	CSP          string `header:"Content-Security-Policy"`
+	FrameOptions string `header:"X-Frame-Options"`
 	Body         []byte
 }
 
@@ -554,7 +558,7 @@ func (a *API) callbackRoute() {
 			if !res.OK {
 				status = http.StatusBadRequest
 			}
-			out := &callbackOutput{Status: status, CacheControl: "no-store"}
+			out := &callbackOutput{Status: status, CacheControl: "no-store", CSP: callbackCSP, FrameOptions: "DENY"}
 			if strings.Contains(in.Accept, "application/json") && !strings.Contains(in.Accept, "text/html") {
 				out.ContentType, out.Body = "application/json", mustJSON(body)
 				return out, nil
@@ -573,7 +577,24 @@ type callbackView struct {
 	Console bool
 }
 
-var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+// callbackCSP is the callback page's Content-Security-Policy: nothing
+// loads but its own inline style (by its hash), no page may frame it (the
+// page shows the outcome of an install; framed, it could be dressed up to
+// mislead), and it posts no forms.
+var callbackCSP = "default-src 'none'; style-src '" + styleHash(callbackHTML) + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// styleHash is the CSP hash source ("sha256-…") of the one <style> element
+// in page.
+func styleHash(page string) string {
+	_, rest, _ := strings.Cut(page, "<style>")
+	style, _, _ := strings.Cut(rest, "</style>")
+	sum := sha256.Sum256([]byte(style))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+var callbackPage = template.Must(template.New("callback").Parse(callbackHTML))
+
+const callbackHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{if .OK}}Connected{{else}}Not connected{{end}} · connhub</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1c1d}code{background:#f4ede4;padding:.1rem .3rem;border-radius:3px}
 a.button{display:inline-block;margin:.25rem .5rem .25rem 0;padding:.4rem .9rem;border:1px solid #bbb;border-radius:6px;text-decoration:none;color:#1d1c1d}a.primary{background:#4a154b;border-color:#4a154b;color:#fff}</style></head>
@@ -590,4 +611,4 @@ a.button{display:inline-block;margin:.25rem .5rem .25rem 0;padding:.4rem .9rem;b
 <a id="console-instance" class="button" href="/instances/{{.Instance.ID}}">Open the instance in the console</a></p>{{end}}
 {{else if .Console}}<p><a id="retry" class="button primary" href="/">Start again from the connectors</a></p>{{end}}
 {{end}}</body></html>
-`))
+`

@@ -21,4 +21,26 @@
 // single flight) and tries once more; a 5xx or a network error on a read
 // method is retried a few times with jittered backoff. The time spent waiting
 // is in the X-Connhub-Pacing-Wait-Ms header and in the metrics.
+//
+// # Bodies
+//
+// The caller is authenticated before its body is read. A caller with no
+// Authorization header and no token in the query, sending a form, may have
+// its token in the body: for it alone the proxy reads the first 256 KiB
+// (formPrefix) unauthenticated and looks for the token in its whole fields;
+// a token further in is not looked for. The rest is read after
+// authentication, up to MaxBody (10 MiB; 413 above). Every body byte held
+// counts against one budget for the process, MaxBodiesInFlight: a call that
+// would pass it is answered 503 "overloaded" with Retry-After (before its
+// body is read when it has a Content-Length). The token field is then dropped from the form, the other
+// fields going to Slack byte for byte as they came.
+//
+// # Lanes and shutdown
+//
+// A call spends the lane slackcall.Lane names: a caller's team_id counts
+// only when the org-wide install was granted that workspace, and a
+// caller's channel only for chat.postMessage, within the pacer's cap (see
+// internal/ratelimit). When the pacer is closed (connhub is shutting down),
+// a call waiting for its budget is answered 503 "shutting_down" with
+// Retry-After; nothing was sent to Slack.
 package proxy

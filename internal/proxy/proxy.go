@@ -45,6 +45,11 @@ type Options struct {
 	Transport http.RoundTripper
 	// MaxBody bounds a request body (default 10 MiB).
 	MaxBody int64
+	// MaxBodiesInFlight bounds the request body bytes the proxy holds at
+	// once, over all its calls (default DefaultMaxBodiesInFlight). A call
+	// whose body would pass it is answered 503 "overloaded" with
+	// Retry-After.
+	MaxBodiesInFlight int64
 	// MaxRetryAfter is the longest Retry-After the proxy waits out itself
 	// (default 30 s); longer ones are answered to the caller.
 	MaxRetryAfter time.Duration
@@ -57,6 +62,7 @@ type Options struct {
 type Proxy struct {
 	o        Options
 	upstream *url.URL
+	inflight budget
 }
 
 // New makes a Proxy.
@@ -83,6 +89,9 @@ func New(o Options) (*Proxy, error) {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 10 << 20
 	}
+	if o.MaxBodiesInFlight <= 0 {
+		o.MaxBodiesInFlight = DefaultMaxBodiesInFlight
+	}
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = 30 * time.Second
 	}
@@ -94,7 +103,9 @@ func New(o Options) (*Proxy, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Proxy{o: o, upstream: u}, nil
+	p := &Proxy{o: o, upstream: u}
+	p.inflight.limit = o.MaxBodiesInFlight
+	return p, nil
 }
 
 // Routes are the path prefixes the proxy serves.
@@ -126,23 +137,51 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "Slack's Web API takes GET and POST"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.o.MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			fail(w, apierror.New(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than "+strconv.FormatInt(p.o.MaxBody>>20, 10)+" MiB"))
-			return
-		}
-		fail(w, apierror.New(http.StatusBadRequest, "bad_request", "the request body could not be read"))
+	if r.ContentLength > p.o.MaxBody {
+		p.reject(w, method, p.tooLarge())
 		return
 	}
-	call := &call{p: p, r: r, method: method, body: body, query: r.URL.Query(), start: start}
+	// Who calls is known before the body is read: from the headers or the
+	// query, or, for a form that may carry the token, from the first
+	// formPrefix bytes of it. Only then is the rest read, up to MaxBody, and
+	// every byte held counts against the proxy's budget.
+	call := &call{p: p, r: r, method: method, query: r.URL.Query(), start: start}
+	defer call.release()
+	if call.tokenInBody() {
+		if err := call.readBody(formPrefix); err != nil {
+			p.reject(w, method, call.bodyProblem(w, err))
+			return
+		}
+		if call.formToken() == "" && !call.bodyEOF {
+			p.reject(w, method, apierror.New(http.StatusUnauthorized, "missing_credentials",
+				"no token in the first "+strconv.Itoa(formPrefix>>10)+" KiB of the form body: send it in the Authorization header (Bearer <instance token>) or the query"))
+			return
+		}
+	}
 	if prob := call.authenticate(instanceID); prob != nil {
-		p.o.Metrics.rejected(method, prob.Code)
-		fail(w, prob)
+		p.reject(w, method, prob)
+		return
+	}
+	if err := call.readBody(p.o.MaxBody + 1); err != nil {
+		p.reject(w, method, call.bodyProblem(w, err))
+		return
+	}
+	if int64(len(call.body)) > p.o.MaxBody {
+		p.reject(w, method, p.tooLarge())
+		return
+	}
+	call.stripFormToken()
+	if prob := call.record(); prob != nil {
+		p.reject(w, method, prob)
 		return
 	}
 	call.forward(w)
+}
+
+// reject answers a call refused before it reached Slack.
+func (p *Proxy) reject(w http.ResponseWriter, method string, prob *apierror.Problem) {
+	p.o.Metrics.rejected(method, prob.Code)
+	fail(w, prob)
 }
 
 // parsePath finds the instance ID (for the API-token route) and the method.
@@ -170,6 +209,12 @@ type call struct {
 	waited    time.Duration
 	retries   int
 	formBody  bool
+
+	// How the body is being read (body.go): formBody says the token came in
+	// the form body, to be stripped before Slack.
+	bodyToken string // that token
+	bodyEOF   bool   // body holds the whole request body
+	held      int64  // bytes of body charged to the proxy's budget
 }
 
 // authenticate finds the instance: from the Authorization header, or from a
@@ -222,7 +267,7 @@ func (c *call) authenticate(instanceID string) *apierror.Problem {
 		}
 		c.kind = "user"
 	}
-	return c.record()
+	return nil
 }
 
 // record puts the call in the audit log before it goes to Slack, when it
@@ -260,21 +305,19 @@ func problemOf(err error, what string) *apierror.Problem {
 	return apierror.New(http.StatusInternalServerError, "internal_error", what)
 }
 
-// formToken reads the token field of a form body, and if there is one drops
-// it from the body that goes to Slack.
+// formToken reads the token field of a form body, from the whole fields of
+// the part read so far, and if there is one marks it to be dropped from the
+// body that goes to Slack (stripFormToken, once the body is whole).
 func (c *call) formToken() string {
-	mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" || len(c.body) == 0 {
-		return ""
+	if c.formBody || !c.isForm() || len(c.body) == 0 {
+		return c.bodyToken
 	}
-	form, err := url.ParseQuery(string(c.body))
+	form, err := url.ParseQuery(c.completePairs())
 	if err != nil || form.Get("token") == "" {
 		return ""
 	}
-	tok := form.Get("token")
-	form.Del("token")
-	c.body, c.formBody = []byte(form.Encode()), true
-	return tok
+	c.formBody, c.bodyToken = true, form.Get("token")
+	return c.bodyToken
 }
 
 // arg reads an argument from the query or the body (form or JSON), for the
@@ -311,6 +354,10 @@ func (c *call) laneKey() string {
 	return slackcall.Lane(c.inst, c.method, team, channel)
 }
 
+// shuttingDownRetryAfter is the Retry-After, in seconds, of a call the
+// pacer let go because connhub is shutting down: about a restart's time.
+const shuttingDownRetryAfter = "5"
+
 // passUp are the caller's headers Slack gets; everything else (hop-by-hop
 // headers, cookies, the caller's credentials, X-Connhub-*) stays here.
 var passUp = []string{"Content-Type", "Accept", "Accept-Encoding", "User-Agent"}
@@ -337,6 +384,12 @@ func (c *call) forward(w http.ResponseWriter) {
 			ticket, waited, err = p.o.Pacer.Wait(ctx, c.lane, c.method)
 			c.waited += waited
 			p.o.Metrics.paced(c.method, waited)
+			if errors.Is(err, ratelimit.ErrClosed) {
+				// connhub is shutting down: say so rather than drop the call.
+				w.Header().Set("Retry-After", shuttingDownRetryAfter)
+				c.answerProblem(w, apierror.New(http.StatusServiceUnavailable, "shutting_down", "connhub is shutting down; the call was not sent to Slack: try again shortly"))
+				return
+			}
 			if err != nil {
 				return // the caller went away
 			}

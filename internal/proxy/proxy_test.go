@@ -53,6 +53,8 @@ type hub struct {
 	instance store.Instance
 	token    string // the instance token
 	logs     *logSink
+	px       *proxy.Proxy
+	pacer    *ratelimit.Pacer
 }
 
 type hubOptions struct {
@@ -95,6 +97,7 @@ func start(t testing.TB, o hubOptions) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.px, h.pacer = px, o.proxy.Pacer
 	api := httpapi.New(httpapi.Options{Store: s, Instances: h.svc, Auth: o.proxy.Auth, Log: log, Proxy: px})
 	ts.Config.Handler = api.Handler()
 	ts.Start()

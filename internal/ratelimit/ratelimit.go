@@ -1,25 +1,12 @@
-// Package ratelimit paces calls to Slack so that they stay under Slack's
-// per-method budgets instead of running into 429s. One Pacer is shared by
-// everything in a process that calls Slack (the proxy, the syncs), keyed by
-// workspace and method (and channel, for chat.postMessage), with the budgets
-// of internal/slackspec, the same table the sandbox enforces.
-//
-// Slack counts calls in one-minute windows, as they arrive. The pacer keeps,
-// for each key, the last N calls it let go (N the method's budget per window)
-// and lets the next one go no sooner than a window after the oldest of them
-// was done: never more than N calls in any window, the strictest reading of
-// Slack's limit. "Done" is when the caller had Slack's answer (Ticket.Done),
-// which is never before Slack counted the call, so however the calls were
-// delayed on their way, a client paced here sees no 429 for pacing reasons.
-// Until a call is done, its reserved time stands in for it. Callers reserve
-// under a lock and sleep outside it, so concurrent callers queue in order.
-// After a 429 anyway (another app, another replica), Backoff closes the key
-// until Retry-After has passed.
 package ratelimit
 
 import (
+	"container/list"
 	"context"
+	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connhub/connhub/internal/slackspec"
@@ -36,7 +23,19 @@ type Options struct {
 	Margin time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxChannelLanes caps the lanes of per-channel keys the pacer keeps (see
+	// the package doc); zero means DefaultMaxChannelLanes.
+	MaxChannelLanes int
 }
+
+// DefaultMaxChannelLanes is the cap when Options.MaxChannelLanes is zero. A
+// channel's lane holds at most 60 slots (chat.postMessage's budget), a few
+// KiB when full.
+const DefaultMaxChannelLanes = 10000
+
+// ErrClosed is what Wait returns once the pacer is closed: the process is
+// shutting down and the call should not be made.
+var ErrClosed = errors.New("ratelimit: the pacer is closed")
 
 // Pacer hands out the right to call Slack.
 type Pacer struct {
@@ -44,15 +43,28 @@ type Pacer struct {
 	margin time.Duration
 	now    func() time.Time
 
+	maxFine   int
+	waiting   atomic.Int64
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+
 	mu    sync.Mutex
 	lanes map[string]*lane
+	fine  int        // lanes of per-channel keys
+	lru   *list.List // of *lane, least recently reserved first
+	swept time.Time  // when idle lanes were last dropped
 }
 
 type lane struct {
+	key     string
+	fine    bool // a per-channel key's
 	budget  int
-	slots   []*slot // ring of the last budget calls, oldest at next
+	slots   []*slot // ring of the last budget calls, oldest at next; grows to budget
 	next    int
 	blocked time.Time // no call before this (after a 429)
+	last    time.Time // the latest time any of its calls went or was done
+	pending int       // tickets not yet done
+	elem    *list.Element
 }
 
 // slot is one call's place in its lane.
@@ -60,6 +72,7 @@ type slot struct {
 	at   time.Time     // when it may go
 	done time.Time     // when its answer came; zero until then
 	sig  chan struct{} // closed when done
+	lane *lane
 }
 
 // Ticket is a reserved call. Call Done when Slack's answer has come (or the
@@ -80,6 +93,11 @@ func (t *Ticket) Done() {
 	t.once.Do(func() {
 		t.p.mu.Lock()
 		t.own.done = t.p.now()
+		l := t.own.lane
+		l.pending--
+		if t.own.done.After(l.last) {
+			l.last = t.own.done
+		}
 		t.p.mu.Unlock()
 		close(t.own.sig)
 	})
@@ -96,19 +114,48 @@ func New(o Options) *Pacer {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Pacer{window: o.Window, margin: o.Margin, now: o.Now, lanes: map[string]*lane{}}
+	if o.MaxChannelLanes <= 0 {
+		o.MaxChannelLanes = DefaultMaxChannelLanes
+	}
+	return &Pacer{window: o.Window, margin: o.Margin, now: o.Now, maxFine: o.MaxChannelLanes,
+		closed: make(chan struct{}), lanes: map[string]*lane{}, lru: list.New()}
 }
+
+// Close ends every wait, now and later, with ErrClosed, so that a shutting
+// down process can answer its waiting callers instead of dropping them.
+// Tickets already handed out stay valid.
+func (p *Pacer) Close() { p.closeOnce.Do(func() { close(p.closed) }) }
+
+// Lanes is how many lanes the pacer holds now, all and those of channels.
+func (p *Pacer) Lanes() (all, channels int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.lanes), p.fine
+}
+
+// Waiting is how many calls are in Wait now.
+func (p *Pacer) Waiting() int { return int(p.waiting.Load()) }
 
 // Window is the rate window the pacer counts in.
 func (p *Pacer) Window() time.Duration { return p.window }
 
+// MaxChannel is the longest channel a per-channel key is made for: a
+// channel ID is about a dozen characters and a name at most 80 with its
+// "#". A longer one (no channel Slack has) spends the workspace's budget of
+// the method instead, so that no caller can make keys of any size.
+const MaxChannel = 96
+
 // Key names the budget a call spends: the workspace (or the org for an
-// org-level call), the method, and for per-channel methods the channel.
+// org-level call), the method, and for per-channel methods the channel,
+// after a "#". The part before the "#" is the coarser key that a
+// per-channel call falls back to when the pacer is at its cap of lanes;
+// workspace and method must not hold a "#" (IDs and method names do not).
 func Key(workspace, method, channel string) string {
-	if m, ok := slackspec.Lookup(method); ok && m.PerChannel() {
-		return workspace + "/" + method + "/" + channel
+	coarse := workspace + "/" + method
+	if m, ok := slackspec.Lookup(method); ok && m.PerChannel() && channel != "" && len(channel) <= MaxChannel {
+		return coarse + "#" + channel
 	}
-	return workspace + "/" + method
+	return coarse
 }
 
 // Reserve books the next place for a call of method on key. Its At is the
@@ -123,29 +170,93 @@ func (p *Pacer) Reserve(key, method string) *Ticket {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.lanes[key]
-	if l == nil || l.budget != budget {
-		fresh := &lane{budget: budget, slots: make([]*slot, budget)}
-		if l != nil {
-			fresh.blocked = l.blocked // a Backoff before the first call
-		}
-		l = fresh
-		p.lanes[key] = l
+	p.sweep(now)
+	l := p.lane(key, now)
+	if l.budget != budget { // new, or made by a Backoff, or the table changed
+		l.budget, l.slots, l.next = budget, make([]*slot, 0, min(budget, 8)), 0
 	}
 	at := now
 	if l.blocked.After(at) {
 		at = l.blocked
 	}
-	prev := l.slots[l.next]
-	if prev != nil {
+	var prev *slot
+	if len(l.slots) == budget {
+		prev = l.slots[l.next]
 		if free := prev.time().Add(p.window + p.margin); free.After(at) {
 			at = free
 		}
 	}
-	own := &slot{at: at, sig: make(chan struct{})}
-	l.slots[l.next] = own
-	l.next = (l.next + 1) % budget
+	own := &slot{at: at, sig: make(chan struct{}), lane: l}
+	if len(l.slots) < budget {
+		l.slots = append(l.slots, own)
+	} else {
+		l.slots[l.next] = own
+		l.next = (l.next + 1) % budget
+	}
+	l.pending++
+	if at.After(l.last) {
+		l.last = at
+	}
 	return &Ticket{At: at, p: p, own: own, prev: prev}
+}
+
+// lane finds key's lane, making it if need be, and marks it the most
+// recently used. A new per-channel key at the cap first drops idle lanes,
+// least recently used first; if that frees no place, it gets its coarser
+// key's lane. A coarse key always gets its own lane: their number is
+// bounded by the installs and Slack's methods, not by what callers send.
+func (p *Pacer) lane(key string, now time.Time) *lane {
+	if l := p.lanes[key]; l != nil {
+		p.lru.MoveToBack(l.elem)
+		return l
+	}
+	coarse, _, fine := strings.Cut(key, "#")
+	if fine {
+		for p.fine >= p.maxFine {
+			front := p.lru.Front()
+			if front == nil || !p.idle(front.Value.(*lane), now) {
+				return p.lane(coarse, now)
+			}
+			p.drop(front.Value.(*lane))
+		}
+		p.fine++
+	}
+	l := &lane{key: key, fine: fine}
+	l.elem = p.lru.PushBack(l)
+	p.lanes[key] = l
+	return l
+}
+
+// idle reports whether l constrains no call any more: none of its calls is
+// pending, a window has passed since the last of them, and no Backoff holds
+// it. A fresh lane would then give every call the same time, so dropping it
+// changes nothing.
+func (p *Pacer) idle(l *lane, now time.Time) bool {
+	return l.pending == 0 && !now.Before(l.last.Add(p.window+p.margin)) && !now.Before(l.blocked)
+}
+
+func (p *Pacer) drop(l *lane) {
+	p.lru.Remove(l.elem)
+	delete(p.lanes, l.key)
+	if l.fine {
+		p.fine--
+	}
+}
+
+// sweep drops every idle lane, at most once a window, so that lanes of
+// workspaces and channels no longer called go even below the cap.
+func (p *Pacer) sweep(now time.Time) {
+	if now.Sub(p.swept) < p.window {
+		return
+	}
+	p.swept = now
+	for e := p.lru.Front(); e != nil; {
+		next := e.Next()
+		if l := e.Value.(*lane); p.idle(l, now) {
+			p.drop(l)
+		}
+		e = next
+	}
 }
 
 // time is the slot's time as it counts for the calls after it: when it was
@@ -162,7 +273,14 @@ func (s *slot) time() time.Time {
 // ticket to mark Done and how long it waited. A cancelled ctx ends the wait
 // with ctx's error; the ticket is then already done.
 func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Duration, error) {
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	start := p.now()
+	select {
+	case <-p.closed:
+		return &Ticket{At: start, p: p}, 0, closedErr(ctx)
+	default:
+	}
 	t := p.Reserve(key, method)
 	if err := sleepUntil(ctx, p, t.At); err != nil {
 		t.Done()
@@ -176,6 +294,9 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 		case <-ctx.Done():
 			t.Done()
 			return t, p.now().Sub(start), ctx.Err()
+		case <-p.closed:
+			t.Done()
+			return t, p.now().Sub(start), closedErr(ctx)
 		}
 		p.mu.Lock()
 		after := t.prev.done.Add(p.window + p.margin)
@@ -188,6 +309,8 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 	return t, p.now().Sub(start), nil
 }
 
+// sleepUntil sleeps until at, or until ctx ends (its error) or the pacer is
+// closed (ErrClosed).
 func sleepUntil(ctx context.Context, p *Pacer, at time.Time) error {
 	d := at.Sub(p.now())
 	if d <= 0 {
@@ -200,19 +323,29 @@ func sleepUntil(ctx context.Context, p *Pacer, at time.Time) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-p.closed:
+		return closedErr(ctx)
 	}
 }
 
-// Backoff closes key until retryAfter has passed: Slack said 429.
+// closedErr is the error of a wait the pacer's Close ended: ctx's own when
+// it ended too, so that a caller that went away is told so.
+func closedErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
+// Backoff closes key until retryAfter has passed: Slack said 429. (At the
+// cap of lanes a per-channel key's coarser lane is closed instead, the one
+// its calls then go through.)
 func (p *Pacer) Backoff(key string, retryAfter time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.lanes[key]
-	if l == nil {
-		l = &lane{}
-		p.lanes[key] = l
-	}
-	if until := p.now().Add(retryAfter); until.After(l.blocked) {
+	now := p.now()
+	l := p.lane(key, now)
+	if until := now.Add(retryAfter); until.After(l.blocked) {
 		l.blocked = until
 	}
 }

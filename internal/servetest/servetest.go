@@ -24,10 +24,32 @@ type Hub struct {
 	SlackURL string  // the sandbox's URL, with --sandbox
 	APIToken string  // the admin's API token, when this start created the admin and printed it
 	Logs     *Buffer // what it logged
+
+	stop     context.CancelFunc
+	done     chan int
+	stopOnce sync.Once
+	code     int
+}
+
+// Stop ends serve as a signal does (its context ends) and waits, a bounded
+// while, for it to return; it gives serve's exit code. The test's end
+// calls it too.
+func (h *Hub) Stop(t testing.TB) int {
+	t.Helper()
+	h.stopOnce.Do(func() {
+		h.stop()
+		select {
+		case h.code = <-h.done:
+		case <-time.After(30 * time.Second):
+			h.code = -1
+			t.Error("connhub serve did not stop within 30s of its context's end")
+		}
+	})
+	return h.code
 }
 
 var (
-	servingLine  = regexp.MustCompile(`^connhub: serving on (http://\S+)`)
+	servingLine  = regexp.MustCompile(`^connhub: serving on (https?://\S+)`)
 	sandboxLine  = regexp.MustCompile(`^connhub: Slack is the sandbox at (http://\S+)`)
 	apiTokenLine = regexp.MustCompile(`API token: +(chub_\S+)`)
 )
@@ -37,24 +59,17 @@ var (
 // hub says where it serves (and, with --sandbox, where the sandbox does).
 func Start(t testing.TB, args []string, env map[string]string) *Hub {
 	t.Helper()
-	h := &Hub{Logs: &Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
 	done := make(chan int, 1)
+	h := &Hub{Logs: &Buffer{}, stop: cancel, done: done}
+	pr, pw := io.Pipe()
 	go func() {
 		code := cli.ExecuteEnv(ctx, append(append([]string{"serve"}, args...), "--addr", "127.0.0.1:0"), pw, h.Logs,
 			func(k string) string { return env[k] })
 		pw.Close()
 		done <- code
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("connhub serve did not stop within 30s of its context's end")
-		}
-	})
+	t.Cleanup(func() { h.Stop(t) })
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -69,7 +84,7 @@ func Start(t testing.TB, args []string, env map[string]string) *Hub {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", <-done, h.Logs)
+				t.Fatalf("connhub serve ended before serving: exit %d; logs:\n%s", h.Stop(t), h.Logs)
 			}
 			if m := apiTokenLine.FindStringSubmatch(line); m != nil {
 				h.APIToken = m[1]

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -327,13 +328,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Lane is the budget a call spends: Slack counts calls per app, per
-// workspace (the one named by team for an org-wide install), per method, and
-// per channel for per-channel methods.
+// workspace, per method, and per channel for per-channel methods
+// (ratelimit.Key). For an org-wide install the workspace is the one team
+// names when it is one of the instance's granted workspaces (in.Teams), and
+// otherwise the org: a caller cannot make lanes by naming workspaces.
 func Lane(in store.Instance, method, team, channel string) string {
 	place := in.TeamID
 	if in.OrgWide {
 		place = in.EnterpriseID
-		if team != "" {
+		if team != "" && slices.Contains(in.Teams, team) {
 			place = team
 		}
 	}

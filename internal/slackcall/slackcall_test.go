@@ -164,14 +164,15 @@ func TestLanes(t *testing.T) {
 		{"users.list", "", "", false, "A1/T1/users.list"},
 		{"users.list", "T9", "", false, "A1/T1/users.list"}, // a workspace token ignores team_id
 		{"users.list", "T9", "", true, "A1/T9/users.list"},
+		{"users.list", "T8", "", true, "A1/E1/users.list"}, // not a workspace the install was granted
 		{"users.list", "", "", true, "A1/E1/users.list"},
-		{"chat.postMessage", "", "C1", false, "A1/T1/chat.postMessage/C1"},
+		{"chat.postMessage", "", "C1", false, "A1/T1/chat.postMessage#C1"},
 		{"conversations.history", "", "C1", false, "A1/T1/conversations.history"},
 	} {
 		in := h.Instance
 		in.AppID, in.TeamID, in.EnterpriseID, in.OrgWide = "A1", "T1", "E1", tc.orgWide
 		if tc.orgWide {
-			in.TeamID = ""
+			in.TeamID, in.Teams = "", []string{"T9", "T7"}
 		}
 		if got := slackcall.Lane(in, tc.method, tc.team, tc.channel); got != tc.want {
 			t.Errorf("Lane(%s team=%q channel=%q org=%v) = %q, want %q", tc.method, tc.team, tc.channel, tc.orgWide, got, tc.want)

@@ -1,0 +1,52 @@
+// Package ratelimit paces calls to Slack so that they stay under Slack's
+// per-method budgets instead of running into 429s. One Pacer is shared by
+// everything in a process that calls Slack (the proxy, the syncs), keyed by
+// what Slack keys its limits by: the app, the workspace (or the org, for an
+// org-level call) and the method, plus the channel for the one method Slack
+// limits per channel (chat.postMessage, about one a second), with the
+// budgets of internal/slackspec, the same table the sandbox enforces.
+//
+// Slack counts calls in one-minute windows, as they arrive. The pacer keeps,
+// for each key, the last N calls it let go (N the method's budget per window)
+// and lets the next one go no sooner than a window after the oldest of them
+// was done: never more than N calls in any window, the strictest reading of
+// Slack's limit. "Done" is when the caller had Slack's answer (Ticket.Done),
+// which is never before Slack counted the call, so however the calls were
+// delayed on their way, a client paced here sees no 429 for pacing reasons.
+// Until a call is done, its reserved time stands in for it. Callers reserve
+// under a lock and sleep outside it, so concurrent callers queue in order.
+// After a 429 anyway (another app, another replica), Backoff closes the key
+// until Retry-After has passed.
+//
+// # Bounded lanes
+//
+// A key's state is its lane. Lanes do not grow with what callers send:
+//
+//   - A lane is idle when none of its calls is pending, a window (plus the
+//     margin) has passed since the last of them went or was done, and no
+//     Backoff holds it. An idle lane would give the next call the same time
+//     as a fresh one, so dropping it loses nothing. The pacer drops every
+//     idle lane at most once a window, on a Reserve.
+//   - The lanes of channels are capped (Options.MaxChannelLanes,
+//     DefaultMaxChannelLanes). A new channel at the cap first drops idle
+//     lanes, least recently used first. If that frees no place, its call
+//     ("workspace/method#channel") spends the coarser key
+//     ("workspace/method"), the method's budget for the whole workspace:
+//     slower for that channel, never unbounded. The other lanes are not
+//     capped: their number is bounded by the installs and Slack's methods,
+//     which callers do not choose (the proxy and the syncs name a workspace
+//     only when it is one the instance was granted).
+//   - A channel longer than MaxChannel gets no key of its own.
+//   - A lane's ring of slots grows with its calls, up to its budget.
+//
+// A per-channel call that fell back to the coarse lane is not counted in
+// its channel's lane should that lane come back later in the same window;
+// Slack's 429 and Retry-After, which the callers honour through Backoff,
+// cover that rare overlap.
+//
+// # Shutdown
+//
+// Close ends every wait, present and future, with ErrClosed, so that a
+// process shutting down answers the callers it was pacing (the proxy says
+// 503 with Retry-After) instead of dropping them.
+package ratelimit
