@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,5 +426,80 @@ func TestMetricsNameOnlySlacksMethods(t *testing.T) {
 		if strings.Contains(k, "made.up") || strings.Contains(k, "users.fly") || strings.Contains(k, "invented") {
 			t.Errorf("a method Slack does not have is a label: %s", k)
 		}
+	}
+}
+
+// TestWritesAndTheUserTokenAreOnRecord: a proxied write (by Slack's method,
+// never its arguments) and every call with the user token are in the audit
+// log before they reach Slack; reads with the bot token are not; and with
+// the log unwritable the write is not sent.
+func TestWritesAndTheUserTokenAreOnRecord(t *testing.T) {
+	t.Parallel()
+	h := start(t, hubOptions{})
+	allow := true
+	if _, err := h.svc.Update(ctx, h.admin, h.instance.ID, instance.Patch{AllowUserToken: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	const channel = "C1" // Slack's answer does not matter here: the attempt is what is recorded
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	post := func() (*http.Response, []byte) {
+		return h.do(t, "POST", "/v1/slack/chat.postMessage", "Bearer "+h.token, strings.NewReader(url.Values{"channel": {channel}, "text": {"a secret plan"}}.Encode()), form)
+	}
+	if resp, body := post(); resp.StatusCode != 200 {
+		t.Fatalf("chat.postMessage: %d %s", resp.StatusCode, body)
+	}
+	h.do(t, "GET", "/v1/slack/auth.test", "Bearer "+h.token, nil, nil)
+	h.do(t, "GET", "/v1/slack/auth.test", "Bearer "+h.token, nil, http.Header{"X-Connhub-Token": {"user"}})
+	events, _, err := h.store.ListAudit(ctx, h.admin.Org.ID, store.AuditFilter{Action: "proxy."}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Action+" "+fmt.Sprint(e.Details["method"]))
+		if e.ActorKind != "instance" || e.ActorID != h.instance.ID || e.CredentialID != "instance_token" || e.SourceIP != "127.0.0.1" {
+			t.Errorf("event %+v: want the instance token's, from 127.0.0.1", e)
+		}
+		for _, v := range e.Details {
+			if strings.Contains(fmt.Sprint(v), "secret plan") {
+				t.Errorf("the event holds the call's arguments: %v", e.Details)
+			}
+		}
+	}
+	if want := []string{"proxy.user_token auth.test", "proxy.write chat.postMessage"}; !slices.Equal(got, want) {
+		t.Errorf("proxy events %v, want %v (newest first; no event for a read with the bot token)", got, want)
+	}
+
+	// Hold the audit log's chain head: the write is refused, not sent.
+	sent := h.sandbox.Stats().Methods["chat.postMessage"].Calls
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- h.store.InTx(ctx, func(q store.Queries) error {
+			if _, err := q.AppendAudit(ctx, store.AuditEvent{OrgID: h.admin.Org.ID, ActorKind: "system", ActorID: "system", Action: "test.hold"}); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	req, _ := http.NewRequestWithContext(short, "POST", h.url+"/v1/slack/chat.postMessage", strings.NewReader(url.Values{"channel": {channel}, "text": {"x"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("a write went through while the audit log could not be written")
+		}
+	}
+	cancel()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if after := h.sandbox.Stats().Methods["chat.postMessage"].Calls; after != sent {
+		t.Errorf("Slack saw %d chat.postMessage calls while the log was held, want none", after-sent)
 	}
 }
