@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
@@ -108,6 +109,13 @@ func (c *Console) routes() {
 		c.mux.Handle("POST /instances/{id}/syncs", c.authed(c.startSync))
 		c.mux.Handle("GET /instances/{id}/records", c.authed(c.recordsPage))
 	}
+	c.mux.Handle("GET /settings", c.authed(c.settingsPage))
+	c.mux.Handle("POST /settings/tokens", c.authed(c.createToken))
+	c.mux.Handle("POST /settings/tokens/{id}/revoke", c.authed(c.revokeToken))
+	c.mux.Handle("POST /settings/users", c.authed(c.createUser))
+	c.mux.Handle("POST /settings/users/{id}", c.authed(c.changeUser))
+	c.mux.Handle("GET /audit", c.authed(c.auditPage))
+	c.mux.Handle("POST /audit/verify", c.authed(c.verifyAudit))
 	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Data: errorView{Message: "There is no page at " + r.URL.Path + "."}})
 	})
@@ -260,7 +268,9 @@ type page struct {
 	Refresh int
 	// Syncs says the sync pages exist.
 	Syncs bool
-	Data  any
+	// CanAudit says the audit log's page is the user's to see.
+	CanAudit bool
+	Data     any
 }
 
 // errorView is the data of the error page.
@@ -291,7 +301,8 @@ func (c *Console) view(req *request, nav, title string, data any) *page {
 	if name == "" {
 		name = req.p.User.Email
 	}
-	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: c.sessions.takeFlash(req.sess), Syncs: c.o.Syncs != nil, Data: data}
+	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: c.sessions.takeFlash(req.sess), Syncs: c.o.Syncs != nil,
+		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
 // problem returns what a person may be told of a service error: a Problem's

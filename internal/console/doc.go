@@ -33,6 +33,11 @@
 //	GET  /instances/{id}/credentials · POST …     base URL; the Authorization header on request
 //	GET  /instances/{id}/syncs · POST …           sync status (runs, per-stream progress); Sync now
 //	GET  /instances/{id}/records?stream=&where=   the records browser
+//	GET  /settings                                API tokens (one's own; an admin's: the organization's) and, for admins, people
+//	POST /settings/tokens · POST /settings/tokens/{id}/revoke     make a token (shown once), revoke one
+//	POST /settings/users · POST /settings/users/{id}              add a person (first token shown once); change a role, remove
+//	GET  /audit?action=&actor=&target=&after=     the audit log (admins), newest first
+//	POST /audit/verify                            check the log's hash chain
 //	GET  /static/console.css, /static/console.js
 //
 // Install flow: Authenticate → Create Instance (a pending instance) → Slack's
@@ -52,6 +57,9 @@
 // edit-tags, update-instance, reauthenticate-instance, delete-force,
 // confirm-delete, cancel-delete, base-url, reveal-credentials,
 // authorization-header, sync-streams, start-sync, run-status,
-// records-stream, records-where, records-submit; messages are flash and
-// error.
+// records-stream, records-where, records-submit, nav-settings, nav-audit,
+// token-name, create-token, new-secret, revoke-token-ID, user-email,
+// create-user, role-ID, save-role-ID, remove-user-ID, audit-action,
+// audit-filter, verify-audit, audit-verified, audit-events; messages are
+// flash and error.
 package console

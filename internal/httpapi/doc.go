@@ -5,7 +5,10 @@
 //
 // Every request but the health checks, the document and the OAuth callback
 // is authenticated by internal/tenant (Bearer API token, instance token, or
-// the Open Connectors header); every error is JSON {"code","message"} with a
+// the Open Connectors header), and every operation declares the policy's
+// action that decides who may call it (x-connhub-action in the document;
+// policy.go): the API does not start with an operation that declares none,
+// and the services it calls ask internal/authz about that action; every error is JSON {"code","message"} with a
 // stable code; every request gets an X-Request-Id, which the audit log
 // records. Request logs never carry the Authorization header.
 //
@@ -23,6 +26,11 @@
 //	GET    /v1/instances/{id}/ping
 //	GET    /v1/instances/{id}/credentials
 //	POST   /v1/credentials · GET /v1/credentials · GET|DELETE /v1/credentials/{id}
+//	POST   /v1/credentials/{id}/reveal · POST /v1/credentials/{id}/rotate
+//	POST|GET /v1/orgs                            (hub operators)
+//	POST   /v1/users · GET /v1/users · GET|PATCH|DELETE /v1/users/{id}
+//	POST   /v1/tokens · GET /v1/tokens · DELETE /v1/tokens/{id}
+//	GET    /v1/audit?actor=&action=&target=&since=&until= · GET /v1/audit/verify
 //	GET    /v1/oauth/slack/callback              (Slack's redirect; no credentials)
 //
 // With a console (Options.Console, internal/console), every other path is
