@@ -65,6 +65,25 @@ func newAppsCmd(io streams) *cobra.Command {
 			return runAppsGet(cmd.Context(), cf, args[0], io)
 		},
 	}
+	upd := appsUpdateOptions{}
+	update := &cobra.Command{
+		Use:   "update ID",
+		Short: "Rename an app, or rotate its client or signing secret (proven at Slack first)",
+		Long: "Change a registered app. With --client-secret, the secret that Regenerate on the app's Basic\n" +
+			"Information page gave comes from CONNHUB_SLACK_CLIENT_SECRET or is asked for on a terminal; the\n" +
+			"hub proves it at Slack by refreshing a rotating token of one of the app's instances, and stores\n" +
+			"it only if Slack takes it. --signing-secret likewise reads CONNHUB_SLACK_SIGNING_SECRET.",
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			upd.clientFlags, upd.ID = cf, args[0]
+			return runAppsUpdate(cmd.Context(), upd, io)
+		},
+	}
+	uf := update.Flags()
+	uf.StringVar(&upd.Name, "name", "", "a new name")
+	uf.BoolVar(&upd.ClientSecret, "client-secret", false, "rotate the client secret (read from CONNHUB_SLACK_CLIENT_SECRET, or asked for)")
+	uf.BoolVar(&upd.SigningSecret, "signing-secret", false, "rotate the signing secret (read from CONNHUB_SLACK_SIGNING_SECRET, or asked for)")
+	uf.BoolVar(&upd.AllowUnverified, "allow-unverified", false, "store a client secret that no instance can prove now")
 	del := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a registered Slack app that no instance uses",
@@ -73,7 +92,7 @@ func newAppsCmd(io streams) *cobra.Command {
 			return runAppsDelete(cmd.Context(), cf, args[0], io)
 		},
 	}
-	cmd.AddCommand(createCmd, list, get, del)
+	cmd.AddCommand(createCmd, list, get, update, del)
 	return cmd
 }
 
@@ -106,6 +125,47 @@ func runAppsCreate(ctx context.Context, opts appsCreateOptions, io streams) erro
 	}
 	fmt.Fprintf(io.stdout, "\nAdd the redirect URL to the app's Redirect URLs at api.slack.com/apps (OAuth & Permissions).\n")
 	return nil
+}
+
+// appsUpdateOptions are the flags of `connhub apps update`.
+type appsUpdateOptions struct {
+	clientFlags
+	ID                          string
+	Name                        string
+	ClientSecret, SigningSecret bool
+	AllowUnverified             bool
+}
+
+func runAppsUpdate(ctx context.Context, opts appsUpdateOptions, io streams) error {
+	if opts.Name == "" && !opts.ClientSecret && !opts.SigningSecret {
+		return usageError{fmt.Errorf("say what to change: --name, --client-secret or --signing-secret")}
+	}
+	h, err := opts.connect(io)
+	if err != nil {
+		return err
+	}
+	in := connhub.AppUpdate{Name: opts.Name, AllowUnverified: opts.AllowUnverified}
+	if opts.ClientSecret {
+		if in.ClientSecret, err = secretInput(ctx, io, "CONNHUB_SLACK_CLIENT_SECRET", "the app's new client secret"); err != nil {
+			return err
+		}
+	}
+	if opts.SigningSecret {
+		if in.SigningSecret, err = secretInput(ctx, io, "CONNHUB_SLACK_SIGNING_SECRET", "the app's new signing secret"); err != nil {
+			return err
+		}
+	}
+	app, err := h.UpdateApp(ctx, opts.ID, in)
+	if err != nil {
+		return h.fail(err)
+	}
+	if h.json() {
+		return printJSON(io.stdout, app)
+	}
+	if app.ClientSecretVerified != "" {
+		fmt.Fprintf(io.stdout, "connhub: the new client secret is stored (%s)\n", app.ClientSecretVerified)
+	}
+	return printApp(io, app.App)
 }
 
 func runAppsList(ctx context.Context, cf clientFlags, io streams) error {

@@ -71,3 +71,24 @@ func TestAppsCommands(t *testing.T) {
 		t.Errorf("apps get after delete: exit %d, %q", code, errOut)
 	}
 }
+
+func TestAppsUpdate(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, slacksim.Config{})
+	apps := cliJSON[[]connhub.App](t, h, "apps", "list")
+	if len(apps) == 0 {
+		t.Fatal("no app")
+	}
+	id := apps[0].ID
+	if out := h.cliOK(t, "apps", "update", id, "--name", "Renamed app"); !strings.Contains(out, "Renamed app") {
+		t.Errorf("apps update --name printed %q", out)
+	}
+	// No instance can prove a new client secret: refused unless said.
+	env := h.env(map[string]string{"CONNHUB_SLACK_CLIENT_SECRET": "22222222222222222222222222222222"})
+	if code, _, errOut := runCLI(t, env, "apps", "update", id, "--client-secret"); code != 1 || !strings.Contains(errOut, "cannot_verify") {
+		t.Errorf("apps update --client-secret without an instance to prove it: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, h.env(nil), "apps", "update", id); code != 2 || !strings.Contains(errOut, "say what to change") {
+		t.Errorf("apps update with nothing to change: exit %d, %q", code, errOut)
+	}
+}

@@ -117,6 +117,7 @@ var matrixFixtures = map[string]matrixFixture{
 	"list-apps":                {},
 	"get-app":                  {},
 	"delete-app":               {fresh: true},
+	"update-app":               {fresh: true, body: func(*matrix, string) any { return map[string]any{"name": "renamed by the matrix"} }},
 	"create-instance":          {body: func(m *matrix, _ string) any { return map[string]any{"name": "made by the matrix"} }},
 	"list-instances":           {},
 	"get-instance":             {},

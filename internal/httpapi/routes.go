@@ -134,6 +134,13 @@ type appBody struct {
 
 type appOutput struct{ Body App }
 
+type appUpdateOutput struct {
+	Body struct {
+		App
+		ClientSecretVerified string `json:"client_secret_verified,omitempty" doc:"How a new client secret was proven at Slack: refreshed the bot token of ins_…, or not verified"`
+	}
+}
+
 type appsOutput struct {
 	Body struct {
 		Apps []App `json:"apps"`
@@ -173,6 +180,33 @@ func (a *API) appRoutes() {
 				return nil, a.fail(ctx, err)
 			}
 			return &appOutput{Body: appView(app)}, nil
+		})
+	huma.Register(a.huma, guarded(authz.WriteApps, huma.Operation{OperationID: "update-app", Method: http.MethodPatch, Path: "/v1/apps/{id}",
+		Summary: "Change a registered Slack app, or rotate its secrets",
+		Description: "A new client_secret is proven at Slack before it is stored: connhub refreshes a rotating token of one of the app's active instances with it, " +
+			"and stores the secret with the refreshed tokens; Slack's refusal is 400 client_secret_rejected and changes nothing. When no instance can prove it, " +
+			"409 cannot_verify, unless allow_unverified is true. A signing secret cannot be proven before Slack signs a request with it: it is stored as given. Recorded in the audit log.",
+		Tags: tags}),
+		func(ctx context.Context, in *struct {
+			IDPath
+			Body struct {
+				Name            *string   `json:"name,omitempty" maxLength:"200"`
+				ClientSecret    string    `json:"client_secret,omitempty" doc:"A new client secret (after Regenerate at api.slack.com/apps); stored encrypted, never shown again"`
+				SigningSecret   string    `json:"signing_secret,omitempty" doc:"A new signing secret; stored encrypted, never shown again"`
+				BotScopes       *[]string `json:"bot_scopes,omitempty"`
+				UserScopes      *[]string `json:"user_scopes,omitempty"`
+				AllowUnverified bool      `json:"allow_unverified,omitempty" doc:"Store a client secret that no instance can prove now"`
+			}
+		}) (*appUpdateOutput, error) {
+			b := in.Body
+			u, err := a.o.Instances.UpdateApp(ctx, principal(ctx), in.ID, instance.AppPatch{Name: b.Name, ClientSecret: secrets.Secret(b.ClientSecret),
+				SigningSecret: secrets.Secret(b.SigningSecret), BotScopes: b.BotScopes, UserScopes: b.UserScopes, AllowUnverified: b.AllowUnverified})
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			out := &appUpdateOutput{}
+			out.Body.App, out.Body.ClientSecretVerified = appView(u.App), u.Verified
+			return out, nil
 		})
 	huma.Register(a.huma, guarded(authz.WriteApps, huma.Operation{OperationID: "delete-app", Method: http.MethodDelete, Path: "/v1/apps/{id}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a Slack app no instance uses", Tags: tags}),

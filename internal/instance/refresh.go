@@ -97,7 +97,7 @@ func (s *Service) refresh(ctx context.Context, in store.Instance, kind string) (
 		// own, so that one caller giving up does not fail the others.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseTTL)
 		defer cancel()
-		return s.refreshOnce(fctx, in.OrgID, in.ID, kind, seen)
+		return s.refreshOnce(fctx, in.OrgID, in.ID, kind, seen, "", nil)
 	})
 	if err != nil {
 		return in, err
@@ -107,7 +107,8 @@ func (s *Service) refresh(ctx context.Context, in store.Instance, kind string) (
 
 // refreshOnce refreshes the token of kind unless it is no longer seen (the
 // token the caller found due): then another caller or replica refreshed it.
-func (s *Service) refreshOnce(ctx context.Context, orgID, id, kind string, seen secrets.Secret) (store.Instance, error) {
+// With a secret and also, it is refreshWith's trial of a new client secret.
+func (s *Service) refreshOnce(ctx context.Context, orgID, id, kind string, seen, secret secrets.Secret, also func(q store.Queries) error) (store.Instance, error) {
 	for {
 		in, err := s.store.UpdateInstance(ctx, orgID, id, func(in *store.Instance) error {
 			now := s.now()
@@ -138,49 +139,73 @@ func (s *Service) refreshOnce(ctx context.Context, orgID, id, kind string, seen 
 		case err != nil:
 			return store.Instance{}, notFound(err, "instance")
 		}
-		return s.refreshHolding(ctx, in, kind)
+		return s.refreshWith(ctx, in, kind, secret, also)
 	}
 }
 
 // refreshHolding calls Slack while this process holds the lease, then stores
 // the new tokens (the rotated refresh token first of all) and lets go of it.
 func (s *Service) refreshHolding(ctx context.Context, in store.Instance, kind string) (store.Instance, error) {
-	release := func(change func(*store.Instance)) (store.Instance, error) {
-		return s.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
-			if i.RefreshLeaseOwner == s.owner {
-				i.RefreshLeaseOwner, i.RefreshLeaseUntil = "", time.Time{}
+	return s.refreshWith(ctx, in, kind, "", nil)
+}
+
+// refreshWith is refreshHolding with the app's client secret replaced by
+// secret when it is set, and also run in the transaction that stores the
+// new tokens: how a new client secret is proven at Slack and stored with
+// what proved it, or not at all.
+func (s *Service) refreshWith(ctx context.Context, in store.Instance, kind string, secret secrets.Secret, also func(q store.Queries) error) (store.Instance, error) {
+	release := func(change func(*store.Instance), also func(q store.Queries) error) (out store.Instance, err error) {
+		err = s.store.InTx(ctx, func(q store.Queries) error {
+			out, err = q.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
+				if i.RefreshLeaseOwner == s.owner {
+					i.RefreshLeaseOwner, i.RefreshLeaseUntil = "", time.Time{}
+				}
+				if change != nil {
+					change(i)
+				}
+				return nil
+			})
+			if err != nil || also == nil {
+				return err
 			}
-			if change != nil {
-				change(i)
-			}
-			return nil
+			return also(q)
 		})
+		return out, err
 	}
 	app, err := s.store.GetApp(ctx, in.OrgID, in.AppID)
 	if err != nil {
 		release(func(i *store.Instance) {
 			i.Status, i.StatusReason = store.StatusNeedsReauth, "no_app: the app that issued the tokens is gone; re-authenticate"
-		})
+		}, nil)
 		return in, apierror.New(http.StatusConflict, "needs_reauth", "the instance's app is gone: re-authenticate it")
+	}
+	if !secret.IsZero() {
+		app.ClientSecret = secret
 	}
 	_, refresh, _ := tokenOf(in, kind)
 	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, refresh)
 	if err != nil {
 		var ae *slack.APIError
+		if !secret.IsZero() && errors.As(err, &ae) && (ae.Code == "bad_client_secret" || ae.Code == "invalid_client_id") {
+			// The secret on trial was refused: the instance and its refresh
+			// token are as they were.
+			release(nil, nil)
+			return in, apierror.New(http.StatusBadRequest, "client_secret_rejected", "Slack refused the new client secret ("+ae.Code+"): nothing was changed")
+		}
 		if errors.As(err, &ae) && ae.HTTPStatus != http.StatusTooManyRequests && ae.HTTPStatus < 500 {
 			out, uerr := release(func(i *store.Instance) {
 				i.Status, i.StatusReason = store.StatusNeedsReauth, ae.Code+": Slack refused to refresh the "+kind+" token; re-authenticate"
-			})
+			}, nil)
 			if uerr != nil {
 				return out, uerr
 			}
 			s.auditSystem(ctx, out, "instance.refresh_failed", map[string]any{"kind": kind, "code": ae.Code})
 			return out, apierror.New(http.StatusConflict, "needs_reauth", "Slack refused to refresh the token ("+ae.Code+"): re-authenticate the instance")
 		}
-		release(nil)
+		release(nil, nil)
 		return in, slackProblem(err, "refresh the "+kind+" token")
 	}
-	out, err := release(func(i *store.Instance) {
+	keep := func(i *store.Instance) {
 		if kind == "user" {
 			i.UserToken, i.UserRefreshToken, i.UserTokenExpiresAt = tok.Access, tok.Refresh, tok.ExpiresAt
 		} else {
@@ -189,7 +214,16 @@ func (s *Service) refreshHolding(ctx context.Context, in store.Instance, kind st
 		if i.Status == store.StatusNeedsReauth {
 			i.Status, i.StatusReason = store.StatusActive, ""
 		}
-	})
+	}
+	out, err := release(keep, also)
+	if err != nil && also != nil {
+		// What was to be stored with the tokens failed: the tokens, which
+		// Slack has rotated, must be kept all the same.
+		s.log.Error("instance: store what a refresh proved", "instance", in.ID, "err", err)
+		if out, serr := release(keep, nil); serr == nil {
+			return out, err
+		}
+	}
 	if err != nil {
 		// Slack has spent the old refresh token: without this write the
 		// instance must be re-authenticated. Say so loudly.

@@ -28,6 +28,7 @@ import (
 //	GET    /_sandbox/clock            the sandbox time
 //	POST   /_sandbox/clock            {"advance":"13h"}: move the clock forward (tokens expire)
 //	POST   /_sandbox/tokens           issue a token without the browser flow
+//	POST   /_sandbox/app/client-secret  regenerate the app's client secret (the old one stops working)
 //	POST   /_sandbox/users            add a user
 //	PATCH  /_sandbox/users/{id}       change a user's profile or role
 //	POST   /_sandbox/users/{id}/deactivate, /reactivate
@@ -47,6 +48,9 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sandbox/clock", s.ctlClock)
 	mux.HandleFunc("POST /_sandbox/clock", s.ctlAdvanceClock)
 	mux.HandleFunc("POST /_sandbox/tokens", s.ctlIssueToken)
+	mux.HandleFunc("POST /_sandbox/app/client-secret", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, map[string]string{"client_secret": s.RegenerateClientSecret()})
+	})
 	mux.HandleFunc("POST /_sandbox/users", s.ctlAddUser)
 	mux.HandleFunc("PATCH /_sandbox/users/{id}", s.ctlUpdateUser)
 	mux.HandleFunc("POST /_sandbox/users/{id}/deactivate", s.ctlSetDeleted(true))
@@ -96,7 +100,7 @@ func (s *Server) ctlIndex(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "controls": []string{
 		"GET /_sandbox/stats", "POST /_sandbox/reset", "GET /_sandbox/workspace",
 		"GET|POST|DELETE /_sandbox/faults", "DELETE /_sandbox/faults/{id}",
-		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens",
+		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens", "POST /_sandbox/app/client-secret",
 		"POST /_sandbox/users", "PATCH /_sandbox/users/{id}", "POST /_sandbox/users/{id}/deactivate", "POST /_sandbox/users/{id}/reactivate",
 		"POST /_sandbox/channels", "POST /_sandbox/channels/{id}/archive", "POST /_sandbox/channels/{id}/unarchive",
 		"POST /_sandbox/messages",

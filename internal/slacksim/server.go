@@ -104,6 +104,24 @@ func (s *Server) registerDefaultApp() *app {
 	return a
 }
 
+// ClientSecret is the app's client secret now.
+func (s *Server) ClientSecret() string {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	return s.app.ClientSecret
+}
+
+// RegenerateClientSecret does what the Regenerate button beside the Client
+// Secret on an app's Basic Information page does at Slack: the app gets a
+// new client secret, and the old one stops working at once (oauth.v2.access
+// answers bad_client_secret to it). Tokens already issued keep working.
+func (s *Server) RegenerateClientSecret() string {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	s.app.ClientSecret = randHex(32)
+	return s.app.ClientSecret
+}
+
 // now is the sandbox clock: the configured clock plus any advance the controls
 // made.
 func (s *Server) now() time.Time {
@@ -136,7 +154,7 @@ func (s *Server) Info(baseURL string) Info {
 		SCIMURL:       baseURL + "/scim/v2/",
 		ControlURL:    baseURL + "/_sandbox/",
 		ClientID:      s.app.ClientID,
-		ClientSecret:  s.app.ClientSecret,
+		ClientSecret:  s.ClientSecret(),
 		SigningSecret: s.app.SigningSecret,
 		AppID:         s.app.ID,
 		TeamID:        w.teams[0].ID,

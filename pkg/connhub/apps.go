@@ -38,6 +38,18 @@ func (c *Client) CreateApp(ctx context.Context, in CreateAppInput) (App, error) 
 	return out, err
 }
 
+// UpdateApp changes a registered app, or rotates its secrets (PATCH
+// /v1/apps/{id}): a new client secret is proven at Slack (by refreshing an
+// instance's rotating token) before the hub stores it.
+func (c *Client) UpdateApp(ctx context.Context, id string, in AppUpdate) (UpdatedApp, error) {
+	var out UpdatedApp
+	if err := needID("app", id); err != nil {
+		return out, err
+	}
+	err := c.do(ctx, http.MethodPatch, "/v1/apps/"+pathID(id), nil, in, &out)
+	return out, err
+}
+
 // ListApps returns one page of the registered apps (GET /v1/apps).
 func (c *Client) ListApps(ctx context.Context, opts ListOptions) (AppPage, error) {
 	var out AppPage

@@ -390,6 +390,32 @@ func (in CreateAppInput) String() string {
 // GoString keeps %#v from showing the secrets.
 func (in CreateAppInput) GoString() string { return "connhub.CreateAppInput" + in.String() }
 
+// AppUpdate changes a registered app (UpdateApp); zero fields stay.
+type AppUpdate struct {
+	Name          string   `json:"name,omitempty"`
+	ClientSecret  string   `json:"client_secret,omitempty"`  // a regenerated client secret: proven at Slack before it is stored
+	SigningSecret string   `json:"signing_secret,omitempty"` // a regenerated signing secret
+	BotScopes     []string `json:"bot_scopes,omitempty"`
+	UserScopes    []string `json:"user_scopes,omitempty"`
+	// AllowUnverified stores a client secret that no instance can prove now.
+	AllowUnverified bool `json:"allow_unverified,omitempty"`
+}
+
+func (in AppUpdate) String() string {
+	return fmt.Sprintf("{Name:%q ClientSecret:%s SigningSecret:%s BotScopes:%v UserScopes:%v AllowUnverified:%v}",
+		in.Name, redact(in.ClientSecret), redact(in.SigningSecret), in.BotScopes, in.UserScopes, in.AllowUnverified)
+}
+
+// GoString keeps %#v from showing the secrets.
+func (in AppUpdate) GoString() string { return "connhub.AppUpdate" + in.String() }
+
+// UpdatedApp is an app after UpdateApp, and how its new client secret was
+// proven.
+type UpdatedApp struct {
+	App
+	ClientSecretVerified string `json:"client_secret_verified,omitempty"`
+}
+
 // CreateInstanceInput makes a connector instance in one of three ways,
 // chosen by AuthMethod:
 //

@@ -1,0 +1,75 @@
+package instance_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/connhub/connhub/internal/hubtest"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slacksim"
+	"github.com/connhub/connhub/internal/store"
+)
+
+// TestAClientSecretIsProvenBeforeItIsStored: a wrong new secret changes
+// nothing; the secret Slack regenerated is proven by a refresh and stored
+// with the refreshed tokens; an app no instance can prove it for needs the
+// caller to say so.
+func TestAClientSecretIsProvenBeforeItIsStored(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Sandbox: slacksim.Config{TokenRotation: true}})
+	app, err := h.Store.GetApp(ctx, h.Admin.Org.ID, h.Instance.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.Store.GetInstance(ctx, h.Admin.Org.ID, h.Instance.ID)
+
+	_, err = h.Services.UpdateApp(ctx, h.Admin, app.ID, instance.AppPatch{ClientSecret: "00000000000000000000000000000000"})
+	wantProblem(t, err, http.StatusBadRequest, "client_secret_rejected")
+	if got, _ := h.Store.GetApp(ctx, h.Admin.Org.ID, app.ID); got.ClientSecret != app.ClientSecret || got.Version != app.Version {
+		t.Errorf("a refused secret changed the app")
+	}
+	if got, _ := h.Store.GetInstance(ctx, h.Admin.Org.ID, h.Instance.ID); got.BotRefreshToken != before.BotRefreshToken || got.Status != store.StatusActive {
+		t.Errorf("a refused secret spent the instance's refresh token or changed its status (%s)", got.Status)
+	}
+
+	resp, err := http.Post(h.SlackURL+"/_sandbox/app/client-secret", "application/json", bytes.NewReader(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regenerated struct {
+		ClientSecret string `json:"client_secret"`
+	}
+	json.NewDecoder(resp.Body).Decode(&regenerated)
+	resp.Body.Close()
+	u, err := h.Services.UpdateApp(ctx, h.Admin, app.ID, instance.AppPatch{ClientSecret: secrets.Secret(regenerated.ClientSecret)})
+	if err != nil || u.Verified == "" || u.App.ClientSecret.Reveal() != regenerated.ClientSecret {
+		t.Fatalf("the regenerated secret: %+v %v; want it proven and stored", u.Verified, err)
+	}
+	after, _ := h.Store.GetInstance(ctx, h.Admin.Org.ID, h.Instance.ID)
+	if after.BotRefreshToken == before.BotRefreshToken {
+		t.Errorf("the proof's refreshed tokens were not stored")
+	}
+	// The app keeps refreshing with the new secret.
+	if _, _, err := h.Services.SlackToken(ctx, after, "bot", true); err != nil {
+		t.Errorf("a refresh after the rotation: %v", err)
+	}
+	events, _, _ := h.Store.ListAudit(ctx, h.Admin.Org.ID, store.AuditFilter{Action: "app.update"}, store.Page{})
+	if len(events) != 1 || events[0].Details["client_secret_verified"] == "" {
+		t.Errorf("app.update events: %+v", events)
+	}
+}
+
+func TestAClientSecretNoInstanceCanProve(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{NoInstall: true})
+	apps, _, _ := h.Store.ListApps(ctx, h.Admin.Org.ID, store.Page{})
+	_, err := h.Services.UpdateApp(ctx, h.Admin, apps[0].ID, instance.AppPatch{ClientSecret: "11111111111111111111111111111111"})
+	wantProblem(t, err, http.StatusConflict, "cannot_verify")
+	u, err := h.Services.UpdateApp(ctx, h.Admin, apps[0].ID, instance.AppPatch{ClientSecret: "11111111111111111111111111111111", AllowUnverified: true})
+	if err != nil || u.Verified != "not verified" || u.App.ClientSecret != "11111111111111111111111111111111" {
+		t.Errorf("allow_unverified: %+v %v", u.Verified, err)
+	}
+}
