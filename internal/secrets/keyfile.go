@@ -178,7 +178,9 @@ func PromoteKey(path, id string, now time.Time) error {
 	if !slices.Contains(set.IDs(), id) {
 		return fmt.Errorf("secrets: promote: the key file %s holds no key %q (it holds %s)", path, safeID(id), strings.Join(set.IDs(), ", "))
 	}
-	lines := dropLines(data, func(trimmed string) bool { return primaryLine.MatchString(trimmed) || strings.HasPrefix(trimmed, primaryComment) })
+	lines := dropLines(data, func(trimmed string) bool {
+		return primaryLine.MatchString(trimmed) || strings.HasPrefix(trimmed, primaryComment)
+	})
 	content := append(withFinalNewline(lines), primaryText(id, now)...)
 	if err := writeFileAtomic(path, content, nil); err != nil {
 		return fmt.Errorf("secrets: promote %s in %s: %w", id, path, err)
