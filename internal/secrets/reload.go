@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// DefaultPollInterval is how often a server looks at its key file for
+// changes.
+const DefaultPollInterval = 2 * time.Second
+
 // DefaultMissInterval is the least time between two reloads that values
 // sealed with an unknown key ask for.
 const DefaultMissInterval = time.Second
