@@ -86,7 +86,9 @@ func newKeysCmd(io streams) *cobra.Command {
 			"reads the file again. Refused, naming them, while a live replica (one whose heartbeat is\n" +
 			"younger than 30s) does not hold the key; --wait waits that long for them first.",
 		Args: exactArgs("KEY_ID"),
-	}, func(ctx context.Context, cfg config.Config, args []string) error { return runKeysPromote(ctx, cfg, args[0], wait, io) })
+	}, func(ctx context.Context, cfg config.Config, args []string) error {
+		return runKeysPromote(ctx, cfg, args[0], wait, io)
+	})
 	promote.Flags().DurationVar(&wait, "wait", 0, "wait this long for every live replica to hold the key")
 	reseal := withConfig(&cobra.Command{
 		Use:   "reseal",
@@ -96,7 +98,9 @@ func newKeysCmd(io streams) *cobra.Command {
 			"long for every live replica to seal with it first, so that none seals a secret with the old\n" +
 			"key behind the reseal. If it stops half way, run it again.",
 		Args: noArgs,
-	}, func(ctx context.Context, cfg config.Config, _ []string) error { return runKeysReseal(ctx, cfg, resealWait, io) })
+	}, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return runKeysReseal(ctx, cfg, resealWait, io)
+	})
 	reseal.Flags().DurationVar(&resealWait, "wait", 0, "wait this long for every live replica to seal with the primary key")
 	retire := withConfig(&cobra.Command{
 		Use:   "retire KEY_ID",
@@ -106,7 +110,9 @@ func newKeysCmd(io streams) *cobra.Command {
 			"`connhub keys reseal` first); --wait waits that long for the replicas. Keep a copy of the old key file as long as database backups\n" +
 			"sealed with the key exist.",
 		Args: exactArgs("KEY_ID"),
-	}, func(ctx context.Context, cfg config.Config, args []string) error { return runKeysRetire(ctx, cfg, args[0], retireWait, io) })
+	}, func(ctx context.Context, cfg config.Config, args []string) error {
+		return runKeysRetire(ctx, cfg, args[0], retireWait, io)
+	})
 	retire.Flags().DurationVar(&retireWait, "wait", 0, "wait this long for every live replica to stop sealing with the key")
 	var rotateWait time.Duration
 	rotate := withConfig(&cobra.Command{
@@ -116,7 +122,9 @@ func newKeysCmd(io streams) *cobra.Command {
 			"hold the new key), then `keys reseal`. With CONNHUB_ENCRYPTION_KEYS: `keys reseal` with\n" +
 			"the last key listed there. The old key stays in the file; `keys retire` removes it.",
 		Args: noArgs,
-	}, func(ctx context.Context, cfg config.Config, _ []string) error { return runKeysRotate(ctx, cfg, rotateWait, io) })
+	}, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return runKeysRotate(ctx, cfg, rotateWait, io)
+	})
 	rotate.Flags().DurationVar(&rotateWait, "wait", time.Minute, "wait this long for every live replica to hold the new key")
 	keys.AddCommand(generate, status, add, promote, reseal, retire, rotate)
 	return keys
