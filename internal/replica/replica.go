@@ -53,7 +53,8 @@ func (h *Heartbeat) ID() string { return h.id }
 
 // Beat writes a heartbeat now: the ring's keys and primary as they are.
 func (h *Heartbeat) Beat(ctx context.Context) error {
-	return h.store.PutReplica(ctx, store.Replica{ID: h.id, KeyIDs: h.keys.IDs(), PrimaryKey: h.keys.Primary(), SeenAt: h.now()})
+	ids, primary := h.keys.Snapshot()
+	return h.store.PutReplica(ctx, store.Replica{ID: h.id, KeyIDs: ids, PrimaryKey: primary, SeenAt: h.now()})
 }
 
 // Poke asks Run for a heartbeat now (after the key ring changed), without

@@ -179,6 +179,15 @@ func (k *Keyring) IDs() []string {
 	return nil
 }
 
+// Snapshot returns IDs and Primary as one generation of the ring holds them,
+// even while Replace runs: what a heartbeat reports.
+func (k *Keyring) Snapshot() (ids []string, primary string) {
+	if st := k.current(); st != nil {
+		return append([]string(nil), st.ids...), st.primary
+	}
+	return nil, ""
+}
+
 // Has reports whether the ring holds the key with this ID.
 func (k *Keyring) Has(id string) bool {
 	st := k.current()
