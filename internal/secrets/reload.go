@@ -100,9 +100,9 @@ func (r *Reloader) Run(ctx context.Context, ticks <-chan time.Time, signals <-ch
 		case <-ctx.Done():
 			return
 		case <-ticks:
-			r.reload(ctx, false, "key file changed")
+			r.reload(ctx, reloadTick, "key file changed")
 		case <-signals:
-			r.reload(ctx, true, "signal")
+			r.reload(ctx, reloadAsked, "signal")
 		}
 	}
 }
@@ -111,8 +111,19 @@ func (r *Reloader) Run(ctx context.Context, ticks <-chan time.Time, signals <-ch
 // replaces the ring's keys; it reports whether it did. A failure keeps the
 // ring as it was.
 func (r *Reloader) Reload(ctx context.Context) (bool, error) {
-	return r.reload(ctx, true, "asked")
+	return r.reload(ctx, reloadAsked, "asked")
 }
+
+// reloadKind says what asked for a reload: a tick skips a file that failed
+// as it is; a miss retries it but logs a failure only when it is new; an
+// explicit reload retries and logs.
+type reloadKind int
+
+const (
+	reloadTick reloadKind = iota
+	reloadMiss
+	reloadAsked
+)
 
 // unknownKey is the ring's OnUnknownKey: it reloads the file, rate-limited,
 // and reports whether the ring now holds id.
@@ -129,22 +140,25 @@ func (r *Reloader) unknownKey(id string) bool {
 	r.lastMiss = now
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r.reloadLocked(ctx, true, "a value sealed with unknown key "+id)
+	r.reloadLocked(ctx, reloadMiss, "a value sealed with unknown key "+id)
 	return r.ring.Has(id)
 }
 
-func (r *Reloader) reload(ctx context.Context, force bool, why string) (bool, error) {
+func (r *Reloader) reload(ctx context.Context, kind reloadKind, why string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.reloadLocked(ctx, force, why)
+	return r.reloadLocked(ctx, kind, why)
 }
 
-func (r *Reloader) reloadLocked(ctx context.Context, force bool, why string) (bool, error) {
+// reloadLocked reloads with r.mu held. The file's signature is taken from
+// the bytes the ring is built from, so a file replaced while it is read is
+// seen as changed at the next tick.
+func (r *Reloader) reloadLocked(ctx context.Context, kind reloadKind, why string) (bool, error) {
 	sig, set, err := r.read()
 	if err == nil && sig.equal(r.loaded) {
 		return false, nil
 	}
-	if err == nil && sig.equal(r.failed) && !force {
+	if err == nil && sig.equal(r.failed) && kind == reloadTick {
 		return false, nil
 	}
 	if err == nil {
@@ -155,7 +169,7 @@ func (r *Reloader) reloadLocked(ctx context.Context, force bool, why string) (bo
 	}
 	if err != nil {
 		r.failed = sig
-		if msg := err.Error(); msg != r.lastErr || force {
+		if msg := err.Error(); msg != r.lastErr || kind == reloadAsked {
 			r.lastErr = msg
 			r.o.Log.Error("secrets: the key file could not be reloaded; the keys loaded before stay in use", "key_file", r.path, "why", why, "err", err)
 		}
