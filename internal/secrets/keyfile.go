@@ -157,7 +157,7 @@ func appendKey(path string, now time.Time, beforeRename func() error) (Key, erro
 	content := withFinalNewline(data)
 	content = append(content, keyLine(key, now)...)
 	if set.Primary == "" {
-		content = append(content, primaryText(set.PrimaryID(), now)...)
+		content = append(content, primaryText(set.PrimaryID(), time.Time{})...)
 	}
 	if err := writeFileAtomic(path, content, beforeRename); err != nil {
 		return Key{}, fmt.Errorf("secrets: append key to %s: %w", path, err)
@@ -237,9 +237,13 @@ func RemoveKey(path, id string) error {
 const primaryComment = "# the key that seals new values"
 
 // primaryText is the primary line as written to the key file, with a comment
-// above it saying since when.
-func primaryText(id string, now time.Time) string {
-	return primaryComment + ", since " + now.UTC().Format(time.RFC3339) + ":\n" + "primary = " + id + "\n"
+// above it saying since when, unless since is zero.
+func primaryText(id string, since time.Time) string {
+	comment := primaryComment + ":\n"
+	if !since.IsZero() {
+		comment = primaryComment + ", since " + since.UTC().Format(time.RFC3339) + ":\n"
+	}
+	return comment + "primary = " + id + "\n"
 }
 
 // dropLines returns data without the lines that drop matches (trimmed).
