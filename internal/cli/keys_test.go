@@ -36,7 +36,7 @@ type load struct {
 }
 
 const (
-	loadMaxCalls = 20000
+	loadMaxCalls = 50000
 	loadMaxTime  = 3 * time.Minute
 )
 
