@@ -25,12 +25,16 @@ import (
 
 // load calls the hubs without pause, each call opening a sealed secret: the
 // instance token (GET /v1/instances/{id}/token) and the bot token (a Slack
-// call through the proxy to the sandbox, one call in eight). It is bounded in calls and in time
+// call through the proxy to the sandbox, a few a second: the hub paces its
+// calls to Slack's budget, 600 a minute for auth.test, and a call paced
+// longer than the client's timeout would count as failed). It is bounded in calls and in time
 // and stops by itself; stop ends it sooner.
 type load struct {
 	calls, failed atomic.Int64
+	slackCalls    atomic.Int64 // of calls, those through the proxy
 	mu            sync.Mutex
-	failures      []string // the first few failures
+	failures      []string  // the first few failures
+	nextSlack     time.Time // when the next call through the proxy is due
 	stop          chan struct{}
 	done          chan struct{}
 }
@@ -48,7 +52,7 @@ func startLoad(t *testing.T, token, instanceID string, hubURLs ...string) *load 
 	var wg sync.WaitGroup
 	for _, base := range hubURLs {
 		wg.Go(func() {
-			for i := 0; ; i++ {
+			for {
 				select {
 				case <-l.stop:
 					return
@@ -58,8 +62,7 @@ func startLoad(t *testing.T, token, instanceID string, hubURLs ...string) *load 
 					return
 				}
 				req, _ := http.NewRequest(http.MethodGet, base+"/v1/instances/"+instanceID+"/token", nil)
-				if i%8 == 7 { // Slack's budget for auth.test is 600 a minute: stay well under it
-
+				if l.slackTurn() {
 					req, _ = http.NewRequest(http.MethodPost, base+"/v1/instances/"+instanceID+"/slack/auth.test", nil)
 				}
 				req.Header.Set("Authorization", "Bearer "+token)
@@ -70,6 +73,23 @@ func startLoad(t *testing.T, token, instanceID string, hubURLs ...string) *load 
 	go func() { wg.Wait(); close(l.done) }()
 	t.Cleanup(func() { l.end() })
 	return l
+}
+
+// slackCallInterval spaces the calls through the proxy: 4 a second, 240 a
+// minute, well inside auth.test's budget.
+const slackCallInterval = 250 * time.Millisecond
+
+// slackTurn reports whether the next call goes through the proxy.
+func (l *load) slackTurn() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Before(l.nextSlack) {
+		return false
+	}
+	l.nextSlack = now.Add(slackCallInterval)
+	l.slackCalls.Add(1)
+	return true
 }
 
 func (l *load) call(client *http.Client, req *http.Request) {
@@ -121,8 +141,12 @@ func (l *load) check(t *testing.T) {
 	l.end()
 	if n := l.failed.Load(); n > 0 {
 		t.Errorf("%d of %d calls failed during the rotation; the first:\n%s", n, l.calls.Load(), strings.Join(l.failures, "\n"))
+		return
 	}
-	t.Logf("%d calls during the rotation, none failed", l.calls.Load())
+	if l.slackCalls.Load() == 0 {
+		t.Error("no call went through the proxy during the rotation")
+	}
+	t.Logf("%d calls during the rotation (%d through the proxy), none failed", l.calls.Load(), l.slackCalls.Load())
 }
 
 var addedKey = regexp.MustCompile(`added key (\S+) to`)
