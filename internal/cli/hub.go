@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,9 +102,11 @@ func openHub(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Lo
 	return h, nil
 }
 
-// loadKeys finds the encryption keys. For the embedded database a key file is
+// loadKeys finds the encryption keys and says which key file they came from
+// ("" for CONNHUB_ENCRYPTION_KEYS). For the embedded database a key file is
 // made on its first start; PostgreSQL, shared by replicas, must be given the
-// same keys everywhere, so connhub never makes them up for it.
+// same keys everywhere, so connhub never makes them up for it. A key file's
+// primary line chooses the key that seals.
 func loadKeys(cfg config.Config, kind, dsn string, log *slog.Logger) (*secrets.Keyring, string, error) {
 	if !cfg.EncryptionKeys.IsZero() {
 		keys, err := secrets.ParseKeys(cfg.EncryptionKeys.Reveal())
@@ -115,11 +116,11 @@ func loadKeys(cfg config.Config, kind, dsn string, log *slog.Logger) (*secrets.K
 		ring, err := secrets.NewKeyring(keys)
 		return ring, "", err
 	}
-	keys, err := secrets.LoadKeyFile(cfg.KeyFile)
+	set, err := secrets.LoadKeySet(cfg.KeyFile)
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrNotExist) && kind == "sqlite" && !exists(dsn):
-		if keys, err = secrets.CreateKeyFile(cfg.KeyFile, time.Now()); err != nil {
+		if set.Keys, err = secrets.CreateKeyFile(cfg.KeyFile, time.Now()); err != nil {
 			return nil, "", fmt.Errorf("create the key file %s: %w", cfg.KeyFile, err)
 		}
 		log.Info("created the encryption key file; back it up: without it the database's secrets are lost", "key_file", cfg.KeyFile)
@@ -130,7 +131,7 @@ func loadKeys(cfg config.Config, kind, dsn string, log *slog.Logger) (*secrets.K
 	default:
 		return nil, "", err
 	}
-	ring, err := secrets.NewKeyring(keys)
+	ring, err := set.Keyring()
 	return ring, cfg.KeyFile, err
 }
 
@@ -173,73 +174,4 @@ func newMigrateCmd(io streams) *cobra.Command {
 	}
 	config.Flags(cmd.Flags())
 	return cmd
-}
-
-func newKeysCmd(io streams) *cobra.Command {
-	keys := &cobra.Command{
-		Use:   "keys",
-		Short: "Manage the encryption keys that seal connhub's secrets",
-	}
-	generate := &cobra.Command{
-		Use:   "generate",
-		Short: "Print a new encryption key, for CONNHUB_ENCRYPTION_KEYS",
-		Long: "Print a new key as one \"<id>:<base64>\" line. Keys in CONNHUB_ENCRYPTION_KEYS are listed\n" +
-			"oldest first, separated by commas; the last seals. To rotate keys given by the environment:\n" +
-			"append the new key on every replica, restart them, then run `connhub keys rotate`.",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := secrets.GenerateKey(time.Now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(io.stdout, k.String())
-			return nil
-		},
-	}
-	rotate := &cobra.Command{
-		Use:   "rotate",
-		Short: "Add a new key and seal every secret with it",
-		Long: "With a key file: append a new key to it and seal every secret in the database again with\n" +
-			"that key. With CONNHUB_ENCRYPTION_KEYS: seal every secret again with the newest key listed\n" +
-			"there (add it first with `connhub keys generate`). Older keys can be removed afterwards.",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd, io)
-			if err != nil {
-				return err
-			}
-			return runRotate(cmd.Context(), cfg, io)
-		},
-	}
-	config.Flags(rotate.Flags())
-	keys.AddCommand(generate, rotate)
-	return keys
-}
-
-func runRotate(ctx context.Context, cfg config.Config, io streams) error {
-	log := newLogger(cfg, io.stderr)
-	h, err := openHub(ctx, cfg, io.stdout, log)
-	if err != nil {
-		return err
-	}
-	if h.keyFile != "" {
-		// The database opened with the keys as they were; only then is a key
-		// added, so a failed open never leaves behind a key nothing uses.
-		h.store.Close()
-		k, err := secrets.AppendKey(h.keyFile, time.Now())
-		if err != nil {
-			return fmt.Errorf("add a key to %s: %w", h.keyFile, err)
-		}
-		fmt.Fprintf(io.stdout, "connhub: added key %s to %s\n", k.ID, h.keyFile)
-		if h, err = openHub(ctx, cfg, io.stdout, log); err != nil {
-			return err
-		}
-	}
-	defer h.store.Close()
-	n, err := h.store.Reseal(ctx)
-	if err != nil {
-		return fmt.Errorf("reseal: %w (secrets already resealed stay readable with the new key; run again to finish)", err)
-	}
-	fmt.Fprintf(io.stdout, "connhub: sealed %d secrets again with key %s; the keys %s can open them\n", n, h.keys.Primary(), strings.Join(h.keys.IDs(), ", "))
-	return nil
 }

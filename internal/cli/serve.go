@@ -6,7 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	gosync "sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +27,7 @@ import (
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/ratelimit"
+	"github.com/connhub/connhub/internal/replica"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
@@ -101,6 +106,8 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 		return err
 	}
 	defer h.store.Close()
+	keysDone := watchKeys(ctx, h, log)
+	defer func() { cancel(); <-keysDone }() // before the store closes: a clean stop removes the heartbeat
 	svc, err := instance.New(ctx, instance.Options{
 		Store: h.store, Slack: slack.New(slackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
 		CallbackURL: publicURL + "/v1/oauth/slack/callback",
@@ -200,6 +207,38 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	}
 	log.Info("serve: stopped")
 	return nil
+}
+
+// watchKeys keeps the hub's key ring in step with its key file (on change,
+// on SIGHUP, and when a secret names a key the ring lacks) and writes the
+// replica's heartbeats, until ctx ends; the channel it returns is closed once
+// both have stopped.
+func watchKeys(ctx context.Context, h *hub, log *slog.Logger) <-chan struct{} {
+	beat := replica.New(h.store, h.keys, nil, log)
+	done := make(chan struct{})
+	var wg gosync.WaitGroup
+	if h.keyFile != "" {
+		reloader := secrets.NewReloader(h.keyFile, h.keys, secrets.ReloaderOptions{
+			StillUsed: func(ctx context.Context, ids []string) (map[string]int, error) { return h.store.SealedKeyCounts(ctx) },
+			OnChange:  beat.Poke,
+			Log:       log,
+		})
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		poll := time.NewTicker(secrets.DefaultPollInterval)
+		wg.Go(func() {
+			defer signal.Stop(hup)
+			defer poll.Stop()
+			reloader.Run(ctx, poll.C, hup)
+		})
+	}
+	beats := time.NewTicker(replica.HeartbeatInterval)
+	wg.Go(func() {
+		defer beats.Stop()
+		beat.Run(ctx, beats.C)
+	})
+	go func() { wg.Wait(); close(done) }()
+	return done
 }
 
 func appInput(name, clientID string, secret, signing secrets.Secret) instance.AppInput {

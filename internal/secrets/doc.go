@@ -40,20 +40,41 @@
 // [GenerateKey] names keys "k" + the UTC creation time (20060102T150405) + "-"
 // + 6 random hex digits, so keys made in the same second, even by two
 // processes, still differ. Keys reach connhub either in the environment
-// variable CONNHUB_ENCRYPTION_KEYS (keys separated by commas or newlines) or in
-// a key file: one key per line, blank lines and lines starting with '#'
-// ignored, oldest first. [ParseKeys] reads both. The key file must not be
-// readable by group or others ([LoadKeyFile] refuses it otherwise).
-// [CreateKeyFile] writes the first one with mode 0600 and a header saying what
-// the file is; losing it loses every secret in the database.
+// variable CONNHUB_ENCRYPTION_KEYS (keys separated by commas or newlines,
+// oldest first, the last one sealing; [ParseKeys]) or in a key file: one key
+// per line, oldest first, blank lines and lines starting with '#' ignored,
+// and at most one line
+//
+//	primary = k20250102T030405-5f3a9c
+//
+// naming the key that seals (without it, the last key seals, as in files
+// written before the line existed). [LoadKeySet] and [ParseKeyFile] read a
+// key file into a [KeySet]; [KeySet.Keyring] builds its ring. The key file
+// must not be readable by group or others ([LoadKeySet] refuses it
+// otherwise). [CreateKeyFile] writes the first one with mode 0600 and a header
+// saying what the file is; losing it loses every secret in the database.
 //
 // # Rotation
 //
-// The last key is the newest, the primary: it seals, and every key opens.
-// Rotating is: [AppendKey] (written atomically, so a crash never loses the
-// existing keys), restart with the new ring, then re-seal every value whose
-// [SealedKeyID] is not [Keyring.Primary] ([Keyring.Reseal] does one value). A
-// key may be removed only once no value sealed with it remains.
+// Every key opens; the primary seals. Rotation changes the key file in steps,
+// each written atomically (a synced temporary file renamed over the old one,
+// so a crash never loses a key): [AppendKey] adds a key that opens but does
+// not seal, [PromoteKey] makes it the primary, the store re-seals every value
+// whose [SealedKeyID] is not the primary ([Keyring.Reseal] does one value),
+// and [RemoveKey] takes out a key nothing is sealed with any more. The
+// functions here do not check the replicas or the database: the keys
+// commands (internal/cli) do, before each step (docs/SECURITY.md, "Key
+// lifecycle").
+//
+// A running server keeps its [Keyring] in step with the key file through a
+// [Reloader]: it reloads when the file's size, modification time or content
+// change (Run's ticker), on a signal (SIGHUP), and, through
+// [Keyring.OnUnknownKey], when [Keyring.Open] meets a value sealed with a key
+// the ring lacks (one reload at a time, at most one per MissInterval).
+// [Keyring.Replace] swaps the keys for every caller at once. A reload that
+// fails (unreadable or malformed file, or a dropped key that values still
+// use, per ReloaderOptions.StillUsed) keeps the ring as it was and logs one
+// line.
 //
 // # Secrets in memory and in logs
 //

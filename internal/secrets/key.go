@@ -90,34 +90,88 @@ func (k Key) validate() []error {
 	return errs
 }
 
-// ParseKeys reads keys in the key-file format: "<id>:<base64>" items separated
-// by commas and/or newlines, oldest first; blank lines and lines starting with
-// '#' (after leading spaces) are ignored, as are spaces around an item. The
-// base64 is the standard alphabet with padding and must decode to 32 bytes.
+// ParseKeys reads keys in the format of CONNHUB_ENCRYPTION_KEYS:
+// "<id>:<base64>" items separated by commas and/or newlines, oldest first, the
+// last one sealing; blank lines and lines starting with '#' (after leading
+// spaces) are ignored, as are spaces around an item. The base64 is the
+// standard alphabet with padding and must decode to 32 bytes. A "primary = ID"
+// line belongs in a key file only ([ParseKeyFile]) and is refused here.
 //
 // Every problem is reported at once (errors.Join), each with its line number
 // (and item number where a line holds several): bad base64, wrong length,
 // empty, invalid or duplicate ID, no keys at all. No error ever contains key
 // material, nor a key ID that does not match ^[A-Za-z0-9._-]{1,64}$.
 func ParseKeys(s string) ([]Key, error) {
-	keys, err := parseKeys(s)
+	set, err := parseKeySet(s)
+	if err == nil && set.Primary != "" {
+		err = errors.New(`a "primary = ID" line belongs in a key file; here the last key seals`)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("secrets: parse keys: %w", err)
 	}
-	return keys, nil
+	return set.Keys, nil
 }
 
-// parseKeys is ParseKeys without the error prefix, so that LoadKeyFile can name
-// the file instead.
-func parseKeys(s string) ([]Key, error) {
+// KeySet is the keys of a key file, oldest first, and the ID of the one that
+// seals. Primary is the key the file's "primary = ID" line names, or "" when
+// the file has none: then the last key seals, as it did before the line
+// existed.
+type KeySet struct {
+	Keys    []Key
+	Primary string
+}
+
+// PrimaryID is the ID of the key that seals: Primary, or the last key's.
+func (s KeySet) PrimaryID() string {
+	if s.Primary != "" || len(s.Keys) == 0 {
+		return s.Primary
+	}
+	return s.Keys[len(s.Keys)-1].ID
+}
+
+// IDs lists the set's key IDs in file order.
+func (s KeySet) IDs() []string { return keyIDs(s.Keys) }
+
+// ParseKeyFile reads a key file's content: the format of [ParseKeys], plus at
+// most one line "primary = ID" naming the key that seals. It reports every
+// problem at once, as ParseKeys does, and also a second primary line and a
+// primary that names no key of the file.
+func ParseKeyFile(s string) (KeySet, error) {
+	set, err := parseKeySet(s)
+	if err != nil {
+		return KeySet{}, fmt.Errorf("secrets: parse key file: %w", err)
+	}
+	return set, nil
+}
+
+// primaryLine matches the key file's "primary = ID" line. A key item cannot
+// match it: key IDs hold no spaces or '=', and an item needs a ':' after the
+// ID.
+var primaryLine = regexp.MustCompile(`^primary\s*=\s*(.*?)\s*$`)
+
+// parseKeySet is ParseKeyFile without the error prefix, so that LoadKeyFile can
+// name the file instead.
+func parseKeySet(s string) (KeySet, error) {
 	var (
-		keys []Key
-		errs []error
-		seen = map[string]string{} // ID -> where it was first seen
+		set       KeySet
+		errs      []error
+		seen      = map[string]string{} // ID -> where it was first seen
+		primaryAt int
 	)
 	for i, line := range strings.Split(s, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if m := primaryLine.FindStringSubmatch(trimmed); m != nil {
+			switch {
+			case primaryAt != 0:
+				errs = append(errs, fmt.Errorf("line %d: a second primary line (the first is at line %d)", i+1, primaryAt))
+			case !keyIDPattern.MatchString(m[1]):
+				errs = append(errs, fmt.Errorf("line %d: the primary key ID is not valid: it must match %s", i+1, keyIDPattern))
+			default:
+				set.Primary, primaryAt = m[1], i+1
+			}
 			continue
 		}
 		items := strings.Split(trimmed, ",")
@@ -148,16 +202,19 @@ func parseKeys(s string) ([]Key, error) {
 				continue
 			}
 			seen[k.ID] = where
-			keys = append(keys, k)
+			set.Keys = append(set.Keys, k)
 		}
 	}
-	if len(keys) == 0 && len(errs) == 0 {
+	if len(set.Keys) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("no keys found"))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if _, ok := seen[set.Primary]; set.Primary != "" && !ok && len(set.Keys) > 0 {
+		errs = append(errs, fmt.Errorf("line %d: the primary key %q is not in the file", primaryAt, set.Primary))
 	}
-	return keys, nil
+	if err := errors.Join(errs...); err != nil {
+		return KeySet{}, err
+	}
+	return set, nil
 }
 
 // parseKey reads one "<id>:<base64>" item and reports every problem with it.

@@ -352,11 +352,16 @@ func TestAppendKey(t *testing.T) {
 	if !bytes.Equal(keys[0].Material, first[0].Material) {
 		t.Errorf("the first key's material changed")
 	}
-	ring, err := secrets.NewKeyring(keys)
+	// Added keys open but do not seal: the first key stays the primary.
+	set, err := secrets.LoadKeySet(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ring.Primary(), b.ID; got != want {
+	ring, err := set.Keyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ring.Primary(), first[0].ID; got != want {
 		t.Errorf("Primary: got %q, want %q", got, want)
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {

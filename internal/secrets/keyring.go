@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Sentinel errors of Open. The errors returned wrap them with context that
@@ -33,12 +35,22 @@ const (
 	tagSize = 16
 )
 
-// Keyring seals with its newest key (the primary) and opens with any of its
-// keys. It is safe for concurrent use and holds no key material in a form fmt
-// would print.
+// Keyring seals with its primary key and opens with any of its keys. It is
+// safe for concurrent use and holds no key material in a form fmt would print.
+//
+// A ring's keys can be replaced while it is in use ([Keyring.Replace]): a
+// running server reloads its key file into the ring it was started with, and
+// every Seal and Open sees either the old keys or the new, never a mix.
 type Keyring struct {
-	ids   []string // oldest first; the last one is the primary
-	aeads map[string]cipher.AEAD
+	state     atomic.Pointer[ringState]
+	onUnknown atomic.Pointer[func(keyID string) bool]
+}
+
+// ringState is one generation of a ring's keys.
+type ringState struct {
+	ids     []string // in the order given
+	primary string
+	aeads   map[string]cipher.AEAD
 }
 
 // NewKeyring builds a ring from keys, oldest first: the LAST key is the newest,
@@ -46,19 +58,60 @@ type Keyring struct {
 // valid, distinct ID and 32 bytes of material. All problems are reported at
 // once. The ring does not keep keys' Material slices.
 func NewKeyring(keys []Key) (*Keyring, error) {
-	if len(keys) == 0 {
+	primary := ""
+	if len(keys) > 0 {
+		primary = keys[len(keys)-1].ID
+	}
+	return KeySet{Keys: keys, Primary: primary}.Keyring()
+}
+
+// Keyring builds a ring of the set's keys that seals with the set's Primary
+// (the last key when Primary is ""). It checks what NewKeyring checks, and that
+// Primary names one of the keys.
+func (s KeySet) Keyring() (*Keyring, error) {
+	st, err := newRingState(s)
+	if err != nil {
+		return nil, err
+	}
+	r := &Keyring{}
+	r.state.Store(st)
+	return r, nil
+}
+
+// Replace swaps the ring's keys for the set's, at once for every caller. On
+// error the ring keeps the keys it had.
+func (k *Keyring) Replace(s KeySet) error {
+	st, err := newRingState(s)
+	if err != nil {
+		return err
+	}
+	k.state.Store(st)
+	return nil
+}
+
+// OnUnknownKey installs fn, which Open calls (once per Open) when a value
+// names a key the ring lacks; if fn reports true, Open tries again with the
+// ring's keys as they are then. A server uses it to reload its key file when
+// another replica sealed with a key it has not picked up yet. fn must be safe
+// for concurrent use and should limit how often it does real work.
+func (k *Keyring) OnUnknownKey(fn func(keyID string) bool) {
+	k.onUnknown.Store(&fn)
+}
+
+func newRingState(s KeySet) (*ringState, error) {
+	if len(s.Keys) == 0 {
 		return nil, errors.New("secrets: new keyring: no keys")
 	}
-	r := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys))}
+	st := &ringState{aeads: make(map[string]cipher.AEAD, len(s.Keys))}
 	var errs []error
-	for i, k := range keys {
+	for i, k := range s.Keys {
 		if kerrs := k.validate(); len(kerrs) > 0 {
 			for _, err := range kerrs {
 				errs = append(errs, fmt.Errorf("secrets: new keyring: key %d: %w", i+1, err))
 			}
 			continue
 		}
-		if _, dup := r.aeads[k.ID]; dup {
+		if _, dup := st.aeads[k.ID]; dup {
 			errs = append(errs, fmt.Errorf("secrets: new keyring: key %d: duplicate key ID %q", i+1, k.ID))
 			continue
 		}
@@ -72,38 +125,76 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 			errs = append(errs, fmt.Errorf("secrets: new keyring: key %d: %w", i+1, err))
 			continue
 		}
-		r.aeads[k.ID] = aead
-		r.ids = append(r.ids, k.ID)
+		st.aeads[k.ID] = aead
+		st.ids = append(st.ids, k.ID)
+	}
+	st.primary = s.Primary
+	if st.primary == "" {
+		st.primary = s.Keys[len(s.Keys)-1].ID
+	} else if !slices.Contains(keyIDs(s.Keys), st.primary) {
+		if keyIDPattern.MatchString(st.primary) {
+			errs = append(errs, fmt.Errorf("secrets: new keyring: the primary key %q is not one of the keys", st.primary))
+		} else {
+			errs = append(errs, errors.New("secrets: new keyring: the primary key is not one of the keys"))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return st, nil
 }
 
-// Primary returns the ID of the key that seals: the newest. It is "" only for a
-// Keyring not made by NewKeyring, which can neither seal nor open.
-func (k *Keyring) Primary() string {
-	if k == nil || len(k.ids) == 0 {
-		return ""
+// keyIDs lists keys' IDs in order.
+func keyIDs(keys []Key) []string {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
 	}
-	return k.ids[len(k.ids)-1]
+	return ids
 }
 
-// IDs returns the IDs of the ring's keys, oldest first (the primary last).
-func (k *Keyring) IDs() []string {
+// current is the ring's keys now; nil for a Keyring not made by NewKeyring.
+func (k *Keyring) current() *ringState {
 	if k == nil {
 		return nil
 	}
-	return append([]string(nil), k.ids...)
+	return k.state.Load()
+}
+
+// Primary returns the ID of the key that seals. It is "" only for a Keyring
+// not made by NewKeyring, which can neither seal nor open.
+func (k *Keyring) Primary() string {
+	if st := k.current(); st != nil {
+		return st.primary
+	}
+	return ""
+}
+
+// IDs returns the IDs of the ring's keys, in the order they were given
+// (oldest first, for a key file).
+func (k *Keyring) IDs() []string {
+	if st := k.current(); st != nil {
+		return append([]string(nil), st.ids...)
+	}
+	return nil
+}
+
+// Snapshot returns IDs and Primary as one generation of the ring holds them,
+// even while Replace runs: what a heartbeat reports.
+func (k *Keyring) Snapshot() (ids []string, primary string) {
+	if st := k.current(); st != nil {
+		return append([]string(nil), st.ids...), st.primary
+	}
+	return nil, ""
 }
 
 // Has reports whether the ring holds the key with this ID.
 func (k *Keyring) Has(id string) bool {
-	if k == nil {
+	st := k.current()
+	if st == nil {
 		return false
 	}
-	_, ok := k.aeads[id]
+	_, ok := st.aeads[id]
 	return ok
 }
 
@@ -126,11 +217,15 @@ func (k *Keyring) LogValue() slog.Value {
 // passes "table/rowID/column" so that a value cannot be moved to another row
 // or column.
 func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
-	id := k.Primary()
-	if id == "" {
+	return k.current().seal(plaintext, aad)
+}
+
+func (st *ringState) seal(plaintext, aad []byte) ([]byte, error) {
+	if st == nil {
 		return nil, errors.New("secrets: seal: empty keyring (use NewKeyring)")
 	}
-	aead := k.aeads[id]
+	id := st.primary
+	aead := st.aeads[id]
 	headerLen := 2 + len(id)
 	out := make([]byte, headerLen+nonceSize, headerLen+nonceSize+len(plaintext)+tagSize)
 	out[0] = formatVersion
@@ -149,15 +244,34 @@ func (k *Keyring) Seal(plaintext, aad []byte) ([]byte, error) {
 // that sealed it is not in the ring, and ErrDecrypt if it does not
 // authenticate: a wrong key, any change to the value, or other aad. It never
 // returns plaintext that did not authenticate, and never panics on any input.
+//
+// Before failing with ErrUnknownKey it asks the function given to
+// OnUnknownKey, if any, and tries once more if that reports the ring changed.
 func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
+	p, err := k.current().open(sealed, aad)
+	if !errors.Is(err, ErrUnknownKey) || k == nil {
+		return p, err
+	}
+	fn := k.onUnknown.Load()
+	if fn == nil {
+		return nil, err
+	}
+	id, _ := SealedKeyID(sealed)
+	if !(*fn)(id) {
+		return nil, err
+	}
+	return k.current().open(sealed, aad)
+}
+
+func (st *ringState) open(sealed, aad []byte) ([]byte, error) {
 	h, err := parseHeader(sealed)
 	if err != nil {
 		return nil, err
 	}
 	var aead cipher.AEAD
-	ok := k != nil
+	ok := st != nil
 	if ok {
-		aead, ok = k.aeads[h.keyID]
+		aead, ok = st.aeads[h.keyID]
 	}
 	if !ok {
 		return nil, unknownKeyError(h.keyID)
@@ -184,11 +298,12 @@ func (k *Keyring) Reseal(sealed, aad []byte) (out []byte, changed bool, err erro
 	if err != nil {
 		return nil, false, err
 	}
-	if id == k.Primary() {
+	defer clear(plaintext)
+	st := k.current() // one generation for the comparison and the seal
+	if id == st.primary {
 		return sealed, false, nil
 	}
-	out, err = k.Seal(plaintext, aad)
-	clear(plaintext)
+	out, err = st.seal(plaintext, aad)
 	if err != nil {
 		return nil, false, err
 	}

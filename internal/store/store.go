@@ -40,9 +40,24 @@ type Store interface {
 	// opens it. A wrong or missing key stops start-up here, before anything is
 	// read or overwritten.
 	CheckKeys(ctx context.Context) error
-	// Reseal opens every secret sealed with a key other than the newest and
-	// seals it again with the newest, returning how many it resealed.
+	// Reseal opens every secret sealed with a key other than the key ring's
+	// primary and seals it again with the primary, returning how many it
+	// resealed. It works in batches and can run while replicas serve.
 	Reseal(ctx context.Context) (int, error)
+	// SealedKeyCounts counts the sealed secrets by the ID of the key that
+	// sealed them, over every column Reseal covers, without opening any. A
+	// key with no secret is absent from the map.
+	SealedKeyCounts(ctx context.Context) (map[string]int, error)
+
+	// PutReplica records a replica's heartbeat: creates or replaces the row
+	// of r.ID with its keys and SeenAt.
+	PutReplica(ctx context.Context, r Replica) error
+	// ListReplicas lists the replicas seen at or after since, by ID.
+	ListReplicas(ctx context.Context, since time.Time) ([]Replica, error)
+	// DeleteReplicas removes the row of the replica id (a clean stop), and
+	// every row last seen before seenBefore (replicas long gone); either may
+	// be zero. It returns how many rows it removed.
+	DeleteReplicas(ctx context.Context, id string, seenBefore time.Time) (int, error)
 	// InstallationSecret returns the hub-wide secret called name, made with
 	// generate and stored (sealed) the first time it is asked for, so that every
 	// replica on one database gets the same value (e.g. the key that signs OAuth
@@ -195,6 +210,15 @@ func (p Page) Size() int {
 		return MaxPage
 	}
 	return p.Limit
+}
+
+// Replica is one running connhub serve, as its last heartbeat told: the
+// encryption keys it holds, in key-file order, and the one it seals with.
+type Replica struct {
+	ID         string
+	KeyIDs     []string
+	PrimaryKey string
+	SeenAt     time.Time
 }
 
 // Organization is a tenant: every other entity belongs to one.

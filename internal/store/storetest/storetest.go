@@ -96,6 +96,7 @@ func Run(t *testing.T, b Backend) {
 		})
 	}
 	t.Run("Keys", func(t *testing.T) { t.Parallel(); testKeys(t, b) })
+	t.Run("Replicas", func(t *testing.T) { t.Parallel(); testReplicas(t, b) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, b) })
 }
 
@@ -1289,6 +1290,13 @@ func testKeys(t *testing.T, b Backend) {
 	in, err := s.CreateInstance(ctx, store.Instance{OrgID: o.ID, Connector: "slack", AppID: a.ID, Name: "i", BotToken: "xoxb-one", BotRefreshToken: "xoxe-1-one"})
 	must(t, err)
 
+	counts, err := s.SealedKeyCounts(ctx)
+	must(t, err)
+	if len(counts) != 1 || counts[old[0].ID] < 5 { // key check, client secret, signing secret, bot token, bot refresh token
+		t.Errorf("SealedKeyCounts before rotation: %v, want at least 5 secrets, all of key %s", counts, old[0].ID)
+	}
+	before := counts[old[0].ID]
+
 	// Wrong keys stop at the check, before anything is read.
 	wrong := reopen(Keys(t, 1))
 	if err := wrong.CheckKeys(ctx); err == nil {
@@ -1311,6 +1319,9 @@ func testKeys(t *testing.T, b Backend) {
 	if n, err := rotated.Reseal(ctx); err != nil || n != 0 {
 		t.Errorf("a second Reseal resealed %d (%v), want 0", n, err)
 	}
+	if counts, err := rotated.SealedKeyCounts(ctx); err != nil || len(counts) != 1 || counts[newer.ID] != before {
+		t.Errorf("SealedKeyCounts after Reseal: %v (%v), want %d secrets, all of key %s", counts, err, before, newer.ID)
+	}
 	fresh := reopen(ring(t, newer))
 	must(t, fresh.CheckKeys(ctx))
 	got, err := fresh.GetInstance(ctx, o.ID, in.ID)
@@ -1322,6 +1333,42 @@ func testKeys(t *testing.T, b Backend) {
 	}
 	if err := reopen(k1).CheckKeys(ctx); err == nil {
 		t.Error("after rotation the old key alone still opens the database")
+	}
+}
+
+// testReplicas: heartbeats are upserted, listed by how recent they are, and
+// pruned.
+func testReplicas(t *testing.T, b Backend) {
+	s, _ := b.New(t, Keys(t, 1))
+	t0 := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	r1 := store.Replica{ID: "r1", KeyIDs: []string{"k1", "k2"}, PrimaryKey: "k1", SeenAt: t0}
+	r2 := store.Replica{ID: "r2", KeyIDs: []string{"k1"}, PrimaryKey: "k1", SeenAt: t0.Add(-time.Minute)}
+	must(t, s.PutReplica(ctx, r1))
+	must(t, s.PutReplica(ctx, r2))
+	got, err := s.ListReplicas(ctx, t0.Add(-30*time.Second))
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "r1" || !slices.Equal(got[0].KeyIDs, r1.KeyIDs) || got[0].PrimaryKey != "k1" || !got[0].SeenAt.Equal(t0) {
+		t.Errorf("replicas seen in the last 30s: got %+v, want only %+v", got, r1)
+	}
+	// A later heartbeat replaces the row.
+	r1.KeyIDs, r1.PrimaryKey, r1.SeenAt = []string{"k1", "k2", "k3"}, "k2", t0.Add(5*time.Second)
+	must(t, s.PutReplica(ctx, r1))
+	got, err = s.ListReplicas(ctx, time.Time{})
+	must(t, err)
+	if len(got) != 2 || got[0].ID != "r1" || got[1].ID != "r2" || !slices.Equal(got[0].KeyIDs, r1.KeyIDs) || got[0].PrimaryKey != "k2" || !got[0].SeenAt.Equal(r1.SeenAt) {
+		t.Errorf("all replicas after a second heartbeat of r1: got %+v", got)
+	}
+	if n, err := s.DeleteReplicas(ctx, "", t0.Add(-30*time.Second)); err != nil || n != 1 {
+		t.Errorf("pruning replicas older than 30s: removed %d (%v), want 1", n, err)
+	}
+	if n, err := s.DeleteReplicas(ctx, "r1", time.Time{}); err != nil || n != 1 {
+		t.Errorf("removing r1: removed %d (%v), want 1", n, err)
+	}
+	if n, err := s.DeleteReplicas(ctx, "r1", time.Time{}); err != nil || n != 0 {
+		t.Errorf("removing r1 again: removed %d (%v), want 0 and no error", n, err)
+	}
+	if got, err := s.ListReplicas(ctx, time.Time{}); err != nil || len(got) != 0 {
+		t.Errorf("after removing both: %+v, %v", got, err)
 	}
 }
 
