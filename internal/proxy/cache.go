@@ -25,7 +25,10 @@ type cached struct {
 
 const authCacheMax = 10_000
 
-func (c *authCache) authenticate(ctx context.Context, a *tenant.Authenticator, header string) (tenant.Principal, error) {
+// authenticate answers from the cache, else asks a (AuthenticateFrom
+// remoteAddr, so failures are throttled there; a header that authenticated
+// within ttl passes without a look at the throttle).
+func (c *authCache) authenticate(ctx context.Context, a *tenant.Authenticator, remoteAddr, header string) (tenant.Principal, error) {
 	key := sha256.Sum256([]byte(header))
 	now := time.Now()
 	c.mu.Lock()
@@ -34,7 +37,7 @@ func (c *authCache) authenticate(ctx context.Context, a *tenant.Authenticator, h
 		return e.p, nil
 	}
 	c.mu.Unlock()
-	p, err := a.Authenticate(ctx, header)
+	p, err := a.AuthenticateFrom(ctx, remoteAddr, header)
 	if err != nil {
 		return p, err
 	}
