@@ -24,7 +24,7 @@ import (
 
 var ctx = context.Background()
 
-func newStore(t *testing.T) (store.Store, string) {
+func newStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := sqlite.Open(ctx, filepath.Join(dir, "connhub.db"), storetest.Keys(t, 1))
