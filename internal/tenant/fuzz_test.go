@@ -74,10 +74,10 @@ func fuzzHub(t testing.TB) (*tenant.Authenticator, map[string]expected) {
 	}
 	oc := "User " + fuzzUserSecret + ", Organization " + fuzzOrgSecret
 	live := map[string]expected{
-		canonical("Bearer " + fuzzAPIToken):             {"api_token", user.ID, ""},
-		canonical("Bearer " + fuzzInstanceToken):        {"instance_token", "", ours.ID},
-		canonical("Bearer " + fuzzTheirToken):           {"instance_token", "", theirs.ID},
-		canonical(oc):                                   {"open_connectors", user.ID, ""},
+		canonical("Bearer " + fuzzAPIToken):              {"api_token", user.ID, ""},
+		canonical("Bearer " + fuzzInstanceToken):         {"instance_token", "", ours.ID},
+		canonical("Bearer " + fuzzTheirToken):            {"instance_token", "", theirs.ID},
+		canonical(oc):                                    {"open_connectors", user.ID, ""},
 		canonical(oc + ", Element " + fuzzInstanceToken): {"open_connectors", user.ID, ours.ID},
 	}
 	return &tenant.Authenticator{Store: s}, live
