@@ -30,6 +30,17 @@ type Problem struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter, when not empty, is the answer's Retry-After header (in
+	// seconds): when to try again, for a 429 or a 503.
+	RetryAfter string
+}
+
+// WriteProblem answers p as Write does, with its Retry-After if it has one.
+func WriteProblem(w http.ResponseWriter, p *Problem) {
+	if p.RetryAfter != "" {
+		w.Header().Set("Retry-After", p.RetryAfter)
+	}
+	Write(w, p.Status, p.Code, p.Message)
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Message }

@@ -385,7 +385,8 @@ func newExportCmd(io streams) *cobra.Command {
 		Long: "Export the records of a stream that --where selects (every one by default), as JSON lines (one\n" +
 			"record a line: key, team_id, data, times) or CSV (a header row key,team_id,<fields>,deleted_at,\n" +
 			"then a row a record; nested values as JSON). The hub streams it a page at a time, so an export of\n" +
-			"any size takes little memory.\n\n" +
+			"any size takes little memory. A CSV cell that begins with =, +, -, @, a tab or a carriage return\n" +
+			"is written with a ' before it, so that a spreadsheet shows it as text, never runs it as a formula.\n\n" +
 			"The hub declares at the end how many records it wrote. An export that breaks off without that\n" +
 			"is reported as truncated, and the command exits non-zero. With -o FILE the export is written\n" +
 			"beside FILE and renamed to it only once complete: FILE is never left half-written. A new FILE is\n" +

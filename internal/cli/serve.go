@@ -120,9 +120,11 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 			return fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
 		}
 	}
-	auth := &tenant.Authenticator{Store: h.store}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Failed authentications are throttled per source address and per
+	// credential, wherever they happen: the API, the proxy, the console.
+	auth := &tenant.Authenticator{Store: h.store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(reg)}
 	// One pacer for the proxy and the syncs: Slack's budgets are per
 	// workspace and method, whoever calls.
 	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})

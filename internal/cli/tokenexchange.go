@@ -43,7 +43,7 @@ var defaultExchangeUserScopes = []string{"admin"}
 func newTokenCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Get Slack tokens for an app, outside of any connector instance",
+		Short: "Get Slack tokens for an app, outside of any connector instance, or make a connhub API token",
 	}
 	opts := tokenExchangeOptions{}
 	exchange := &cobra.Command{
@@ -76,7 +76,7 @@ func newTokenCmd(io streams) *cobra.Command {
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for Slack's redirect")
 	f.BoolVar(&opts.NoBrowser, "no-browser", false, "do not open the authorize URL in a browser")
 	registerOutput(f, &opts.Output)
-	cmd.AddCommand(exchange)
+	cmd.AddCommand(exchange, newTokenNewCmd(io))
 	return cmd
 }
 

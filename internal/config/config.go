@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/tenant"
 )
 
 // Config is connhub's configuration. Load builds it from flags, environment,
@@ -434,6 +435,12 @@ func (c Config) Validate() error {
 	for id := range numSettings {
 		if settings[id].secret && c.get(id) == redacted {
 			bad(id, "is %s, the placeholder connhub prints for a secret, not a value", redacted)
+		}
+	}
+
+	if c.AdminToken != "" && c.AdminToken != redacted {
+		if err := tenant.CheckAPIToken(c.AdminToken.Reveal()); err != nil {
+			bad(setAdminToken, "%v", err)
 		}
 	}
 

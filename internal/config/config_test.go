@@ -114,6 +114,11 @@ func TestValidateSingleSettings(t *testing.T) {
 			c.KeyFile, c.EncryptionKeys = "", secrets.Secret(testKey("k1", 1)+"\n"+testKey("k2", 2))
 		}, ""},
 		{"placeholder as a secret", func(c *config.Config) { c.AdminToken = "[REDACTED]" }, `admin_token: is [REDACTED], the placeholder connhub prints for a secret, not a value`},
+		{"admin token as connhub makes them", func(c *config.Config) { c.AdminToken = "chub_0Qm4f8Zp2LxR7vNc1KbT9wYe3JhS6gDa5UoI0qWzX4m" }, ""},
+		{"admin token from openssl", func(c *config.Config) { c.AdminToken = "chub_q2kX9vB7mZ1yL4nR8tW3pF6hJ0cD5gS" }, ""},
+		{"weak admin token", func(c *config.Config) { c.AdminToken = "chub_a" }, "admin_token: has 1 characters after chub_, want at least 22: an API token is chub_ followed by"},
+		{"admin token without the prefix", func(c *config.Config) { c.AdminToken = "0Qm4f8Zp2LxR7vNc1KbT9wYe3JhS6gDa5UoI0qWzX4m" }, "admin_token: does not start with chub_: an API token is chub_"},
+		{"admin token of one character", func(c *config.Config) { c.AdminToken = "chub_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }, "repeats one character"},
 		{"addr port 0", func(c *config.Config) { c.Addr = "127.0.0.1:0" }, ""},
 		{"addr any host", func(c *config.Config) { c.Addr = ":8080" }, ""},
 		{"addr ipv6", func(c *config.Config) { c.Addr = "[::1]:8080" }, ""},
@@ -230,7 +235,7 @@ func TestSlogLevel(t *testing.T) {
 // The secret values of TestNoSecretIsShown: distinct, and found by search.
 const (
 	secretKeys     = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0wMTIzNDU2Nzg5YWI=" // 32 bytes
-	secretAdmin    = "admin-token-7f3a9c"
+	secretAdmin    = "chub_admin7f3a9cQx2Lm8Rt4Vw6Yz1Bd5"
 	secretClient   = "c11e7e5ec12e7"
 	secretSigning  = "5191e5ec12e7"
 	secretPassword = "pg-pass-55aa"

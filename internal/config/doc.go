@@ -74,7 +74,10 @@
 // key file would (one "<id>:<base64>" key per line or comma) and replaces
 // KeyFile; setting both is an error, not a silent choice. Validate parses
 // EncryptionKeys with [secrets.ParseKeys]; the key file itself is read later,
-// by package secrets, and is not checked here.
+// by package secrets, and is not checked here. AdminToken, when set, must pass
+// [tenant.CheckAPIToken]: "chub_" and at least 22 characters of A-Z a-z 0-9 -
+// _ (32 if all hex digits), not all one character; the error says how to make
+// one (connhub token new).
 //
 // # Errors
 //

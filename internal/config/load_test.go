@@ -147,7 +147,7 @@ var settingCases = []settingCase{
 	{"db", "CONNHUB_DB", "db", func(c config.Config) string { return c.DB }, "sqlite:file.db", "postgres://env@db.example/connhub", "postgresql://flag@db.example/connhub"},
 	{"key_file", "CONNHUB_KEY_FILE", "key-file", func(c config.Config) string { return c.KeyFile }, "/nonexistent/file-keys", "/nonexistent/env-keys", "/nonexistent/flag-keys"},
 	{"encryption_keys", "CONNHUB_ENCRYPTION_KEYS", "", func(c config.Config) string { return c.EncryptionKeys.Reveal() }, testKey("file", 'f'), testKey("env", 'e'), ""},
-	{"admin_token", "CONNHUB_ADMIN_TOKEN", "", func(c config.Config) string { return c.AdminToken.Reveal() }, "file-admin-token", "env-admin-token", ""},
+	{"admin_token", "CONNHUB_ADMIN_TOKEN", "", func(c config.Config) string { return c.AdminToken.Reveal() }, "chub_fileAdminTokenQx2Lm8Rt4Vw6", "chub_envAdminTokenQx2Lm8Rt4Vw6Yz", ""},
 	{"addr", "CONNHUB_ADDR", "addr", func(c config.Config) string { return c.Addr }, "127.0.0.1:1", ":2", "localhost:3"},
 	{"slack_url", "CONNHUB_SLACK_URL", "slack-url", func(c config.Config) string { return c.SlackURL }, "http://file.example", "https://env.example/slack", "http://127.0.0.1:9"},
 	{"public_url", "CONNHUB_PUBLIC_URL", "public-url", func(c config.Config) string { return c.PublicURL }, "http://file.example", "https://env.example", "http://127.0.0.1:9"},

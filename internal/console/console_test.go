@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -45,6 +46,12 @@ func setup(t *testing.T) *env {
 // setupWith starts a hub as o says, with a sync service when withSyncs.
 func setupWith(t *testing.T, o hubtest.Options, withSyncs bool) *env {
 	t.Helper()
+	return setupThrottled(t, o, withSyncs, nil)
+}
+
+// setupThrottled is setupWith with th throttling failed authentications.
+func setupThrottled(t *testing.T, o hubtest.Options, withSyncs bool, th *tenant.Throttle) *env {
+	t.Helper()
 	hub := hubtest.Start(t, o)
 	e := &env{hub: hub}
 	ts := httptest.NewUnstartedServer(nil)
@@ -72,7 +79,7 @@ func setupWith(t *testing.T, o hubtest.Options, withSyncs bool) *env {
 			t.Fatal(err)
 		}
 	}
-	auth := &tenant.Authenticator{Store: hub.Store}
+	auth := &tenant.Authenticator{Store: hub.Store, Throttle: th}
 	web, err := console.New(console.Options{Store: hub.Store, Instances: e.svc, Auth: auth, Syncs: e.syncs, BaseURL: e.url, Log: hub.Log})
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +261,28 @@ func TestSignin(t *testing.T) {
 	if strings.Contains(e.hub.Logs.String(), e.token) {
 		t.Error("the API token is in the logs")
 	}
+}
+
+// TestSigninThrottled: sign-in shares the API's throttle of failed
+// attempts, and says when to try again.
+func TestSigninThrottled(t *testing.T) {
+	t.Parallel()
+	e := setupThrottled(t, hubtest.Options{NoInstall: true}, false,
+		tenant.NewThrottle(tenant.ThrottleOptions{PerSource: tenant.Limit{Burst: 2, Every: time.Hour}}))
+	b := e.browser(t)
+	csrf := b.csrf(b.get("/signin"))
+	for i := range 2 {
+		got := b.post("/signin", url.Values{"csrf": {csrf}, "token": {fmt.Sprintf("%s_wrong%030d", tenant.APITokenPrefix, i)}})
+		wantStatus(t, got, http.StatusUnauthorized)
+		csrf = b.csrf(got)
+	}
+	got := b.post("/signin", url.Values{"csrf": {csrf}, "token": {e.token}})
+	wantStatus(t, got, http.StatusTooManyRequests)
+	wantIn(t, got, "Too many failed sign-ins", "Try again in 3600 seconds", `id="error"`)
+	if ra := got.header.Get("Retry-After"); ra != "3600" {
+		t.Errorf("Retry-After %q, want 3600", ra)
+	}
+	wantNotIn(t, got, e.token)
 }
 
 func TestSigninCookieFlags(t *testing.T) {

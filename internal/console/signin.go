@@ -48,7 +48,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			c.showSignin(w, r, http.StatusUnprocessableEntity, "Paste both secrets: the User secret ("+tenant.UserSecretPrefix+"_…) and the Organization secret ("+tenant.OrgSecretPrefix+"_…).", "")
 			return
 		}
-		p, err = c.o.Auth.Authenticate(r.Context(), "User "+user+", Organization "+org)
+		p, err = c.o.Auth.AuthenticateFrom(r.Context(), r.RemoteAddr, "User "+user+", Organization "+org)
 	} else {
 		token := strings.TrimSpace(r.PostFormValue("token"))
 		if token == "" {
@@ -59,10 +59,16 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 			c.showSignin(w, r, http.StatusUnauthorized, "That is not an API token: API tokens start with "+tenant.APITokenPrefix+"_ (an instance token, chi_…, cannot sign in).", "")
 			return
 		}
-		p, err = c.o.Auth.Authenticate(r.Context(), "Bearer "+token)
+		p, err = c.o.Auth.AuthenticateFrom(r.Context(), r.RemoteAddr, "Bearer "+token)
 	}
 	var ae *tenant.AuthError
+	var te *tenant.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		c.o.Log.Info("console: sign-in throttled", "request_id", requestID(r))
+		w.Header().Set("Retry-After", te.RetryAfterSeconds())
+		c.showSignin(w, r, http.StatusTooManyRequests, "Too many failed sign-ins from this address or with these credentials. Try again in "+te.RetryAfterSeconds()+" seconds.", "")
+		return
 	case errors.As(err, &ae):
 		msg := "Those credentials are not valid for any organization. Check that you pasted all of them."
 		switch ae.Code {

@@ -77,11 +77,11 @@ func New(o Options) *API {
 	// the last one win, and the instance's own token is the narrower.
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiToken": {Type: "http", Scheme: "bearer", BearerFormat: "chub_…",
-			Description: "An API token of a user (chub_…): `Authorization: Bearer chub_…`. It acts for its user in the user's organization."},
+			Description: "An API token of a user (chub_…): `Authorization: Bearer chub_…`. It acts for its user in the user's organization." + throttleNote},
 		"openConnectors": {Type: "apiKey", In: "header", Name: "Authorization",
-			Description: "SAP Open Connectors' form: `User <user secret>, Organization <organization secret>[, Element <instance token>]`."},
+			Description: "SAP Open Connectors' form: `User <user secret>, Organization <organization secret>[, Element <instance token>]`." + throttleNote},
 		"instanceToken": {Type: "http", Scheme: "bearer", BearerFormat: "chi_…",
-			Description: "An instance token (chi_…): `Authorization: Bearer chi_…`. It acts for its instance only: its ping, its Slack calls, its records."},
+			Description: "An instance token (chi_…): `Authorization: Bearer chi_…`. It acts for its instance only: its ping, its Slack calls, its records." + throttleNote},
 	}
 	cfg.Security = []map[string][]string{{"apiToken": {}}, {"openConnectors": {}}, {"instanceToken": {}}}
 	a.huma = humago.New(mux, cfg)
@@ -126,6 +126,9 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write([]byte("ready\n"))
 }
+
+// throttleNote ends each security scheme's description.
+const throttleNote = " Repeated failures from one address, or with one credential, are answered 429 too_many_failed_attempts with Retry-After (seconds), before the credentials are checked."
 
 // public are the paths served without credentials.
 var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/metrics": true, "/v1/oauth/slack/callback": true}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/query"
+	"github.com/connhub/connhub/internal/safecsv"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
@@ -229,6 +229,9 @@ func (a *API) recordRoutes() {
 		Summary: "Export a stream's records",
 		Description: "Every record where selects, in key order, streamed as it is read from the store a page at a time: JSON lines (one record a line), " +
 			"or CSV (a header row key,team_id,<fields>,deleted_at, then a row per record, nested values as JSON). " +
+			"In CSV, a cell that begins with =, +, -, @, a tab or a carriage return is written with a single quote (') before it, " +
+			"so that a spreadsheet shows it as text and never runs it as a formula (OWASP's advice against CSV injection): " +
+			"=HYPERLINK(…) is exported as '=HYPERLINK(…), and -5 as '-5. " +
 			"After the last record the trailer " + exportTrailer + " says how many records were written; an export that breaks off has none " +
 			"(and its connection is cut), so a client that finds no trailer knows it is truncated.",
 		Tags: tags,
@@ -269,7 +272,7 @@ func (a *API) recordRoutes() {
 				_, w := humago.Unwrap(hctx)
 				e := &exporter{rc: http.NewResponseController(w), buf: bufio.NewWriterSize(w, 64<<10), sel: sel}
 				if in.Format == "csv" {
-					e.csv = csv.NewWriter(e.buf)
+					e.csv = safecsv.NewWriter(e.buf)
 				}
 				hctx.SetStatus(http.StatusOK)
 				recs := first
@@ -300,7 +303,7 @@ func (a *API) recordRoutes() {
 type exporter struct {
 	rc     *http.ResponseController
 	buf    *bufio.Writer
-	csv    *csv.Writer // nil: JSON lines
+	csv    *safecsv.Writer // nil: JSON lines
 	sel    selection
 	header bool
 	n      int64 // records written

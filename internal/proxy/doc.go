@@ -7,7 +7,9 @@
 // <instance token>, or the Open Connectors header with Element), or, so that
 // unmodified Slack clients such as slack-go work when pointed at connhub, with
 // the instance token where Slack's own token would go: the "token" field of a
-// form body or of the query. The query and body go to Slack as they came
+// form body or of the query. Failed attempts are throttled per source address
+// and credential as everywhere (tenant's AuthenticateFrom): over the limit the
+// proxy answers 429 too_many_failed_attempts with Retry-After, unforwarded. The query and body go to Slack as they came
 // (less that token field) with the instance's Slack token in the Authorization
 // header; Slack's status, body and useful headers come back as they are,
 // streamed. The upstream is always the configured Slack: no caller names a

@@ -122,7 +122,7 @@ func Routes(path string) bool {
 }
 
 func fail(w http.ResponseWriter, p *apierror.Problem) {
-	apierror.Write(w, p.Status, p.Code, p.Message)
+	apierror.WriteProblem(w, p)
 }
 
 // ServeHTTP proxies one call.
@@ -230,9 +230,12 @@ func (c *call) authenticate(instanceID string) *apierror.Problem {
 			header = "Bearer " + tok
 		}
 	}
-	pr, err := c.p.o.Auth.Authenticate(c.r.Context(), header)
+	pr, err := c.p.o.Auth.AuthenticateFrom(c.r.Context(), c.r.RemoteAddr, header)
 	var ae *tenant.AuthError
+	var te *tenant.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		return &apierror.Problem{Status: http.StatusTooManyRequests, Code: tenant.ThrottledCode, Message: te.Error(), RetryAfter: te.RetryAfterSeconds()}
 	case errors.As(err, &ae):
 		return apierror.New(http.StatusUnauthorized, ae.Code, ae.Message)
 	case err != nil:

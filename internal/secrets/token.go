@@ -62,3 +62,48 @@ func HashToken(token string) []byte {
 func TokenMatches(hash []byte, token string) bool {
 	return len(hash) == sha256.Size && subtle.ConstantTimeCompare(hash, HashToken(token)) == 1
 }
+
+// MinChosenTokenBody is the fewest characters the part after the prefix of a
+// chosen token may have: 22 characters of base64url's alphabet carry 132
+// bits when drawn at random.
+const MinChosenTokenBody = 22
+
+// minHexTokenBody is the same for a body of hex digits only: 32 of them are
+// 128 bits.
+const minHexTokenBody = 32
+
+// CheckChosenToken reports whether token, chosen by a person (an environment
+// variable's value, say) rather than made by NewToken, is fit to be a bearer
+// credential: prefix, "_", then at least MinChosenTokenBody characters of
+// A–Z a–z 0–9 - _ (at least 32 when they are all hex digits), not all the
+// same character. Drawn at random, such a body holds at least 128 bits; the
+// check cannot see randomness, only rule out the short and the obviously
+// made-up. Every token NewToken makes passes. The error says what is wrong,
+// never what the token is.
+func CheckChosenToken(prefix, token string) error {
+	body, ok := strings.CutPrefix(token, prefix+"_")
+	if !ok {
+		return fmt.Errorf("does not start with %s_", prefix)
+	}
+	hex := true
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !tokenBodyChar(c) {
+			return fmt.Errorf("has a character after %s_ that is not A-Z, a-z, 0-9, - or _", prefix)
+		}
+		hex = hex && strings.IndexByte("0123456789abcdefABCDEF", c) >= 0
+	}
+	switch {
+	case len(body) < MinChosenTokenBody:
+		return fmt.Errorf("has %d characters after %s_, want at least %d", len(body), prefix, MinChosenTokenBody)
+	case hex && len(body) < minHexTokenBody:
+		return fmt.Errorf("has only %d hex digits after %s_, want at least %d", len(body), prefix, minHexTokenBody)
+	case strings.Count(body, body[:1]) == len(body):
+		return fmt.Errorf("repeats one character after %s_", prefix)
+	}
+	return nil
+}
+
+func tokenBodyChar(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}

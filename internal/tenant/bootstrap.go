@@ -37,7 +37,15 @@ type BootstrapResult struct {
 // has organizations, a set adminToken is made a live API token of the first
 // organization's first admin, and a previous CONNHUB_ADMIN_TOKEN is revoked:
 // changing the variable rotates the admin token.
+//
+// A set adminToken must pass CheckAPIToken; Bootstrap refuses one that does
+// not, before touching the store.
 func Bootstrap(ctx context.Context, s store.Store, adminToken secrets.Secret, dataDir string, out io.Writer) (BootstrapResult, error) {
+	if !adminToken.IsZero() {
+		if err := CheckAPIToken(adminToken.Reveal()); err != nil {
+			return BootstrapResult{}, fmt.Errorf("tenant: bootstrap: %s %w", AdminTokenName, err)
+		}
+	}
 	orgs, _, err := s.ListOrganizations(ctx, store.Page{Limit: 1})
 	if err != nil {
 		return BootstrapResult{}, fmt.Errorf("tenant: bootstrap: %w", err)

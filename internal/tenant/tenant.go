@@ -55,6 +55,11 @@ type Authenticator struct {
 	Store store.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Throttle, when set, limits failed attempts per source and credential
+	// in AuthenticateFrom (and so in Middleware).
+	Throttle *Throttle
+	// Metrics, when set, counts AuthenticateFrom's failures.
+	Metrics *Metrics
 }
 
 func (a *Authenticator) now() time.Time {
@@ -238,13 +243,19 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// Middleware authenticates every request and answers 401 (or 500 when the
-// store fails) before next runs.
+// Middleware authenticates every request (AuthenticateFrom, from
+// r.RemoteAddr) and answers 401, 429 with Retry-After when throttled, or 500
+// when the store fails, before next runs.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		p, err := a.AuthenticateFrom(r.Context(), r.RemoteAddr, r.Header.Get("Authorization"))
 		var ae *AuthError
+		var te *ThrottledError
 		switch {
+		case errors.As(err, &te):
+			w.Header().Set("Retry-After", te.RetryAfterSeconds())
+			apierror.Write(w, http.StatusTooManyRequests, ThrottledCode, te.Error())
+			return
 		case errors.As(err, &ae):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="connhub"`)
 			apierror.Write(w, http.StatusUnauthorized, ae.Code, ae.Message)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,7 +24,7 @@ import (
 
 var ctx = context.Background()
 
-func newStore(t *testing.T) (store.Store, string) {
+func newStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := sqlite.Open(ctx, filepath.Join(dir, "connhub.db"), storetest.Keys(t, 1))
@@ -270,5 +271,19 @@ func TestHint(t *testing.T) {
 	}
 	if got := tenant.Hint("short"); got != "" {
 		t.Errorf("Hint of a short value: got %q, want nothing", got)
+	}
+}
+
+func TestBootstrapRefusesAWeakAdminToken(t *testing.T) {
+	t.Parallel()
+	s, dir := newStore(t)
+	for _, weak := range []string{"chub_a", "q2kX9vB7mZ1yL4nR8tW3pF6hJ0cD5gS"} {
+		_, err := tenant.Bootstrap(ctx, s, secrets.Secret(weak), dir, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tenant.APITokenShape) || strings.Contains(err.Error(), weak) {
+			t.Errorf("Bootstrap with %s: got %v, want a refusal that says what a token looks like", weak, err)
+		}
+	}
+	if orgs, _, err := s.ListOrganizations(ctx, store.Page{Limit: 1}); err != nil || len(orgs) != 0 {
+		t.Errorf("after the refusals the store has %d organizations (%v), want none", len(orgs), err)
 	}
 }
