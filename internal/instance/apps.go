@@ -152,4 +152,3 @@ func (s *Service) refreshable(ctx context.Context, orgID, appID string) (store.I
 		after = next
 	}
 }
-
