@@ -59,7 +59,9 @@ type instancesUpdateOptions struct {
 	Tags     []string
 	NoTags   bool
 	Settings []string
-	changed  func(string) bool
+	// AllowUserToken lets proxied calls use the installing user's token.
+	AllowUserToken bool
+	changed        func(string) bool
 }
 
 type instancesReauthOptions struct {
@@ -334,7 +336,7 @@ func (h *hubClient) printInstance(in connhub.Instance) error {
 		{"Workspaces", join(in.Teams)}, {"Bot user", in.BotUserID}, {"Authed user", in.AuthedUserID},
 		{"Bot scopes", join(in.BotScopes)}, {"User scopes", join(in.UserScopes)},
 		{"Bot token", tokenText(in.HasBotToken, in.BotTokenExpiresAt)}, {"User token", tokenText(in.HasUserToken, in.UserTokenExpiresAt)},
-		{"Instance token", in.InstanceTokenHint}, {"Tags", join(in.Tags)}, {"Settings", settings},
+		{"Instance token", in.InstanceTokenHint}, {"User token", userTokenUse(in)}, {"Tags", join(in.Tags)}, {"Settings", settings},
 		{"Last ping", lastPing}, {"Created", when(in.CreatedAt)}, {"Updated", when(in.UpdatedAt)},
 	})
 }
@@ -370,6 +372,7 @@ func newInstancesUpdateCmd(io streams, cf *clientFlags) *cobra.Command {
 	f.StringArrayVar(&opts.Tags, "tag", nil, "a tag (repeatable): the instance's tags become the ones given")
 	f.BoolVar(&opts.NoTags, "no-tags", false, "remove every tag")
 	f.StringArrayVar(&opts.Settings, "set", nil, "KEY=VALUE: set a setting (repeatable); KEY=null removes it")
+	f.BoolVar(&opts.AllowUserToken, "allow-user-token", false, "let proxied calls use the installing user's token (X-Connhub-Token: user; each call is audited); --allow-user-token=false forbids it")
 	return cmd
 }
 
@@ -396,8 +399,11 @@ func runInstancesUpdate(ctx context.Context, opts instancesUpdateOptions, io str
 		}
 		u.Settings[k] = settingValue(v)
 	}
-	if u.Name == nil && u.Tags == nil && u.Settings == nil {
-		return usageError{errors.New("nothing to update: give --name, --tag, --no-tags or --set")}
+	if opts.changed("allow-user-token") {
+		u.AllowUserToken = &opts.AllowUserToken
+	}
+	if u.Name == nil && u.Tags == nil && u.Settings == nil && u.AllowUserToken == nil {
+		return usageError{errors.New("nothing to update: give --name, --tag, --no-tags, --set or --allow-user-token")}
 	}
 	h, err := opts.connect(io)
 	if err != nil {
@@ -411,6 +417,17 @@ func runInstancesUpdate(ctx context.Context, opts instancesUpdateOptions, io str
 		fmt.Fprintf(io.stdout, "connhub: updated instance %s; its Slack tokens are untouched\n", in.ID)
 	}
 	return h.printInstance(in)
+}
+
+// userTokenUse says whether proxied calls may use the instance's user token.
+func userTokenUse(in connhub.Instance) string {
+	switch {
+	case !in.HasUserToken:
+		return ""
+	case in.AllowUserToken:
+		return "proxied calls may use it (X-Connhub-Token: user)"
+	}
+	return "not through the proxy (--allow-user-token allows it)"
 }
 
 // settingValue is a --set value: JSON when it parses as JSON, else text.

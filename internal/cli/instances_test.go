@@ -154,6 +154,12 @@ func TestOutputs(t *testing.T) {
 	if got.ID != id || got.Status != connhub.StatusActive || got.AuthMethod != connhub.AuthToken || len(got.Tags) != 1 {
 		t.Errorf("instances get -o json: %+v", got)
 	}
+	if got := cliJSON[connhub.Instance](t, h, "instances", "update", id, "--allow-user-token"); !got.AllowUserToken {
+		t.Errorf("instances update --allow-user-token: %+v", got.AllowUserToken)
+	}
+	if got := cliJSON[connhub.Instance](t, h, "instances", "update", id, "--allow-user-token=false"); got.AllowUserToken {
+		t.Errorf("instances update --allow-user-token=false: %+v", got.AllowUserToken)
+	}
 	tok := strings.TrimSpace(h.cliOK(t, "instances", "token", id))
 	if !strings.HasPrefix(tok, "chi_") || strings.Contains(tok, " ") {
 		t.Errorf("instances token printed %q; want the instance token alone", tok)
