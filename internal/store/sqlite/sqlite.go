@@ -129,7 +129,10 @@ func Open(ctx context.Context, path string, keys *secrets.Keyring) (*sqlstore.St
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Keep every connection the pool may open: a connection closed for want
+	// of an idle slot is opened again on the next burst, pragmas and all.
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

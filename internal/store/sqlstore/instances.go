@@ -218,7 +218,7 @@ func (q *queries) CreateInstance(ctx context.Context, in store.Instance) (store.
 }
 
 func (q *queries) getInstance(ctx context.Context, where string, args ...any) (store.Instance, error) {
-	in, err := q.scanInstance(q.queryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE `+where, args...))
+	in, err := q.scanInstance(q.lookup(ctx, `SELECT `+instanceCols+` FROM instances WHERE `+where, args...))
 	if err != nil {
 		return store.Instance{}, fmt.Errorf("store: instance: %w", q.mapErr(err))
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -52,13 +53,15 @@ type Store struct {
 	queries
 	db     *sql.DB
 	writer chan struct{} // held by the one writer, where the dialect is SingleWriter
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared lookups (lookup)
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New wraps an open database. The store owns db and closes it.
 func New(db *sql.DB, d *Dialect, keys *secrets.Keyring) *Store {
-	s := &Store{db: db, writer: make(chan struct{}, 1)}
+	s := &Store{db: db, writer: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
 	s.queries = queries{db: db, d: d, keys: keys, s: s}
 	return s
 }
@@ -69,7 +72,15 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 func (s *Store) Backend() string { return s.d.Name }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
@@ -154,6 +165,43 @@ func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Ro
 
 func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return q.db.QueryRowContext(ctx, q.d.Placeholders(query), args...)
+}
+
+// lookup is queryRow for the few lookups that every request makes (an
+// instance, organization, user or API token by ID or hash): outside a
+// transaction it runs a statement prepared once, which spares parsing and
+// planning the same SQL on every request.
+func (q *queries) lookup(ctx context.Context, query string, args ...any) *sql.Row {
+	if q.tx {
+		return q.queryRow(ctx, query, args...)
+	}
+	stmt, err := q.s.prepared(ctx, q.d.Placeholders(query))
+	if err != nil {
+		return q.queryRow(ctx, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// maxPrepared bounds the statements a Store keeps prepared; lookups beyond
+// it run unprepared.
+const maxPrepared = 64
+
+// prepared returns the statement for query, preparing it the first time.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	if len(s.stmts) >= maxPrepared {
+		return nil, errors.New("store: too many prepared statements")
+	}
+	st, err := s.db.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // mapErr turns the driver's constraint errors into the store's sentinels.

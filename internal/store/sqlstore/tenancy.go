@@ -48,7 +48,7 @@ func (q *queries) CreateOrganization(ctx context.Context, o store.Organization) 
 }
 
 func (q *queries) getOrg(ctx context.Context, where string, args ...any) (store.Organization, error) {
-	o, err := q.scanOrg(q.queryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE `+where, args...))
+	o, err := q.scanOrg(q.lookup(ctx, `SELECT `+orgCols+` FROM organizations WHERE `+where, args...))
 	if err != nil {
 		return store.Organization{}, fmt.Errorf("store: organization: %w", q.mapErr(err))
 	}
@@ -131,7 +131,7 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 }
 
 func (q *queries) getUser(ctx context.Context, where string, args ...any) (store.User, error) {
-	u, err := q.scanUser(q.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+where, args...))
+	u, err := q.scanUser(q.lookup(ctx, `SELECT `+userCols+` FROM users WHERE `+where, args...))
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: user: %w", q.mapErr(err))
 	}
@@ -203,7 +203,7 @@ func (q *queries) CreateAPICredential(ctx context.Context, c store.APICredential
 }
 
 func (q *queries) getAPICredential(ctx context.Context, where string, args ...any) (store.APICredential, error) {
-	c, err := scanAPICredential(q.queryRow(ctx, `SELECT `+credCols+` FROM api_credentials WHERE `+where, args...))
+	c, err := scanAPICredential(q.lookup(ctx, `SELECT `+credCols+` FROM api_credentials WHERE `+where, args...))
 	if err != nil {
 		return store.APICredential{}, fmt.Errorf("store: API credential: %w", q.mapErr(err))
 	}
