@@ -134,10 +134,7 @@ func (a *Authenticator) apiToken(ctx context.Context, token string) (Principal, 
 		return Principal{}, a.lookupErr(err)
 	}
 	if now.Sub(c.LastUsedAt) > lastUsedEvery {
-		// Best effort: a failure to note the use must not fail the request.
-		if up, err := a.Store.UpdateAPICredential(ctx, c.OrgID, c.ID, func(c *store.APICredential) error { c.LastUsedAt = now; return nil }); err == nil {
-			c = up
-		}
+		c = a.used(ctx, c, u, now)
 	}
 	p := Principal{Org: org, User: u, Credential: &c, Via: "api_token"}
 	return a.bind(ctx, p, "")
@@ -159,6 +156,30 @@ func (a *Authenticator) bind(ctx context.Context, p Principal, element string) (
 	}
 	p.Instance = &in
 	return p, nil
+}
+
+// used notes that an API token was used: its LastUsedAt, and, with it, an
+// auth.token_use event in the audit log (the API's sign-in: at most one a
+// minute for a token, with the address it came from). Best effort: a
+// failure to note the use must not fail the request.
+func (a *Authenticator) used(ctx context.Context, c store.APICredential, u store.User, now time.Time) store.APICredential {
+	r, kind := RequestOf(ctx), "user"
+	if u.Role == store.RoleService {
+		kind = "service"
+	}
+	var up store.APICredential
+	err := a.Store.InTx(ctx, func(q store.Queries) (err error) {
+		if up, err = q.UpdateAPICredential(ctx, c.OrgID, c.ID, func(c *store.APICredential) error { c.LastUsedAt = now; return nil }); err != nil {
+			return err
+		}
+		_, err = q.AppendAudit(ctx, store.AuditEvent{OrgID: c.OrgID, ActorKind: kind, ActorID: c.UserID, CredentialID: c.ID, SourceIP: r.SourceIP,
+			RequestID: r.ID, Action: "auth.token_use", TargetType: "token", TargetID: c.ID})
+		return err
+	})
+	if err != nil {
+		return c
+	}
+	return up
 }
 
 // failed records a refused authentication in the organization's audit log,

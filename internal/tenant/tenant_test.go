@@ -287,3 +287,49 @@ func TestBootstrapRefusesAWeakAdminToken(t *testing.T) {
 		t.Errorf("after the refusals the store has %d organizations (%v), want none", len(orgs), err)
 	}
 }
+
+// TestAPITokenUseIsOnRecord: an API token's use is in the audit log (the
+// API's sign-in) at most once a minute, with its source address; a revoked
+// token's try is recorded as refused.
+func TestAPITokenUseIsOnRecord(t *testing.T) {
+	t.Parallel()
+	s, dir := newStore(t)
+	token, _, _, res := firstStart(t, s, dir)
+	now := time.Now()
+	a := &tenant.Authenticator{Store: s, Now: func() time.Time { return now }}
+	use := func() {
+		t.Helper()
+		c := tenant.WithRequest(ctx, tenant.Request{ID: "req-1", SourceIP: "192.0.2.7"})
+		if _, err := a.Authenticate(c, "Bearer "+token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := func(action string) []store.AuditEvent {
+		t.Helper()
+		list, _, err := s.ListAudit(ctx, res.Org.ID, store.AuditFilter{Action: action}, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	use()
+	use()
+	if got := events("auth.token_use"); len(got) != 1 || got[0].SourceIP != "192.0.2.7" || got[0].ActorID != res.Admin.ID || got[0].RequestID != "req-1" {
+		t.Fatalf("token uses in the first minute: %+v; want one, from 192.0.2.7", got)
+	}
+	now = now.Add(2 * time.Minute)
+	use()
+	if got := events("auth.token_use"); len(got) != 2 {
+		t.Errorf("token uses after two minutes: %d; want 2", len(got))
+	}
+	creds, _, _ := s.ListAPICredentials(ctx, res.Org.ID, store.Page{})
+	for _, c := range creds {
+		s.UpdateAPICredential(ctx, res.Org.ID, c.ID, func(c *store.APICredential) error { c.RevokedAt = now; return nil })
+	}
+	if _, err := a.Authenticate(ctx, "Bearer "+token); err == nil {
+		t.Fatal("a revoked token authenticated")
+	}
+	if got := events("auth.failed"); len(got) != 1 || got[0].Outcome != "denied" || got[0].Details["reason"] != "revoked_credentials" {
+		t.Errorf("refused tries: %+v", got)
+	}
+}
