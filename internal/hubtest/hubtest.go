@@ -212,3 +212,34 @@ func (h *Hub) ClearFaults(t testing.TB) {
 	}
 	resp.Body.Close()
 }
+
+// HoldAudit holds the organization's audit chain (its head row, for the
+// life of a transaction that appended an event), as a write-locked
+// database would, until the returned function is called: every audited
+// action of the organization waits meanwhile. Release it before the test
+// ends.
+func HoldAudit(t testing.TB, s store.Store, orgID string) (release func()) {
+	t.Helper()
+	held, free, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(q store.Queries) error {
+			if _, err := q.AppendAudit(ctx, store.AuditEvent{OrgID: orgID, ActorKind: "system", ActorID: "system", Action: "test.hold"}); err != nil {
+				return err
+			}
+			close(held)
+			<-free
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("hubtest: hold the audit log: %v", err)
+	}
+	return func() {
+		close(free)
+		if err := <-done; err != nil {
+			t.Errorf("hubtest: the audit hold: %v", err)
+		}
+	}
+}

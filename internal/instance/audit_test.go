@@ -19,27 +19,11 @@ func TestARevealWithoutItsAuditEventFails(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			h := hubtest.Start(t, hubtest.Options{Postgres: backend == "postgres"})
-			held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				done <- h.Store.InTx(ctx, func(q store.Queries) error {
-					// Appending an event takes the chain's head for the
-					// transaction's life, as a reveal's append would.
-					if _, err := q.AppendAudit(ctx, store.AuditEvent{OrgID: h.Admin.Org.ID, ActorKind: "system", ActorID: "system", Action: "test.hold"}); err != nil {
-						return err
-					}
-					close(held)
-					<-release
-					return nil
-				})
-			}()
-			<-held
+			release := hubtest.HoldAudit(t, h.Store, h.Admin.Org.ID)
 			short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			tok, err := h.Services.Token(short, h.Admin, h.Instance.ID)
 			cancel()
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+			release()
 			if err == nil || !tok.IsZero() {
 				t.Fatalf("the instance token was revealed (%v) while its audit event could not be written", err)
 			}

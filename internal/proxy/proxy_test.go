@@ -22,6 +22,7 @@ import (
 
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/ratelimit"
@@ -472,18 +473,7 @@ func TestWritesAndTheUserTokenAreOnRecord(t *testing.T) {
 
 	// Hold the audit log's chain head: the write is refused, not sent.
 	sent := h.sandbox.Stats().Methods["chat.postMessage"].Calls
-	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- h.store.InTx(ctx, func(q store.Queries) error {
-			if _, err := q.AppendAudit(ctx, store.AuditEvent{OrgID: h.admin.Org.ID, ActorKind: "system", ActorID: "system", Action: "test.hold"}); err != nil {
-				return err
-			}
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := hubtest.HoldAudit(t, h.store, h.admin.Org.ID)
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	req, _ := http.NewRequestWithContext(short, "POST", h.url+"/v1/slack/chat.postMessage", strings.NewReader(url.Values{"channel": {channel}, "text": {"x"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -495,10 +485,7 @@ func TestWritesAndTheUserTokenAreOnRecord(t *testing.T) {
 		}
 	}
 	cancel()
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if after := h.sandbox.Stats().Methods["chat.postMessage"].Calls; after != sent {
 		t.Errorf("Slack saw %d chat.postMessage calls while the log was held, want none", after-sent)
 	}
