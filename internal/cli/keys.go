@@ -181,6 +181,7 @@ func runKeysPromote(ctx context.Context, cfg config.Config, id string, wait time
 	if err := secrets.PromoteKey(path, id, time.Now()); err != nil {
 		return err
 	}
+	recordKeyEvent(ctx, h, io, "keys.promote", map[string]any{"key": id})
 	fmt.Fprintf(io.stdout, "connhub: key %s now seals new secrets; every replica follows when it reads %s again\n", id, path)
 	fmt.Fprintf(io.stdout, "connhub: next: connhub keys reseal\n")
 	return nil
@@ -208,6 +209,7 @@ func runKeysReseal(ctx context.Context, cfg config.Config, wait time.Duration, i
 	if err != nil {
 		return fmt.Errorf("reseal: %w (secrets already resealed stay readable with the new key; run again to finish)", err)
 	}
+	recordKeyEvent(ctx, h, io, "keys.reseal", map[string]any{"key": primary, "resealed": n})
 	fmt.Fprintf(io.stdout, "connhub: sealed %d secrets again with key %s; the keys %s can open them\n", n, primary, strings.Join(h.keys.IDs(), ", "))
 	if others := replica.SealingWith(live, primary, true); len(others) > 0 {
 		fmt.Fprintf(io.stdout, "connhub: the replicas %s still seal new secrets with another key; once they seal with %s (`connhub keys status`), run `connhub keys reseal` again\n",
@@ -249,6 +251,7 @@ func runKeysRetire(ctx context.Context, cfg config.Config, id string, wait time.
 	if err := secrets.RemoveKey(path, id); err != nil {
 		return err
 	}
+	recordKeyEvent(ctx, h, io, "keys.retire", map[string]any{"key": id})
 	fmt.Fprintf(io.stdout, "connhub: removed key %s from %s; no secret was sealed with it. Keep the old key file as long as database backups from before the reseal exist\n", id, path)
 	return nil
 }
@@ -325,5 +328,30 @@ func waitForReplicas(ctx context.Context, h *hub, wait time.Duration, bad func([
 			return ids, ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+// recordKeyEvent puts a step of the keys' lifecycle in every organization's
+// audit log: the keys seal every organization's secrets. The step is done
+// by then (the key file changed), so a failure to record it is printed, not
+// returned.
+func recordKeyEvent(ctx context.Context, h *hub, io streams, action string, details map[string]any) {
+	after := ""
+	for {
+		orgs, next, err := h.store.ListOrganizations(ctx, store.Page{After: after, Limit: store.MaxPage})
+		if err != nil {
+			fmt.Fprintf(io.stderr, "connhub: %s is not in the audit log: %v\n", action, err)
+			return
+		}
+		for _, o := range orgs {
+			if _, err := h.store.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "system", ActorID: "system", CredentialID: "cli",
+				Action: action, TargetType: "key", TargetID: fmt.Sprint(details["key"]), Details: details}); err != nil {
+				fmt.Fprintf(io.stderr, "connhub: %s is not in organization %s's audit log: %v\n", action, o.ID, err)
+			}
+		}
+		if next == "" {
+			return
+		}
+		after = next
 	}
 }

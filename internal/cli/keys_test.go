@@ -236,6 +236,13 @@ func TestKeyRotationWhileServingSQLite(t *testing.T) {
 	if n := strings.Count(h.logs.String(), "could not be reloaded"); n != 1 {
 		t.Errorf("the unreadable key file was logged %d times, want once:\n%s", n, h.logs)
 	}
+	// The key's lifecycle is in the organization's audit log.
+	code, out, errOut := runCLI(t, h.env(nil), "audit", "list", "--action", "keys.")
+	for _, step := range []string{"keys.promote", "keys.reseal", "keys.retire"} {
+		if code != 0 || !strings.Contains(out, step) {
+			t.Errorf("audit list --action keys.: exit %d, %q %q; want %s", code, out, errOut, step)
+		}
+	}
 }
 
 // TestKeyRotationWhileTwoReplicasServe rotates the keys of two hubs serving
