@@ -2,7 +2,17 @@
 // Slack workspace or Enterprise Grid org, each with its own ID and instance
 // token. It creates them (through Slack's OAuth install, a pasted token, or an
 // imported refresh token), keeps their Slack tokens fresh, pings them, hands
-// their credentials to integration tools, and deletes them for good.
+// their credentials to integration tools, and deletes them for good; and it
+// registers the Slack apps they install with (a new client secret is proven
+// by a refresh at Slack before it is stored: UpdateApp).
+//
+// Every method that acts for a caller takes the caller's tenant.Principal and
+// asks internal/authz first (Authorize does the same for the services beside
+// this one). What a caller changes or reveals is recorded in the audit log in
+// the transaction that does it (audited): a reveal is answered only after its
+// event commits. Named credentials (credentials.go) are integration tools'
+// identities of their own: a service user bound to the instance, whose secret
+// or API token the value carries, never a person's.
 //
 // # States
 //

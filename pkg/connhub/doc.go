@@ -17,6 +17,13 @@
 // credential: the server never echoes one, and requests carry them only in
 // the Authorization header.
 //
+// Named credentials (CreateCredential) are an integration tool's own: their
+// value is in the answer to CreateCredential and RotateCredential once, and
+// in RevealCredential's (admins, audited); GetCredential shows a hint. The
+// organization's people and API tokens (CreateUser, CreateToken, …), its
+// audit log (ListAudit, VerifyAudit) and, for hub operators, organizations
+// (CreateOrg) are here too.
+//
 // # Errors
 //
 // Every answer that is not a success is an [*Error]: the HTTP status, the
