@@ -73,9 +73,10 @@ type instancesReauthOptions struct {
 
 type instancesDeleteOptions struct {
 	clientFlags
-	ID    string
-	Force bool
-	Yes   bool
+	ID           string
+	Force        bool
+	RevokeShared bool
+	Yes          bool
 }
 
 func newInstancesCmd(io streams) *cobra.Command {
@@ -616,6 +617,7 @@ func newInstancesDeleteCmd(io streams, cf *clientFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete even if Slack cannot be reached to revoke the tokens")
+	cmd.Flags().BoolVar(&opts.RevokeShared, "revoke-shared", false, "revoke at Slack the tokens other instances hold too (they lose their access)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
@@ -641,16 +643,24 @@ func runInstancesDelete(ctx context.Context, opts instancesDeleteOptions, io str
 			return fmt.Errorf("instance %s was not deleted", opts.ID)
 		}
 	}
-	if err := h.DeleteInstance(ctx, opts.ID, opts.Force); err != nil {
+	d, err := h.Delete(ctx, opts.ID, connhub.DeleteOptions{Force: opts.Force, RevokeShared: opts.RevokeShared})
+	if err != nil {
 		return h.fail(err)
 	}
 	if h.json() {
-		return printJSON(io.stdout, map[string]any{"deleted": true, "id": opts.ID})
+		return printJSON(io.stdout, d)
 	}
-	if opts.Force {
-		fmt.Fprintf(io.stdout, "connhub: deleted instance %s; its instance token no longer works (with --force its Slack tokens may not have been revoked)\n", opts.ID)
-		return nil
+	fmt.Fprintf(io.stdout, "connhub: deleted instance %s; its instance token no longer works\n", opts.ID)
+	if len(d.Revoked) > 0 {
+		fmt.Fprintf(io.stdout, "connhub: revoked at Slack: its %s token\n", strings.Join(d.Revoked, " and "))
+	} else if opts.Force && len(d.Kept) == 0 {
+		fmt.Fprintf(io.stdout, "connhub: with --force its Slack tokens may not have been revoked\n")
 	}
-	fmt.Fprintf(io.stdout, "connhub: deleted instance %s; its Slack tokens were revoked and its instance token no longer works\n", opts.ID)
+	for _, k := range d.Kept {
+		fmt.Fprintf(io.stdout, "connhub: its %s token stays valid at Slack: %s hold it too (--revoke-shared revokes it; they would lose their access)\n", k.Token, strings.Join(k.SharedWith, ", "))
+	}
+	if len(d.Affected) > 0 {
+		fmt.Fprintf(io.stdout, "connhub: these instances lost their access and must be re-authenticated: %s\n", strings.Join(d.Affected, ", "))
+	}
 	return nil
 }

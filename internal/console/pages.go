@@ -215,6 +215,8 @@ func (c *Console) reauthenticate(w http.ResponseWriter, r *http.Request, req *re
 
 type deleteView struct {
 	Instance store.Instance
+	// Shared are its Slack tokens that other instances hold too.
+	Shared []instance.Shared
 }
 
 func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, req *request) {
@@ -223,7 +225,27 @@ func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, req *reques
 		c.fail(w, r, req, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "delete", c.view(req, "instances", "Delete "+in.Name, deleteView{Instance: in}))
+	v := deleteView{Instance: in}
+	if v.Shared, err = c.o.Instances.SharedTokens(r.Context(), req.p, in.ID); err != nil {
+		c.fail(w, r, req, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "delete", c.view(req, "instances", "Delete "+in.Name, v))
+}
+
+// deletedMessage says what a delete did at Slack.
+func deletedMessage(in store.Instance, d instance.Deletion) string {
+	msg := fmt.Sprintf("Deleted %s (%s): its instance token no longer works.", in.Name, in.ID)
+	if len(d.Revoked) > 0 {
+		msg += " Revoked at Slack: its " + strings.Join(d.Revoked, " and ") + " token."
+	}
+	for _, k := range d.Kept {
+		msg += fmt.Sprintf(" Its %s token stays valid at Slack: %s hold it too.", k.Kind, strings.Join(k.SharedWith, ", "))
+	}
+	if len(d.Affected) > 0 {
+		msg += " These instances lost their access: " + strings.Join(d.Affected, ", ") + "."
+	}
+	return msg
 }
 
 // delete revokes the instance's Slack tokens and deletes it. If Slack cannot
@@ -236,7 +258,8 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, req *request) {
 		c.fail(w, r, req, err)
 		return
 	}
-	if err := c.o.Instances.Delete(r.Context(), req.p, id, r.PostFormValue("force") == "on"); err != nil {
+	d, err := c.o.Instances.Delete(r.Context(), req.p, id, instance.DeleteOptions{Force: r.PostFormValue("force") == "on", RevokeShared: r.PostFormValue("revoke_shared") == "on"})
+	if err != nil {
 		status, msg, ok := problem(err)
 		if !ok {
 			c.internal(w, r, req, err)
@@ -247,7 +270,7 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, req *request) {
 		c.render(w, r, status, "delete", p)
 		return
 	}
-	c.flashAndGo(w, r, req, true, fmt.Sprintf("Deleted %s (%s): its Slack tokens were revoked and its instance token no longer works.", in.Name, in.ID), "/instances")
+	c.flashAndGo(w, r, req, true, deletedMessage(in, d), "/instances")
 }
 
 // ---- credentials ----

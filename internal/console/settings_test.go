@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connhub/connhub/internal/hubtest"
+	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
 )
@@ -71,5 +73,23 @@ func TestSettingsAndAudit(t *testing.T) {
 	events, _, _ := e.hub.Store.ListAudit(ctx, e.hub.Admin.Org.ID, store.AuditFilter{Action: "session.signin"}, store.Page{})
 	if len(events) != 2 || !strings.HasPrefix(events[0].SourceIP, "127.") {
 		t.Errorf("sign-in events: %+v; want two, from loopback", events)
+	}
+}
+
+// TestDeleteConfirmationNamesSharers: the confirmation lists the instances
+// that hold the same Slack tokens, and deleting leaves those tokens valid.
+func TestDeleteConfirmationNamesSharers(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, hubtest.Options{}, false)
+	other := e.hub.Install(t, instance.CreateInput{Name: "Second"})
+	b := e.browser(t)
+	csrf := b.signin(e.token)
+	confirm := b.get("/instances/" + other.ID + "/delete")
+	wantIn(t, confirm, `id="delete-shared"`, e.hub.Instance.ID, `id="delete-revoke-shared"`)
+	got := b.post("/instances/"+other.ID+"/delete", url.Values{"csrf": {csrf}})
+	wantStatus(t, got, http.StatusSeeOther)
+	wantIn(t, b.get(got.location), "stays valid at Slack", e.hub.Instance.ID)
+	if _, err := e.svc.Ping(ctx, e.hub.Admin, e.hub.Instance.ID); err != nil {
+		t.Errorf("the instance that shared the tokens: %v; want it working", err)
 	}
 }

@@ -280,7 +280,15 @@ func TestTheWholeJourneyLeaksNoSecret(t *testing.T) {
 		stored.BotToken.Reveal(), stored.BotRefreshToken.Reveal(), stored.UserToken.Reveal(), stored.UserRefreshToken.Reveal()}
 	planted = append(planted, strings.Fields(strings.NewReplacer(",", " ").Replace(h.oc))...)
 	planted = append(planted, strings.Fields(strings.NewReplacer(",", " ").Replace(named.Value))...)
-	wantStatus(t, h.call(t, "DELETE", "/v1/instances/"+created.ID, "", nil, nil), http.StatusNoContent)
+	var deletion struct {
+		ID      string   `json:"id"`
+		Revoked []string `json:"revoked"`
+		Kept    []any    `json:"kept"`
+	}
+	wantStatus(t, h.call(t, "DELETE", "/v1/instances/"+created.ID, "", nil, &deletion), http.StatusOK)
+	if deletion.ID != created.ID || len(deletion.Revoked) != 2 || len(deletion.Kept) != 0 {
+		t.Errorf("the delete's answer: %+v; want both tokens revoked, none kept", deletion)
+	}
 	wantStatus(t, h.call(t, "DELETE", "/v1/instances/"+created.ID, "", nil, nil), http.StatusNotFound)
 	if st := h.sandbox.Stats(); st.Revocations != 2 {
 		t.Errorf("the sandbox saw %d revocations, want 2", st.Revocations)

@@ -272,6 +272,21 @@ type tokenOutput struct {
 	}
 }
 
+// SharedToken is a Slack token other instances hold too.
+type SharedToken struct {
+	Token      string   `json:"token" enum:"bot,user"`
+	SharedWith []string `json:"shared_with" doc:"The instances that hold it"`
+}
+
+type deletionOutput struct {
+	Body struct {
+		ID       string        `json:"id" doc:"The deleted instance"`
+		Revoked  []string      `json:"revoked" doc:"The kinds of Slack token revoked at Slack: bot, user"`
+		Kept     []SharedToken `json:"kept" doc:"Tokens left valid at Slack because other instances hold them"`
+		Affected []string      `json:"affected" doc:"With revoke_shared: the instances that lost their tokens (marked revoked or needs_reauth)"`
+	}
+}
+
 type pingOutput struct {
 	Body struct {
 		OK                bool       `json:"ok"`
@@ -436,16 +451,28 @@ func (a *API) instanceRoutes() {
 			out.Body.Bearer = c.Bearer.Reveal()
 			return out, nil
 		})
-	huma.Register(a.huma, guarded(authz.DeleteInstance, huma.Operation{OperationID: "delete-instance", Method: http.MethodDelete, Path: "/v1/instances/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a connector instance for good", Description: "Revokes its tokens at Slack (auth.revoke), then deletes it and everything it holds. If Slack cannot be reached the instance is kept, unless force is set.", Tags: tags}),
+	huma.Register(a.huma, guarded(authz.DeleteInstance, huma.Operation{OperationID: "delete-instance", Method: http.MethodDelete, Path: "/v1/instances/{id}",
+		Summary: "Delete a connector instance for good",
+		Description: "Revokes its tokens at Slack (auth.revoke), then deletes it and everything it holds. If Slack cannot be reached the instance is kept, unless force is set. " +
+			"Slack gives one bot token per app and workspace and one user token per app and user, so instances installed into the same workspace share them: " +
+			"a token another instance holds is left valid (the answer's kept names them), unless revoke_shared is set, which revokes it and marks those instances (affected).",
+		Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
-			Force bool `query:"force" doc:"Delete even if Slack cannot be reached to revoke the tokens"`
-		}) (*struct{}, error) {
-			if err := a.o.Instances.Delete(ctx, principal(ctx), in.ID, in.Force); err != nil {
+			Force        bool `query:"force" doc:"Delete even if Slack cannot be reached to revoke the tokens"`
+			RevokeShared bool `query:"revoke_shared" doc:"Revoke at Slack the tokens other instances hold too: they lose their access"`
+		}) (*deletionOutput, error) {
+			d, err := a.o.Instances.Delete(ctx, principal(ctx), in.ID, instance.DeleteOptions{Force: in.Force, RevokeShared: in.RevokeShared})
+			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
-			return nil, nil
+			out := &deletionOutput{}
+			out.Body.ID, out.Body.Revoked, out.Body.Affected = in.ID, orEmpty(d.Revoked), orEmpty(d.Affected)
+			out.Body.Kept = []SharedToken{}
+			for _, k := range d.Kept {
+				out.Body.Kept = append(out.Body.Kept, SharedToken{Token: k.Kind, SharedWith: k.SharedWith})
+			}
+			return out, nil
 		})
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -455,7 +456,7 @@ func TestDeleteRevokesAtSlack(t *testing.T) {
 	t.Parallel()
 	e := setup(t, slacksim.Config{TokenRotation: true})
 	in := e.install(t, instance.CreateInput{}, nil)
-	if err := e.svc.Delete(ctx, e.admin, in.ID, false); err != nil {
+	if _, err := e.svc.Delete(ctx, e.admin, in.ID, instance.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if st := e.sandbox.Stats(); st.Revocations != 2 {
@@ -464,7 +465,8 @@ func TestDeleteRevokesAtSlack(t *testing.T) {
 	if _, err := slack.New(e.slack, nil).AuthTest(ctx, in.BotToken); !slack.IsTokenDead(err) {
 		t.Errorf("the bot token after delete: %v, want it dead", err)
 	}
-	wantProblem(t, e.svc.Delete(ctx, e.admin, in.ID, false), http.StatusNotFound, "not_found")
+	_, err := e.svc.Delete(ctx, e.admin, in.ID, instance.DeleteOptions{})
+	wantProblem(t, err, http.StatusNotFound, "not_found")
 
 	// Slack down: the instance stays, unless forced.
 	in = e.install(t, instance.CreateInput{}, nil)
@@ -473,11 +475,12 @@ func TestDeleteRevokesAtSlack(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	wantProblem(t, e.svc.Delete(ctx, e.admin, in.ID, false), http.StatusBadGateway, "revoke_failed")
+	_, err = e.svc.Delete(ctx, e.admin, in.ID, instance.DeleteOptions{})
+	wantProblem(t, err, http.StatusBadGateway, "revoke_failed")
 	if _, err := e.store.GetInstance(ctx, e.admin.Org.ID, in.ID); err != nil {
 		t.Errorf("the instance is gone after a failed revoke: %v", err)
 	}
-	if err := e.svc.Delete(ctx, e.admin, in.ID, true); err != nil {
+	if _, err := e.svc.Delete(ctx, e.admin, in.ID, instance.DeleteOptions{Force: true}); err != nil {
 		t.Errorf("forced delete: %v", err)
 	}
 }
@@ -566,6 +569,45 @@ func TestUpdateTokenAndCredentials(t *testing.T) {
 	wantProblem(t, err, http.StatusForbidden, "forbidden")
 }
 
+// TestDeleteLeavesSharedTokens: two instances installed into one workspace
+// hold the same tokens (Slack gives one bot token per app and workspace, one
+// user token per app and person). Deleting one leaves them valid at Slack,
+// and the other keeps working; revoke_shared revokes them, and the other
+// says why it stopped.
+func TestDeleteLeavesSharedTokens(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slacksim.Config{})
+	a := e.install(t, instance.CreateInput{Name: "a"}, nil)
+	b := e.install(t, instance.CreateInput{Name: "b"}, nil)
+	if a.BotToken != b.BotToken {
+		t.Skip("the sandbox gave the two installs different bot tokens: nothing is shared")
+	}
+	shared, err := e.svc.SharedTokens(ctx, e.admin, b.ID)
+	if err != nil || len(shared) == 0 || shared[0].Kind != "bot" || !slices.Equal(shared[0].SharedWith, []string{a.ID}) {
+		t.Fatalf("SharedTokens: %+v %v; want the bot token, shared with %s", shared, err, a.ID)
+	}
+	d, err := e.svc.Delete(ctx, e.admin, b.ID, instance.DeleteOptions{})
+	if err != nil || len(d.Revoked) != 0 || len(d.Kept) == 0 || len(d.Affected) != 0 {
+		t.Fatalf("delete of a sharing instance: %+v %v; want nothing revoked, the shared tokens kept", d, err)
+	}
+	if st := e.sandbox.Stats(); st.Revocations != 0 {
+		t.Errorf("revocations at Slack: %d, want none", st.Revocations)
+	}
+	if _, err := e.svc.Ping(ctx, e.admin, a.ID); err != nil {
+		t.Fatalf("the other instance after the delete: %v; want it working", err)
+	}
+
+	c := e.install(t, instance.CreateInput{Name: "c"}, nil)
+	d, err = e.svc.Delete(ctx, e.admin, c.ID, instance.DeleteOptions{RevokeShared: true})
+	if err != nil || len(d.Revoked) == 0 || !slices.Equal(d.Affected, []string{a.ID}) {
+		t.Fatalf("delete with revoke_shared: %+v %v; want the tokens revoked and %s affected", d, err, a.ID)
+	}
+	got, _ := e.store.GetInstance(ctx, e.admin.Org.ID, a.ID)
+	if got.Status != store.StatusRevoked || !strings.Contains(got.StatusReason, c.ID) {
+		t.Errorf("the affected instance: %s %q; want revoked, naming %s", got.Status, got.StatusReason, c.ID)
+	}
+}
+
 func TestOtherOrganizationsSeeNothing(t *testing.T) {
 	t.Parallel()
 	e := setup(t, slacksim.Config{})
@@ -575,7 +617,8 @@ func TestOtherOrganizationsSeeNothing(t *testing.T) {
 	wantProblem(t, err, http.StatusNotFound, "not_found")
 	_, err = e.svc.Ping(ctx, other, in.ID)
 	wantProblem(t, err, http.StatusNotFound, "not_found")
-	wantProblem(t, e.svc.Delete(ctx, other, in.ID, false), http.StatusNotFound, "not_found")
+	_, err = e.svc.Delete(ctx, other, in.ID, instance.DeleteOptions{})
+	wantProblem(t, err, http.StatusNotFound, "not_found")
 	_, err = e.svc.Credentials(ctx, other, in.ID)
 	wantProblem(t, err, http.StatusNotFound, "not_found")
 	list, _, err := e.svc.List(ctx, other, store.InstanceFilter{}, store.Page{})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -285,15 +286,125 @@ func (s *Service) markDead(ctx context.Context, in store.Instance, err error) {
 	}
 }
 
-// Delete revokes the instance's tokens at Slack, then deletes the instance and
-// everything that hangs off it. A token Slack already refuses counts as
-// revoked. If Slack cannot be reached the instance stays, unless force is set.
-func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, force bool) error {
+// DeleteOptions say how far a delete goes.
+type DeleteOptions struct {
+	// Force deletes even if Slack cannot be reached to revoke the tokens.
+	Force bool
+	// RevokeShared revokes at Slack the tokens other instances hold too
+	// (Slack gives one bot token per app and workspace, one user token per
+	// app and user): those instances lose their access and say why.
+	RevokeShared bool
+}
+
+// Shared is one of an instance's Slack tokens that other instances hold.
+type Shared struct {
+	Kind       string   // "bot" or "user"
+	SharedWith []string // the other instances' IDs
+}
+
+// Deletion is what Delete did at Slack.
+type Deletion struct {
+	Revoked []string // the kinds of token revoked at Slack
+	// Kept are the tokens left valid at Slack because other instances hold
+	// them (unless RevokeShared).
+	Kept []Shared
+	// Affected are the instances that lost their tokens (RevokeShared).
+	Affected []string
+}
+
+// lostRevokedTokens marks an instance whose tokens (some or all) were
+// revoked with the instance deleted: revoked when it has none left,
+// needs_reauth when another token of its own still works.
+func lostRevokedTokens(i *store.Instance, revoked []secrets.Secret, deleted string) {
+	var lost []string
+	left := 0
+	for _, t := range []struct {
+		kind string
+		tok  secrets.Secret
+	}{{"bot", i.BotToken}, {"user", i.UserToken}} {
+		if t.tok.IsZero() {
+			continue
+		}
+		if slices.ContainsFunc(revoked, func(r secrets.Secret) bool { return sameSecret(r, t.tok) }) {
+			lost = append(lost, t.kind)
+		} else {
+			left++
+		}
+	}
+	why := "token_revoked: its " + strings.Join(lost, " and ") + " token, shared with instance " + deleted + ", was revoked when that instance was deleted; re-authenticate"
+	i.Status, i.StatusReason = store.StatusRevoked, why
+	if left > 0 {
+		i.Status = store.StatusNeedsReauth
+	}
+}
+
+// SharedTokens lists which of the instance's Slack tokens other instances
+// of the organization hold, for a delete's confirmation.
+func (s *Service) SharedTokens(ctx context.Context, p tenant.Principal, id string) ([]Shared, error) {
 	in, err := s.get(ctx, p, authz.DeleteInstance, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var revoked []string
+	return s.sharers(ctx, in)
+}
+
+// sharers finds the other instances holding in's tokens.
+func (s *Service) sharers(ctx context.Context, in store.Instance) ([]Shared, error) {
+	byKind := map[string][]string{}
+	after := ""
+	for {
+		list, next, err := s.store.ListInstances(ctx, in.OrgID, store.InstanceFilter{}, store.Page{After: after, Limit: store.MaxPage})
+		if err != nil {
+			return nil, err
+		}
+		for _, other := range list {
+			if other.ID == in.ID {
+				continue
+			}
+			for _, t := range []struct {
+				kind string
+				tok  secrets.Secret
+			}{{"bot", in.BotToken}, {"user", in.UserToken}} {
+				if !t.tok.IsZero() && (sameSecret(t.tok, other.BotToken) || sameSecret(t.tok, other.UserToken)) {
+					byKind[t.kind] = append(byKind[t.kind], other.ID)
+				}
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	var out []Shared
+	for _, kind := range []string{"bot", "user"} {
+		if ids := byKind[kind]; len(ids) > 0 {
+			out = append(out, Shared{Kind: kind, SharedWith: ids})
+		}
+	}
+	return out, nil
+}
+
+// Delete revokes the instance's tokens at Slack, then deletes the instance and
+// everything that hangs off it. A token another instance holds too stays
+// valid at Slack unless RevokeShared: then those instances are marked
+// revoked, saying why. A token Slack already refuses counts as revoked. If
+// Slack cannot be reached the instance stays, unless Force.
+func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, o DeleteOptions) (Deletion, error) {
+	in, err := s.get(ctx, p, authz.DeleteInstance, id)
+	if err != nil {
+		return Deletion{}, err
+	}
+	shared, err := s.sharers(ctx, in)
+	if err != nil {
+		return Deletion{}, err
+	}
+	sharedWith := map[string][]string{}
+	for _, sh := range shared {
+		sharedWith[sh.Kind] = sh.SharedWith
+	}
+	var d Deletion
+	affected := map[string]bool{}
+	var revoked []secrets.Secret
 	for _, t := range []struct {
 		kind string
 		tok  secrets.Secret
@@ -301,17 +412,50 @@ func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, for
 		if t.tok.IsZero() {
 			continue
 		}
+		if others := sharedWith[t.kind]; len(others) > 0 && !o.RevokeShared {
+			d.Kept = append(d.Kept, Shared{Kind: t.kind, SharedWith: others})
+			continue
+		}
 		err := s.slack.Revoke(ctx, t.tok)
 		var ae *slack.APIError
 		switch {
 		case err == nil, errors.As(err, &ae) && (slack.IsTokenDead(err) || ae.Code == "token_expired"):
-			revoked = append(revoked, t.kind)
-		case !force:
-			return apierror.New(http.StatusBadGateway, "revoke_failed",
+			d.Revoked, revoked = append(d.Revoked, t.kind), append(revoked, t.tok)
+			for _, other := range sharedWith[t.kind] {
+				affected[other] = true
+			}
+		case !o.Force:
+			return Deletion{}, apierror.New(http.StatusBadGateway, "revoke_failed",
 				fmt.Sprintf("the %s token could not be revoked at Slack (%v); the instance is kept: retry, or delete with force=true", t.kind, strings.TrimPrefix(err.Error(), "slack: ")))
 		}
 	}
-	err = s.audited(ctx, p, audit.Event{Action: "instance.delete", TargetType: "instance", TargetID: id, Details: map[string]any{"revoked": revoked, "forced": force}},
-		func(q store.Queries) error { return q.DeleteInstance(ctx, p.Org.ID, id) })
-	return notFound(err, "instance")
+	for other := range affected {
+		d.Affected = append(d.Affected, other)
+	}
+	slices.Sort(d.Affected)
+	details := map[string]any{"revoked": d.Revoked, "forced": o.Force}
+	if len(d.Kept) > 0 {
+		details["kept_shared"] = d.Kept
+	}
+	if len(d.Affected) > 0 {
+		details["affected"] = d.Affected
+	}
+	err = s.audited(ctx, p, audit.Event{Action: "instance.delete", TargetType: "instance", TargetID: id, Details: details}, func(q store.Queries) error {
+		if err := q.DeleteInstance(ctx, p.Org.ID, id); err != nil {
+			return err
+		}
+		for _, other := range d.Affected {
+			if _, err := q.UpdateInstance(ctx, p.Org.ID, other, func(i *store.Instance) error {
+				lostRevokedTokens(i, revoked, id)
+				return nil
+			}); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Deletion{}, notFound(err, "instance")
+	}
+	return d, nil
 }

@@ -136,14 +136,47 @@ func (c *Client) InstanceCredentials(ctx context.Context, id string) (InstanceCr
 // holds. If Slack cannot be reached the instance is kept, unless force is
 // set.
 func (c *Client) DeleteInstance(ctx context.Context, id string, force bool) error {
+	_, err := c.Delete(ctx, id, DeleteOptions{Force: force})
+	return err
+}
+
+// DeleteOptions say how far a delete goes.
+type DeleteOptions struct {
+	Force        bool // delete even if Slack cannot be reached to revoke the tokens
+	RevokeShared bool // revoke at Slack the tokens other instances hold too
+}
+
+// SharedToken is a Slack token other instances hold too.
+type SharedToken struct {
+	Token      string   `json:"token"` // "bot" or "user"
+	SharedWith []string `json:"shared_with"`
+}
+
+// Deletion is what a delete did at Slack.
+type Deletion struct {
+	ID       string        `json:"id"`
+	Revoked  []string      `json:"revoked"`  // the kinds of token revoked at Slack
+	Kept     []SharedToken `json:"kept"`     // left valid: other instances hold them
+	Affected []string      `json:"affected"` // instances that lost their tokens (RevokeShared)
+}
+
+// Delete deletes an instance for good (DELETE /v1/instances/{id}) and says
+// what it did at Slack: the tokens it revoked, and those it left valid
+// because other instances hold them.
+func (c *Client) Delete(ctx context.Context, id string, o DeleteOptions) (Deletion, error) {
+	var out Deletion
 	if err := needID("instance", id); err != nil {
-		return err
+		return out, err
 	}
-	var q url.Values
-	if force {
-		q = url.Values{"force": {"true"}}
+	q := url.Values{}
+	if o.Force {
+		q.Set("force", "true")
 	}
-	return c.do(ctx, http.MethodDelete, "/v1/instances/"+pathID(id), q, nil, nil)
+	if o.RevokeShared {
+		q.Set("revoke_shared", "true")
+	}
+	err := c.do(ctx, http.MethodDelete, "/v1/instances/"+pathID(id), q, nil, &out)
+	return out, err
 }
 
 // StatusError says an instance that was waited for did not become active.
