@@ -109,7 +109,8 @@ func newInstancesCreateCmd(io streams, cf *clientFlags) *cobra.Command {
 			"person at Slack to allow the app and prints the outcome.\n\n" +
 			"Two other ways in, with the secrets in the environment (secrets are never flags):\n" +
 			"  --token-from-env          an existing bot (xoxb) or user (xoxp) token in CONNHUB_SLACK_TOKEN\n" +
-			"                            (and its refresh token in CONNHUB_SLACK_REFRESH_TOKEN if it rotates)\n" +
+			"                            (and its refresh token in CONNHUB_SLACK_REFRESH_TOKEN if it rotates: it is\n" +
+			"                            refreshed at once with its app's credentials, --app or the only one)\n" +
 			"  --import-refresh-token    an app's CONNHUB_SLACK_CLIENT_ID and CONNHUB_SLACK_CLIENT_SECRET and a\n" +
 			"                            refresh token in CONNHUB_SLACK_REFRESH_TOKEN",
 		Args: noArgs,

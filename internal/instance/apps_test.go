@@ -73,3 +73,45 @@ func TestAClientSecretNoInstanceCanProve(t *testing.T) {
 		t.Errorf("allow_unverified: %+v %v", u.Verified, err)
 	}
 }
+
+// TestAPastedRotatingTokenIsLinkedToItsApp: a token pasted with its refresh
+// token is refreshed at once with its app's credentials, so that it can be
+// refreshed later; without an app to prove it with, it is refused.
+func TestAPastedRotatingTokenIsLinkedToItsApp(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Sandbox: slacksim.Config{TokenRotation: true}, NoInstall: true})
+	issue := func() (access, refresh string) {
+		resp, err := http.Post(h.SlackURL+"/_sandbox/tokens", "application/json", bytes.NewReader([]byte(`{"scopes":["users:read","team:read"],"rotation":true}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&tok)
+		if tok.RefreshToken == "" {
+			t.Fatal("the sandbox issued no refresh token")
+		}
+		return tok.AccessToken, tok.RefreshToken
+	}
+	access, refresh := issue()
+	c, err := h.Services.CreateFromToken(ctx, h.Admin, instance.TokenInput{Name: "pasted", Token: secrets.Secret(access), Refresh: secrets.Secret(refresh)})
+	if err != nil || c.Instance.AppID == "" || c.Instance.BotRefreshToken.Reveal() == refresh {
+		t.Fatalf("a pasted rotating token: %+v %v; want it linked to the app and refreshed", c.Instance.AppID, err)
+	}
+	if _, _, err := h.Services.SlackToken(ctx, c.Instance, "bot", true); err != nil {
+		t.Errorf("a later refresh: %v", err)
+	}
+
+	_, err = h.Services.CreateFromToken(ctx, h.Admin, instance.TokenInput{Name: "bad", Token: secrets.Secret(access), Refresh: "xoxe-1-not-a-refresh-token"})
+	wantProblem(t, err, http.StatusBadRequest, "slack_invalid_refresh_token")
+
+	if _, err := h.Services.CreateApp(ctx, h.Admin, instance.AppInput{ClientID: "123.456", ClientSecret: "another app's secret"}); err != nil {
+		t.Fatal(err)
+	}
+	access, refresh = issue()
+	_, err = h.Services.CreateFromToken(ctx, h.Admin, instance.TokenInput{Name: "which app?", Token: secrets.Secret(access), Refresh: secrets.Secret(refresh)})
+	wantProblem(t, err, http.StatusBadRequest, "app_required")
+}

@@ -352,7 +352,16 @@ func (s *Service) CreateFromToken(ctx context.Context, p tenant.Principal, in To
 	if in.Token.IsZero() {
 		return Created{}, apierror.New(http.StatusBadRequest, "invalid_instance", "token is required")
 	}
-	if in.AppID != "" {
+	appID := in.AppID
+	if !in.Refresh.IsZero() {
+		// A rotating token must be refreshed with its app's credentials:
+		// find the app, and prove it is the token's by refreshing now.
+		app, tok, err := s.refreshPasted(ctx, p, in)
+		if err != nil {
+			return Created{}, err
+		}
+		appID, in.Token, in.Refresh = app.ID, tok.Access, tok.Refresh
+	} else if in.AppID != "" {
 		if _, err := s.GetApp(ctx, p, in.AppID); err != nil {
 			return Created{}, err
 		}
@@ -368,7 +377,36 @@ func (s *Service) CreateFromToken(ctx context.Context, p tenant.Principal, in To
 	} else {
 		got.User, got.AuthedUserID = tok, id.UserID
 	}
-	return s.createActive(ctx, p, ci, in.AppID, store.AuthToken, got)
+	return s.createActive(ctx, p, ci, appID, store.AuthToken, got)
+}
+
+// refreshPasted proves a pasted rotating token's app by refreshing it with
+// the app's credentials: the app named, or the organization's only one.
+func (s *Service) refreshPasted(ctx context.Context, p tenant.Principal, in TokenInput) (store.App, slack.Token, error) {
+	var app store.App
+	var err error
+	if in.AppID != "" {
+		app, err = s.GetApp(ctx, p, in.AppID)
+	} else {
+		apps, _, lerr := s.store.ListApps(ctx, p.Org.ID, store.Page{Limit: 2})
+		switch {
+		case lerr != nil:
+			err = lerr
+		case len(apps) == 1:
+			app = apps[0]
+		default:
+			err = apierror.New(http.StatusBadRequest, "app_required",
+				"a token with a refresh token is refreshed with its app's client ID and secret: name the app that issued it (app_id; connhub apps list), after registering it (connhub apps create) if it is not")
+		}
+	}
+	if err != nil {
+		return store.App{}, slack.Token{}, err
+	}
+	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, in.Refresh)
+	if err != nil {
+		return store.App{}, slack.Token{}, slackProblem(err, "the refresh token could not be refreshed with app "+app.ID+"'s credentials (oauth.v2.access); is it that app's? Name the right one with app_id")
+	}
+	return app, tok, nil
 }
 
 // ImportInput makes an instance from an app's credentials and a refresh token
