@@ -15,7 +15,7 @@ import (
 func (a *API) documentProxy() {
 	method := &huma.Param{Name: "method", In: "path", Required: true, Description: "A Slack Web API method, e.g. users.list or auth.test",
 		Schema: &huma.Schema{Type: "string", Pattern: `^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$`, Examples: []any{"auth.test"}}}
-	tokenKind := &huma.Param{Name: "X-Connhub-Token", In: "header", Description: "Which of the instance's Slack tokens to call with: bot (default) or user",
+	tokenKind := &huma.Param{Name: "X-Connhub-Token", In: "header", Description: "Which of the instance's Slack tokens to call with: bot or user. Without it, the user token for the methods Slack takes user tokens only for (and on instances without a bot token), the bot token otherwise; the user token only where the instance's allow_user_token lets it",
 		Schema: &huma.Schema{Type: "string", Enum: []any{"bot", "user"}}}
 	instance := &huma.Param{Name: "id", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}
 	body := &huma.RequestBody{Description: "Slack's arguments, as Slack takes them: a form, JSON or multipart. A form body may carry the instance token as token, as Slack clients send it.",

@@ -263,14 +263,33 @@ func (c *call) authenticate(instanceID string) *apierror.Problem {
 	if c.inst.Status != store.StatusActive && c.inst.Status != store.StatusNeedsReauth {
 		return apierror.New(http.StatusConflict, "instance_not_active", "the instance is "+c.inst.Status+": "+c.inst.StatusReason)
 	}
-	c.principal, c.kind = pr, "bot"
-	if strings.EqualFold(c.r.Header.Get("X-Connhub-Token"), "user") || c.inst.BotToken.IsZero() {
+	c.principal, c.kind = pr, c.tokenKind()
+	if c.kind == "user" {
 		if err := authz.AllowUserToken(pr, c.inst); err != nil {
 			return problemOf(err, "")
 		}
-		c.kind = "user"
 	}
 	return nil
+}
+
+// tokenKind is the Slack token the call goes with: the one X-Connhub-Token
+// asks for; else the user token for a method Slack takes only user tokens
+// for (Slack's method table says which), or when the instance has no bot
+// token; else the bot token.
+func (c *call) tokenKind() string {
+	switch strings.ToLower(c.r.Header.Get("X-Connhub-Token")) {
+	case "user":
+		return "user"
+	case "bot":
+		return "bot"
+	}
+	if c.inst.BotToken.IsZero() {
+		return "user"
+	}
+	if m, ok := slackspec.Lookup(c.method); ok && m.UserOnly() && !c.inst.UserToken.IsZero() {
+		return "user"
+	}
+	return "bot"
 }
 
 // record puts the call in the audit log before it goes to Slack, when it

@@ -490,3 +490,34 @@ func TestWritesAndTheUserTokenAreOnRecord(t *testing.T) {
 		t.Errorf("Slack saw %d chat.postMessage calls while the log was held, want none", after-sent)
 	}
 }
+
+// TestUserOnlyMethodsGoWithTheUserToken: a method Slack takes user tokens
+// only for goes with the user token without the caller asking, where the
+// instance allows it; where it does not, the answer names the setting
+// instead of Slack's not_allowed_token_type.
+func TestUserOnlyMethodsGoWithTheUserToken(t *testing.T) {
+	t.Parallel()
+	h := start(t, hubOptions{})
+	resp, body := h.do(t, "GET", "/v1/slack/team.accessLogs?count=5", "Bearer "+h.token, nil, nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "allow_user_token") {
+		t.Errorf("a user-token method where the instance forbids it: %d %s; want 403 naming allow_user_token", resp.StatusCode, body)
+	}
+	allow := true
+	if _, err := h.svc.Update(ctx, h.admin, h.instance.ID, instance.Patch{AllowUserToken: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = h.do(t, "GET", "/v1/slack/team.accessLogs?count=5", "Bearer "+h.token, nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok":true`) {
+		t.Errorf("a user-token method where the instance allows it: %d %.300s; want Slack's ok answer", resp.StatusCode, body)
+	}
+	// The caller can still insist on the bot token, and hears Slack's answer.
+	_, body = h.do(t, "GET", "/v1/slack/team.accessLogs?count=5", "Bearer "+h.token, nil, http.Header{"X-Connhub-Token": {"bot"}})
+	if !strings.Contains(string(body), "not_allowed_token_type") {
+		t.Errorf("team.accessLogs with the bot token asked for: %.300s; want Slack's not_allowed_token_type", body)
+	}
+	// A method bots may call goes with the bot token.
+	_, body = h.do(t, "GET", "/v1/slack/auth.test", "Bearer "+h.token, nil, nil)
+	if !strings.Contains(string(body), h.instance.BotUserID) {
+		t.Errorf("auth.test: %.300s; want the bot's identity", body)
+	}
+}
