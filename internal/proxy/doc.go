@@ -15,6 +15,19 @@
 // streamed. The upstream is always the configured Slack: no caller names a
 // host.
 //
+// # Who may call, and with which token
+//
+// The policy (internal/authz, action proxy) decides who may call Slack for
+// an instance: its own instance principals, and the organization's people.
+// The call goes with the bot token, unless X-Connhub-Token says user, the
+// method is one Slack takes user tokens only for (internal/slackspec), or
+// the instance has no bot token; the user token goes only where the
+// instance's AllowUserToken lets it (else 403 user_token_not_allowed). A
+// write (by Slack's method table) and every call with the user token are in
+// the audit log before they are sent (proxy.write, proxy.user_token: the
+// method's name, never its arguments); if the log cannot be written the call
+// is not made (503 audit_unavailable).
+//
 // Before each call the shared pacer (internal/ratelimit) waits for the
 // method's budget in the workspace, so callers almost never meet a 429. When
 // Slack answers 429 anyway the proxy honours Retry-After up to a cap and
