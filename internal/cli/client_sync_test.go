@@ -180,7 +180,7 @@ func TestSyncAndRecordsCommands(t *testing.T) {
 	}
 	out = h.cliOK(t, "export", id, "users", "--format", "csv", "--where", "is_bot = true", "--fields", "name")
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil || len(rows) != len(bots)+1 || strings.Join(rows[0], ",") != "key,team_id,name,deleted_at" {
+	if err != nil || len(rows) != len(bots)+1 || strings.Join(rows[0], ",") != "_key,_team_id,name,_deleted_at" {
 		t.Errorf("export --format csv printed:\n%s\nwant a header and the %d bots (%v)", out, len(bots), err)
 	}
 	if code, _, errOut := h.cli(t, "export", id, "users", "--format", "xml"); code != 2 || !strings.Contains(errOut, "want jsonl or csv") {

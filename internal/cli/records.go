@@ -285,7 +285,7 @@ func printRecords(w io.Writer, recs []connhub.Record, columns []string, deleted 
 		header = append(header, strings.ToUpper(c))
 	}
 	if deleted {
-		header = append(header, "DELETED")
+		header = append(header, "_DELETED_AT") // the record's own, as where names it: a field "deleted" has its column
 	}
 	row(tw, header...)
 	for _, r := range recs {
@@ -383,7 +383,7 @@ func newExportCmd(io streams) *cobra.Command {
 		Use:   "export INSTANCE STREAM [--format jsonl|csv] [--where EXPR] [--fields a,b] [-o FILE]",
 		Short: "Export a stream's records as JSON lines or CSV, to stdout or a file",
 		Long: "Export the records of a stream that --where selects (every one by default), as JSON lines (one\n" +
-			"record a line: key, team_id, data, times) or CSV (a header row key,team_id,<fields>,deleted_at,\n" +
+			"record a line: key, team_id, data, times) or CSV (a header row _key,_team_id,<fields>,_deleted_at,\n" +
 			"then a row a record; nested values as JSON). The hub streams it a page at a time, so an export of\n" +
 			"any size takes little memory. A CSV cell that begins with =, +, -, @, a tab or a carriage return\n" +
 			"is written with a ' before it, so that a spreadsheet shows it as text, never runs it as a formula.\n\n" +

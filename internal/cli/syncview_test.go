@@ -238,12 +238,13 @@ func TestRecordColumns(t *testing.T) {
 		t.Errorf("in the data's order: %v; want %v", got, want)
 	}
 	var b bytes.Buffer
-	if err := printRecords(&b, recs, []string{"name", "profile.email", "profile", "tz"}, true); err != nil {
+	// Slack's own deleted field and the record's deletion are two columns.
+	if err := printRecords(&b, recs, []string{"name", "profile.email", "profile", "tz", "deleted"}, true); err != nil {
 		t.Fatal(err)
 	}
-	want := `KEY  NAME  PROFILE.EMAIL    PROFILE                      TZ  DELETED
-U1   ada   ada@example.com  {"email":"ada@example.com"}  -   -
-U2   bob   bob@example.com  {"email":"bob@example.com"}  -   -
+	want := `KEY  NAME  PROFILE.EMAIL    PROFILE                      TZ  DELETED  _DELETED_AT
+U1   ada   ada@example.com  {"email":"ada@example.com"}  -   false    -
+U2   bob   bob@example.com  {"email":"bob@example.com"}  -   true     -
 `
 	if got := b.String(); got != want {
 		t.Errorf("printed:\n%s\nwant:\n%s", got, want)

@@ -44,7 +44,7 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"key", "team_id", "id", "name", "profile.title", "deleted_at"},
+		{"_key", "_team_id", "id", "name", "profile.title", "_deleted_at"},
 		{"U0000000001", "", "U0000000001", `'=HYPERLINK("http://x","y")`, "Ada", ""},
 		{"U0000000002", "", "U0000000002", "'+1+1", "'@SUM(A1:A9)", ""},
 		{"U0000000003", "", "U0000000003", "'-5", "'\t=1", ""},

@@ -228,7 +228,7 @@ func (a *API) recordRoutes() {
 	huma.Register(a.huma, guarded(authz.ExportRecords, huma.Operation{OperationID: "export-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}/export",
 		Summary: "Export a stream's records",
 		Description: "Every record where selects, in key order, streamed as it is read from the store a page at a time: JSON lines (one record a line), " +
-			"or CSV (a header row key,team_id,<fields>,deleted_at, then a row per record, nested values as JSON). " +
+			"or CSV (a header row _key,_team_id,<fields>,_deleted_at, then a row per record, nested values as JSON; the record's own columns start with _ as in where, so that a Slack field such as team_id or deleted has its own). " +
 			"In CSV, a cell that begins with =, +, -, @, a tab or a carriage return is written with a single quote (') before it, " +
 			"so that a spreadsheet shows it as text and never runs it as a formula (OWASP's advice against CSV injection): " +
 			"=HYPERLINK(…) is exported as '=HYPERLINK(…), and -5 as '-5. " +
@@ -313,11 +313,14 @@ func (e *exporter) page(recs []store.Record) error {
 	if e.csv != nil {
 		if !e.header {
 			e.header = true
-			cols := []string{"key", "team_id"}
+			// The record's own columns are named as the where language names
+			// them (_key, _team_id, _deleted_at), so that a Slack field of
+			// the same name (users' team_id, deleted) has a column of its own.
+			cols := []string{"_key", "_team_id"}
 			for _, f := range e.columns() {
 				cols = append(cols, f.Name())
 			}
-			e.csv.Write(append(cols, "deleted_at"))
+			e.csv.Write(append(cols, "_deleted_at"))
 		}
 		cols := e.columns()
 		row := make([]string, 0, len(cols)+3)

@@ -262,6 +262,29 @@ func TestRecordsOverHTTP(t *testing.T) {
 				}
 			})
 
+			t.Run("a Slack field named as a record's own column has its own", func(t *testing.T) {
+				_, body, err := h.export(t, "users", url.Values{"format": {"csv"}, "fields": {"team_id,deleted"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen := map[string]int{}
+				for _, c := range rows[0] {
+					seen[c]++
+				}
+				for c, n := range seen {
+					if n != 1 {
+						t.Errorf("the header %v has %s %d times", rows[0], c, n)
+					}
+				}
+				if want := []string{"_key", "_team_id", "team_id", "deleted", "_deleted_at"}; !slices.Equal(rows[0], want) {
+					t.Errorf("header %v, want %v", rows[0], want)
+				}
+			})
+
 			t.Run("export csv", func(t *testing.T) {
 				resp, body, err := h.export(t, "users", url.Values{"format": {"csv"}, "fields": {"id,real_name,profile.email,is_admin"}})
 				if err != nil {
@@ -274,7 +297,7 @@ func TestRecordsOverHTTP(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := []string{"key", "team_id", "id", "real_name", "profile.email", "is_admin", "deleted_at"}; !slices.Equal(rows[0], want) {
+				if want := []string{"_key", "_team_id", "id", "real_name", "profile.email", "is_admin", "_deleted_at"}; !slices.Equal(rows[0], want) {
 					t.Fatalf("header %v, want %v", rows[0], want)
 				}
 				if len(rows)-1 != len(all) {
@@ -309,7 +332,7 @@ func TestRecordsOverHTTP(t *testing.T) {
 					t.Fatal(err)
 				}
 				fields := streamFields(t, "channels")
-				if want := append(append([]string{"key", "team_id"}, fields...), "deleted_at"); !slices.Equal(rows[0], want) {
+				if want := append(append([]string{"_key", "_team_id"}, fields...), "_deleted_at"); !slices.Equal(rows[0], want) {
 					t.Fatalf("header %v, want %v", rows[0], want)
 				}
 				topic := slices.Index(rows[0], "topic")
