@@ -141,7 +141,7 @@ func TestSyncsAndRecords(t *testing.T) {
 	}
 	rows, err := csv.NewReader(r).ReadAll()
 	r.Close()
-	if err != nil || len(rows) != bots+1 || strings.Join(rows[0], ",") != "key,team_id,name,is_bot,deleted_at" || r.Records() != int64(bots) {
+	if err != nil || len(rows) != bots+1 || strings.Join(rows[0], ",") != "_key,_team_id,name,is_bot,_deleted_at" || r.Records() != int64(bots) {
 		t.Errorf("CSV export of the bots: %d rows (header %v), %d declared, %v; want a header and %d rows", len(rows), rows[0], r.Records(), err, bots)
 	}
 	_, err = h.c.Export(ctx, inst.ID, "users", connhub.ExportOptions{Where: "(("})

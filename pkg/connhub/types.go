@@ -562,7 +562,7 @@ func (q RecordQuery) values() url.Values {
 // The formats of an export.
 const (
 	FormatJSONL = "jsonl" // one Record as JSON a line
-	FormatCSV   = "csv"   // a header row key,team_id,<fields>,deleted_at, then a row a record; nested values as JSON
+	FormatCSV   = "csv"   // a header row _key,_team_id,<fields>,_deleted_at, then a row a record; nested values as JSON
 )
 
 // ExportOptions select what an export writes and how.
