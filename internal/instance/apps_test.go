@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/connhub/connhub/internal/hubtest"
@@ -114,4 +117,34 @@ func TestAPastedRotatingTokenIsLinkedToItsApp(t *testing.T) {
 	access, refresh = issue()
 	_, err = h.Services.CreateFromToken(ctx, h.Admin, instance.TokenInput{Name: "which app?", Token: secrets.Secret(access), Refresh: secrets.Secret(refresh)})
 	wantProblem(t, err, http.StatusBadRequest, "app_required")
+}
+
+// TestAnOrgInstallWithNoWorkspace: an Enterprise Grid org-wide install that
+// no workspace is granted to (Slack's default) is needs_workspaces, saying
+// how to grant one, until a ping sees a workspace an org admin added.
+func TestAnOrgInstallWithNoWorkspace(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Sandbox: slacksim.Config{Edition: slacksim.EditionEnterpriseGrid, Workspaces: 2}, NoInstall: true})
+	in := h.InstallWith(t, instance.CreateInput{Edition: "enterprise_grid", Team: h.Info.EnterpriseID}, url.Values{"install_into": {h.Info.EnterpriseID}})
+	if in.Status != store.StatusNeedsWorkspaces || !strings.Contains(in.StatusReason, "Add to more workspaces") || len(in.Teams) != 0 {
+		t.Fatalf("an org install with no workspace: %s %q %v; want needs_workspaces saying how to grant one", in.Status, in.StatusReason, in.Teams)
+	}
+	if _, err := h.Services.Ping(ctx, h.Admin, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Store.GetInstance(ctx, h.Admin.Org.ID, in.ID); got.Status != store.StatusNeedsWorkspaces {
+		t.Errorf("after a ping with still no workspace: %s", got.Status)
+	}
+	team := h.Sandbox.Summary().Teams[1].ID
+	resp, err := http.Post(h.SlackURL+"/_sandbox/org-install/teams", "application/json", strings.NewReader(`{"team_id":"`+team+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := h.Services.Ping(ctx, h.Admin, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Store.GetInstance(ctx, h.Admin.Org.ID, in.ID); got.Status != store.StatusActive || !slices.Equal(got.Teams, []string{team}) {
+		t.Errorf("after a workspace was granted and a ping: %s %v; want active with %s", got.Status, got.Teams, team)
+	}
 }

@@ -269,14 +269,20 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 		return fail("slack_unreachable", "Slack could not be reached to exchange the code: "+err.Error())
 	}
 	var teams []string
+	teamsKnown := false
 	if got.OrgWide {
 		if teams, err = s.orgTeams(ctx, got); err != nil {
 			s.log.Warn("instance: auth.teams.list after an org-wide install", "instance", inst.ID, "err", err)
+		} else {
+			teamsKnown = true
 		}
 	}
 	inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
 		applyInstall(i, got)
 		i.Teams = teams
+		if teamsKnown {
+			workspaceStatus(i)
+		}
 		return nil
 	})
 	if err != nil {
@@ -307,12 +313,30 @@ func applyInstall(i *store.Instance, got slack.Install) {
 	}
 }
 
+// workspaceStatus sets an org-wide install's status from the workspaces it
+// is granted: needs_workspaces with none, active again with some.
+func workspaceStatus(i *store.Instance) {
+	switch {
+	case !i.OrgWide:
+	case len(i.Teams) == 0 && i.Status == store.StatusActive:
+		i.Status, i.StatusReason = store.StatusNeedsWorkspaces, store.NoWorkspacesReason
+	case len(i.Teams) > 0 && i.Status == store.StatusNeedsWorkspaces:
+		i.Status, i.StatusReason = store.StatusActive, ""
+	}
+}
+
 // orgTeams lists the workspaces an org-wide install is granted.
 func (s *Service) orgTeams(ctx context.Context, got slack.Install) ([]string, error) {
 	tok := got.Bot.Access
 	if tok.IsZero() {
 		tok = got.User.Access
 	}
+	return s.teamIDs(ctx, tok)
+}
+
+// teamIDs lists, with tok, the workspaces an org-wide install is granted
+// (auth.teams.list), sorted.
+func (s *Service) teamIDs(ctx context.Context, tok secrets.Secret) ([]string, error) {
 	teams, err := s.slack.Teams(ctx, tok)
 	if err != nil {
 		return nil, err
@@ -528,6 +552,8 @@ func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci Creat
 	if got.OrgWide {
 		if inst.Teams, err = s.orgTeams(ctx, got); err != nil {
 			s.log.Warn("instance: auth.teams.list for an org-wide token", "err", err)
+		} else {
+			workspaceStatus(&inst)
 		}
 	}
 	inst.ID = store.NewID("ins")

@@ -23,6 +23,11 @@
 //	   │                          instance keeps its ID and instance token)
 //	   └─every link expired (the sweeper)──▶ failed
 //
+// An Enterprise Grid org-wide install that no workspace is granted to yet
+// (Slack's default) is needs_workspaces, its reason saying how an org admin
+// grants one; a ping reads the grant again (auth.teams.list) and makes it
+// active once a workspace is there, and so does each sync's start.
+//
 // needs_reauth, revoked and failed return to active through a successful
 // re-authentication. StatusReason says why an instance left active (or never
 // got there): an error code and a sentence.

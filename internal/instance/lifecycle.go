@@ -237,15 +237,29 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 	}
 	start := time.Now()
 	var ident slack.Identity
+	var teams []string
+	teamsKnown := false
 	err = s.withToken(ctx, in, kind, func(tok secrets.Secret) error {
 		var err error
-		ident, err = s.slack.AuthTest(ctx, tok)
-		return err
+		if ident, err = s.slack.AuthTest(ctx, tok); err != nil || !in.OrgWide {
+			return err
+		}
+		// An org-wide install: the workspaces granted may have changed.
+		if teams, err = s.teamIDs(ctx, tok); err != nil {
+			s.log.Warn("instance: auth.teams.list at a ping", "instance", in.ID, "err", err)
+		} else {
+			teamsKnown = true
+		}
+		return nil
 	})
 	latency := time.Since(start)
 	ok := err == nil
 	if _, uerr := s.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
 		i.LastPingAt, i.LastPingOK = s.now(), ok
+		if teamsKnown {
+			i.Teams = teams
+			workspaceStatus(i)
+		}
 		return nil
 	}); uerr != nil {
 		s.log.Warn("instance: record ping", "instance", in.ID, "err", uerr)

@@ -29,6 +29,7 @@ import (
 //	POST   /_sandbox/clock            {"advance":"13h"}: move the clock forward (tokens expire)
 //	POST   /_sandbox/tokens           issue a token without the browser flow
 //	POST   /_sandbox/app/client-secret  regenerate the app's client secret (the old one stops working)
+//	POST   /_sandbox/org-install/teams  add a workspace to the app's org-wide installs, as an org admin does
 //	POST   /_sandbox/users            add a user
 //	PATCH  /_sandbox/users/{id}       change a user's profile or role
 //	POST   /_sandbox/users/{id}/deactivate, /reactivate
@@ -48,6 +49,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sandbox/clock", s.ctlClock)
 	mux.HandleFunc("POST /_sandbox/clock", s.ctlAdvanceClock)
 	mux.HandleFunc("POST /_sandbox/tokens", s.ctlIssueToken)
+	mux.HandleFunc("POST /_sandbox/org-install/teams", s.ctlGrantTeam)
 	mux.HandleFunc("POST /_sandbox/app/client-secret", func(w http.ResponseWriter, r *http.Request) {
 		ctlJSON(w, http.StatusOK, map[string]string{"client_secret": s.RegenerateClientSecret()})
 	})
@@ -100,7 +102,7 @@ func (s *Server) ctlIndex(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "controls": []string{
 		"GET /_sandbox/stats", "POST /_sandbox/reset", "GET /_sandbox/workspace",
 		"GET|POST|DELETE /_sandbox/faults", "DELETE /_sandbox/faults/{id}",
-		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens", "POST /_sandbox/app/client-secret",
+		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens", "POST /_sandbox/app/client-secret", "POST /_sandbox/org-install/teams",
 		"POST /_sandbox/users", "PATCH /_sandbox/users/{id}", "POST /_sandbox/users/{id}/deactivate", "POST /_sandbox/users/{id}/reactivate",
 		"POST /_sandbox/channels", "POST /_sandbox/channels/{id}/archive", "POST /_sandbox/channels/{id}/unarchive",
 		"POST /_sandbox/messages",
@@ -733,4 +735,34 @@ func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
 		u.LastActive = m.TS / 1e6
 	}
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "channel": ch.ID, "ts": formatTS(m.TS), "message": renderMessage(ch, m)})
+}
+
+// ctlGrantTeam does what an Enterprise Grid org admin does on the app's page
+// in the admin dashboard with "Add to more workspaces": the workspace joins
+// every org-wide install of the app, and auth.teams.list lists it from then
+// on. Body: {"team_id": "T…"}.
+func (s *Server) ctlGrantTeam(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TeamID string `json:"team_id"`
+	}
+	if !decodeBody(w, r, &req, false) {
+		return
+	}
+	wd := s.world.Load()
+	wd.mu.RLock()
+	t := wd.team(req.TeamID)
+	wd.mu.RUnlock()
+	if t == nil || wd.enterprise == nil {
+		ctlError(w, http.StatusBadRequest, "invalid_team", "team_id must be a workspace of the Enterprise Grid org")
+		return
+	}
+	s.auth.mu.Lock()
+	n := 0
+	for _, g := range s.auth.grants {
+		if g.orgInstall && !g.revoked && !slices.Contains(g.teams, t) {
+			g.teams, n = append(g.teams, t), n+1
+		}
+	}
+	s.auth.mu.Unlock()
+	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "grants": n})
 }

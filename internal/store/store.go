@@ -309,7 +309,17 @@ const (
 	StatusNeedsReauth = "needs_reauth" // Slack stopped taking its tokens (a failed refresh, a dead token): re-authenticate
 	StatusRevoked     = "revoked"      // its tokens were revoked at Slack
 	StatusFailed      = "failed"       // the install failed; StatusReason says why
+	// StatusNeedsWorkspaces is an Enterprise Grid org-wide install that no
+	// workspace is granted to yet: nothing to sync or call until an org
+	// admin adds the app to one.
+	StatusNeedsWorkspaces = "needs_workspaces"
 )
+
+// NoWorkspacesReason is the StatusReason of an org-wide install that no
+// workspace is granted to (StatusNeedsWorkspaces).
+const NoWorkspacesReason = "no_workspaces: the app is installed on the Enterprise Grid org, but no workspace is granted to it yet: " +
+	"an org admin adds it to workspaces (the admin dashboard: Integrations → Installed apps → the app → Add to more workspaces); " +
+	"then ping the instance, and it is active"
 
 // Instance auth methods: how its tokens came to connhub.
 const (

@@ -388,6 +388,65 @@ func (r *runner) walk(ctx context.Context, s *stream) error {
 	return w.finish(ctx)
 }
 
+// grantedTeams reads again which workspaces an org-wide install is granted
+// (auth.teams.list): a workspace added since the install is synced, and an
+// install left with none is marked needs_workspaces.
+func (r *runner) grantedTeams(ctx context.Context) error {
+	in := r.inst()
+	kind := "bot"
+	if in.BotToken.IsZero() {
+		kind = "user"
+	}
+	var ids []string
+	cursor := ""
+	for {
+		args := url.Values{"limit": {"1000"}}
+		if cursor != "" {
+			args.Set("cursor", cursor)
+		}
+		res, err := r.call(ctx, kind, "auth.teams.list", args)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Teams []struct {
+				ID string `json:"id"`
+			} `json:"teams"`
+			Meta struct {
+				Next string `json:"next_cursor"`
+			} `json:"response_metadata"`
+		}
+		if err := json.Unmarshal(res.Body, &page); err != nil {
+			return fmt.Errorf("auth.teams.list: %w", err)
+		}
+		for _, t := range page.Teams {
+			ids = append(ids, t.ID)
+		}
+		if cursor = page.Meta.Next; cursor == "" {
+			break
+		}
+	}
+	slices.Sort(ids)
+	if slices.Equal(ids, in.Teams) {
+		return nil
+	}
+	_, err := r.svc.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
+		i.Teams = ids
+		if len(ids) == 0 && i.Status == store.StatusActive {
+			i.Status, i.StatusReason = store.StatusNeedsWorkspaces, store.NoWorkspacesReason
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.instance.Teams = ids
+	r.mu.Unlock()
+	r.svc.log.Info("sync: the org install's workspaces changed", "instance", in.ID, "workspaces", len(ids))
+	return nil
+}
+
 // teams are the workspaces a stream is walked for, in order: each granted
 // workspace of an Enterprise Grid org install, else the one ("").
 func (r *runner) teams(s *stream) []string {

@@ -241,6 +241,20 @@ func TestEnterpriseGridSyncsEachGrantedWorkspace(t *testing.T) {
 	if n := len(e.records(t, "team")); n != 2 {
 		t.Errorf("team: %d records, want one per granted workspace", n)
 	}
+
+	// An org admin adds the app to the third workspace: the next sync reads
+	// the grant again and takes it in.
+	resp, err := http.Post(e.SlackURL+"/_sandbox/org-install/teams", "application/json", strings.NewReader(`{"team_id":"`+teams[2].ID+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := e.run(t, sync.StartInput{Streams: []string{"team"}}); r.Status != store.RunSucceeded {
+		t.Fatalf("the sync after a workspace was granted: %s %s", r.Status, r.Error)
+	}
+	if n := len(e.records(t, "team")); n != 3 {
+		t.Errorf("team after a third workspace was granted: %d records, want 3", n)
+	}
 }
 
 func TestMemberAnalyticsAreFetchedOncePerDay(t *testing.T) {

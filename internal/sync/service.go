@@ -431,6 +431,16 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 		r.progress[name] = &p
 		r.finished[name] = make(chan struct{})
 	}
+	if inst.OrgWide {
+		if err := r.grantedTeams(ctx); err != nil {
+			s.fail(ctx, orgID, runID, "the org install's workspaces could not be listed (auth.teams.list): "+err.Error())
+			return nil
+		}
+		if len(r.inst().Teams) == 0 {
+			s.fail(ctx, orgID, runID, "the instance is "+store.StatusNeedsWorkspaces+": "+store.NoWorkspacesReason)
+			return nil
+		}
+	}
 	s.log.Info("sync: running", "run", runID, "instance", run.InstanceID, "owner", s.owner)
 
 	parent := ctx

@@ -19,8 +19,11 @@ const (
 	StatusPending     = "pending"
 	StatusActive      = "active"
 	StatusNeedsReauth = "needs_reauth"
-	StatusRevoked     = "revoked"
-	StatusFailed      = "failed"
+	// StatusNeedsWorkspaces: an Enterprise Grid org install that no
+	// workspace is granted to yet; StatusReason says how to grant one.
+	StatusNeedsWorkspaces = "needs_workspaces"
+	StatusRevoked         = "revoked"
+	StatusFailed          = "failed"
 )
 
 // The ways an instance authenticates (CreateInstanceInput.AuthMethod).
