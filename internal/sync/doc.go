@@ -15,6 +15,14 @@
 // only when it ends. So a run killed at any moment ends, once resumed, with
 // exactly the records an uninterrupted run would have.
 //
+// Each stream names the token it is meant for; where the instance lacks
+// that token or its scopes, a stream goes with the other token where Slack
+// takes it for the method and it was granted the same scopes (an install
+// with user-token scopes only syncs the team, users and channels). A run
+// whose every stream was skipped has failed, saying why. An Enterprise Grid
+// org install's granted workspaces are read again at the start of each run
+// (auth.teams.list), so a workspace added later is synced.
+//
 // The streams of a run go concurrently, because Slack's budgets are per
 // method: every call goes through the shared pacer (internal/ratelimit) via
 // slackcall, so each method is called at its tier's rate and no faster. A

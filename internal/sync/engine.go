@@ -14,6 +14,7 @@ import (
 
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/slackspec"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -180,8 +181,8 @@ func (r *runner) check(ctx context.Context) error {
 		}
 		r.caps.scopes[kind] = granted
 	}
-	if r.caps.has("bot", "team.billing:read") {
-		res, err := r.call(ctx, "bot", "team.billing.info", nil)
+	if kind, ok := r.grantedKind("team.billing.info", "bot", []string{"team.billing:read"}, nil); ok {
+		res, err := r.call(ctx, kind, "team.billing.info", nil)
 		if err == nil {
 			var out struct {
 				Plan string `json:"plan"`
@@ -199,13 +200,86 @@ func (r *runner) check(ctx context.Context) error {
 	return nil
 }
 
+// grantedKind is the token a method is called with for the scopes given:
+// the first of prefer and the other kind that Slack takes for the method
+// (its table of methods says which token types each takes) and that was
+// granted them.
+func (r *runner) grantedKind(method, prefer string, scopes, anyScopes []string) (string, bool) {
+	m, known := slackspec.Lookup(method)
+	kinds := []string{"bot", "user"}
+	if prefer == "user" {
+		kinds = []string{"user", "bot"}
+	}
+	for _, kind := range kinds {
+		if known && ((kind == "bot" && len(m.BotScopes) == 0) || (kind == "user" && len(m.UserScopes) == 0)) {
+			continue // Slack does not take this kind of token for the method
+		}
+		if r.caps.scopes[kind] == nil || slices.ContainsFunc(scopes, func(sc string) bool { return !r.caps.has(kind, sc) }) {
+			continue
+		}
+		if len(anyScopes) > 0 && !slices.ContainsFunc(anyScopes, func(sc string) bool { return r.caps.has(kind, sc) }) {
+			continue
+		}
+		return kind, true
+	}
+	return "", false
+}
+
+// tokenFor is the token a stream is walked with: the one it names when
+// that token was granted what it needs, else the other where Slack takes it
+// for the stream's method and it was granted the same (a user-token-only
+// install syncs users, channels and the team with its user token).
+func (r *runner) tokenFor(s *stream) string {
+	if kind, ok := r.grantedKind(s.Method, s.Token, s.Scopes, s.AnyScopes); ok {
+		return kind
+	}
+	return s.Token
+}
+
 // skipReason says why a stream cannot run for this instance, "" if it can.
 func (r *runner) skipReason(s *stream) string {
 	if s.Walk == walkDerived {
 		return ""
 	}
+	if _, ok := r.grantedKind(s.Method, s.Token, s.Scopes, s.AnyScopes); !ok {
+		return r.tokenReason(s)
+	}
+	if len(s.Plans) > 0 && !slices.Contains(s.Plans, r.caps.plan) {
+		return fmt.Sprintf("not available on the %s plan (%s)", planNames[r.caps.plan], s.Method)
+	}
+	return ""
+}
+
+// allSkipped reports whether every stream of the run was skipped.
+func (r *runner) allSkipped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.progress {
+		if p.State != StateSkipped {
+			return false
+		}
+	}
+	return len(r.progress) > 0
+}
+
+// skipReasons lists why the streams were skipped, each reason once.
+func (r *runner) skipReasons() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var reasons []string
+	for _, name := range r.run.Streams {
+		if p := r.progress[name]; p != nil && p.Reason != "" && !slices.Contains(reasons, p.Reason) {
+			reasons = append(reasons, p.Reason)
+		}
+	}
+	return strings.Join(reasons, "; ")
+}
+
+// tokenReason says what the instance's tokens lack for a stream, naming
+// the token the stream is meant for.
+func (r *runner) tokenReason(s *stream) string {
 	if r.caps.scopes[s.Token] == nil {
-		return fmt.Sprintf("the instance has no %s token; re-authenticate it with %s scopes", s.Token, s.Token)
+		return fmt.Sprintf("the instance has no %s token, and its other token was not granted what %s needs; re-authenticate it with %s scopes", s.Token, s.Method, s.Token)
 	}
 	var missing []string
 	for _, sc := range s.Scopes {
@@ -216,13 +290,7 @@ func (r *runner) skipReason(s *stream) string {
 	if len(missing) > 0 {
 		return fmt.Sprintf("the %s token was not granted %s; re-authenticate the instance with it", s.Token, strings.Join(missing, ", "))
 	}
-	if len(s.AnyScopes) > 0 && !slices.ContainsFunc(s.AnyScopes, func(sc string) bool { return r.caps.has(s.Token, sc) }) {
-		return fmt.Sprintf("the %s token was granted none of %s", s.Token, strings.Join(s.AnyScopes, ", "))
-	}
-	if len(s.Plans) > 0 && !slices.Contains(s.Plans, r.caps.plan) {
-		return fmt.Sprintf("not available on the %s plan (%s)", planNames[r.caps.plan], s.Method)
-	}
-	return ""
+	return fmt.Sprintf("the %s token was granted none of %s", s.Token, strings.Join(s.AnyScopes, ", "))
 }
 
 // skipCodes are Slack's answers that mean a stream cannot run here (the

@@ -446,3 +446,34 @@ func TestMessagesAndTheirThreadsAreReadAgainOnlyWhenTheyMove(t *testing.T) {
 		t.Errorf("the new reply: %s", rec.Data)
 	}
 }
+
+// TestAUserTokenOnlyInstallSyncs: an install with user-token scopes only (seed
+// 003, Certero's) syncs the team, users, channels, billing and licenses with
+// its user token, where Slack takes user tokens for the methods.
+func TestAUserTokenOnlyInstallSyncs(t *testing.T) {
+	t.Parallel()
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 40, Channels: 5}, Install: &instance.CreateInput{Name: "Certero",
+		UserScopes: []string{"admin", "users:read", "users:read.email", "team:read", "team.billing:read", "channels:read"}}}, sync.Config{})
+	if !e.Instance.BotToken.IsZero() {
+		t.Fatal("the install has a bot token: the test would prove nothing")
+	}
+	r := e.run(t, sync.StartInput{Streams: []string{"team", "subscriptions", "users", "channels", "billable_info", "licenses"}})
+	if r.Status != store.RunSucceeded {
+		t.Fatalf("the sync of a user-token-only install: %s %s; %s", r.Status, r.Error, states(r))
+	}
+	for _, stream := range []string{"team", "subscriptions", "users", "channels", "billable_info", "licenses"} {
+		if r.State[stream].State != sync.StateDone || len(e.records(t, stream)) == 0 {
+			t.Errorf("%s: %s (%s), %d records; want it done with records", stream, r.State[stream].State, r.State[stream].Reason, len(e.records(t, stream)))
+		}
+	}
+}
+
+// TestARunThatSkipsEveryStreamFails: nothing retrieved is not a success.
+func TestARunThatSkipsEveryStreamFails(t *testing.T) {
+	t.Parallel()
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 10, Channels: 2}, Install: &instance.CreateInput{Name: "thin", BotScopes: []string{"chat:write"}}}, sync.Config{})
+	r := e.run(t, sync.StartInput{Streams: []string{"users", "emoji"}})
+	if r.Status != store.RunFailed || !strings.Contains(r.Error, "every stream was skipped") || !strings.Contains(r.Error, "users:read") {
+		t.Errorf("a run whose every stream was skipped: %s %q; want failed, saying why", r.Status, r.Error)
+	}
+}

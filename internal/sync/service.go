@@ -473,6 +473,9 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 			cur.Status, cur.Error, cur.FinishedAt = store.RunQueued, "", time.Time{}
 		case runErr != nil:
 			cur.Status, cur.Error = store.RunFailed, runErr.Error()
+		case r.allSkipped():
+			// Nothing was retrieved: that is not a success.
+			cur.Status, cur.Error = store.RunFailed, "every stream was skipped: "+r.skipReasons()
 		default:
 			cur.Status, cur.Error = store.RunSucceeded, ""
 		}

@@ -83,7 +83,7 @@ func (w *walker) call(ctx context.Context, method string, args url.Values) (*sla
 		args.Set("team_id", w.team)
 	}
 	started := time.Now()
-	res, err := w.r.call(ctx, w.s.Token, method, args)
+	res, err := w.r.call(ctx, w.r.tokenFor(w.s), method, args)
 	var c counts
 	c.Calls = 1
 	waited := time.Duration(0)
