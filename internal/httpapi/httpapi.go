@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -233,11 +234,42 @@ func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		for _, e := range errs {
 			if e != nil {
-				msg += "; " + e.Error()
+				msg += "; " + detail(e)
 			}
 		}
 		return &apiError{status: status, Code: codeOf(status), Message: msg}
 	}
+}
+
+// detail says what was wrong with a part of a request, in words: where
+// ("name", "tags[2]"), then what, without echoing the value (which may be
+// long, or Go's rendering of a map).
+func detail(e error) string {
+	var d *huma.ErrorDetail
+	if !errors.As(e, &d) {
+		return truncate(e.Error(), 200)
+	}
+	where := strings.TrimPrefix(strings.TrimPrefix(d.Location, "body"), ".")
+	msg := d.Message
+	switch v := d.Value.(type) {
+	case string:
+		if len(v) <= 40 {
+			msg += fmt.Sprintf(" (got %q)", v)
+		}
+	case bool, float64, int, int64:
+		msg += fmt.Sprintf(" (got %v)", v)
+	}
+	if where == "" {
+		return truncate(msg, 200)
+	}
+	return truncate(where+": "+msg, 200)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // fail turns a service error into the API's answer: Problems as they say,

@@ -508,3 +508,21 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestValidationErrorsInWords: a request the schema refuses is answered with
+// where and what, in words, never Go's rendering of the body nor a long
+// value echoed whole.
+func TestValidationErrorsInWords(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	var e struct{ Code, Message string }
+	resp := h.call(t, "POST", "/v1/instances", "", map[string]any{"nme": "x"}, &e)
+	if resp.StatusCode != http.StatusUnprocessableEntity || strings.Contains(e.Message, "map[") || !strings.Contains(e.Message, "name") {
+		t.Errorf("a misspelt field: %d %+v; want 422 naming name, without Go's map syntax", resp.StatusCode, e)
+	}
+	long := strings.Repeat("n", 5000)
+	resp = h.call(t, "POST", "/v1/instances", "", map[string]any{"name": long}, &e)
+	if resp.StatusCode != http.StatusUnprocessableEntity || strings.Contains(e.Message, long[:300]) || len(e.Message) > 600 {
+		t.Errorf("a 5,000-character name: %d, a message of %d characters; want 422 without the name echoed", resp.StatusCode, len(e.Message))
+	}
+}
