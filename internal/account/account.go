@@ -377,9 +377,17 @@ func (s *Service) ListTokens(ctx context.Context, p tenant.Principal, page store
 				out = append(out, c)
 			}
 		}
-		// Fill the page when the filter took rows out.
-		if next == "" || len(out) >= page.Size() {
+		// Fill the page when the filter took rows out; a page never holds
+		// more than asked, and its cursor is its last token's ID.
+		if len(out) > page.Size() {
+			out = out[:page.Size()]
+			return out, out[len(out)-1].ID, nil
+		}
+		if len(out) == page.Size() {
 			return out, next, nil
+		}
+		if next == "" {
+			return out, "", nil
 		}
 		page.After = next
 	}

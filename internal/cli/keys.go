@@ -153,19 +153,29 @@ func runKeysAdd(cfg config.Config, io streams) (secrets.Key, error) {
 	return k, nil
 }
 
-func runKeysPromote(ctx context.Context, cfg config.Config, id string, wait time.Duration, io streams) error {
-	path, err := keyFileOf(cfg)
-	if err != nil {
-		return err
+// openKeyFileHub opens the hub for a step of a key's lifecycle: the key
+// file the step changes, and the hub's store and keys, which must hold the
+// key named. The caller closes h.store.
+func openKeyFileHub(ctx context.Context, cfg config.Config, id string, io streams) (path string, h *hub, err error) {
+	if path, err = keyFileOf(cfg); err != nil {
+		return "", nil, err
 	}
-	h, err := openHub(ctx, cfg, io.stdout, newLogger(cfg, io.stderr))
+	if h, err = openHub(ctx, cfg, io.stdout, newLogger(cfg, io.stderr)); err != nil {
+		return "", nil, err
+	}
+	if !h.keys.Has(id) {
+		h.store.Close()
+		return "", nil, fmt.Errorf("the key file %s holds no key %q (it holds %s): add one with `connhub keys add`", path, id, strings.Join(h.keys.IDs(), ", "))
+	}
+	return path, h, nil
+}
+
+func runKeysPromote(ctx context.Context, cfg config.Config, id string, wait time.Duration, io streams) error {
+	path, h, err := openKeyFileHub(ctx, cfg, id, io)
 	if err != nil {
 		return err
 	}
 	defer h.store.Close()
-	if !h.keys.Has(id) {
-		return fmt.Errorf("the key file %s holds no key %q (it holds %s): add one with `connhub keys add`", path, id, strings.Join(h.keys.IDs(), ", "))
-	}
 	if h.keys.Primary() == id {
 		fmt.Fprintf(io.stdout, "connhub: key %s already seals\n", id)
 		return nil
@@ -219,19 +229,12 @@ func runKeysReseal(ctx context.Context, cfg config.Config, wait time.Duration, i
 }
 
 func runKeysRetire(ctx context.Context, cfg config.Config, id string, wait time.Duration, io streams) error {
-	path, err := keyFileOf(cfg)
-	if err != nil {
-		return err
-	}
-	h, err := openHub(ctx, cfg, io.stdout, newLogger(cfg, io.stderr))
+	path, h, err := openKeyFileHub(ctx, cfg, id, io)
 	if err != nil {
 		return err
 	}
 	defer h.store.Close()
-	switch {
-	case !h.keys.Has(id):
-		return fmt.Errorf("the key file %s holds no key %q (it holds %s)", path, id, strings.Join(h.keys.IDs(), ", "))
-	case h.keys.Primary() == id:
+	if h.keys.Primary() == id {
 		return fmt.Errorf("refused: key %s is the primary, which seals; promote another key first", id)
 	}
 	sealing, err := waitForReplicas(ctx, h, wait, func(live []store.Replica) []string { return replica.SealingWith(live, id, false) })

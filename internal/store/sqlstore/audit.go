@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/connhub/connhub/internal/store"
 )
@@ -25,7 +26,7 @@ func (q *queries) AppendAudit(ctx context.Context, e store.AuditEvent) (store.Au
 	if e.At.IsZero() {
 		e.At = now()
 	}
-	e.At = e.At.UTC().Truncate(1e6)
+	e.At = e.At.UTC().Truncate(time.Millisecond)
 	if e.Outcome == "" {
 		e.Outcome = "success"
 	}
