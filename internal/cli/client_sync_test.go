@@ -117,6 +117,8 @@ func TestSyncAndRecordsCommands(t *testing.T) {
 		{[]string{"records", id, "users", "--fields", "name,nope"}, []string{"unknown_field", "is_bot"}},
 		{[]string{"records", id, "nope"}, []string{"unknown_stream"}},
 		{[]string{"export", id, "users", "--where", "(("}, []string{"invalid_where"}},
+		{[]string{"records", id, "licenses", "--where", "billable = 'true'"}, []string{"invalid_where", "billable is a boolean", "true or false"}},
+		{[]string{"records", id, "licenses", "--where", "days_inactive > '30'"}, []string{"invalid_where", "a number such as 30"}},
 	} {
 		code, _, errOut := h.cli(t, tc.args...)
 		if code != 1 {

@@ -124,14 +124,14 @@ func (c *Console) recordsPage(w http.ResponseWriter, r *http.Request, req *reque
 		return
 	}
 	v.Stream = v.Streams[i]
-	where, err := query.Parse(v.Where)
+	where, err := query.ParseFor(v.Where, v.Stream.Types)
 	if err != nil {
 		var se *query.SyntaxError
 		if errors.As(err, &se) {
-			c.recordsProblem(w, r, req, v, fmt.Sprintf("The where condition does not parse: %s at position %d.", se.Msg, se.Pos))
+			c.recordsProblem(w, r, req, v, fmt.Sprintf("The where condition is wrong at position %d: %s.", se.Pos, se.Msg))
 			return
 		}
-		c.recordsProblem(w, r, req, v, "The where condition does not parse: "+err.Error())
+		c.recordsProblem(w, r, req, v, "The where condition is wrong: "+err.Error())
 		return
 	}
 	for _, f := range query.Fields(where) {

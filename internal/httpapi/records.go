@@ -104,7 +104,7 @@ func selectRecords(stream, where, fields, orderBy string) (selection, error) {
 	}
 	sel.stream = all[i]
 	var err error
-	if sel.where, err = query.Parse(where); err != nil {
+	if sel.where, err = query.ParseFor(where, sel.stream.Types); err != nil {
 		return sel, syntaxError("invalid_where", "where", err)
 	}
 	if sel.fields, err = query.ParseFields(fields); err != nil {
@@ -143,9 +143,9 @@ func syntaxError(code, param string, err error) error {
 	var se *query.SyntaxError
 	if errors.As(err, &se) {
 		return &apiError{status: http.StatusBadRequest, Code: code, Position: se.Pos,
-			Message: fmt.Sprintf("%s does not parse: %s at position %d", param, se.Msg, se.Pos)}
+			Message: fmt.Sprintf("%s is wrong at position %d: %s", param, se.Pos, se.Msg)}
 	}
-	return &apiError{status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf("%s does not parse: %v", param, err)}
+	return &apiError{status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf("%s is wrong: %v", param, err)}
 }
 
 // parseOrder reads an order_by, where "-field" is "field DESC" too. The
@@ -198,7 +198,7 @@ func (a *API) recordRoutes() {
 	huma.Register(a.huma, guarded(authz.ReadRecords, huma.Operation{OperationID: "query-records", Method: http.MethodGet, Path: "/v1/instances/{id}/records/{stream}",
 		Summary: "Query a stream's records",
 		Description: "One page of the records syncs wrote, those where selects, in order_by's order (then by key). " +
-			"A where that does not parse is 400 invalid_where, with the position of the trouble; a field the stream does not have is 400 unknown_field, " +
+			"A where that does not parse, or compares a field with a value of another type (billable = 'true'), is 400 invalid_where, with the position of the trouble; a field the stream does not have is 400 unknown_field, " +
 			"naming those it has. Pass next_cursor as cursor, with the same where and order_by, for the next page.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			StreamPath

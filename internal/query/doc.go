@@ -101,6 +101,18 @@
 //     with them is false (HAS looks into arrays); IS NULL and IS NOT NULL
 //     see them as present.
 //
+// # Types
+//
+// ParseFor checks a where against a Schema, the types of a stream's top-level
+// fields (string, number, boolean, object, array; a field not named varies and
+// is not checked). A test that could never hold because of a type is an
+// error at the value or operator at fault, not an empty answer: a string
+// compared with a number or boolean field ("billable = 'true'",
+// "days_inactive > '30'"), a number or boolean with a string field, any
+// comparison with an object or array field, LIKE on a field that is not a
+// string, HAS on one that is not an array, and a path below a string, number
+// or boolean ("name.first"). Null compares with any field.
+//
 // # Order
 //
 // order_by sorts by each field in turn, ascending unless DESC, then by _key,

@@ -31,11 +31,19 @@ func (e *SyntaxError) Is(target error) bool { return target == ErrInvalid }
 
 // Parse parses a where expression. Blank input is no condition: a nil Expr
 // and no error.
-func Parse(src string) (Expr, error) {
+func Parse(src string) (Expr, error) { return ParseFor(src, nil) }
+
+// ParseFor parses a where expression as Parse does, and checks every test
+// against the types schema gives the fields: a string compared with a number
+// or boolean field, LIKE on a field that is not a string, HAS on one that is
+// not an array, or a path into a field that holds no object is a
+// *SyntaxError at the value or operator at fault. A nil schema checks nothing.
+func ParseFor(src string, schema Schema) (Expr, error) {
 	p, err := newParser(src)
 	if err != nil {
 		return nil, err
 	}
+	p.schema = schema
 	if p.peek().kind == tEnd {
 		return nil, nil
 	}
@@ -235,6 +243,7 @@ func pos(src string, off int) int { return utf8.RuneCountInString(src[:off]) + 1
 
 type parser struct {
 	src    string
+	schema Schema // nil: no type checks
 	toks   []token
 	i      int
 	depth  int
@@ -395,6 +404,9 @@ func (p *parser) test() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if msg := p.schema.badPath(f); msg != "" {
+		return nil, p.errAt(ft.off, "%s", msg)
+	}
 	t := p.next()
 	switch {
 	case t.kind == tOp:
@@ -468,6 +480,9 @@ func (p *parser) check(f Field, op Op, v Value, t token) (Value, error) {
 	if msg := misfit(f, op, v); msg != "" {
 		return v, p.errAt(t.off, "%s", msg)
 	}
+	if msg := p.schema.mismatch(f, v); msg != "" {
+		return v, p.errAt(t.off, "%s", msg)
+	}
 	return v, nil
 }
 
@@ -487,6 +502,9 @@ func parseTime(s string) (int64, error) {
 func (p *parser) like(f Field, at token, not bool) (Expr, error) {
 	if f.IsTime() {
 		return nil, p.errAt(at.off, "LIKE matches strings, and %s is a time", f.Name())
+	}
+	if msg := p.schema.mismatchLike(f); msg != "" {
+		return nil, p.errAt(at.off, "%s", msg)
 	}
 	t := p.next()
 	if t.kind != tString {
@@ -530,6 +548,9 @@ func (p *parser) in(f Field, not bool) (Expr, error) {
 func (p *parser) has(f Field, at token, not bool) (Expr, error) {
 	if f.Meta {
 		return nil, p.errAt(at.off, "%s", hasMeta(f))
+	}
+	if msg := p.schema.mismatchHas(f); msg != "" {
+		return nil, p.errAt(at.off, "%s", msg)
 	}
 	vt := p.next()
 	v, err := p.value(vt, "a value after HAS")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/connhub/connhub/internal/query"
 )
 
 // A stream is one kind of record that a sync retrieves from Slack, with
@@ -43,9 +45,9 @@ type stream struct {
 	History bool
 	// Key describes the records' natural key, for people.
 	Key string
-	// Fields are the record's top-level fields (for where, fields and
-	// order_by); nested fields are reached through them.
-	Fields []string
+	// Fields are the record's top-level fields and their types (for where,
+	// fields and order_by); nested fields are reached through them.
+	Fields fieldSet
 	// Doc says what it holds, for people.
 	Doc string
 
@@ -66,83 +68,127 @@ var (
 // streams are every stream, in the order a sync starts them.
 var streams = []*stream{
 	{Name: "team", Method: "team.info", Token: "bot", Scopes: []string{"team:read"}, Walk: walkFull, Key: "the workspace ID",
-		Fields: []string{"id", "name", "domain", "email_domain", "icon", "enterprise_id", "enterprise_name", "enterprise_domain", "avatar_base_url", "is_verified", "url", "discoverable"},
-		Doc:    "The workspace: name, domain, icon, its Enterprise Grid org.", fetch: fetchTeam},
+		Fields: fields("id name domain email_domain icon:object enterprise_id enterprise_name enterprise_domain " +
+			"avatar_base_url is_verified:boolean url discoverable:any lob_sales_home_enabled:boolean"),
+		Doc: "The workspace: name, domain, icon, its Enterprise Grid org.", fetch: fetchTeam},
 	{Name: "subscriptions", Method: "team.billing.info", Token: "bot", Scopes: []string{"team.billing:read"}, Walk: walkFull, Key: "the workspace ID",
-		Fields: []string{"team_id", "plan", "edition", "plan_name"},
+		Fields: fields("team_id plan edition plan_name"),
 		Doc:    "The workspace's Slack plan (subscription): free, pro, business_plus, enterprise_grid or compliance.", fetch: fetchSubscription},
 	{Name: "users", Method: "users.list", Token: "bot", Scopes: []string{"users:read"}, Walk: walkFull, Key: "the user ID",
-		Fields: []string{"id", "team_id", "name", "deleted", "color", "real_name", "tz", "tz_label", "tz_offset", "profile", "is_admin", "is_owner",
-			"is_primary_owner", "is_restricted", "is_ultra_restricted", "is_bot", "is_app_user", "is_workflow_bot", "is_invited_user", "is_stranger",
-			"is_email_confirmed", "who_can_share_contact_card", "updated", "locale", "has_2fa", "two_factor_type", "enterprise_user", "teams",
-			"enterprise_id", "enterprise_name"},
+		Fields: fields("id team_id name deleted:boolean color real_name tz tz_label tz_offset:number profile:object " +
+			"is_admin:boolean is_owner:boolean is_primary_owner:boolean is_restricted:boolean " +
+			"is_ultra_restricted:boolean is_bot:boolean is_app_user:boolean is_workflow_bot:boolean " +
+			"is_invited_user:boolean is_stranger:boolean is_email_confirmed:boolean who_can_share_contact_card " +
+			"updated:number locale has_2fa:boolean two_factor_type enterprise_user:object teams:array " +
+			"enterprise_id enterprise_name"),
 		Doc: "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.", fetch: fetchUsers},
 	{Name: "billable_info", Method: "team.billableInfo", Token: "user", Scopes: []string{"admin"}, Walk: walkFull, Key: "the user ID (with /team on Enterprise Grid)",
-		Fields: []string{"user_id", "team_id", "billing_active"},
+		Fields: fields("user_id team_id billing_active:boolean"),
 		Doc:    "Whether each account holds a billable seat under Slack's Fair Billing Policy.", fetch: fetchBillableInfo},
 	{Name: "access_logs", Method: "team.accessLogs", Token: "user", Scopes: []string{"admin"}, Plans: paidPlans, Walk: walkFull,
-		Key:    "user ID/IP/a hash of the user agent",
-		Fields: []string{"user_id", "username", "date_first", "date_last", "count", "ip", "user_agent", "isp", "country", "region", "team_id"},
-		Doc:    "Logins: each account's devices and places, first and last seen, how many times.", fetch: fetchAccessLogs},
+		Key: "user ID/IP/a hash of the user agent",
+		Fields: fields("user_id username date_first:number date_last:number count:number ip user_agent isp country region " +
+			"team_id"),
+		Doc: "Logins: each account's devices and places, first and last seen, how many times.", fetch: fetchAccessLogs},
 	{Name: "member_analytics", Method: "admin.analytics.getFile", Token: "user", Scopes: []string{"admin.analytics:read"}, Plans: businessPlusPlans,
 		Walk: walkIncremental, OrgLevel: true, Key: "user ID/date",
-		Fields: []string{"enterprise_id", "team_id", "date", "user_id", "email_address", "is_guest", "is_billable_seat", "is_active", "is_active_ios",
-			"is_active_android", "is_active_desktop", "reactions_added_count", "messages_posted_count", "channel_messages_posted_count",
-			"files_added_count", "is_active_apps", "is_active_workflows", "is_active_slack_connect", "total_calls_count", "slack_calls_count",
-			"slack_huddles_count", "search_count", "date_claimed"},
+		Fields: fields("enterprise_id team_id date user_id email_address is_guest:boolean is_billable_seat:boolean " +
+			"is_active:boolean is_active_ios:boolean is_active_android:boolean is_active_desktop:boolean " +
+			"reactions_added_count:number messages_posted_count:number channel_messages_posted_count:number " +
+			"files_added_count:number is_active_apps:boolean is_active_workflows:boolean " +
+			"is_active_slack_connect:boolean total_calls_count:number slack_calls_count:number " +
+			"slack_huddles_count:number search_count:number date_claimed:number"),
 		Doc:   "Daily member analytics, for the days each account was active (one file a day; days without activity say nothing and are not kept).",
 		fetch: fetchMemberAnalytics},
 	{Name: "channels", Method: "conversations.list", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Walk: walkFull, Key: "the channel ID",
-		Fields: []string{"id", "name", "name_normalized", "is_channel", "is_group", "is_im", "is_mpim", "is_private", "created", "creator", "is_archived",
-			"is_general", "unlinked", "is_shared", "is_org_shared", "is_ext_shared", "is_pending_ext_shared", "shared_team_ids", "is_member", "topic",
-			"purpose", "previous_names", "num_members", "context_team_id", "updated", "properties"},
+		Fields: fields("id name name_normalized is_channel:boolean is_group:boolean is_im:boolean is_mpim:boolean " +
+			"is_private:boolean created:number creator is_archived:boolean is_general:boolean unlinked:number " +
+			"is_shared:boolean is_org_shared:boolean is_ext_shared:boolean is_pending_ext_shared:boolean " +
+			"shared_team_ids:array is_member:boolean topic:object purpose:object previous_names:array " +
+			"num_members:number context_team_id updated:number properties:object parent_conversation:any pending_shared:array"),
 		Doc: "Public and private channels, archived ones included (private ones the app was added to).", fetch: fetchChannels},
 	{Name: "channel_members", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
-		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: []string{"channel_id", "page", "count", "user_ids"},
+		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: fields("channel_id page:number count:number user_ids:array"),
 		Doc: "Who is in each channel: a record per page of up to 1,000 members; user_ids HAS 'U…' finds a user's channels.", fetch: fetchChannelMembers},
 	{Name: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Plans: paidPlans, Walk: walkFull, Key: "the user group ID",
-		Fields: []string{"id", "team_id", "is_usergroup", "is_subteam", "name", "description", "handle", "is_external", "date_create", "date_update",
-			"date_delete", "auto_type", "auto_provision", "enterprise_subteam_id", "created_by", "updated_by", "deleted_by", "prefs", "user_count", "channel_count"},
+		Fields: fields("id team_id is_usergroup:boolean is_subteam:boolean name description handle is_external:boolean " +
+			"date_create:number date_update:number date_delete:number auto_type:any auto_provision:boolean " +
+			"enterprise_subteam_id created_by updated_by deleted_by prefs:object user_count:number " +
+			"channel_count:number"),
 		Doc: "User groups (@-mention handles), disabled ones included.", fetch: fetchUsergroups},
 	{Name: "usergroup_members", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Plans: paidPlans, Walk: walkFull,
-		Key: "user group ID/user ID", Fields: []string{"usergroup_id", "user_id", "team_id"},
+		Key: "user group ID/user ID", Fields: fields("usergroup_id user_id team_id"),
 		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).", fetch: fetchUsergroupMembers},
 	{Name: "files", Method: "files.list", Token: "bot", Scopes: []string{"files:read"}, Walk: walkFull, Key: "the file ID",
-		Fields: []string{"id", "created", "timestamp", "name", "title", "mimetype", "filetype", "pretty_type", "user", "size", "mode", "is_external",
-			"is_public", "url_private", "url_private_download", "permalink", "channels", "groups", "ims"},
+		Fields: fields("id created:number timestamp:number name title mimetype filetype pretty_type user size:number mode " +
+			"is_external:boolean is_public:boolean url_private url_private_download permalink channels:array " +
+			"groups:array ims:array editable:boolean external_type public_url_shared:boolean comments_count:number " +
+			"display_as_bot:boolean username permalink_public user_team"),
 		Doc: "Files' metadata (never their content).", fetch: fetchFiles},
 	{Name: "emoji", Method: "emoji.list", Token: "bot", Scopes: []string{"emoji:read"}, Walk: walkFull, Key: "the emoji's name",
-		Fields: []string{"name", "url", "alias_for", "team_id"},
+		Fields: fields("name url alias_for team_id"),
 		Doc:    "Custom emoji: an image URL, or the emoji it is an alias for.", fetch: fetchEmoji},
 	{Name: "integration_logs", Method: "team.integrationLogs", Token: "user", Scopes: []string{"admin"}, Walk: walkFull,
-		Key:    "date/app or service ID/change/user ID",
-		Fields: []string{"service_id", "service_type", "app_id", "app_type", "user_id", "user_name", "channel", "date", "change_type", "scope", "reason", "team_id"},
-		Doc:    "Apps and integrations added, removed, enabled, disabled and changed, and by whom.", fetch: fetchIntegrationLogs},
+		Key: "date/app or service ID/change/user ID",
+		Fields: fields("service_id service_type app_id app_type user_id user_name channel date change_type scope reason " +
+			"team_id"),
+		Doc: "Apps and integrations added, removed, enabled, disabled and changed, and by whom.", fetch: fetchIntegrationLogs},
 	{Name: "bookmarks", Method: "bookmarks.list", Token: "bot", Scopes: []string{"bookmarks:read"}, Parent: "channels", Walk: walkFull, Key: "the bookmark ID",
-		Fields: []string{"id", "channel_id", "title", "link", "emoji", "icon_url", "type", "entity_id", "date_created", "date_updated", "rank",
-			"last_updated_by_user_id", "last_updated_by_team_id", "shortcut_id", "app_id"},
+		Fields: fields("id channel_id title link emoji icon_url type entity_id date_created:number date_updated:number rank " +
+			"last_updated_by_user_id last_updated_by_team_id shortcut_id app_id"),
 		Doc: "Channels' bookmarks.", fetch: fetchBookmarks},
 	{Name: "messages", Method: "conversations.history", Token: "bot", AnyScopes: []string{"channels:history", "groups:history"}, Parent: "channels",
 		Walk: walkIncremental, OptIn: true, Key: "channel ID/ts",
-		Fields: []string{"channel_id", "type", "subtype", "user", "bot_id", "app_id", "team", "text", "ts", "thread_ts", "reply_count",
-			"reply_users_count", "latest_reply", "reply_users", "edited", "reactions", "files", "blocks", "attachments", "client_msg_id"},
+		Fields: fields("channel_id type subtype user bot_id app_id team text ts thread_ts reply_count:number " +
+			"reply_users_count:number latest_reply reply_users:array edited:object reactions:array files:array " +
+			"blocks:array attachments:array client_msg_id is_locked:boolean subscribed:boolean parent_user_id pinned_to:array"),
 		Doc: "Messages of the channels the app is in, and their threads' replies (conversations.replies), when asked for by name. " +
 			"A later sync reads what is new, and threads whose parent's latest_reply moved within the lookback window (thread_days, default 7).",
 		fetch: fetchMessages},
 	{Name: "licenses", Walk: walkDerived, After: []string{"users", "billable_info", "access_logs", "member_analytics", "subscriptions"}, Key: "the user ID",
-		Fields: []string{"user_id", "team_id", "name", "real_name", "email", "title", "account_type", "guest", "deactivated", "bot", "billable",
-			"last_active_at", "last_active_source", "days_inactive", "active_30d", "active_90d", "as_of"},
+		Fields: fields("user_id team_id name real_name email title account_type guest:boolean deactivated:boolean " +
+			"bot:boolean billable:boolean last_active_at last_active_source days_inactive:number " +
+			"active_30d:boolean active_90d:boolean as_of"),
 		Doc: "Per account, what license management asks: billable seat, guest or member, deactivated, last active and from which source " +
 			"(access logs, analytics, or none), active in the last 30 and 90 days.", fetch: deriveLicenses},
 	{Name: "license_summary", Walk: walkDerived, After: []string{"licenses"}, Key: "the workspace or org ID",
-		Fields: []string{"team_id", "plan", "accounts", "members", "guests", "bots", "deactivated", "billable_seats", "active_30d", "active_90d",
-			"billable_inactive_30d", "billable_inactive_90d", "as_of"},
+		Fields: fields("team_id plan accounts:number members:number guests:number bots:number deactivated:number " +
+			"billable_seats:number active_30d:number active_90d:number billable_inactive_30d:number " +
+			"billable_inactive_90d:number as_of"),
 		Doc:   "The license summary: plan, billable seats, active in the last 30 and 90 days, billable seats inactive for 30 and 90 days.",
 		fetch: deriveSummary},
 	{Name: "license_snapshots", Walk: walkDerived, History: true, After: []string{"license_summary"}, Key: "date/workspace or org ID",
-		Fields: []string{"date", "team_id", "plan", "accounts", "members", "guests", "bots", "deactivated", "billable_seats", "active_30d", "active_90d",
-			"billable_inactive_30d", "billable_inactive_90d", "as_of"},
+		Fields: fields("date team_id plan accounts:number members:number guests:number bots:number deactivated:number " +
+			"billable_seats:number active_30d:number active_90d:number billable_inactive_30d:number " +
+			"billable_inactive_90d:number as_of"),
 		Doc: "The license summary of each day a sync ran, kept because Slack keeps no history of billing and activity.", fetch: deriveSnapshot},
+}
+
+// fieldSet is a stream's top-level fields, in order, with their types.
+type fieldSet struct {
+	names []string
+	types query.Schema
+}
+
+// fields reads a space-separated list of fields, each "name" (a string) or
+// "name:type" with a type of query.ParseType ("any" for one that varies).
+func fields(spec string) fieldSet {
+	fs := fieldSet{types: query.Schema{}}
+	for _, f := range strings.Fields(spec) {
+		name, typ, typed := strings.Cut(f, ":")
+		t := query.TypeString
+		if typed {
+			var err error
+			if t, err = query.ParseType(typ); err != nil {
+				panic("sync: stream field " + name + ": " + err.Error())
+			}
+		}
+		fs.names = append(fs.names, name)
+		if t != query.TypeAny {
+			fs.types[name] = t
+		}
+	}
+	return fs
 }
 
 // streamByName finds a stream.
@@ -187,7 +233,9 @@ type StreamInfo struct {
 	Default bool     `json:"default" doc:"Whether a sync runs it unless told otherwise"`
 	Key     string   `json:"key" doc:"What the records' natural key is"`
 	Fields  []string `json:"fields" doc:"The records' top-level fields, for where, fields and order_by"`
-	Doc     string   `json:"doc"`
+	// Types are the fields' types; a field it does not name varies in type.
+	Types query.Schema `json:"types" doc:"The fields' JSON types (string, number, boolean, object or array), which where checks its values against; a field not named here varies"`
+	Doc   string       `json:"doc"`
 }
 
 // Streams describes every stream.
@@ -199,7 +247,7 @@ func Streams() []StreamInfo {
 			scopes = []string{strings.Join(s.AnyScopes, " or ")}
 		}
 		out[i] = StreamInfo{Name: s.Name, Method: s.Method, Token: s.Token, Scopes: scopes, Plans: s.Plans, Walk: s.Walk, Parent: s.Parent,
-			Inputs: s.After, Default: !s.OptIn, Key: s.Key, Fields: s.Fields, Doc: s.Doc}
+			Inputs: s.After, Default: !s.OptIn, Key: s.Key, Fields: s.Fields.names, Types: s.Fields.types, Doc: s.Doc}
 	}
 	return out
 }

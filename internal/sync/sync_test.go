@@ -3,13 +3,17 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	slackgo "github.com/slack-go/slack"
 
+	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/hubtest"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/query"
 	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
@@ -165,4 +169,71 @@ func TestAFullSyncRetrievesEveryStream(t *testing.T) {
 	var summary map[string]any
 	json.Unmarshal(e.records(t, "license_summary")[0].Data, &summary)
 	t.Logf("summary: %v", summary)
+}
+
+// TestStreamsDeclareTheirFieldsTypes syncs every stream and checks each
+// record's top-level fields against the stream's declared fields and types,
+// which where checks its values against: a wrong declaration would refuse a
+// question that has answers.
+func TestStreamsDeclareTheirFieldsTypes(t *testing.T) {
+	t.Parallel()
+	slackConnector, _ := connector.Get("slack")
+	edition, _ := slackConnector.Edition("business_plus")
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 60, Channels: 8},
+		Install: &instance.CreateInput{BotScopes: append(slices.Clone(edition.BotScopes), "channels:join"), UserScopes: edition.UserScopes}}, sync.Config{})
+	bot := slackgo.New(e.Instance.BotToken.Reveal(), slackgo.OptionAPIURL(e.SlackURL+"/api/"))
+	chans, _, err := bot.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{Types: []string{"public_channel"}, ExcludeArchived: true, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chans {
+		if _, _, _, err := bot.JoinConversationContext(ctx, c.ID); err != nil {
+			t.Fatalf("join %s: %v", c.ID, err)
+		}
+	}
+	r := e.run(t, sync.StartInput{Streams: sync.StreamNames()})
+	if r.Status != store.RunSucceeded {
+		t.Fatalf("run %s: %s; streams: %s", r.Status, r.Error, states(r))
+	}
+	reported := map[string]bool{}
+	once := func(k string) bool { r := reported[k]; reported[k] = true; return !r }
+	for _, info := range sync.Streams() {
+		recs := e.records(t, info.Name)
+		if len(recs) == 0 {
+			t.Errorf("%s: no records to check", info.Name)
+		}
+		for _, rec := range recs {
+			var data map[string]any
+			if err := json.Unmarshal(rec.Data, &data); err != nil {
+				t.Fatalf("%s %s: %v", info.Name, rec.Key, err)
+			}
+			for k, v := range data {
+				if !slices.Contains(info.Fields, k) {
+					if once(info.Name + "." + k) {
+						t.Errorf("%s: a record has the field %s, which the stream does not declare", info.Name, k)
+					}
+					continue
+				}
+				if want, ok := info.Types[k]; ok && v != nil && jsonType(v) != want && once(info.Name+"."+k) {
+					t.Errorf("%s.%s is declared %s, and record %s holds %s %v", info.Name, k, want, rec.Key, jsonType(v), v)
+				}
+			}
+		}
+	}
+}
+
+func jsonType(v any) query.Type {
+	switch v.(type) {
+	case string:
+		return query.TypeString
+	case float64:
+		return query.TypeNumber
+	case bool:
+		return query.TypeBool
+	case map[string]any:
+		return query.TypeObject
+	case []any:
+		return query.TypeArray
+	}
+	return query.TypeAny
 }
