@@ -346,7 +346,7 @@ func (a *API) instanceRoutes() {
 	huma.Register(a.huma, guarded(authz.ListInstances, huma.Operation{OperationID: "list-instances", Method: http.MethodGet, Path: "/v1/instances", Summary: "List connector instances", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			Connector string `query:"connector"`
-			Status    string `query:"status" enum:"pending,active,needs_reauth,needs_workspaces,revoked,failed,"`
+			Status    string `query:"status" enum:"pending,active,needs_reauth,needs_workspaces,revoked,failed,expired,"`
 			Tag       string `query:"tag"`
 			PageQuery
 		}) (*instancesOutput, error) {

@@ -17,7 +17,7 @@ type Instance struct {
 	Connector          string         `json:"connector" example:"slack"`
 	Name               string         `json:"name"`
 	Tags               []string       `json:"tags"`
-	Status             string         `json:"status" enum:"pending,active,needs_reauth,needs_workspaces,revoked,failed"`
+	Status             string         `json:"status" enum:"pending,active,needs_reauth,needs_workspaces,revoked,failed,expired"`
 	StatusReason       string         `json:"status_reason,omitempty"`
 	LastAuthError      string         `json:"last_auth_error,omitempty" doc:"Why the last install or re-authentication failed; empty after one succeeds"`
 	Edition            string         `json:"edition"`

@@ -230,7 +230,7 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 		// says why, for whoever is waiting on it.
 		inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
 			i.LastAuthError = code + ": " + msg
-			if i.Status == store.StatusPending || i.Status == store.StatusFailed {
+			if i.Status == store.StatusPending || i.Status == store.StatusFailed || i.Status == store.StatusExpired {
 				i.Status, i.StatusReason = store.StatusFailed, code+": "+msg
 			}
 			return nil

@@ -21,14 +21,14 @@
 //	   ├─denied, bad code,     │
 //	   │ expired state──▶ failed└──(re-authenticate: a new authorize URL; the
 //	   │                          instance keeps its ID and instance token)
-//	   └─every link expired (the sweeper)──▶ failed
+//	   └─every link expired (the sweeper)──▶ expired
 //
 // An Enterprise Grid org-wide install that no workspace is granted to yet
 // (Slack's default) is needs_workspaces, its reason saying how an org admin
 // grants one; a ping reads the grant again (auth.teams.list) and makes it
 // active once a workspace is there, and so does each sync's start.
 //
-// needs_reauth, revoked and failed return to active through a successful
+// needs_reauth, revoked, failed and expired return to active through a successful
 // re-authentication. StatusReason says why an instance left active (or never
 // got there): an error code and a sentence.
 //
@@ -52,9 +52,10 @@
 // # The sweeper
 //
 // RunSweeper (started by serve, every minute) deletes OAuth states that
-// expired over SweepGrace ago, and fails the pending instances none of whose
-// states can complete them any more, with ExpiredReason. A failed install is
-// re-authenticated like any other.
+// expired over SweepGrace ago, and marks expired (ExpiredReason) the pending
+// instances none of whose states can complete them any more: nobody
+// consented before the authorize URL expired. An expired install is
+// re-authenticated like a failed one, for a new URL.
 //
 // # Tokens
 //

@@ -228,8 +228,11 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 	if err != nil {
 		return PingResult{}, err
 	}
-	if in.Status == store.StatusPending {
+	switch in.Status {
+	case store.StatusPending:
 		return PingResult{}, apierror.New(http.StatusConflict, "not_authenticated", "the instance is waiting for consent at Slack: open its authorize URL, or re-authenticate")
+	case store.StatusExpired:
+		return PingResult{}, apierror.New(http.StatusConflict, "not_authenticated", "nobody consented at Slack before the instance's authorize URL expired: re-authenticate for a new one")
 	}
 	kind := "bot"
 	if in.BotToken.IsZero() {

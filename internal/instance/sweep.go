@@ -13,21 +13,21 @@ import (
 // callback that arrived just in time to finish exchanging its code.
 const SweepGrace = time.Minute
 
-// sweepBatch bounds the installs one sweep fails; the next sweep takes the rest.
+// sweepBatch bounds the installs one sweep expires; the next sweep takes the rest.
 const sweepBatch = 500
 
-// ExpiredReason is the StatusReason of an install the sweeper failed.
-const ExpiredReason = "install_expired: the install was not completed before its link expired; re-authenticate"
+// ExpiredReason is the StatusReason of an install the sweeper expired.
+const ExpiredReason = "install_expired: nobody consented at Slack before the authorize URL expired; re-authenticate for a new one"
 
 // Swept is what one sweep did.
 type Swept struct {
-	Failed int // pending instances failed because every link of theirs expired
+	Expired int // pending instances expired because every authorize URL of theirs did
 	States int // expired OAuth states deleted
 }
 
 var errNotPending = errors.New("the instance is no longer pending")
 
-// SweepExpired fails the pending instances that no OAuth state can complete
+// SweepExpired expires the pending instances that no OAuth state can complete
 // any more (every state of theirs expired over SweepGrace ago), then deletes
 // the OAuth states that expired over SweepGrace ago. Replicas may sweep at
 // once: an instance that left pending meanwhile is left alone.
@@ -43,7 +43,7 @@ func (s *Service) SweepExpired(ctx context.Context) (Swept, error) {
 			if i.Status != store.StatusPending {
 				return errNotPending
 			}
-			i.Status, i.StatusReason, i.LastAuthError = store.StatusFailed, ExpiredReason, ExpiredReason
+			i.Status, i.StatusReason, i.LastAuthError = store.StatusExpired, ExpiredReason, ExpiredReason
 			return nil
 		})
 		switch {
@@ -52,8 +52,8 @@ func (s *Service) SweepExpired(ctx context.Context) (Swept, error) {
 		case err != nil:
 			return out, err
 		}
-		out.Failed++
-		s.auditSystem(ctx, inst, "instance.install_failed", map[string]any{"code": "install_expired"})
+		out.Expired++
+		s.auditSystem(ctx, inst, "instance.install_expired", map[string]any{"code": "install_expired"})
 	}
 	if out.States, err = s.store.DeleteExpiredOAuthStates(ctx, cutoff); err != nil {
 		return out, err
@@ -69,8 +69,8 @@ func (s *Service) RunSweeper(ctx context.Context, ticks <-chan time.Time) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Warn("instance: sweep expired installs", "err", err)
-		case swept.Failed > 0 || swept.States > 0:
-			s.log.Info("instance: swept expired installs", "failed", swept.Failed, "states_deleted", swept.States)
+		case swept.Expired > 0 || swept.States > 0:
+			s.log.Info("instance: swept expired installs", "expired", swept.Expired, "states_deleted", swept.States)
 		}
 		select {
 		case <-ctx.Done():

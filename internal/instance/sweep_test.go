@@ -29,12 +29,12 @@ func stateID(t *testing.T, authorizeURL string) string {
 	return id
 }
 
-// TestTheSweeperFailsInstallsWhoseLinkExpired runs the sweeper as serve does,
+// TestTheSweeperExpiresInstallsWhoseLinkExpired runs the sweeper as serve does,
 // ticked by hand, on SQLite and on PostgreSQL, with the hub's clock moved
 // past the links' expiry: the pending install whose every link expired is
 // failed and its state deleted; a live one, an active one are left alone;
 // the failed one re-authenticates to active.
-func TestTheSweeperFailsInstallsWhoseLinkExpired(t *testing.T) {
+func TestTheSweeperExpiresInstallsWhoseLinkExpired(t *testing.T) {
 	t.Parallel()
 	for _, backend := range []struct {
 		name string
@@ -94,9 +94,12 @@ func TestTheSweeperFailsInstallsWhoseLinkExpired(t *testing.T) {
 			sweep()
 
 			got := status(stranded.Instance.ID)
-			if got.Status != store.StatusFailed || got.StatusReason != instance.ExpiredReason ||
-				!strings.Contains(got.StatusReason, "the install was not completed before its link expired; re-authenticate") {
-				t.Errorf("after its link expired the install is %s (%q), want failed with %q", got.Status, got.StatusReason, instance.ExpiredReason)
+			if got.Status != store.StatusExpired || got.StatusReason != instance.ExpiredReason ||
+				!strings.Contains(got.StatusReason, "before the authorize URL expired; re-authenticate for a new one") {
+				t.Errorf("after its link expired the install is %s (%q), want expired with %q", got.Status, got.StatusReason, instance.ExpiredReason)
+			}
+			if _, err := e.svc.Ping(ctx, e.admin, stranded.Instance.ID); err == nil || !strings.Contains(err.Error(), "re-authenticate for a new one") {
+				t.Errorf("a ping of the expired install: %v, want it refused, saying to re-authenticate", err)
 			}
 			if got := status(live.Instance.ID); got.Status != store.StatusPending {
 				t.Errorf("an install with a live link is %s, want pending", got.Status)

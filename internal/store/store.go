@@ -309,6 +309,7 @@ const (
 	StatusNeedsReauth = "needs_reauth" // Slack stopped taking its tokens (a failed refresh, a dead token): re-authenticate
 	StatusRevoked     = "revoked"      // its tokens were revoked at Slack
 	StatusFailed      = "failed"       // the install failed; StatusReason says why
+	StatusExpired     = "expired"      // nobody consented before the authorize URL expired: re-authenticate for a new one
 	// StatusNeedsWorkspaces is an Enterprise Grid org-wide install that no
 	// workspace is granted to yet: nothing to sync or call until an org
 	// admin adds the app to one.

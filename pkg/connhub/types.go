@@ -24,6 +24,9 @@ const (
 	StatusNeedsWorkspaces = "needs_workspaces"
 	StatusRevoked         = "revoked"
 	StatusFailed          = "failed"
+	// StatusExpired: the install was pending until its authorize URL
+	// expired; re-authenticate for a new URL.
+	StatusExpired = "expired"
 )
 
 // The ways an instance authenticates (CreateInstanceInput.AuthMethod).
