@@ -22,7 +22,7 @@ const ExpiredReason = "install_expired: nobody consented at Slack before the aut
 // Swept is what one sweep did.
 type Swept struct {
 	Expired int // pending instances expired because every authorize URL of theirs did
-	States int // expired OAuth states deleted
+	States  int // expired OAuth states deleted
 }
 
 var errNotPending = errors.New("the instance is no longer pending")
