@@ -277,14 +277,20 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 			teamsKnown = true
 		}
 	}
-	inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
-		applyInstall(i, got)
-		i.Teams = teams
-		if teamsKnown {
-			workspaceStatus(i)
-		}
-		return nil
-	})
+	if teamsKnown {
+		// A re-authentication may grant other workspaces than before.
+		var g store.GrantedTeams
+		g, err = store.SetGrantedTeams(ctx, s.store, inst.OrgID, inst.ID, teams, s.now(), func(i *store.Instance) { applyInstall(i, got) })
+		inst = g.Instance
+	} else {
+		inst, err = s.store.UpdateInstance(ctx, inst.OrgID, inst.ID, func(i *store.Instance) error {
+			applyInstall(i, got)
+			if !got.OrgWide {
+				i.Teams = nil
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return CallbackResult{}, err
 	}
@@ -310,18 +316,6 @@ func applyInstall(i *store.Instance, got slack.Install) {
 	if got.Bot.Access.IsZero() && !got.User.Access.IsZero() {
 		// The user token is the only one: the proxy must be able to use it.
 		i.AllowUserToken = true
-	}
-}
-
-// workspaceStatus sets an org-wide install's status from the workspaces it
-// is granted: needs_workspaces with none, active again with some.
-func workspaceStatus(i *store.Instance) {
-	switch {
-	case !i.OrgWide:
-	case len(i.Teams) == 0 && i.Status == store.StatusActive:
-		i.Status, i.StatusReason = store.StatusNeedsWorkspaces, store.NoWorkspacesReason
-	case len(i.Teams) > 0 && i.Status == store.StatusNeedsWorkspaces:
-		i.Status, i.StatusReason = store.StatusActive, ""
 	}
 }
 
@@ -553,7 +547,7 @@ func (s *Service) createActive(ctx context.Context, p tenant.Principal, ci Creat
 		if inst.Teams, err = s.orgTeams(ctx, got); err != nil {
 			s.log.Warn("instance: auth.teams.list for an org-wide token", "err", err)
 		} else {
-			workspaceStatus(&inst)
+			inst.SetWorkspaceStatus()
 		}
 	}
 	inst.ID = store.NewID("ins")

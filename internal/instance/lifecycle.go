@@ -257,12 +257,15 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 	})
 	latency := time.Since(start)
 	ok := err == nil
+	if teamsKnown {
+		if g, gerr := store.SetGrantedTeams(ctx, s.store, in.OrgID, in.ID, teams, s.now(), nil); gerr != nil {
+			s.log.Warn("instance: record the workspaces granted", "instance", in.ID, "err", gerr)
+		} else if len(g.Added) > 0 || len(g.Removed) > 0 {
+			s.log.Info("instance: the org install's workspaces changed", "instance", in.ID, "added", g.Added, "removed", g.Removed, "records_marked_deleted", g.Marked)
+		}
+	}
 	if _, uerr := s.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
 		i.LastPingAt, i.LastPingOK = s.now(), ok
-		if teamsKnown {
-			i.Teams = teams
-			workspaceStatus(i)
-		}
 		return nil
 	}); uerr != nil {
 		s.log.Warn("instance: record ping", "instance", in.ID, "err", uerr)

@@ -30,6 +30,7 @@ import (
 //	POST   /_sandbox/tokens           issue a token without the browser flow
 //	POST   /_sandbox/app/client-secret  regenerate the app's client secret (the old one stops working)
 //	POST   /_sandbox/org-install/teams  add a workspace to the app's org-wide installs, as an org admin does
+//	DELETE /_sandbox/org-install/teams/{id}  remove a workspace from them, as an org admin does
 //	POST   /_sandbox/users            add a user
 //	PATCH  /_sandbox/users/{id}       change a user's profile or role
 //	POST   /_sandbox/users/{id}/deactivate, /reactivate
@@ -50,6 +51,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sandbox/clock", s.ctlAdvanceClock)
 	mux.HandleFunc("POST /_sandbox/tokens", s.ctlIssueToken)
 	mux.HandleFunc("POST /_sandbox/org-install/teams", s.ctlGrantTeam)
+	mux.HandleFunc("DELETE /_sandbox/org-install/teams/{id}", s.ctlRemoveTeam)
 	mux.HandleFunc("POST /_sandbox/app/client-secret", func(w http.ResponseWriter, r *http.Request) {
 		ctlJSON(w, http.StatusOK, map[string]string{"client_secret": s.RegenerateClientSecret()})
 	})
@@ -103,6 +105,7 @@ func (s *Server) ctlIndex(w http.ResponseWriter, r *http.Request) {
 		"GET /_sandbox/stats", "POST /_sandbox/reset", "GET /_sandbox/workspace",
 		"GET|POST|DELETE /_sandbox/faults", "DELETE /_sandbox/faults/{id}",
 		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens", "POST /_sandbox/app/client-secret", "POST /_sandbox/org-install/teams",
+		"DELETE /_sandbox/org-install/teams/{id}",
 		"POST /_sandbox/users", "PATCH /_sandbox/users/{id}", "POST /_sandbox/users/{id}/deactivate", "POST /_sandbox/users/{id}/reactivate",
 		"POST /_sandbox/channels", "POST /_sandbox/channels/{id}/archive", "POST /_sandbox/channels/{id}/unarchive",
 		"POST /_sandbox/messages",
@@ -764,5 +767,29 @@ func (s *Server) ctlGrantTeam(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.auth.mu.Unlock()
+	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "grants": n})
+}
+
+// ctlRemoveTeam takes a workspace out of the app's org-wide installs, as an
+// org admin does in the admin dashboard (Installed apps → Remove from
+// workspace): auth.teams.list no longer lists it.
+func (s *Server) ctlRemoveTeam(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.auth.mu.Lock()
+	n := 0
+	for _, g := range s.auth.grants {
+		if !g.orgInstall || g.revoked {
+			continue
+		}
+		if slices.ContainsFunc(g.teams, func(t *team) bool { return t.ID == id }) {
+			g.teams = slices.DeleteFunc(slices.Clone(g.teams), func(t *team) bool { return t.ID == id })
+			n++
+		}
+	}
+	s.auth.mu.Unlock()
+	if n == 0 {
+		ctlError(w, http.StatusNotFound, "not_granted", "no org-wide install of the app is granted the workspace "+id)
+		return
+	}
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "grants": n})
 }

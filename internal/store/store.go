@@ -164,6 +164,10 @@ type Queries interface {
 	// not see (records that vanished between full syncs are marked, never
 	// dropped). It returns how many it marked.
 	MarkUnseen(ctx context.Context, orgID, instanceID, stream, runID string, at time.Time) (int, error)
+	// MarkTeamDeleted marks deleted every live record of the workspace
+	// teamID, of every stream of the instance: an Enterprise Grid org
+	// install no longer reaches the workspace. It returns how many it marked.
+	MarkTeamDeleted(ctx context.Context, orgID, instanceID, teamID string, at time.Time) (int, error)
 	GetRecord(ctx context.Context, orgID, instanceID, stream, key string) (Record, error)
 	ListRecords(ctx context.Context, orgID, instanceID, stream string, f RecordFilter, page Page) ([]Record, string, error)
 	// QueryRecords returns one page of a stream's records that match

@@ -457,8 +457,9 @@ func (r *runner) walk(ctx context.Context, s *stream) error {
 }
 
 // grantedTeams reads again which workspaces an org-wide install is granted
-// (auth.teams.list): a workspace added since the install is synced, and an
-// install left with none is marked needs_workspaces.
+// (auth.teams.list): a workspace added since the install is synced, the
+// records of one removed are marked deleted, and an install left with none
+// is marked needs_workspaces.
 func (r *runner) grantedTeams(ctx context.Context) error {
 	in := r.inst()
 	kind := "bot"
@@ -498,20 +499,14 @@ func (r *runner) grantedTeams(ctx context.Context) error {
 	if slices.Equal(ids, in.Teams) {
 		return nil
 	}
-	_, err := r.svc.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
-		i.Teams = ids
-		if len(ids) == 0 && i.Status == store.StatusActive {
-			i.Status, i.StatusReason = store.StatusNeedsWorkspaces, store.NoWorkspacesReason
-		}
-		return nil
-	})
+	g, err := store.SetGrantedTeams(ctx, r.svc.store, in.OrgID, in.ID, ids, r.svc.now(), nil)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.instance.Teams = ids
+	r.instance.Teams = g.Instance.Teams
 	r.mu.Unlock()
-	r.svc.log.Info("sync: the org install's workspaces changed", "instance", in.ID, "workspaces", len(ids))
+	r.svc.log.Info("sync: the org install's workspaces changed", "instance", in.ID, "added", g.Added, "removed", g.Removed, "records_marked_deleted", g.Marked)
 	return nil
 }
 

@@ -255,6 +255,33 @@ func TestEnterpriseGridSyncsEachGrantedWorkspace(t *testing.T) {
 	if n := len(e.records(t, "team")); n != 3 {
 		t.Errorf("team after a third workspace was granted: %d records, want 3", n)
 	}
+
+	// The org admin removes the app from the first workspace: the next sync,
+	// whatever its streams, marks that workspace's records of every stream
+	// deleted, and leaves the others'.
+	req, _ := http.NewRequest(http.MethodDelete, e.SlackURL+"/_sandbox/org-install/teams/"+teams[0].ID, nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("remove a workspace from the org install: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if r := e.run(t, sync.StartInput{Streams: []string{"team"}}); r.Status != store.RunSucceeded {
+		t.Fatalf("the sync after a workspace was removed: %s %s", r.Status, r.Error)
+	}
+	for _, stream := range []string{"team", "channels", "channel_members", "billable_info", "users"} {
+		for _, rec := range e.records(t, stream) {
+			if rec.TeamID == teams[0].ID {
+				t.Errorf("%s: record %s of the removed workspace %s is still live", stream, rec.Key, teams[0].ID)
+			}
+		}
+	}
+	if n := len(e.records(t, "channels")); n == 0 {
+		t.Error("channels: the records of the workspace still granted were marked too")
+	}
+	in, err := e.Store.GetInstance(ctx, e.Instance.OrgID, e.Instance.ID)
+	if err != nil || slices.Contains(in.Teams, teams[0].ID) || len(in.Teams) != 2 {
+		t.Errorf("the instance's workspaces after one was removed: %v (%v)", in.Teams, err)
+	}
 }
 
 func TestMemberAnalyticsAreFetchedOncePerDay(t *testing.T) {

@@ -395,6 +395,19 @@ func (q *queries) MarkUnseen(ctx context.Context, orgID, instanceID, stream, run
 	return int(n), err
 }
 
+func (q *queries) MarkTeamDeleted(ctx context.Context, orgID, instanceID, teamID string, at time.Time) (int, error) {
+	if teamID == "" {
+		return 0, fmt.Errorf("store: mark a workspace's records: no workspace named")
+	}
+	r, err := q.exec(ctx, `UPDATE records SET deleted_at = ? WHERE org_id = ? AND instance_id = ? AND team_id = ? AND deleted_at IS NULL`,
+		ms(at), orgID, instanceID, teamID)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark workspace %s's records: %w", teamID, err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
 func scanRecord(r scanner) (store.Record, error) {
 	var rec store.Record
 	var data string

@@ -725,6 +725,37 @@ func testRecords(t *testing.T, e *env) {
 	if !slices.Equal(paged, []string{"U1", "U2", "U3", "U4"}) {
 		t.Errorf("paged records: got %v", paged)
 	}
+	// A workspace the org install no longer reaches: its records of every
+	// stream are marked, the others' left alone.
+	grid := e.instance(t, o.ID, nil)
+	_, err = e.s.UpsertRecords(ctx, o.ID, grid.ID, "users", "g1", []store.Record{rec("U1", "T1", "ada"), rec("U2", "T2", "bob"), rec("U3", "T2", "cy")})
+	must(t, err)
+	_, err = e.s.UpsertRecords(ctx, o.ID, grid.ID, "channels", "g1", []store.Record{rec("C1", "T2", "general"), rec("C2", "T1", "random")})
+	must(t, err)
+	_, err = e.s.UpsertRecords(ctx, o.ID, in.ID, "users", "x", []store.Record{rec("U8", "T2", "another instance's")})
+	must(t, err)
+	_, err = e.s.MarkUnseen(ctx, o.ID, grid.ID, "users", "g2", time.Now()) // U1, U2, U3 marked
+	must(t, err)
+	_, err = e.s.UpsertRecords(ctx, o.ID, grid.ID, "users", "g2", []store.Record{rec("U1", "T1", "ada"), rec("U2", "T2", "bob")})
+	must(t, err)
+	marked, err = e.s.MarkTeamDeleted(ctx, o.ID, grid.ID, "T2", time.Now())
+	must(t, err)
+	if marked != 2 {
+		t.Errorf("marked %d records of workspace T2, want 2 (U2, C1; U3 was marked already)", marked)
+	}
+	for stream, want := range map[string][]string{"users": {"U1"}, "channels": {"C2"}} {
+		live, _, err := e.s.ListRecords(ctx, o.ID, grid.ID, stream, store.RecordFilter{}, store.Page{})
+		must(t, err)
+		if keys := recordKeys(live); !slices.Equal(keys, want) {
+			t.Errorf("%s after workspace T2 was marked: live %v, want %v", stream, keys, want)
+		}
+	}
+	if got, _ := e.s.GetRecord(ctx, o.ID, in.ID, "users", "U8"); !got.DeletedAt.IsZero() {
+		t.Error("marking one instance's workspace marked another instance's record of it")
+	}
+	if _, err := e.s.MarkTeamDeleted(ctx, o.ID, grid.ID, "", time.Now()); err == nil {
+		t.Error("marking the records of no workspace: no error")
+	}
 	// Another stream of the same instance is another set.
 	other, _, err := e.s.ListRecords(ctx, o.ID, in.ID, "channels", store.RecordFilter{IncludeDeleted: true}, store.Page{})
 	must(t, err)
@@ -1192,6 +1223,9 @@ func testTenantScoping(t *testing.T, e *env) {
 	}
 	if n, err := e.s.MarkUnseen(ctx, b.ID, in.ID, "users", "r", time.Now()); err != nil || n != 0 {
 		t.Errorf("org B: mark A's records unseen: marked %d (%v), want 0", n, err)
+	}
+	if n, err := e.s.MarkTeamDeleted(ctx, b.ID, in.ID, "T1", time.Now()); err != nil || n != 0 {
+		t.Errorf("org B: mark A's records of a workspace: marked %d (%v), want 0", n, err)
 	}
 	for what, n := range map[string]int{
 		"users":           lenOf(e.s.ListUsers(ctx, b.ID, store.Page{})),
