@@ -51,7 +51,8 @@ type hubContext struct {
 	Token  string `yaml:"token"`
 }
 
-// cliConfigPath is where the CLI's config file is.
+// cliConfigPath is where the CLI's config file is; "" when the environment
+// does not say (no HOME).
 func cliConfigPath(getenv func(string) string) string {
 	if p := getenv(cliConfigEnv); p != "" {
 		return p
@@ -65,13 +66,16 @@ func cliConfigPath(getenv func(string) string) string {
 	if h := getenv("HOME"); h != "" {
 		return filepath.Join(h, ".config", "connhub", "cli.yaml")
 	}
-	return filepath.Join(".connhub", "cli.yaml")
+	return ""
 }
 
 // loadCLIConfig reads the CLI's config file; one without contexts when
 // there is none.
 func loadCLIConfig(getenv func(string) string) (*cliConfig, error) {
 	c := &cliConfig{path: cliConfigPath(getenv)}
+	if c.path == "" {
+		return c, nil
+	}
 	b, err := os.ReadFile(c.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -104,6 +108,9 @@ func (c *cliConfig) private() error {
 
 // save writes the file readable by its owner only, whatever its mode was.
 func (c *cliConfig) save() error {
+	if c.path == "" {
+		return fmt.Errorf("nowhere to save the CLI's config: set HOME, XDG_CONFIG_HOME or %s", cliConfigEnv)
+	}
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return fmt.Errorf("save %s: %w", c.path, err)
 	}
