@@ -24,8 +24,8 @@ func newAppsCmd(io streams) *cobra.Command {
 		Use:   "apps",
 		Short: "Register the Slack apps that connhub installs",
 		Long: "Register, list and delete the Slack apps (created at api.slack.com/apps) through which connhub\n" +
-			"installs connector instances. The commands call the hub at --server with CONNHUB_TOKEN, or\n" +
-			"with the API token in the hub's DATA_DIR/admin-credentials.",
+			"installs connector instances. The commands call the hub at --server with CONNHUB_TOKEN, or the\n" +
+			"context of `connhub login`, or with the API token in the hub's DATA_DIR/admin-credentials.",
 	}
 	cf.register(cmd.PersistentFlags())
 

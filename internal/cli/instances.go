@@ -87,7 +87,8 @@ func newInstancesCmd(io streams) *cobra.Command {
 		Short:   "Create, test, update, re-authenticate and delete connector instances",
 		Long: "A connector instance is one authenticated connection to a Slack workspace or Enterprise Grid\n" +
 			"org, with its own ID and instance token. The commands call the hub at --server with\n" +
-			"CONNHUB_TOKEN, or with the API token in the hub's DATA_DIR/admin-credentials.\n\n" +
+			"CONNHUB_TOKEN, or the context of `connhub login`, or with the API token in the hub's\n" +
+			"DATA_DIR/admin-credentials.\n\n" +
 			"Only `instances token` and `instances credentials` print credentials; no command prints a\n" +
 			"Slack token (connhub never gives them out).",
 	}

@@ -106,8 +106,8 @@ func newSyncCmd(io streams) *cobra.Command {
 		Long: "A sync retrieves streams of an instance's workspace data (`connhub streams` lists them) into the\n" +
 			"hub, where `connhub records` queries them and `connhub export` exports them. The hub runs a\n" +
 			"sync in the background: these commands start one and follow it, and stopping them (Ctrl-C)\n" +
-			"leaves it running. The commands call the hub at --server with CONNHUB_TOKEN, or with the API\n" +
-			"token in the hub's DATA_DIR/admin-credentials.",
+			"leaves it running. The commands call the hub at --server with CONNHUB_TOKEN, or the context of\n" +
+			"`connhub login`, or with the API token in the hub's DATA_DIR/admin-credentials.",
 	}
 	cf.register(cmd.PersistentFlags())
 
