@@ -53,7 +53,7 @@ type clientFlags struct {
 // data has -o and --jq of its own (output.go).
 func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Server, "server", "", "URL of the connhub hub (env CONNHUB_SERVER, else the context's; default "+defaultServer+")")
-	fs.StringVar(&f.Context, "context", "", "call the hub of this context of `connhub login` (env CONNHUB_CONTEXT; default the current one)")
+	fs.StringVar(&f.Context, "context", "", "the context saved by connhub login whose hub to call (env CONNHUB_CONTEXT; default the current one)")
 	fs.StringVar(&f.DataDir, "data-dir", "", "the hub's data directory, whose admin-credentials file gives the API token when CONNHUB_TOKEN is unset and no context is logged in (env CONNHUB_DATA_DIR; default $XDG_DATA_HOME/connhub, else ~/.local/share/connhub)")
 	f.Format = "table"
 }

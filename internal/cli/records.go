@@ -387,7 +387,7 @@ func newExportCmd(io streams) *cobra.Command {
 	}
 	f := cmd.Flags()
 	opts.clientFlags.register(f)
-	registerFormat(cmd, &opts.Format, []string{connhub.FormatJSONL, connhub.FormatCSV}, "output format, jsonl (one JSON record a line) or csv")
+	registerFormat(cmd, &opts.Format, []string{connhub.FormatJSONL, connhub.FormatCSV}, "output format (jsonl: one JSON record a line)")
 	f.StringVar(&opts.OldFormat, "format", "", "the output format")
 	f.MarkDeprecated("format", "use -o jsonl or -o csv")
 	cmd.ValidArgsFunction = completeArgs(io, &opts.clientFlags, instanceIDs, streamNames)
