@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,8 +34,8 @@ func newOrgsCmd(io streams) *cobra.Command {
 				return usageError{errors.New("--admin-email is required: the first admin's email")}
 			}
 			o, err := h.CreateOrg(ctx, args[0], adminEmail, adminName)
-			if err != nil || h.json() {
-				return orJSON(h, o, err)
+			if err != nil || !h.human() {
+				return orEmit(h, o, err)
 			}
 			fmt.Fprintf(h.io.stdout, "connhub: made organization %s with its admin %s (the secrets are shown once):\n", nameID(o.Organization.Name, o.Organization.ID), o.Admin.Email)
 			return printFields(h.io.stdout, []field{{"API token", o.Secrets.APIToken}, {"Open Connectors", o.Secrets.OpenConnectors}})
@@ -45,8 +44,8 @@ func newOrgsCmd(io streams) *cobra.Command {
 	create.Flags().StringVar(&adminName, "admin-name", "", "the first admin's name")
 	list := clientCmd(io, &cf, "list", "List the hub's organizations", noArgs, func(ctx context.Context, h *hubClient, _ []string) error {
 		orgs, err := collectPages(ctx, h.ListOrgs)
-		if err != nil || h.json() {
-			return orJSON(h, orgs, err)
+		if err != nil || !h.human() {
+			return orEmit(h, orgs, err)
 		}
 		tw := newTable(h.io.stdout)
 		row(tw, "ID", "NAME", "CREATED")
@@ -56,6 +55,7 @@ func newOrgsCmd(io streams) *cobra.Command {
 		return tw.Flush()
 	})
 	cmd.AddCommand(create, list)
+	cf.registerOutputs(cmd, list)
 	return cmd
 }
 
@@ -67,8 +67,8 @@ func newUsersCmd(io streams) *cobra.Command {
 	create := clientCmd(io, &cf, "create EMAIL [--role admin|member]", "Add a person (prints their first API token and User secret once)", exactArgs("EMAIL"),
 		func(ctx context.Context, h *hubClient, args []string) error {
 			u, err := h.CreateUser(ctx, args[0], name, role)
-			if err != nil || h.json() {
-				return orJSON(h, u, err)
+			if err != nil || !h.human() {
+				return orEmit(h, u, err)
 			}
 			fmt.Fprintf(h.io.stdout, "connhub: added %s (%s) as %s; their secrets are shown once:\n", u.User.Email, u.User.ID, u.User.Role)
 			return printFields(h.io.stdout, []field{{"API token", u.Secrets.APIToken}, {"Open Connectors", u.Secrets.OpenConnectors}})
@@ -77,8 +77,8 @@ func newUsersCmd(io streams) *cobra.Command {
 	create.Flags().StringVar(&role, "role", "member", "admin or member")
 	list := clientCmd(io, &cf, "list", "List the organization's people", noArgs, func(ctx context.Context, h *hubClient, _ []string) error {
 		users, err := collectPages(ctx, h.ListUsers)
-		if err != nil || h.json() {
-			return orJSON(h, users, err)
+		if err != nil || !h.human() {
+			return orEmit(h, users, err)
 		}
 		tw := newTable(h.io.stdout)
 		row(tw, "ID", "EMAIL", "NAME", "ROLE", "CREATED")
@@ -101,8 +101,8 @@ func newUsersCmd(io streams) *cobra.Command {
 				return usageError{errors.New("say what to change: --name or --role")}
 			}
 			u, err := h.UpdateUser(ctx, args[0], np, rp)
-			if err != nil || h.json() {
-				return orJSON(h, u, err)
+			if err != nil || !h.human() {
+				return orEmit(h, u, err)
 			}
 			fmt.Fprintf(h.io.stdout, "connhub: %s is now %s (%s)\n", u.Email, u.Role, u.Name)
 			return nil
@@ -114,10 +114,17 @@ func newUsersCmd(io streams) *cobra.Command {
 			if err := h.DeleteUser(ctx, args[0]); err != nil {
 				return err
 			}
+			if !h.human() {
+				return h.emit(map[string]any{"deleted": true, "id": args[0]})
+			}
 			fmt.Fprintf(h.io.stdout, "connhub: removed user %s\n", args[0])
 			return nil
 		})
 	cmd.AddCommand(create, list, update, del)
+	cf.registerOutputs(cmd, list)
+	roles := cobra.FixedCompletions([]cobra.Completion{"admin", "member"}, cobra.ShellCompDirectiveNoFileComp)
+	create.RegisterFlagCompletionFunc("role", roles)
+	update.RegisterFlagCompletionFunc("role", roles)
 	return cmd
 }
 
@@ -130,8 +137,8 @@ func newTokensCmd(io streams) *cobra.Command {
 	create := clientCmd(io, &cf, "create NAME [--scopes a,b] [--expires-in 720h]", "Make an API token of yours (printed once)", exactArgs("NAME"),
 		func(ctx context.Context, h *hubClient, args []string) error {
 			t, err := h.CreateToken(ctx, args[0], scopes, expires)
-			if err != nil || h.json() {
-				return orJSON(h, t, err)
+			if err != nil || !h.human() {
+				return orEmit(h, t, err)
 			}
 			fmt.Fprintf(h.io.stdout, "connhub: made token %s (%s); it is shown once:\n%s\n", t.Name, t.ID, t.Token)
 			return nil
@@ -140,8 +147,8 @@ func newTokensCmd(io streams) *cobra.Command {
 	create.Flags().StringVar(&expires, "expires-in", "", "how long it lives, as a Go duration (720h); none: until revoked")
 	list := clientCmd(io, &cf, "list", "List API tokens (never their values)", noArgs, func(ctx context.Context, h *hubClient, _ []string) error {
 		tokens, err := collectPages(ctx, h.ListTokens)
-		if err != nil || h.json() {
-			return orJSON(h, tokens, err)
+		if err != nil || !h.human() {
+			return orEmit(h, tokens, err)
 		}
 		tw := newTable(h.io.stdout)
 		row(tw, "ID", "NAME", "USER", "HINT", "SCOPES", "LAST USED", "EXPIRES", "STATE")
@@ -161,10 +168,14 @@ func newTokensCmd(io streams) *cobra.Command {
 			if err := h.RevokeToken(ctx, args[0]); err != nil {
 				return err
 			}
+			if !h.human() {
+				return h.emit(map[string]any{"revoked": true, "id": args[0]})
+			}
 			fmt.Fprintf(h.io.stdout, "connhub: revoked token %s\n", args[0])
 			return nil
 		})
 	cmd.AddCommand(create, list, revoke)
+	cf.registerOutputs(cmd, list)
 	return cmd
 }
 
@@ -195,8 +206,8 @@ func newAuditCmd(io streams) *cobra.Command {
 			return err
 		}
 		page, err := h.ListAudit(ctx, f, connhub.ListOptions{Limit: limit})
-		if err != nil || h.json() {
-			return orJSON(h, page.Events, err)
+		if err != nil || !h.human() {
+			return orEmit(h, page.Events, err)
 		}
 		tw := newTable(h.io.stdout)
 		row(tw, "SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "SOURCE")
@@ -211,25 +222,25 @@ func newAuditCmd(io streams) *cobra.Command {
 		if err := parse(); err != nil {
 			return err
 		}
-		enc := json.NewEncoder(h.io.stdout)
 		for e, err := range h.AllAudit(ctx, f) {
 			if err != nil {
 				return err
 			}
-			if err := enc.Encode(e); err != nil {
+			if err := emitLine(h.io.stdout, e); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	filter(export)
+	export.Annotations = map[string]string{annotationOutput: "none"} // JSON lines, as they come
 	verify := clientCmd(io, &cf, "verify", "Check the audit log's hash chain; exits 1 at the first broken link", noArgs, func(ctx context.Context, h *hubClient, _ []string) error {
 		v, err := h.VerifyAudit(ctx)
 		if err != nil {
 			return err
 		}
-		if h.json() {
-			if err := printJSON(h.io.stdout, v); err != nil {
+		if !h.human() {
+			if err := h.emit(v); err != nil {
 				return err
 			}
 		} else if v.OK {
@@ -241,6 +252,7 @@ func newAuditCmd(io streams) *cobra.Command {
 		return nil
 	})
 	cmd.AddCommand(list, export, verify)
+	cf.registerOutputs(cmd, list)
 	return cmd
 }
 
@@ -261,12 +273,12 @@ func collectPages[T any](ctx context.Context, list func(context.Context, connhub
 	}
 }
 
-// orJSON prints v as JSON unless err.
-func orJSON(h *hubClient, v any, err error) error {
+// orEmit prints v as -o says unless err.
+func orEmit(h *hubClient, v any, err error) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(h.io.stdout, v)
+	return h.emit(v)
 }
 
 func orAll(scopes []string) string {

@@ -24,8 +24,8 @@ func newAppsCmd(io streams) *cobra.Command {
 		Use:   "apps",
 		Short: "Register the Slack apps that connhub installs",
 		Long: "Register, list and delete the Slack apps (created at api.slack.com/apps) through which connhub\n" +
-			"installs connector instances. The commands call the hub at --server with CONNHUB_TOKEN, or\n" +
-			"with the API token in the hub's DATA_DIR/admin-credentials.",
+			"installs connector instances. The commands call the hub at --server with CONNHUB_TOKEN, or the\n" +
+			"context of `connhub login`, or with the API token in the hub's DATA_DIR/admin-credentials.",
 	}
 	cf.register(cmd.PersistentFlags())
 
@@ -93,6 +93,7 @@ func newAppsCmd(io streams) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(createCmd, list, get, update, del)
+	cf.registerOutputs(cmd, list)
 	return cmd
 }
 
@@ -117,8 +118,8 @@ func runAppsCreate(ctx context.Context, opts appsCreateOptions, io streams) erro
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, app)
+	if !h.human() {
+		return h.emit(app)
 	}
 	if err := printApp(io, app); err != nil {
 		return err
@@ -159,8 +160,8 @@ func runAppsUpdate(ctx context.Context, opts appsUpdateOptions, io streams) erro
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, app)
+	if !h.human() {
+		return h.emit(app)
 	}
 	if app.ClientSecretVerified != "" {
 		fmt.Fprintf(io.stdout, "connhub: the new client secret is stored (%s)\n", app.ClientSecretVerified)
@@ -180,8 +181,8 @@ func runAppsList(ctx context.Context, cf clientFlags, io streams) error {
 		}
 		apps = append(apps, a)
 	}
-	if h.json() {
-		return printJSON(io.stdout, apps)
+	if !h.human() {
+		return h.emit(apps)
 	}
 	tw := newTable(io.stdout)
 	row(tw, "ID", "NAME", "CLIENT ID", "SIGNING SECRET", "REDIRECT URL", "CREATED")
@@ -200,8 +201,8 @@ func runAppsGet(ctx context.Context, cf clientFlags, id string, io streams) erro
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, app)
+	if !h.human() {
+		return h.emit(app)
 	}
 	return printApp(io, app)
 }
@@ -214,8 +215,8 @@ func runAppsDelete(ctx context.Context, cf clientFlags, id string, io streams) e
 	if err := h.DeleteApp(ctx, id); err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, map[string]any{"deleted": true, "id": id})
+	if !h.human() {
+		return h.emit(map[string]any{"deleted": true, "id": id})
 	}
 	fmt.Fprintf(io.stdout, "connhub: deleted app %s\n", id)
 	return nil

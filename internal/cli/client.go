@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,48 +38,24 @@ const defaultServer = "http://127.0.0.1:8080"
 func newClientCmds(io streams) []*cobra.Command {
 	return []*cobra.Command{newAppsCmd(io), newInstancesCmd(io), newCredentialsCmd(io), newTokenCmd(io),
 		newStreamsCmd(io), newSyncCmd(io), newRecordsCmd(io), newExportCmd(io),
-		newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io)}
+		newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io), newLoginCmd(io), newLogoutCmd(io), newContextCmd(io)}
 }
 
 // clientFlags are the flags of every command that calls a hub.
 type clientFlags struct {
 	Server  string
 	DataDir string
-	Output  string
+	Context string
+	outputFlags
 }
 
+// register registers the flags that find the hub. Each command that prints
+// data has -o and --jq of its own (output.go).
 func (f *clientFlags) register(fs *pflag.FlagSet) {
-	f.registerHub(fs)
-	registerOutput(fs, &f.Output)
-}
-
-// registerHub registers the flags that find the hub, for the commands whose
-// --output is not table or json.
-func (f *clientFlags) registerHub(fs *pflag.FlagSet) {
-	fs.StringVar(&f.Server, "server", "", "URL of the connhub hub (env CONNHUB_SERVER; default "+defaultServer+")")
-	fs.StringVar(&f.DataDir, "data-dir", "", "the hub's data directory, whose admin-credentials file gives the API token when CONNHUB_TOKEN is unset (env CONNHUB_DATA_DIR; default $XDG_DATA_HOME/connhub, else ~/.local/share/connhub)")
-	f.Output = "table"
-}
-
-func registerOutput(fs *pflag.FlagSet, output *string) {
-	fs.StringVarP(output, "output", "o", "table", "output format: table (aligned columns) or json (the API's objects, indented)")
-}
-
-func checkOutput(output string) error {
-	if output != "table" && output != "json" {
-		return usageError{fmt.Errorf("--output %q: want table or json", output)}
-	}
-	return nil
-}
-
-// server is the hub's URL: --server, else CONNHUB_SERVER, else the default.
-func (f clientFlags) server(getenv func(string) string) string {
-	for _, s := range []string{f.Server, getenv("CONNHUB_SERVER")} {
-		if s = strings.TrimSpace(s); s != "" {
-			return strings.TrimRight(s, "/")
-		}
-	}
-	return defaultServer
+	fs.StringVar(&f.Server, "server", "", "URL of the connhub hub (env CONNHUB_SERVER, else the context's; default "+defaultServer+")")
+	fs.StringVar(&f.Context, "context", "", "the context saved by connhub login whose hub to call (env CONNHUB_CONTEXT; default the current one)")
+	fs.StringVar(&f.DataDir, "data-dir", "", "the hub's data directory, whose admin-credentials file gives the API token when CONNHUB_TOKEN is unset and no context is logged in (env CONNHUB_DATA_DIR; default $XDG_DATA_HOME/connhub, else ~/.local/share/connhub)")
+	f.Format = "table"
 }
 
 // dataDir is --data-dir, else CONNHUB_DATA_DIR, else the hub's default (see
@@ -96,17 +71,94 @@ func (f clientFlags) dataDir(getenv func(string) string) string {
 	return config.DefaultDataDir(getenv)
 }
 
-// token finds the credential to call the hub with: CONNHUB_TOKEN (an API
-// token, an instance token, or the Open Connectors header value), else
-// CONNHUB_ADMIN_TOKEN, else the api_token line of the admin-credentials file
-// that the hub's first start wrote to its data directory.
-func (f clientFlags) token(getenv func(string) string) (string, error) {
-	for _, env := range []string{"CONNHUB_TOKEN", "CONNHUB_ADMIN_TOKEN"} {
-		if t := strings.TrimSpace(getenv(env)); t != "" {
+// hub finds the hub and the credential to call it with. Flags come first,
+// then the environment, then the context `connhub login` saved:
+//
+//	the hub         --server, else --context's server, else CONNHUB_SERVER,
+//	                else the context's (CONNHUB_CONTEXT or the current one),
+//	                else the default
+//	the credential  --context's token, else CONNHUB_TOKEN (an API token, an
+//	                instance token or the Open Connectors header value), else
+//	                CONNHUB_ADMIN_TOKEN, else the context's token, else the
+//	                api_token line of the admin-credentials file that the
+//	                hub's first start wrote to its data directory
+//
+// A context's token goes only to the context's own server: with another hub
+// named, it is left out.
+func (f clientFlags) hub(getenv func(string) string) (server, token string, err error) {
+	hc, err := f.loggedIn(getenv)
+	if err != nil {
+		return "", "", err
+	}
+	explicit := f.Context != ""
+	server, err = serverURL(f.Server, map[bool]string{true: hc.Server}[explicit], getenv("CONNHUB_SERVER"), hc.Server, defaultServer)
+	if err != nil {
+		return "", "", err
+	}
+	ours := hc.Token != "" && server == hc.Server
+	if explicit && ours {
+		return server, hc.Token, nil
+	}
+	token, err = f.token(getenv, map[bool]string{true: hc.Token}[ours])
+	return server, token, err
+}
+
+// serverURL is the first of candidates that is set, checked to be an
+// http(s) URL, without a trailing slash.
+func serverURL(candidates ...string) (string, error) {
+	var server string
+	for _, s := range candidates {
+		if s = strings.TrimSpace(s); s != "" {
+			server = strings.TrimRight(s, "/")
+			break
+		}
+	}
+	if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", usageError{fmt.Errorf("--server %q: want the hub's http(s) URL, e.g. %s", server, defaultServer)}
+	}
+	return server, nil
+}
+
+// loggedIn is the context the flags and the environment choose: --context,
+// else CONNHUB_CONTEXT, else the current one; none when there is no config
+// file or no current context.
+func (f clientFlags) loggedIn(getenv func(string) string) (hubContext, error) {
+	name, how := f.Context, "--context"
+	if name == "" {
+		name, how = strings.TrimSpace(getenv("CONNHUB_CONTEXT")), "CONNHUB_CONTEXT"
+	}
+	cfg, err := loadCLIConfig(getenv)
+	switch {
+	case err != nil && name == "":
+		return hubContext{}, nil // a broken file matters only to who names a context
+	case err != nil:
+		return hubContext{}, err
+	case name == "":
+		name, how = cfg.Current, ""
+	}
+	hc, ok := cfg.Contexts[name]
+	switch {
+	case name == "":
+		return hubContext{}, nil
+	case !ok && how != "":
+		return hubContext{}, usageError{fmt.Errorf("%s %q: %s", how, name, cfg.known())}
+	case ok:
+		if err := cfg.private(); err != nil {
+			return hubContext{}, err
+		}
+	}
+	return hc, nil
+}
+
+// token finds the credential: CONNHUB_TOKEN, else CONNHUB_ADMIN_TOKEN, else
+// fromContext, else the api_token line of the admin-credentials file.
+func (f clientFlags) token(getenv func(string) string, fromContext string) (string, error) {
+	for _, t := range []string{getenv("CONNHUB_TOKEN"), getenv("CONNHUB_ADMIN_TOKEN"), fromContext} {
+		if t = strings.TrimSpace(t); t != "" {
 			return t, nil
 		}
 	}
-	const how = "set CONNHUB_TOKEN to an API token (chub_…): `connhub serve` prints one on its first start and writes it to DATA_DIR/admin-credentials"
+	const how = "run `connhub login`, or set CONNHUB_TOKEN to an API token (chub_…): `connhub serve` prints one on its first start and writes it to DATA_DIR/admin-credentials"
 	dir := f.dataDir(getenv)
 	if dir == "" {
 		return "", usageError{errors.New("no API token: " + how)}
@@ -145,25 +197,26 @@ func apiTokenFrom(file string) (string, error) {
 type hubClient struct {
 	*connhub.Client
 	server string
-	output string
+	out    output
 	io     streams
 }
 
 // connect checks the flags and finds the hub and the credentials.
 func (f clientFlags) connect(io streams) (*hubClient, error) {
-	if err := checkOutput(f.Output); err != nil {
-		return nil, err
-	}
-	server := f.server(io.getenv)
-	if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError{fmt.Errorf("--server %q: want the hub's http(s) URL, e.g. %s", server, defaultServer)}
-	}
-	token, err := f.token(io.getenv)
+	out, err := f.outputFlags.resolve()
 	if err != nil {
 		return nil, err
 	}
+	server, token, err := f.hub(io.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return newHubClient(server, token, out, io), nil
+}
+
+func newHubClient(server, token string, out output, io streams) *hubClient {
 	c := connhub.New(server, token, connhub.WithUserAgent("connhub-cli/"+version()))
-	return &hubClient{Client: c, server: server, output: f.Output, io: io}, nil
+	return &hubClient{Client: c, server: server, out: out, io: io}
 }
 
 // fail turns an error of the SDK into the one line the CLI prints:
@@ -189,15 +242,12 @@ func (h *hubClient) fail(err error) error {
 	return err
 }
 
-// json reports whether the output is JSON.
-func (h *hubClient) json() bool { return h.output == "json" }
+// human reports whether the output is for people: a table, or a command's
+// own lines.
+func (h *hubClient) human() bool { return h.out.human() }
 
-// printJSON writes v as indented JSON.
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// emit prints v, the API's object or a list of them, as -o and --jq say.
+func (h *hubClient) emit(v any) error { return h.out.emit(h.io.stdout, v) }
 
 // newTable writes aligned columns, two spaces apart.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

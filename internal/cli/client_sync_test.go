@@ -169,9 +169,9 @@ func TestSyncAndRecordsCommands(t *testing.T) {
 	// The whole stream to a file, declared complete by the hub.
 	dir := t.TempDir()
 	file := filepath.Join(dir, "users.jsonl")
-	out = h.cliOK(t, "export", id, "users", "-o", file)
+	out = h.cliOK(t, "export", id, "users", "--file", file)
 	if want := fmt.Sprintf("connhub: exported %d records of users to %s\n", records, file); out != want {
-		t.Errorf("export -o printed %q; want %q", out, want)
+		t.Errorf("export --file printed %q; want %q", out, want)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil || int64(strings.Count(string(data), "\n")) != records {
@@ -180,10 +180,10 @@ func TestSyncAndRecordsCommands(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("the export left %d files in its folder; want only the export", len(entries))
 	}
-	out = h.cliOK(t, "export", id, "users", "--format", "csv", "--where", "is_bot = true", "--fields", "name")
+	out = h.cliOK(t, "export", id, "users", "-o", "csv", "--where", "is_bot = true", "--fields", "name")
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	if err != nil || len(rows) != len(bots)+1 || strings.Join(rows[0], ",") != "_key,_team_id,name,_deleted_at" {
-		t.Errorf("export --format csv printed:\n%s\nwant a header and the %d bots (%v)", out, len(bots), err)
+		t.Errorf("export -o csv printed:\n%s\nwant a header and the %d bots (%v)", out, len(bots), err)
 	}
 	if code, _, errOut := h.cli(t, "export", id, "users", "--format", "xml"); code != 2 || !strings.Contains(errOut, "want jsonl or csv") {
 		t.Errorf("export --format xml: exit %d, %q; want a usage error", code, errOut)
@@ -220,7 +220,7 @@ func TestTruncatedExport(t *testing.T) {
 
 		dir := t.TempDir()
 		file := filepath.Join(dir, "users.jsonl")
-		code, _, errOut = runCLI(t, env, "export", "ins_1", "users", "-o", file)
+		code, _, errOut = runCLI(t, env, "export", "ins_1", "users", "--file", file)
 		oneLine(t, "a truncated export to a file", errOut, "truncated", file+" was not written")
 		if entries, _ := os.ReadDir(dir); code != 1 || len(entries) != 0 {
 			t.Errorf("a truncated export to a file: exit %d, left %d files; want exit 1 and none", code, len(entries))

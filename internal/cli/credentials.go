@@ -89,6 +89,9 @@ func newCredentialsCmd(io streams) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(createCmd, list, get, reveal, rotate, del)
+	cf.registerOutputs(cmd, list)
+	createCmd.RegisterFlagCompletionFunc("instance", completeFromHub(io, &cf, instanceIDs))
+	createCmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]cobra.Completion{connhub.KindOpenConnectors, connhub.KindBearer}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -109,8 +112,8 @@ func runCredentialsCreate(ctx context.Context, opts credentialsCreateOptions, io
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, c)
+	if !h.human() {
+		return h.emit(c)
 	}
 	fmt.Fprintf(io.stdout, "connhub: made credential %q for instance %s; its value is shown once (`connhub credentials reveal %s` shows it again, audited)\n", c.Name, c.InstanceID, c.Name)
 	return printCredential(io, c)
@@ -128,8 +131,8 @@ func runCredentialsList(ctx context.Context, cf clientFlags, io streams) error {
 		}
 		list = append(list, c)
 	}
-	if h.json() {
-		return printJSON(io.stdout, list)
+	if !h.human() {
+		return h.emit(list)
 	}
 	tw := newTable(io.stdout)
 	row(tw, "ID", "NAME", "KIND", "INSTANCE", "DESCRIPTION", "CREATED")
@@ -151,8 +154,8 @@ func runCredentialsShow(ctx context.Context, cf clientFlags, nameOrID, how strin
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, c)
+	if !h.human() {
+		return h.emit(c)
 	}
 	return printCredential(io, c)
 }
@@ -165,8 +168,8 @@ func runCredentialsDelete(ctx context.Context, cf clientFlags, id string, io str
 	if err := h.DeleteCredential(ctx, id); err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, map[string]any{"deleted": true, "id": id})
+	if !h.human() {
+		return h.emit(map[string]any{"deleted": true, "id": id})
 	}
 	fmt.Fprintf(io.stdout, "connhub: deleted credential %s\n", id)
 	return nil

@@ -8,19 +8,28 @@
 // ring in step with its key file and writes the replica's heartbeats
 // (internal/replica), and the keys commands (keys.go) refuse a step of key
 // rotation that a live replica could not follow. The client's commands
-// (instances, apps, credentials, token, streams, sync, records, export) call a
-// running hub over its REST API through pkg/connhub, as any program would,
-// and share with the server only where its files are (config's data
-// directory, tenant's file name): the hub is --server or CONNHUB_SERVER, the
-// credential CONNHUB_TOKEN, else CONNHUB_ADMIN_TOKEN, else the api_token line
-// of the admin-credentials file in the hub's data directory. Output is a table for people or, with
-// -o json, the API's objects. Secrets are never flags: they come from the
-// environment or from a prompt that does not echo.
+// (instances, apps, credentials, token, streams, sync, records, export, orgs,
+// users, tokens, audit) call a running hub over its REST API through
+// pkg/connhub, as any program would, and share with the server only where its
+// files are (config's data directory, tenant's file name). Flags come first,
+// then the environment, then the context `connhub login` saved (login.go):
+// the hub is --server, CONNHUB_SERVER or the context's; the credential
+// CONNHUB_TOKEN, else CONNHUB_ADMIN_TOKEN, else the context's (sent to the
+// context's server only), else the api_token line of the admin-credentials
+// file in the hub's data directory (client.go, hub). The contexts are kept
+// in the CLI's config file, 0600, never printed. Secrets are never flags
+// (login's --token, which warns, aside): they come from the environment,
+// stdin or a prompt that does not echo.
+//
+// Output goes through one layer (output.go): -o table for people, or the
+// API's objects as json or yaml, lists also as jsonl or csv (through
+// internal/safecsv); --jq filters the JSON with gojq. Shell completion
+// (complete.go) asks the hub for instance IDs, streams and syncs.
 //
 // `sync run` and `sync status --watch` follow a sync: on a terminal with a
 // bar a stream (mpb), elsewhere with plain lines a script or CI's log can
-// keep (syncview.go). `export` streams to stdout or a file it renames into
-// place only once the hub declared the export complete.
+// keep (syncview.go). `export` streams to stdout or --file, which it renames
+// into place only once the hub declared the export complete.
 //
 // Errors are printed as one line, "connhub: <what went wrong>", and the process
 // exits non-zero: 2 for a command line that cannot be understood, 1 for

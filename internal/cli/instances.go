@@ -87,14 +87,22 @@ func newInstancesCmd(io streams) *cobra.Command {
 		Short:   "Create, test, update, re-authenticate and delete connector instances",
 		Long: "A connector instance is one authenticated connection to a Slack workspace or Enterprise Grid\n" +
 			"org, with its own ID and instance token. The commands call the hub at --server with\n" +
-			"CONNHUB_TOKEN, or with the API token in the hub's DATA_DIR/admin-credentials.\n\n" +
+			"CONNHUB_TOKEN, or the context of `connhub login`, or with the API token in the hub's\n" +
+			"DATA_DIR/admin-credentials.\n\n" +
 			"Only `instances token` and `instances credentials` print credentials; no command prints a\n" +
 			"Slack token (connhub never gives them out).",
 	}
 	cf.register(cmd.PersistentFlags())
-	cmd.AddCommand(newInstancesCreateCmd(io, &cf), newInstancesListCmd(io, &cf), newInstancesGetCmd(io, &cf),
-		newInstancesUpdateCmd(io, &cf), newInstancesReauthCmd(io, &cf), newInstancesTokenCmd(io, &cf),
-		newInstancesPingCmd(io, &cf), newInstancesCredentialsCmd(io, &cf), newInstancesDeleteCmd(io, &cf))
+	list := newInstancesListCmd(io, &cf)
+	create := newInstancesCreateCmd(io, &cf)
+	onOne := []*cobra.Command{newInstancesGetCmd(io, &cf), newInstancesUpdateCmd(io, &cf), newInstancesReauthCmd(io, &cf),
+		newInstancesTokenCmd(io, &cf), newInstancesPingCmd(io, &cf), newInstancesCredentialsCmd(io, &cf), newInstancesDeleteCmd(io, &cf)}
+	cmd.AddCommand(append([]*cobra.Command{create, list}, onOne...)...)
+	cf.registerOutputs(cmd, list)
+	completeInstanceArg(io, &cf, onOne...)
+	completeEditions(create)
+	list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]cobra.Completion{connhub.StatusPending, connhub.StatusActive,
+		connhub.StatusNeedsReauth, connhub.StatusNeedsWorkspaces, connhub.StatusRevoked, connhub.StatusFailed}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -173,24 +181,24 @@ func runInstancesCreate(ctx context.Context, opts instancesCreateOptions, io str
 	// With JSON out, the guidance goes to stderr, and one object to stdout:
 	// at once, or after waiting, with the instance as it ended.
 	guide := io.stdout
-	if h.json() {
+	if !h.human() {
 		guide = io.stderr
 	}
-	if !h.json() {
+	if h.human() {
 		fmt.Fprintf(io.stdout, "connhub: created instance %s (%s): %s\n", created.ID, created.Name, statusText(created.Instance))
 		printFields(io.stdout, []field{
 			{"ID", created.ID},
 			{"Instance token", created.InstanceToken + "   (shown once; `connhub instances token " + created.ID + "` shows it again)"},
 		})
 	} else if !waiting {
-		return printJSON(io.stdout, created)
+		return h.emit(created)
 	}
 	if created.AuthorizeURL != "" {
 		label := "Open this URL in a browser and allow the app at Slack"
 		if created.AuthorizeURLExpiresAt != nil {
 			label += " (it expires at " + created.AuthorizeURLExpiresAt.Local().Format("15:04:05") + ")"
 		}
-		if !h.json() {
+		if h.human() {
 			fmt.Fprintln(io.stdout)
 		}
 		showURL(guide, io, label+":", created.AuthorizeURL, opts.NoBrowser)
@@ -216,9 +224,9 @@ func (h *hubClient) waitOutcome(ctx context.Context, created connhub.CreatedInst
 	default:
 		return h.fail(werr)
 	}
-	if h.json() {
+	if !h.human() {
 		created.Instance = final
-		if err := printJSON(h.io.stdout, created); err != nil {
+		if err := h.emit(created); err != nil {
 			return err
 		}
 	} else {
@@ -284,8 +292,8 @@ func runInstancesList(ctx context.Context, opts instancesListOptions, io streams
 		}
 		list = append(list, in)
 	}
-	if h.json() {
-		return printJSON(io.stdout, list)
+	if !h.human() {
+		return h.emit(list)
 	}
 	tw := newTable(io.stdout)
 	row(tw, "ID", "NAME", "STATUS", "EDITION", "TEAM", "AUTH", "TAGS", "CREATED")
@@ -319,8 +327,8 @@ func newInstancesGetCmd(io streams, cf *clientFlags) *cobra.Command {
 }
 
 func (h *hubClient) printInstance(in connhub.Instance) error {
-	if h.json() {
-		return printJSON(h.io.stdout, in)
+	if !h.human() {
+		return h.emit(in)
 	}
 	settings := ""
 	if len(in.Settings) > 0 {
@@ -415,7 +423,7 @@ func runInstancesUpdate(ctx context.Context, opts instancesUpdateOptions, io str
 	if err != nil {
 		return h.fail(err)
 	}
-	if !h.json() {
+	if h.human() {
 		fmt.Fprintf(io.stdout, "connhub: updated instance %s; its Slack tokens are untouched\n", in.ID)
 	}
 	return h.printInstance(in)
@@ -471,9 +479,9 @@ func runInstancesReauth(ctx context.Context, opts instancesReauthOptions, io str
 		return h.fail(err)
 	}
 	guide := io.stdout
-	if h.json() {
+	if !h.human() {
 		if !opts.Wait {
-			return printJSON(io.stdout, re)
+			return h.emit(re)
 		}
 		guide = io.stderr
 	}
@@ -494,9 +502,9 @@ func runInstancesReauth(ctx context.Context, opts instancesReauthOptions, io str
 	default:
 		return h.fail(werr)
 	}
-	if h.json() {
+	if !h.human() {
 		re.Instance = final
-		if err := printJSON(io.stdout, re); err != nil {
+		if err := h.emit(re); err != nil {
 			return err
 		}
 	} else if final.LastAuthError == "" {
@@ -532,8 +540,8 @@ func newInstancesTokenCmd(io streams, cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return h.fail(err)
 			}
-			if h.json() {
-				return printJSON(io.stdout, map[string]string{"instance_token": tok})
+			if !h.human() {
+				return h.emit(map[string]string{"instance_token": tok})
 			}
 			_, err = fmt.Fprintln(io.stdout, tok)
 			return err
@@ -560,8 +568,8 @@ func newInstancesPingCmd(io streams, cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return h.fail(err)
 			}
-			if h.json() {
-				return printJSON(io.stdout, p)
+			if !h.human() {
+				return h.emit(p)
 			}
 			team, user := nameID(p.Team, p.TeamID), nameID(p.User, p.UserID)
 			expires := timeText(p.TokenExpiresAt)
@@ -595,8 +603,8 @@ func newInstancesCredentialsCmd(io streams, cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return h.fail(err)
 			}
-			if h.json() {
-				return printJSON(io.stdout, c)
+			if !h.human() {
+				return h.emit(c)
 			}
 			return printFields(io.stdout, []field{{"Bearer", c.Bearer}})
 		},
@@ -648,8 +656,8 @@ func runInstancesDelete(ctx context.Context, opts instancesDeleteOptions, io str
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, d)
+	if !h.human() {
+		return h.emit(d)
 	}
 	fmt.Fprintf(io.stdout, "connhub: deleted instance %s; its instance token no longer works\n", opts.ID)
 	if len(d.Revoked) > 0 {

@@ -222,7 +222,7 @@ func TestErrors(t *testing.T) {
 		{"no token in the data dir", map[string]string{"CONNHUB_TOKEN": "", "CONNHUB_DATA_DIR": t.TempDir()}, []string{"apps", "list"}, 2, []string{"admin-credentials", "set CONNHUB_TOKEN"}},
 		{"hub not running", map[string]string{"CONNHUB_SERVER": "http://127.0.0.1:1"}, []string{"instances", "list"}, 1, []string{"cannot reach connhub at http://127.0.0.1:1"}},
 		{"not a URL", nil, []string{"instances", "list", "--server", "localhost:8080"}, 2, []string{"--server"}},
-		{"bad output", nil, []string{"instances", "list", "--output", "yaml"}, 2, []string{"--output"}},
+		{"bad output", nil, []string{"instances", "list", "--output", "xml"}, 2, []string{"--output", "want table, json, jsonl, csv or yaml"}},
 		{"missing ID", nil, []string{"instances", "get"}, 2, []string{"takes ID"}},
 		{"nothing to update", nil, []string{"instances", "update", id}, 2, []string{"nothing to update"}},
 		{"no name", nil, []string{"instances", "create"}, 2, []string{"--name is required"}},

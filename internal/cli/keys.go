@@ -63,11 +63,19 @@ func newKeysCmd(io streams) *cobra.Command {
 		config.Flags(c.Flags())
 		return c
 	}
+	var statusOut outputFlags
 	status := withConfig(&cobra.Command{
 		Use:   "status",
 		Short: "Show the keys, the secrets each seals, and the keys every live replica holds",
 		Args:  noArgs,
-	}, func(ctx context.Context, cfg config.Config, _ []string) error { return runKeysStatus(ctx, cfg, io) })
+	}, func(ctx context.Context, cfg config.Config, _ []string) error {
+		out, err := statusOut.resolve()
+		if err != nil {
+			return err
+		}
+		return runKeysStatus(ctx, cfg, out, io)
+	})
+	statusOut.register(status, false)
 	add := withConfig(&cobra.Command{
 		Use:   "add",
 		Short: "Add a new key to the key file; it opens secrets but does not seal yet",
@@ -272,7 +280,28 @@ func runKeysRotate(ctx context.Context, cfg config.Config, wait time.Duration, i
 	return runKeysReseal(ctx, cfg, wait, io)
 }
 
-func runKeysStatus(ctx context.Context, cfg config.Config, io streams) error {
+// keysStatus is what `keys status -o json` prints.
+type keysStatus struct {
+	From     string           `json:"from"` // the key file, or CONNHUB_ENCRYPTION_KEYS
+	Keys     []keyStatus      `json:"keys"`
+	Missing  map[string]int64 `json:"missing"` // secrets sealed with a key the keys lack, by key ID
+	Replicas []replicaStatus  `json:"live_replicas"`
+}
+
+type keyStatus struct {
+	ID      string `json:"id"`
+	Role    string `json:"role"` // seals or opens
+	Secrets int64  `json:"secrets"`
+}
+
+type replicaStatus struct {
+	ID         string    `json:"id"`
+	SeenAt     time.Time `json:"seen_at"`
+	PrimaryKey string    `json:"primary_key"`
+	KeyIDs     []string  `json:"key_ids"`
+}
+
+func runKeysStatus(ctx context.Context, cfg config.Config, out output, io streams) error {
 	h, err := openHub(ctx, cfg, io.stdout, newLogger(cfg, io.stderr))
 	if err != nil {
 		return err
@@ -290,6 +319,20 @@ func runKeysStatus(ctx context.Context, cfg config.Config, io streams) error {
 	from := "CONNHUB_ENCRYPTION_KEYS"
 	if h.keyFile != "" {
 		from = h.keyFile
+	}
+	if !out.human() {
+		st := keysStatus{From: from, Missing: map[string]int64{}}
+		for _, id := range h.keys.IDs() {
+			st.Keys = append(st.Keys, keyStatus{id, map[bool]string{true: "seals", false: "opens"}[id == h.keys.Primary()], int64(counts[id])})
+			delete(counts, id)
+		}
+		for id, n := range counts {
+			st.Missing[id] = int64(n)
+		}
+		for _, r := range live {
+			st.Replicas = append(st.Replicas, replicaStatus{r.ID, r.SeenAt, r.PrimaryKey, r.KeyIDs})
+		}
+		return out.emit(io.stdout, st)
 	}
 	fmt.Fprintf(io.stdout, "keys (%s):\n", from)
 	for _, id := range h.keys.IDs() {

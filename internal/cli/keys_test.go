@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -186,6 +187,17 @@ func rotate(t *testing.T, l *load, keyFile string, args ...string) {
 	status := keys("status")
 	if !regexp.MustCompile(regexp.QuoteMeta(old) + `\s+opens\s+0 secrets`).MatchString(status) {
 		t.Errorf("after the reseal keys status says:\n%s\nwant no secret sealed with %s", status, old)
+	}
+	var st struct {
+		Keys []struct {
+			ID      string `json:"id"`
+			Role    string `json:"role"`
+			Secrets int64  `json:"secrets"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(keys("status", "-o", "json")), &st); err != nil || len(st.Keys) != 2 ||
+		st.Keys[0].ID != old || st.Keys[0].Secrets != 0 || st.Keys[1].ID != added || st.Keys[1].Role != "seals" || st.Keys[1].Secrets == 0 {
+		t.Errorf("keys status -o json: %+v (%v); want %s sealing nothing and %s sealing", st, err, old, added)
 	}
 	keys("retire", old, "--wait", "30s")
 	after, err := secrets.LoadKeySet(keyFile)

@@ -31,19 +31,19 @@ type recordsOptions struct {
 	PageSize       int
 	Team           string
 	IncludeDeleted bool
-	Format         string // table, json or jsonl
 }
 
 type exportOptions struct {
 	clientFlags
 	Instance       string
 	Stream         string
-	Format         string // jsonl or csv
 	Where          string
 	Fields         []string
 	Team           string
 	IncludeDeleted bool
 	File           string // "" or "-": stdout
+	Format         string // jsonl or csv: -o
+	OldFormat      string // --format, before -o was the format
 }
 
 // The table shows at most this many fields when --fields is not given, and
@@ -65,7 +65,8 @@ func newRecordsCmd(io streams) *cobra.Command {
 			"record's own); --order-by sorts by fields, each \"field\" or \"field desc\".\n" +
 			"The command pages through the hub's answers until --limit records (0: every one).\n\n" +
 			"-o table (the default) shows the key and the fields asked for, or a few of the stream's first\n" +
-			"fields; -o json prints the records as one JSON array, -o jsonl one record a line as they come.\n" +
+			"fields; -o json prints the records as one JSON array, -o jsonl one record a line as they come,\n" +
+			"-o csv a row a record (data.<field> columns), -o yaml a YAML list; --jq filters the JSON.\n" +
 			"For a whole stream, `connhub export` streams it to a file.",
 		Args: exactArgs("INSTANCE", "STREAM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,7 +75,9 @@ func newRecordsCmd(io streams) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	opts.clientFlags.registerHub(f)
+	opts.clientFlags.register(f)
+	opts.outputFlags.register(cmd, true)
+	cmd.ValidArgsFunction = completeArgs(io, &opts.clientFlags, instanceIDs, streamNames)
 	f.StringVar(&opts.Where, "where", "", "which records, in connhub's query language: billable = true AND active_30d = false")
 	f.StringSliceVar(&opts.Fields, "fields", nil, "the fields to show, comma-separated: a path keeps part of an object (profile.email), _key and the like are the record's own (default: all; the table shows a few)")
 	f.StringSliceVar(&opts.OrderBy, "order-by", nil, "sort by these fields, comma-separated, each \"field\" or \"field desc\" (default: by key)")
@@ -82,14 +85,11 @@ func newRecordsCmd(io streams) *cobra.Command {
 	f.IntVar(&opts.PageSize, "page-size", 0, "records asked of the hub a request, 1 to 1000 (default: --limit, at most 1000)")
 	f.StringVar(&opts.Team, "team", "", "only the records of this workspace (T…), on Enterprise Grid")
 	f.BoolVar(&opts.IncludeDeleted, "include-deleted", false, "include the records that vanished or were deactivated")
-	f.StringVarP(&opts.Format, "output", "o", "table", "output format: table, json (one array) or jsonl (one record a line)")
 	return cmd
 }
 
 func runRecords(ctx context.Context, opts recordsOptions, io streams) error {
 	switch {
-	case opts.Format != "table" && opts.Format != "json" && opts.Format != "jsonl":
-		return usageError{fmt.Errorf("--output %q: want table, json or jsonl", opts.Format)}
 	case opts.Limit < 0:
 		return usageError{fmt.Errorf("--limit %d: want 0 (every record) or more", opts.Limit)}
 	case opts.PageSize < 0 || opts.PageSize > 1000:
@@ -109,7 +109,7 @@ func runRecords(ctx context.Context, opts recordsOptions, io streams) error {
 	}
 	recs := []connhub.Record{}
 	more := false
-	enc := json.NewEncoder(io.stdout)
+	streaming := h.out.format == "jsonl" // one record a line as they come
 	for {
 		page, err := h.QueryRecords(ctx, opts.Instance, opts.Stream, q)
 		if err != nil {
@@ -121,8 +121,8 @@ func runRecords(ctx context.Context, opts recordsOptions, io streams) error {
 				more = true
 				break
 			}
-			if opts.Format == "jsonl" {
-				if err := enc.Encode(r); err != nil {
+			if streaming {
+				if err := emitLine(io.stdout, r); err != nil {
 					return err
 				}
 			}
@@ -136,12 +136,12 @@ func runRecords(ctx context.Context, opts recordsOptions, io streams) error {
 		}
 		q.Cursor = page.NextCursor
 	}
-	switch opts.Format {
-	case "json":
-		if err := printJSON(io.stdout, recs); err != nil {
+	switch {
+	case !h.human() && !streaming:
+		if err := h.emit(recs); err != nil {
 			return err
 		}
-	case "table":
+	case h.human():
 		columns := opts.Fields
 		if len(columns) == 0 {
 			columns = defaultRecordColumns(recs, h.streamFields(ctx, opts.Stream))
@@ -214,22 +214,10 @@ func recordFields(r connhub.Record) map[string]json.RawMessage {
 
 // dataOrder is the order of the fields in a record's data as the hub sent it.
 func dataOrder(data json.RawMessage) []string {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	var names []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return names
-		}
-		name, _ := t.(string)
-		names = append(names, name)
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return names
-		}
+	ms, _ := members(data)
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.name
 	}
 	return names
 }
@@ -380,7 +368,7 @@ func cellText(v json.RawMessage) string {
 func newExportCmd(io streams) *cobra.Command {
 	opts := exportOptions{}
 	cmd := &cobra.Command{
-		Use:   "export INSTANCE STREAM [--format jsonl|csv] [--where EXPR] [--fields a,b] [-o FILE]",
+		Use:   "export INSTANCE STREAM [-o jsonl|csv] [--where EXPR] [--fields a,b] [--file PATH]",
 		Short: "Export a stream's records as JSON lines or CSV, to stdout or a file",
 		Long: "Export the records of a stream that --where selects (every one by default), as JSON lines (one\n" +
 			"record a line: key, team_id, data, times) or CSV (a header row _key,_team_id,<fields>,_deleted_at,\n" +
@@ -388,8 +376,8 @@ func newExportCmd(io streams) *cobra.Command {
 			"any size takes little memory. A CSV cell that begins with =, +, -, @, a tab or a carriage return\n" +
 			"is written with a ' before it, so that a spreadsheet shows it as text, never runs it as a formula.\n\n" +
 			"The hub declares at the end how many records it wrote. An export that breaks off without that\n" +
-			"is reported as truncated, and the command exits non-zero. With -o FILE the export is written\n" +
-			"beside FILE and renamed to it only once complete: FILE is never left half-written. A new FILE is\n" +
+			"is reported as truncated, and the command exits non-zero. With --file PATH the export is written\n" +
+			"beside PATH and renamed to it only once complete: PATH is never left half-written. A new file is\n" +
 			"readable by its owner only (exports hold people's data); an existing one keeps its mode.",
 		Args: exactArgs("INSTANCE", "STREAM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -398,19 +386,24 @@ func newExportCmd(io streams) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	opts.clientFlags.registerHub(f)
-	f.StringVar(&opts.Format, "format", connhub.FormatJSONL, "jsonl (one JSON record a line) or csv")
+	opts.clientFlags.register(f)
+	registerFormat(cmd, &opts.Format, []string{connhub.FormatJSONL, connhub.FormatCSV}, "output format (jsonl: one JSON record a line)")
+	f.StringVar(&opts.OldFormat, "format", "", "the output format")
+	f.MarkDeprecated("format", "use -o jsonl or -o csv")
+	cmd.ValidArgsFunction = completeArgs(io, &opts.clientFlags, instanceIDs, streamNames)
 	f.StringVar(&opts.Where, "where", "", "which records, in connhub's query language: billable = true AND active_30d = false")
 	f.StringSliceVar(&opts.Fields, "fields", nil, "the fields to export, comma-separated; a path keeps part of an object (profile.email) (default: all)")
 	f.StringVar(&opts.Team, "team", "", "only the records of this workspace (T…), on Enterprise Grid")
 	f.BoolVar(&opts.IncludeDeleted, "include-deleted", false, "include the records that vanished or were deactivated")
-	f.StringVarP(&opts.File, "output", "o", "", "write to this file instead of stdout")
+	f.StringVar(&opts.File, "file", "", "write to this file instead of stdout")
 	return cmd
 }
 
 func runExport(ctx context.Context, opts exportOptions, ios streams) error {
-	if opts.Format != connhub.FormatJSONL && opts.Format != connhub.FormatCSV {
-		return usageError{fmt.Errorf("--format %q: want jsonl or csv", opts.Format)}
+	if opts.OldFormat != "" {
+		if err := (formatValue{&opts.Format, []string{connhub.FormatJSONL, connhub.FormatCSV}}).Set(opts.OldFormat); err != nil {
+			return usageError{fmt.Errorf("--format %q: %v", opts.OldFormat, err)}
+		}
 	}
 	h, err := opts.connect(ios)
 	if err != nil {
@@ -478,7 +471,20 @@ func (r readerOnly) Read(p []byte) (int, error) {
 // writeFileAtomic writes a file beside path and renames it to path once
 // write has succeeded, so that path is either as before or whole. A new file
 // is readable by its owner only; an existing one keeps its mode.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	return replaceFile(path, true, write)
+}
+
+// writePrivateFile is writeFileAtomic, but the file is readable by its owner
+// only whatever the mode of the one it replaces.
+func writePrivateFile(path string, write func(io.Writer) error) error {
+	return replaceFile(path, false, write)
+}
+
+// replaceFile writes a file beside path, readable by its owner only, and
+// renames it to path once write has succeeded; with keepMode it takes the
+// mode of the file it replaces.
+func replaceFile(path string, keepMode bool, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -493,7 +499,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && keepMode {
 		if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
 			return err
 		}

@@ -77,8 +77,8 @@ func newStreamsCmd(io streams) *cobra.Command {
 			if err != nil {
 				return h.fail(err)
 			}
-			if h.json() {
-				return printJSON(io.stdout, infos)
+			if !h.human() {
+				return h.emit(infos)
 			}
 			tw := newTable(io.stdout)
 			row(tw, "NAME", "METHOD", "SCOPES", "WALK", "DEFAULT")
@@ -93,6 +93,7 @@ func newStreamsCmd(io streams) *cobra.Command {
 		},
 	}
 	cf.register(cmd.Flags())
+	cf.outputFlags.register(cmd, true)
 	return cmd
 }
 
@@ -105,8 +106,8 @@ func newSyncCmd(io streams) *cobra.Command {
 		Long: "A sync retrieves streams of an instance's workspace data (`connhub streams` lists them) into the\n" +
 			"hub, where `connhub records` queries them and `connhub export` exports them. The hub runs a\n" +
 			"sync in the background: these commands start one and follow it, and stopping them (Ctrl-C)\n" +
-			"leaves it running. The commands call the hub at --server with CONNHUB_TOKEN, or with the API\n" +
-			"token in the hub's DATA_DIR/admin-credentials.",
+			"leaves it running. The commands call the hub at --server with CONNHUB_TOKEN, or the context of\n" +
+			"`connhub login`, or with the API token in the hub's DATA_DIR/admin-credentials.",
 	}
 	cf.register(cmd.PersistentFlags())
 
@@ -216,6 +217,12 @@ func newSyncCmd(io streams) *cobra.Command {
 	f.BoolVar(&sched.Delete, "delete", false, "delete the schedule")
 
 	cmd.AddCommand(runCmd, statusCmd, listCmd, cancelCmd, resumeCmd, schedCmd)
+	cf.registerOutputs(cmd, listCmd)
+	completeInstanceArg(io, &cf, runCmd, listCmd, schedCmd)
+	for _, c := range []*cobra.Command{statusCmd, cancelCmd, resumeCmd} {
+		c.ValidArgsFunction = completeArgs(io, &cf, instanceIDs, syncIDs)
+	}
+	completeStreamsFlag(io, &cf, runCmd, schedCmd)
 	return cmd
 }
 
@@ -237,14 +244,14 @@ func runSyncRun(ctx context.Context, opts syncRunOptions, io streams) error {
 		return h.fail(err)
 	}
 	if opts.Detach {
-		if h.json() {
-			return printJSON(io.stdout, run)
+		if !h.human() {
+			return h.emit(run)
 		}
 		fmt.Fprintf(io.stdout, "connhub: started sync %s of instance %s (%s): %s\n", run.ID, run.InstanceID, run.Status, join(run.Streams))
 		fmt.Fprintf(io.stdout, "Follow it with `connhub sync status %s %s --watch`\n", run.InstanceID, run.ID)
 		return nil
 	}
-	if !h.json() {
+	if h.human() {
 		fmt.Fprintf(io.stdout, "connhub: started sync %s of instance %s: %s\n", run.ID, run.InstanceID, plural(int64(len(run.Streams)), "stream"))
 	}
 	return h.follow(ctx, run, opts.followFlags)
@@ -257,7 +264,7 @@ func (h *hubClient) follow(ctx context.Context, run connhub.SyncRun, ff followFl
 	wait := connhub.WaitOptions{Interval: ff.Interval}
 	var view syncView
 	parents := map[string]string{}
-	if !h.json() {
+	if h.human() {
 		parents = h.parentNames(ctx)
 		fmt.Fprintln(h.io.stdout, "Ctrl-C stops following; the sync keeps running at the hub.")
 		if stdoutTerminal(h.io.stdout) {
@@ -295,8 +302,8 @@ func (h *hubClient) follow(ctx context.Context, run connhub.SyncRun, ff followFl
 // printEnded shows a run that ended: the JSON object, or its streams and
 // how it ended.
 func (h *hubClient) printEnded(run connhub.SyncRun, parents map[string]string) error {
-	if h.json() {
-		return printJSON(h.io.stdout, run)
+	if !h.human() {
+		return h.emit(run)
 	}
 	fmt.Fprintln(h.io.stdout)
 	if err := printRunStreams(h.io.stdout, run, parents, time.Now()); err != nil {
@@ -339,13 +346,13 @@ func runSyncStatus(ctx context.Context, opts syncStatusOptions, io streams) erro
 		return h.fail(err)
 	}
 	if opts.Watch && !run.Finished() {
-		if !h.json() {
+		if h.human() {
 			fmt.Fprintf(io.stdout, "connhub: following sync %s of instance %s (%s)\n", run.ID, run.InstanceID, run.Status)
 		}
 		return h.follow(ctx, run, opts.followFlags)
 	}
-	if h.json() {
-		return printJSON(io.stdout, run)
+	if !h.human() {
+		return h.emit(run)
 	}
 	parents := h.parentNames(ctx)
 	if err := h.printRun(run, parents); err != nil {
@@ -399,8 +406,8 @@ func runSyncList(ctx context.Context, cf clientFlags, instance string, limit int
 	if runs == nil {
 		runs = []connhub.SyncRun{}
 	}
-	if h.json() {
-		return printJSON(io.stdout, runs)
+	if !h.human() {
+		return h.emit(runs)
 	}
 	tw := newTable(io.stdout)
 	row(tw, "SYNC", "STATUS", "TRIGGER", "STREAMS", "RECORDS", "CALLS", "CREATED", "TOOK", "ERROR")
@@ -430,8 +437,8 @@ func runSyncAction(ctx context.Context, cf clientFlags, instance, syncID, action
 	if err != nil {
 		return h.fail(err)
 	}
-	if h.json() {
-		return printJSON(io.stdout, run)
+	if !h.human() {
+		return h.emit(run)
 	}
 	switch action {
 	case "cancel":
@@ -467,7 +474,7 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 		if err := h.DeleteSyncSchedule(ctx, opts.Instance); err != nil {
 			return h.fail(err)
 		}
-		if !h.json() {
+		if h.human() {
 			fmt.Fprintf(io.stdout, "connhub: deleted the sync schedule of instance %s\n", opts.Instance)
 		}
 		return nil
@@ -512,15 +519,15 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 	if err != nil {
 		return h.fail(err)
 	}
-	if !h.json() {
+	if h.human() {
 		fmt.Fprintf(io.stdout, "connhub: set the sync schedule of instance %s\n", opts.Instance)
 	}
 	return h.printSchedule(sc)
 }
 
 func (h *hubClient) printSchedule(sc connhub.Schedule) error {
-	if h.json() {
-		return printJSON(h.io.stdout, sc)
+	if !h.human() {
+		return h.emit(sc)
 	}
 	what := join(sc.Streams)
 	if what == "" {

@@ -33,7 +33,7 @@ type tokenExchangeOptions struct {
 	Port       int
 	Timeout    time.Duration
 	NoBrowser  bool
-	Output     string
+	outputFlags
 }
 
 // defaultExchangeUserScopes are what `token exchange` asks for when no scope
@@ -75,7 +75,7 @@ func newTokenCmd(io streams) *cobra.Command {
 	f.IntVar(&opts.Port, "port", 0, "port of the local callback server on 127.0.0.1 (0 picks a free one)")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for Slack's redirect")
 	f.BoolVar(&opts.NoBrowser, "no-browser", false, "do not open the authorize URL in a browser")
-	registerOutput(f, &opts.Output)
+	opts.outputFlags.register(exchange, false)
 	cmd.AddCommand(exchange, newTokenNewCmd(io))
 	return cmd
 }
@@ -87,7 +87,8 @@ type exchangeResult struct {
 }
 
 func runTokenExchange(ctx context.Context, opts tokenExchangeOptions, io streams) error {
-	if err := checkOutput(opts.Output); err != nil {
+	out, err := opts.outputFlags.resolve()
+	if err != nil {
 		return err
 	}
 	switch u, err := url.Parse(opts.SlackURL); {
@@ -198,7 +199,7 @@ func runTokenExchange(ctx context.Context, opts tokenExchangeOptions, io streams
 	if opts.Grid && !in.OrgWide {
 		fmt.Fprintln(io.stderr, "connhub: --grid, but Slack installed the app into a workspace, not the organization: run again and choose the organization")
 	}
-	return printExchange(io, opts.Output, in)
+	return printExchange(io, out, in)
 }
 
 // exchangedToken is one token `token exchange` prints.
@@ -223,10 +224,10 @@ func exchanged(t slack.Token) *exchangedToken {
 	return out
 }
 
-func printExchange(io streams, output string, in slack.Install) error {
+func printExchange(io streams, out output, in slack.Install) error {
 	bot, user := exchanged(in.Bot), exchanged(in.User)
-	if output == "json" {
-		return printJSON(io.stdout, struct {
+	if !out.human() {
+		return out.emit(io.stdout, struct {
 			AppID          string          `json:"app_id"`
 			TeamID         string          `json:"team_id,omitempty"`
 			TeamName       string          `json:"team_name,omitempty"`
