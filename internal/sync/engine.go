@@ -40,7 +40,16 @@ type StreamProgress struct {
 	ParentsTotal int64     `json:"parents_total,omitempty"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	// WaitingSince is when the stream began the wait for Slack's budget (or
+	// out a Retry-After) it is in now; zero when it is not waiting. A run
+	// read while it is worked counts the wait so far in WaitedMS.
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
 }
+
+// RunStalled is how a run is shown, never stored, while it is running but
+// its lease lapsed: the replica working it died, and none has taken it
+// over yet (a sweeper does within its SweepEvery).
+const RunStalled = "stalled"
 
 // runner works one run: it checks what the instance may do, runs the
 // streams concurrently (each waits for the streams it reads), and keeps the
@@ -105,7 +114,13 @@ func (r *runner) inst() store.Instance {
 // call calls Slack for the run's instance, keeping the instance as it is
 // after any token refresh.
 func (r *runner) call(ctx context.Context, kind, method string, args url.Values) (*slackcall.Result, error) {
-	res, err := r.svc.caller.Do(ctx, slackcall.Request{Instance: r.inst(), Kind: kind, Method: method, Args: args})
+	return r.callWaiting(ctx, kind, method, args, nil)
+}
+
+// callWaiting is call, telling waiting when the call waits for Slack's
+// budget and when it stops (slackcall.Request's Waiting).
+func (r *runner) callWaiting(ctx context.Context, kind, method string, args url.Values, waiting func(bool)) (*slackcall.Result, error) {
+	res, err := r.svc.caller.Do(ctx, slackcall.Request{Instance: r.inst(), Kind: kind, Method: method, Args: args, Waiting: waiting})
 	if res != nil {
 		r.mu.Lock()
 		if res.Instance.TokenVersion >= r.instance.TokenVersion {
@@ -138,11 +153,26 @@ func (r *runner) setState(name string, fn func(*StreamProgress)) {
 }
 
 // snapshot is the progress to save, and whether it changed since the last.
+// A stream that is waiting for Slack's budget counts its wait so far, so
+// the progress moves, and is saved, while the wait lasts; the wait's end
+// counts it all, so the figure saved never goes back.
 func (r *runner) snapshot() (json.RawMessage, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	raw, _ := json.Marshal(r.progress)
 	dirty := r.dirty
+	out := make(map[string]StreamProgress, len(r.progress))
+	now := r.svc.now()
+	for name, p := range r.progress {
+		v := *p
+		if !v.WaitingSince.IsZero() {
+			dirty = true
+			if d := now.Sub(v.WaitingSince); d > 0 {
+				v.WaitedMS += d.Milliseconds()
+			}
+		}
+		out[name] = v
+	}
+	raw, _ := json.Marshal(out)
 	r.dirty = false
 	return raw, dirty
 }
@@ -375,13 +405,20 @@ func (r *runner) runStream(ctx context.Context, s *stream) {
 	err := r.walk(ctx, s)
 	switch code := slackcall.Code(err); {
 	case err == nil:
-		r.setState(s.Name, func(p *StreamProgress) { p.State, p.FinishedAt = StateDone, r.svc.now() })
+		r.setState(s.Name, func(p *StreamProgress) {
+			if p.State != StateDone || p.FinishedAt.IsZero() {
+				p.FinishedAt = r.svc.now()
+			}
+			p.State = StateDone
+		})
 	case code != "" && slices.Contains(skipCodes, code):
 		r.skip(s, fmt.Sprintf("Slack answered %s to %s", code, s.Method))
+	case ctx.Err() != nil:
+		// The run stopped (a shutdown, a cancel, its lease lost): the
+		// stream did not fail, it waits to go on from its checkpoint.
+		r.svc.log.Debug("sync: a stream stopped with its run", "run", r.run.ID, "stream", s.Name, "cause", context.Cause(ctx))
+		r.setState(s.Name, func(p *StreamProgress) { p.State, p.WaitingSince = StatePending, time.Time{} })
 	default:
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
 		r.svc.log.Warn("sync: a stream failed", "run", r.run.ID, "stream", s.Name, "err", err)
 		r.setState(s.Name, func(p *StreamProgress) { p.State, p.Error, p.FinishedAt = StateFailed, err.Error(), r.svc.now() })
 	}
@@ -428,7 +465,19 @@ func (r *runner) walk(ctx context.Context, s *stream) error {
 		w.pos.Run = r.run.ID
 	}
 	r.setState(s.Name, func(p *StreamProgress) {
-		p.State, p.StartedAt, p.counts = StateRunning, r.svc.now(), w.pos.counts
+		// A resumed run goes on from what it showed: its counters never go
+		// back, and a stream it had finished keeps its times.
+		w.pos.counts.atLeast(p.counts)
+		p.counts = w.pos.counts
+		if p.StartedAt.IsZero() {
+			p.StartedAt = r.svc.now()
+		}
+		p.State = StateRunning
+		if w.pos.Done {
+			p.State = StateDone
+		} else {
+			p.FinishedAt = time.Time{}
+		}
 		if s.Parent != "" {
 			r.progress[s.Name].ParentsTotal = r.progress[s.Parent].Records
 		}

@@ -56,6 +56,23 @@ type counts struct {
 	Skipped  int64 `json:"skipped"`   // fan-out: parents Slack would not answer for
 }
 
+// add adds the calls of c (calls, retries, waiting) to these.
+func (c *counts) add(o counts) {
+	c.Calls += o.Calls
+	c.Retries += o.Retries
+	c.WaitedMS += o.WaitedMS
+}
+
+// atLeast raises each of c's figures to o's where o's is higher: a run
+// resumed goes on from the higher of its checkpoint's counts and the
+// progress it showed (which counts the calls made after the last commit).
+func (c *counts) atLeast(o counts) {
+	for _, f := range []struct{ a, b *int64 }{{&c.Records, &o.Records}, {&c.Inserted, &o.Inserted}, {&c.Deleted, &o.Deleted},
+		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped}} {
+		*f.a = max(*f.a, *f.b)
+	}
+}
+
 // walker walks one stream for one run.
 type walker struct {
 	r    *runner
@@ -64,17 +81,17 @@ type walker struct {
 	pos  position
 	cpv  int64 // the checkpoint's version
 
-	mu          gosync.Mutex
-	pending     counts        // calls made since the last commit
-	waited      time.Duration // the stream's time waiting for the budget, this process
-	waitedUntil time.Time     // the end of the last wait counted
+	mu       gosync.Mutex
+	pending  counts        // calls made since the last commit
+	waited   time.Duration // the stream's time waiting for the budget, this process
+	waits    int           // calls waiting now
+	waitFrom time.Time     // since when one of them has waited (waits > 0)
 }
 
 // call calls Slack with the stream's token, for the walker's workspace. It
 // is safe to call from a fan-out's workers: what it counts waits in pending
-// until the next commit saves it with the position. The time waited for
-// Slack's budget is counted as the stream's time: calls that wait side by
-// side count once.
+// until the next commit saves it with the position, and shows in the run's
+// progress at once.
 func (w *walker) call(ctx context.Context, method string, args url.Values) (*slackcall.Result, error) {
 	if args == nil {
 		args = url.Values{}
@@ -82,39 +99,51 @@ func (w *walker) call(ctx context.Context, method string, args url.Values) (*sla
 	if w.team != "" && args.Get("team_id") == "" {
 		args.Set("team_id", w.team)
 	}
-	started := time.Now()
-	res, err := w.r.call(ctx, w.r.tokenFor(w.s), method, args)
-	var c counts
-	c.Calls = 1
-	waited := time.Duration(0)
+	res, err := w.r.callWaiting(ctx, w.r.tokenFor(w.s), method, args, w.waiting)
+	c := counts{Calls: 1}
 	if res != nil {
 		c.Retries = int64(res.Retries)
-		waited = res.Waited
 	}
-	w.mu.Lock()
-	c.WaitedMS = w.waitedSpan(started, started.Add(waited))
-	w.pending.Calls += c.Calls
-	w.pending.Retries += c.Retries
-	w.pending.WaitedMS += c.WaitedMS
-	w.mu.Unlock()
-	w.r.update(w.s.Name, func(p *counts) { p.Calls += c.Calls; p.Retries += c.Retries; p.WaitedMS += c.WaitedMS })
+	w.add(c)
 	return res, err
 }
 
-// waitedSpan adds the span a call waited, from..to, to the stream's waiting
-// time, less what other calls' waits already covered, and returns the
-// milliseconds it added. w.mu is held.
-func (w *walker) waitedSpan(from, to time.Time) int64 {
-	if from.Before(w.waitedUntil) {
-		from = w.waitedUntil
+// add counts c in pending and in the run's progress, together: the
+// progress is always what was committed and what is pending.
+func (w *walker) add(c counts) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending.add(c)
+	w.r.update(w.s.Name, func(p *counts) { p.add(c) })
+}
+
+// waiting is told when a call of the stream starts and stops waiting for
+// Slack's budget. The stream's waiting time is the time at least one of its
+// calls waited: calls that wait side by side count once. While one waits,
+// the run's progress says since when (and saves the wait so far).
+func (w *walker) waiting(on bool) {
+	now := w.r.svc.now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on {
+		w.waits++
+		if w.waits == 1 {
+			w.waitFrom = now
+			w.r.setState(w.s.Name, func(p *StreamProgress) { p.WaitingSince = now })
+		}
+		return
 	}
-	if !to.After(from) {
-		return 0
+	w.waits--
+	if w.waits > 0 {
+		return
 	}
-	w.waitedUntil = to
 	before := w.waited.Milliseconds()
-	w.waited += to.Sub(from)
-	return w.waited.Milliseconds() - before
+	if d := now.Sub(w.waitFrom); d > 0 {
+		w.waited += d
+	}
+	ms := w.waited.Milliseconds() - before
+	w.pending.WaitedMS += ms
+	w.r.setState(w.s.Name, func(p *StreamProgress) { p.WaitedMS += ms; p.WaitingSince = time.Time{} })
 }
 
 // takePending adds the calls made since the last commit to next.
@@ -209,7 +238,11 @@ func (w *walker) save(ctx context.Context, next *position, write func(store.Quer
 		return err
 	}
 	w.pos = *next
-	w.r.setCounts(w.s.Name, next.counts)
+	w.mu.Lock()
+	shown := next.counts
+	shown.add(w.pending) // calls made since the commit began
+	w.r.setCounts(w.s.Name, shown)
+	w.mu.Unlock()
 	return nil
 }
 
