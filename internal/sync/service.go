@@ -176,6 +176,9 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 	if inst.Status != store.StatusActive {
 		return Run{}, apierror.New(http.StatusConflict, "instance_not_active", fmt.Sprintf("the instance is %s, not active: %s", inst.Status, inst.StatusReason))
 	}
+	if err := in.Options.checkJoin(inst); err != nil {
+		return Run{}, err
+	}
 	if busy, err := s.unfinished(ctx, p.Org.ID, instanceID); err != nil {
 		return Run{}, err
 	} else if busy != "" {

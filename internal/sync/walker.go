@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	gosync "sync"
@@ -54,13 +55,22 @@ type counts struct {
 	WaitedMS int64 `json:"waited_ms"` // waiting for the budget, and out Retry-After: the stream's time, not the calls' sum
 	Parents  int64 `json:"parents"`   // fan-out: parents done
 	Skipped  int64 `json:"skipped"`   // fan-out: parents Slack would not answer for
+	// SkippedBy counts the parents passed over by Slack's answer (its error
+	// code), and, for not_in_channel, how many of them were private
+	// ("not_in_channel/private"), archived ("not_in_channel/archived") and
+	// neither: public channels the bot may join ("not_in_channel/open").
+	// Copied on write: counts are copied between the walker and the run's
+	// progress, and share it.
+	SkippedBy map[string]int64 `json:"skipped_by,omitempty"`
+	Joined    int64            `json:"joined,omitempty"` // public channels the bot joined (join_public_channels)
 }
 
-// add adds the calls of c (calls, retries, waiting) to these.
+// add adds the calls of c (calls, retries, waiting, channels joined) to these.
 func (c *counts) add(o counts) {
 	c.Calls += o.Calls
 	c.Retries += o.Retries
 	c.WaitedMS += o.WaitedMS
+	c.Joined += o.Joined
 }
 
 // atLeast raises each of c's figures to o's where o's is higher: a run
@@ -68,9 +78,55 @@ func (c *counts) add(o counts) {
 // progress it showed (which counts the calls made after the last commit).
 func (c *counts) atLeast(o counts) {
 	for _, f := range []struct{ a, b *int64 }{{&c.Records, &o.Records}, {&c.Inserted, &o.Inserted}, {&c.Deleted, &o.Deleted},
-		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped}} {
+		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped},
+		{&c.Joined, &o.Joined}} {
 		*f.a = max(*f.a, *f.b)
 	}
+	if len(o.SkippedBy) > 0 {
+		by := maps.Clone(c.SkippedBy)
+		if by == nil {
+			by = map[string]int64{}
+		}
+		for k, v := range o.SkippedBy {
+			by[k] = max(by[k], v)
+		}
+		c.SkippedBy = by
+	}
+}
+
+// passedOver counts a parent passed over for Slack's code.
+func (c *counts) passedOver(parent store.Record, code string) {
+	c.Skipped++
+	c.SkippedBy = maps.Clone(c.SkippedBy) // copied on write: see SkippedBy
+	if c.SkippedBy == nil {
+		c.SkippedBy = map[string]int64{}
+	}
+	c.SkippedBy[code]++
+	if code == "not_in_channel" {
+		ch := channelOf(parent)
+		if ch.IsPrivate {
+			c.SkippedBy[code+"/private"]++
+		}
+		if ch.IsArchived {
+			c.SkippedBy[code+"/archived"]++
+		}
+		if !ch.IsPrivate && !ch.IsArchived {
+			c.SkippedBy[code+"/open"]++
+		}
+	}
+}
+
+// channelFlags are what the walk reads of a channel record.
+type channelFlags struct {
+	IsPrivate  bool `json:"is_private"`
+	IsArchived bool `json:"is_archived"`
+	IsChannel  bool `json:"is_channel"`
+}
+
+func channelOf(rec store.Record) channelFlags {
+	var ch channelFlags
+	json.Unmarshal(rec.Data, &ch)
+	return ch
 }
 
 // walker walks one stream for one run.
@@ -149,9 +205,7 @@ func (w *walker) waiting(on bool) {
 // takePending adds the calls made since the last commit to next.
 func (w *walker) takePending(next *position) {
 	w.mu.Lock()
-	next.Calls += w.pending.Calls
-	next.Retries += w.pending.Retries
-	next.WaitedMS += w.pending.WaitedMS
+	next.add(w.pending)
 	w.pending = counts{}
 	w.mu.Unlock()
 }
@@ -241,7 +295,7 @@ func (w *walker) save(ctx context.Context, next *position, write func(store.Quer
 	w.mu.Lock()
 	shown := next.counts
 	shown.add(w.pending) // calls made since the commit began
-	w.r.setCounts(w.s.Name, shown)
+	w.r.setCounts(w.s, shown)
 	w.mu.Unlock()
 	return nil
 }
@@ -607,7 +661,7 @@ func (w *walker) commitParent(ctx context.Context, j *parentPages, skip []string
 	case code != "" && slices.Contains(skip, code):
 		// Slack will not answer for it (any pages before the refusal are
 		// left to a later sync, as a parent passed over).
-		next.Skipped++
+		next.passedOver(j.parent, code)
 		w.r.svc.log.Debug("sync: a parent was passed over", "stream", w.s.Name, "parent", j.parent.Key, "code", code)
 	default:
 		if held != nil {
