@@ -210,9 +210,9 @@ func (r *runner) hint(s *stream, code string, c counts) string {
 		switch {
 		case open == 0:
 		case !r.opts.JoinPublicChannels && granted:
-			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels to have it join the %s public ones", count(open)))
+			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels (`connhub sync run --join-public-channels`) to have it join the %s public ones", count(open)))
 		case !r.opts.JoinPublicChannels:
-			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels to have it join the %s public ones (needs the %s scope, which the instance was not granted: re-authenticate it with %s)",
+			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels (`connhub sync run --join-public-channels`) to have it join the %s public ones (needs the %s scope, which the instance was not granted: re-authenticate it with %s)",
 				count(open), joinScope, joinScope))
 		case !granted:
 			parts = append(parts, fmt.Sprintf("join_public_channels was asked, but the instance's bot token was not granted %s: re-authenticate the instance with it to join the %s public ones, or invite the bot",
