@@ -326,3 +326,29 @@ func TestScheduleCommands(t *testing.T) {
 		t.Errorf("sync schedule after the delete: exit %d; want 1", code)
 	}
 }
+
+// TestASyncOfChannelsTheBotIsNotInSaysSo: every channel answering
+// not_in_channel is a failed sync that says why and what to do, not "done,
+// 0 records"; --join-public-channels has the bot join them and read them.
+func TestASyncOfChannelsTheBotIsNotInSaysSo(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, slacksim.Config{Users: 30, Channels: 4})
+	tok := h.issue(t, slacksim.TokenRequest{Scopes: []string{"channels:read", "channels:history", "channels:join"}, Rotation: new(false)})
+	code, out, errOut := runCLI(t, h.env(map[string]string{"CONNHUB_SLACK_TOKEN": tok.AccessToken}), "instances", "create", "--name", "Outsider", "--token-from-env")
+	m := createdLine.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("instances create --token-from-env: exit %d, printed %q, %q", code, out, errOut)
+	}
+	id := m[1]
+	code, out, errOut = h.cli(t, "sync", "run", id, "--streams", "messages", "--poll-interval", "20ms")
+	if code == 0 || !strings.Contains(errOut, "not_in_channel") || !strings.Contains(errOut, "join_public_channels") {
+		t.Errorf("sync run --streams messages, the bot in no channel: exit %d\nstderr: %s\nstdout: %s\nwant a failure saying not_in_channel and what to do", code, errOut, out)
+	}
+	if !strings.Contains(out, "Passed over:") {
+		t.Errorf("the table does not say what was passed over:\n%s", out)
+	}
+	code, out, errOut = h.cli(t, "sync", "run", id, "--streams", "messages", "--join-public-channels", "--poll-interval", "20ms")
+	if code != 0 || !regexp.MustCompile(`(?m)^connhub: sync \S+ succeeded`).MatchString(out) {
+		t.Errorf("sync run --join-public-channels: exit %d\nstderr: %s\nstdout: %s\nwant it to succeed", code, errOut, out)
+	}
+}

@@ -34,6 +34,7 @@ type syncRunOptions struct {
 	AnalyticsDays int
 	ThreadDays    int
 	Detach        bool
+	Join          bool // --join-public-channels
 }
 
 type syncStatusOptions struct {
@@ -52,6 +53,7 @@ type syncScheduleOptions struct {
 	Full          bool
 	AnalyticsDays int
 	ThreadDays    int
+	Join          bool // --join-public-channels
 	Enable        bool
 	Disable       bool
 	Delete        bool
@@ -134,6 +136,7 @@ func newSyncCmd(io streams) *cobra.Command {
 	f.IntVar(&run.AnalyticsDays, "analytics-days", 0, "days of member analytics a first sync fetches, 1 to 395 (default 1: yesterday)")
 	f.IntVar(&run.ThreadDays, "thread-days", 0, "how far back the messages stream looks again for threads that moved, 1 to 90 (default 7)")
 	f.BoolVar(&run.Detach, "detach", false, "start the sync and return without following it")
+	f.BoolVar(&run.Join, "join-public-channels", false, joinFlagUsage)
 	run.followFlags.register(f)
 
 	status := syncStatusOptions{}
@@ -212,6 +215,7 @@ func newSyncCmd(io streams) *cobra.Command {
 	f.BoolVar(&sched.Full, "full", false, "walk incremental streams from the start of their window each time")
 	f.IntVar(&sched.AnalyticsDays, "analytics-days", 0, "days of member analytics a first sync fetches, 1 to 395 (default 1: yesterday)")
 	f.IntVar(&sched.ThreadDays, "thread-days", 0, "how far back the messages stream looks again for threads that moved, 1 to 90 (default 7)")
+	f.BoolVar(&sched.Join, "join-public-channels", false, joinFlagUsage)
 	f.BoolVar(&sched.Enable, "enable", false, "run the schedule's syncs again after --disable")
 	f.BoolVar(&sched.Disable, "disable", false, "keep the schedule but run no sync until --enable")
 	f.BoolVar(&sched.Delete, "delete", false, "delete the schedule")
@@ -226,6 +230,8 @@ func newSyncCmd(io streams) *cobra.Command {
 	return cmd
 }
 
+const joinFlagUsage = "have the bot join the public channels Slack says it is not in (not_in_channel), to read them; needs the channels:join scope, and each join is audited"
+
 func runSyncRun(ctx context.Context, opts syncRunOptions, io streams) error {
 	if opts.AnalyticsDays < 0 || opts.AnalyticsDays > 395 {
 		return usageError{fmt.Errorf("--analytics-days %d: want 1 to 395 (Slack keeps 13 months)", opts.AnalyticsDays)}
@@ -235,7 +241,7 @@ func runSyncRun(ctx context.Context, opts syncRunOptions, io streams) error {
 		return err
 	}
 	run, err := h.StartSync(ctx, opts.Instance, connhub.StartSyncInput{Streams: opts.Streams, Full: opts.Full, AnalyticsDays: opts.AnalyticsDays,
-		ThreadDays: opts.ThreadDays})
+		ThreadDays: opts.ThreadDays, JoinPublicChannels: opts.Join})
 	var e *connhub.Error
 	switch {
 	case errors.As(err, &e) && e.Code == "sync_in_progress":
@@ -377,6 +383,9 @@ func (h *hubClient) printRun(run connhub.SyncRun, parents map[string]string) err
 	if run.Options.ThreadDays > 0 {
 		opts = append(opts, fmt.Sprintf("threads looked at again for %d days", run.Options.ThreadDays))
 	}
+	if run.Options.JoinPublicChannels {
+		opts = append(opts, "join public channels")
+	}
 	tookText := ""
 	if d := runTook(run); d > 0 {
 		tookText = dur(d)
@@ -453,7 +462,7 @@ func runSyncAction(ctx context.Context, cf clientFlags, instance, syncID, action
 
 func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) error {
 	changing := false
-	for _, name := range []string{"every", "streams", "full", "analytics-days", "thread-days", "enable", "disable"} {
+	for _, name := range []string{"every", "streams", "full", "analytics-days", "thread-days", "join-public-channels", "enable", "disable"} {
 		changing = changing || opts.changed(name)
 	}
 	switch {
@@ -493,7 +502,8 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 	}
 	// What is not given stays as the schedule has it.
 	in := connhub.ScheduleInput{Every: current.Interval(), Streams: current.Streams, Full: current.Options.Full,
-		AnalyticsDays: current.Options.AnalyticsDays, ThreadDays: current.Options.ThreadDays, Enabled: current.Enabled || !exists}
+		AnalyticsDays: current.Options.AnalyticsDays, ThreadDays: current.Options.ThreadDays, JoinPublicChannels: current.Options.JoinPublicChannels,
+		Enabled: current.Enabled || !exists}
 	if opts.changed("every") {
 		in.Every = opts.Every
 	}
@@ -508,6 +518,9 @@ func runSyncSchedule(ctx context.Context, opts syncScheduleOptions, io streams) 
 	}
 	if opts.changed("thread-days") {
 		in.ThreadDays = opts.ThreadDays
+	}
+	if opts.changed("join-public-channels") {
+		in.JoinPublicChannels = opts.Join
 	}
 	switch {
 	case opts.Enable:
@@ -542,6 +555,9 @@ func (h *hubClient) printSchedule(sc connhub.Schedule) error {
 	}
 	if sc.Options.ThreadDays > 0 {
 		opts = append(opts, fmt.Sprintf("threads looked at again for %d days", sc.Options.ThreadDays))
+	}
+	if sc.Options.JoinPublicChannels {
+		opts = append(opts, "join public channels")
 	}
 	every := sc.Every
 	if d := sc.Interval(); d > 0 {

@@ -108,6 +108,23 @@ func runTook(run connhub.SyncRun) time.Duration {
 	return run.FinishedAt.Sub(from)
 }
 
+// shown is the run as the display shows it: the streams of a stalled run
+// that were running are stalled too (nothing works on them, so no ETA).
+func shown(run connhub.SyncRun) connhub.SyncRun {
+	if run.Status != connhub.RunStalled {
+		return run
+	}
+	progress := make(map[string]connhub.StreamProgress, len(run.Progress))
+	for name, p := range run.Progress {
+		if p.State == connhub.StreamRunning {
+			p.State, p.WaitingSince = connhub.RunStalled, nil
+		}
+		progress[name] = p
+	}
+	run.Progress = progress
+	return run
+}
+
 // stateOf is a stream's state, saying queued while the run waits for a worker.
 func stateOf(run connhub.SyncRun, name string) string {
 	p := run.Progress[name]
@@ -141,6 +158,9 @@ func streamDetail(p connhub.StreamProgress, parent string, at time.Time) string 
 			parts = append(parts, count(done)+"/"+count(total)+" records")
 		default:
 			parts = append(parts, plural(p.Records, "record"))
+		}
+		if p.WaitingSince != nil {
+			parts = append(parts, "waiting for Slack's rate limit")
 		}
 	case connhub.StreamDone:
 		parts = append(parts, plural(p.Records, "record"))
@@ -178,18 +198,53 @@ func totals(run connhub.SyncRun) (records, calls int64, waited time.Duration) {
 	return records, calls, waited
 }
 
-// outcome is the line that says how a finished run ended.
+// outcome is the line that says how a finished run ended, and what Slack
+// passed over.
 func outcome(run connhub.SyncRun) string {
 	records, calls, waited := totals(run)
 	s := fmt.Sprintf("sync %s %s in %s: %s records, %s", run.ID, run.Status, dur(runTook(run)), count(records), plural(calls, "call"))
 	if waited > 0 {
 		s += "; streams waited " + dur(waited) + " in all for Slack's rate limits"
 	}
+	for _, name := range run.Streams {
+		p := run.Progress[name]
+		if len(p.Issues) == 0 {
+			continue
+		}
+		var codes []string
+		for _, is := range p.Issues {
+			codes = append(codes, is.Error)
+		}
+		s += fmt.Sprintf("; %s passed over %s (%s)", name, plural(p.Skipped, "channel"), strings.Join(codes, ", "))
+	}
 	return s
+}
+
+// printIssues writes why Slack passed over parents of the run's streams,
+// a line an answer, with what to do.
+func printIssues(w io.Writer, run connhub.SyncRun, parents map[string]string) {
+	first := true
+	for _, name := range run.Streams {
+		for _, is := range run.Progress[name].Issues {
+			if first {
+				fmt.Fprintln(w, "\nPassed over:")
+				first = false
+			}
+			unit := parents[name]
+			if unit == "" {
+				unit = "parents"
+			}
+			if is.Count == 1 {
+				unit = strings.TrimSuffix(unit, "s")
+			}
+			fmt.Fprintf(w, "  %s: %s (%s %s): %s\n", name, is.Error, count(is.Count), unit, is.Hint)
+		}
+	}
 }
 
 // printRunStreams writes the table of a run's streams.
 func printRunStreams(w io.Writer, run connhub.SyncRun, parents map[string]string, now time.Time) error {
+	run = shown(run)
 	tw := newTable(w)
 	row(tw, "STREAM", "STATE", "RECORDS", "NEW", "DELETED", "CALLS", "RETRIES", "WAITED", "TOOK", "NOTE")
 	at := asOf(run, now)
@@ -220,7 +275,11 @@ func printRunStreams(w io.Writer, run connhub.SyncRun, parents map[string]string
 		row(tw, name, stateOf(run, name), count(p.Records), count(p.Inserted), count(p.Deleted), count(p.Calls), count(p.Retries),
 			dur(p.Waited()), tookText, note)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printIssues(w, run, parents)
+	return nil
 }
 
 // ---- plain lines ----
@@ -242,6 +301,7 @@ func newLineView(w io.Writer, parents map[string]string, every time.Duration) *l
 }
 
 func (v *lineView) update(run connhub.SyncRun) {
+	run = shown(run)
 	if run.Status != v.status && !run.Finished() {
 		fmt.Fprintf(v.w, "sync %s: %s\n", run.ID, run.Status)
 	}
@@ -273,6 +333,7 @@ func (v *lineView) stop(connhub.SyncRun) {}
 // summaryLine says where a running run is: streams finished, what the
 // running ones are at, and the totals so far.
 func summaryLine(run connhub.SyncRun, parents map[string]string, at time.Time) string {
+	run = shown(run)
 	finished := 0
 	var running []string
 	for _, name := range run.Streams {
@@ -378,6 +439,7 @@ func (v *barView) unknownTotal(name string) func(mpb.BarFiller) mpb.BarFiller {
 }
 
 func (v *barView) update(run connhub.SyncRun) {
+	run = shown(run)
 	v.mu.Lock()
 	v.run = run
 	v.mu.Unlock()

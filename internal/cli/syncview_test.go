@@ -315,3 +315,42 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("the folder holds %d files; want no temporary file left", len(entries))
 	}
 }
+
+// TestAStalledRunShowsNoETA: a run whose replica died is stalled, and its
+// streams are too: nothing works on them, so no time is left to count down.
+func TestAStalledRunShowsNoETA(t *testing.T) {
+	t.Parallel()
+	run := snapshots()[2]
+	run.Status = connhub.RunStalled
+	var b bytes.Buffer
+	if err := printRunStreams(&b, run, map[string]string{"channel_members": "channels"}, run.UpdatedAt.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); strings.Contains(got, "ETA") || !regexp.MustCompile(`(?m)^users +stalled `).MatchString(got) {
+		t.Errorf("a stalled run's table:\n%s\nwant its running streams stalled, with no ETA", got)
+	}
+	if line := summaryLine(run, nil, run.UpdatedAt.Add(time.Minute)); strings.Contains(line, "ETA") {
+		t.Errorf("a stalled run's summary: %s", line)
+	}
+}
+
+// TestIssuesAreShown: channels Slack passed over are said, with what to
+// do, in the table and in the line that ends a run.
+func TestIssuesAreShown(t *testing.T) {
+	t.Parallel()
+	final := snapshots()[3]
+	final.Status, final.FinishedAt = connhub.RunSucceeded, at(9*time.Second)
+	final.Streams = append(final.Streams, "messages")
+	final.Progress["messages"] = connhub.StreamProgress{State: connhub.StreamDone, Records: 10, Parents: 3, Skipped: 2,
+		Issues: []connhub.Issue{{Error: "not_in_channel", Count: 2, Hint: "the bot is not a member of 2 channels; invite it"}}}
+	var b bytes.Buffer
+	if err := printRunStreams(&b, final, map[string]string{"messages": "channels"}, final.UpdatedAt); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); !strings.Contains(got, "messages: not_in_channel (2 channels): the bot is not a member of 2 channels; invite it") {
+		t.Errorf("the table does not say why channels were passed over:\n%s", got)
+	}
+	if got := outcome(final); !strings.Contains(got, "messages passed over 2 channels (not_in_channel)") {
+		t.Errorf("outcome: %q; want it to say what was passed over", got)
+	}
+}

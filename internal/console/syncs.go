@@ -62,7 +62,8 @@ func (c *Console) syncsPage(w http.ResponseWriter, r *http.Request, req *request
 		for _, name := range v.Run.Streams {
 			v.Streams = append(v.Streams, streamRow{Name: name, StreamProgress: v.Run.State[name]})
 		}
-		v.Live = v.Run.Status == store.RunQueued || v.Run.Status == store.RunRunning
+		// Stalled and interrupted runs have not ended: they resume by themselves.
+		v.Live = v.Run.Status == store.RunQueued || v.Run.Status == store.RunRunning || v.Run.Status == store.RunInterrupted || v.Run.Status == sync.RunStalled
 	}
 	p := c.view(req, "instances", "Syncs of "+in.Name, v)
 	if v.Live {

@@ -22,6 +22,15 @@ type SyncOptions struct {
 	Full          bool `json:"full" doc:"Incremental streams were walked from the start of their window again"`
 	AnalyticsDays int  `json:"analytics_days" doc:"Days of member analytics the first sync fetches; 0: the default, 1 (yesterday)"`
 	ThreadDays    int  `json:"thread_days" doc:"How far back the messages stream looks again for threads that moved; 0: the default, 7"`
+	// JoinPublicChannels: see sync.Options.
+	JoinPublicChannels bool `json:"join_public_channels" doc:"The bot joined (conversations.join, audited) the public channels whose history Slack refused it, to read them"`
+}
+
+// Issue is what made Slack pass over parents of a fan-out stream.
+type Issue struct {
+	Error string `json:"error" example:"not_in_channel" doc:"Slack's error code"`
+	Count int64  `json:"count" doc:"How many parents (channels) Slack answered it for"`
+	Hint  string `json:"hint" doc:"What it means, and what to do about it"`
 }
 
 // StreamProgress is where one stream of a run is.
@@ -37,6 +46,9 @@ type StreamProgress struct {
 	WaitedMS     int64      `json:"waited_ms" doc:"The stream's time spent waiting for Slack's rate budget and out Retry-After (calls that wait side by side count once)"`
 	Parents      int64      `json:"parents" doc:"For a stream that fans out over another: parents done"`
 	Skipped      int64      `json:"skipped" doc:"For a stream that fans out over another: parents Slack would not answer for"`
+	Issues       []Issue    `json:"issues,omitempty" doc:"For a stream that fans out over another: why Slack passed parents over, by its answer, with what to do"`
+	Joined       int64      `json:"joined,omitempty" doc:"Public channels the bot joined to read them (join_public_channels)"`
+	WaitingSince *time.Time `json:"waiting_since,omitempty" doc:"While the stream waits for Slack's rate budget or out a Retry-After: since when (waited_ms counts the wait so far)"`
 	Estimate     int64      `json:"estimate,omitempty" doc:"How many records the stream is expected to hold (what the last run wrote); absent when unknown"`
 	ParentsTotal int64      `json:"parents_total,omitempty" doc:"For a stream that fans out over another: how many parents it walks"`
 	StartedAt    *time.Time `json:"started_at,omitempty"`
@@ -48,12 +60,12 @@ type StreamProgress struct {
 type SyncRun struct {
 	ID         string                    `json:"id" example:"run_01m81c93bh0makq299gnxzempn"`
 	InstanceID string                    `json:"instance_id"`
-	Status     string                    `json:"status" enum:"queued,running,succeeded,failed,canceled"`
+	Status     string                    `json:"status" enum:"queued,running,stalled,interrupted,succeeded,failed,canceled" doc:"queued until a worker takes it, then running; stalled while it is running but the replica working it stopped renewing its lease (a replica's sweeper resumes it); interrupted when the hub stopped while it ran (it resumes by itself when a hub starts); it ends succeeded, failed or canceled"`
 	Trigger    string                    `json:"trigger" enum:"manual,schedule" doc:"Who asked for it: a person or program (manual), or the instance's schedule"`
 	Streams    []string                  `json:"streams" doc:"The streams it syncs: those asked for and those they need"`
 	Options    SyncOptions               `json:"options"`
 	Progress   map[string]StreamProgress `json:"progress" doc:"Every stream of the run, by name"`
-	Error      string                    `json:"error" doc:"Why it failed or was canceled; empty otherwise"`
+	Error      string                    `json:"error" doc:"Why it failed, was canceled, stalled or was interrupted; empty otherwise"`
 	CreatedAt  time.Time                 `json:"created_at"`
 	StartedAt  *time.Time                `json:"started_at,omitempty"`
 	FinishedAt *time.Time                `json:"finished_at,omitempty"`
@@ -62,7 +74,7 @@ type SyncRun struct {
 
 func syncRunView(r sync.Run) SyncRun {
 	v := SyncRun{ID: r.ID, InstanceID: r.InstanceID, Status: r.Status, Trigger: r.Trigger, Streams: orEmpty(r.Streams),
-		Options:  SyncOptions{Full: r.Opts.Full, AnalyticsDays: r.Opts.AnalyticsDays, ThreadDays: r.Opts.ThreadDays},
+		Options:  syncOptionsView(r.Opts),
 		Progress: make(map[string]StreamProgress, len(r.Streams)), Error: r.Error,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), UpdatedAt: r.UpdatedAt}
 	for _, name := range r.Streams {
@@ -72,10 +84,22 @@ func syncRunView(r sync.Run) SyncRun {
 		}
 		v.Progress[name] = StreamProgress{State: p.State, Reason: p.Reason, Error: p.Error,
 			Records: p.Records, Inserted: p.Inserted, Deleted: p.Deleted, Calls: p.Calls, Retries: p.Retries, WaitedMS: p.WaitedMS,
-			Parents: p.Parents, Skipped: p.Skipped, Estimate: p.Estimate, ParentsTotal: p.ParentsTotal,
-			StartedAt: timePtr(p.StartedAt), FinishedAt: timePtr(p.FinishedAt)}
+			Parents: p.Parents, Skipped: p.Skipped, Issues: issuesView(p.Issues), Joined: p.Joined, Estimate: p.Estimate, ParentsTotal: p.ParentsTotal,
+			StartedAt: timePtr(p.StartedAt), FinishedAt: timePtr(p.FinishedAt), WaitingSince: timePtr(p.WaitingSince)}
 	}
 	return v
+}
+
+func syncOptionsView(o sync.Options) SyncOptions {
+	return SyncOptions{Full: o.Full, AnalyticsDays: o.AnalyticsDays, ThreadDays: o.ThreadDays, JoinPublicChannels: o.JoinPublicChannels}
+}
+
+func issuesView(in []sync.Issue) []Issue {
+	var out []Issue
+	for _, is := range in {
+		out = append(out, Issue{Error: is.Error, Count: is.Count, Hint: is.Hint})
+	}
+	return out
 }
 
 // Schedule runs a sync of an instance at an interval.
@@ -93,7 +117,7 @@ type Schedule struct {
 
 func scheduleView(s sync.Schedule) Schedule {
 	return Schedule{InstanceID: s.InstanceID, Every: s.Interval.String(), Streams: orEmpty(s.Streams),
-		Options: SyncOptions{Full: s.Opts.Full, AnalyticsDays: s.Opts.AnalyticsDays, ThreadDays: s.Opts.ThreadDays}, Enabled: s.Enabled,
+		Options: syncOptionsView(s.Opts), Enabled: s.Enabled,
 		NextRunAt: timePtr(s.NextRunAt), LastRunID: s.LastRunID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
@@ -142,15 +166,17 @@ func (a *API) syncRoutes() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body *struct {
-				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams (GET /v1/streams)"`
-				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again"`
-				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
-				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
+				Streams            []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams (GET /v1/streams)"`
+				Full               bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again"`
+				AnalyticsDays      int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
+				ThreadDays         int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
+				JoinPublicChannels bool     `json:"join_public_channels,omitempty" doc:"Have the bot join (conversations.join, a write, audited) the public channels whose history Slack refuses it (not_in_channel), then read them; needs the channels:join bot scope (400 scope_not_granted without it). Private channels stay reported: no app joins those."`
 			}
 		}) (*syncRunOutput, error) {
 			var start sync.StartInput
 			if b := in.Body; b != nil {
-				start = sync.StartInput{Streams: b.Streams, Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays}}
+				start = sync.StartInput{Streams: b.Streams, Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays,
+					JoinPublicChannels: b.JoinPublicChannels}}
 			}
 			r, err := a.o.Syncs.Start(ctx, principal(ctx), in.ID, start)
 			if err != nil {
@@ -224,12 +250,13 @@ func (a *API) scheduleRoutes(tags []string) {
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body struct {
-				Every         string   `json:"every" example:"24h" doc:"How often, as a Go duration: 15m, 6h, 24h"`
-				Streams       []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams"`
-				Full          bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again on each run"`
-				AnalyticsDays int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
-				ThreadDays    int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
-				Enabled       *bool    `json:"enabled,omitempty" doc:"Whether it runs (default true)"`
+				Every              string   `json:"every" example:"24h" doc:"How often, as a Go duration: 15m, 6h, 24h"`
+				Streams            []string `json:"streams,omitempty" doc:"Streams to sync; empty: the default streams"`
+				Full               bool     `json:"full,omitempty" doc:"Walk incremental streams from the start of their window again on each run"`
+				AnalyticsDays      int      `json:"analytics_days,omitempty" doc:"Days of member analytics the first sync fetches (default 1, yesterday; at most 395)"`
+				ThreadDays         int      `json:"thread_days,omitempty" doc:"How far back the messages stream looks again for threads that moved (default 7, at most 90)"`
+				JoinPublicChannels bool     `json:"join_public_channels,omitempty" doc:"Have the bot join the public channels whose history Slack refuses it, on each run (needs channels:join; see start-sync)"`
+				Enabled            *bool    `json:"enabled,omitempty" doc:"Whether it runs (default true)"`
 			}
 		}) (*scheduleOutput, error) {
 			b := in.Body
@@ -240,7 +267,7 @@ func (a *API) scheduleRoutes(tags []string) {
 			}
 			enabled := b.Enabled == nil || *b.Enabled
 			s, err := a.o.Syncs.SetSchedule(ctx, principal(ctx), in.ID, sync.ScheduleInput{Every: every, Streams: b.Streams,
-				Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays}, Enabled: enabled})
+				Options: sync.Options{Full: b.Full, AnalyticsDays: b.AnalyticsDays, ThreadDays: b.ThreadDays, JoinPublicChannels: b.JoinPublicChannels}, Enabled: enabled})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}

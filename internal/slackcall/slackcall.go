@@ -118,6 +118,17 @@ type Request struct {
 	Kind     string // "bot" or "user"
 	Method   string
 	Args     url.Values // sent as a form body; team_id and channel also choose the budget
+	// Waiting, if set, is told when the call starts to wait for Slack's
+	// budget or out a Retry-After (true) and when that wait ends (false),
+	// so that a caller can show a wait while it lasts. The two come in
+	// pairs, from the goroutine that called Do.
+	Waiting func(waiting bool)
+}
+
+func (r Request) waiting(on bool) {
+	if r.Waiting != nil {
+		r.Waiting(on)
+	}
 }
 
 // Result is Slack's answer to a call that succeeded at the HTTP level with
@@ -194,7 +205,9 @@ func (c *Caller) Do(ctx context.Context, r Request) (*Result, error) {
 		var ticket *ratelimit.Ticket
 		if c.o.Pacer != nil {
 			var waited time.Duration
+			r.waiting(true)
 			ticket, waited, err = c.o.Pacer.Wait(ctx, lane, r.Method)
+			r.waiting(false)
 			res.Waited += waited
 			if err != nil {
 				return nil, err
@@ -221,9 +234,13 @@ func (c *Caller) Do(ctx context.Context, r Request) (*Result, error) {
 			res.Retries++
 			if c.o.Pacer != nil {
 				c.o.Pacer.Backoff(lane, ra) // the next Wait waits it out
-			} else if err := sleep(ctx, ra); err != nil {
-				return nil, err
 			} else {
+				r.waiting(true)
+				err := sleep(ctx, ra)
+				r.waiting(false)
+				if err != nil {
+					return nil, err
+				}
 				res.Waited += ra
 			}
 			continue

@@ -134,7 +134,7 @@ type Queries interface {
 	GetSyncRun(ctx context.Context, orgID, id string) (SyncRun, error)
 	ListSyncRuns(ctx context.Context, orgID, instanceID string, page Page) ([]SyncRun, string, error)
 	UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*SyncRun) error) (SyncRun, error)
-	// ListUnfinishedSyncRuns lists runs queued or running, of every
+	// ListUnfinishedSyncRuns lists runs queued, running or interrupted, of every
 	// organization, oldest first: for the engine to find runs whose replica
 	// died. after is the last ID of the previous page ("" for the first).
 	ListUnfinishedSyncRuns(ctx context.Context, after string, limit int) ([]SyncRun, error)
@@ -437,6 +437,10 @@ const (
 	RunSucceeded = "succeeded"
 	RunFailed    = "failed"
 	RunCanceled  = "canceled"
+	// RunInterrupted is a run its replica gave back when it shut down
+	// cleanly: unfinished, it is resumed from its checkpoints by the next
+	// replica that sweeps (at its start, or within SweepEvery).
+	RunInterrupted = "interrupted"
 )
 
 // SyncRun is one sync of an instance's streams.

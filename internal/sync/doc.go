@@ -43,6 +43,23 @@
 // ahead, fan-outs and derivations read the store a page at a time
 // in key order, and the daily analytics file is read a line at a time.
 //
-// A replica that stops gives its runs back as queued; a run that failed
-// keeps its checkpoints, and Resume goes on from them.
+// A run's statuses: queued, running, then succeeded, failed or canceled.
+// A replica that stops cleanly gives its runs back as interrupted, and the
+// next sweep of any replica (its own, when it starts again) resumes them; a
+// running run whose lease lapsed is shown stalled (Get, List), never stored
+// so. A run that failed keeps its checkpoints, and Resume goes on from them.
+//
+// Progress never goes back: a stream's figures are its checkpoint's plus
+// the calls made since its last commit, and a resumed run starts from the
+// higher of its checkpoint's and what it showed; streams it had finished
+// keep their times. A wait for Slack's budget or out a Retry-After shows
+// while it lasts (waiting_since; waited_ms counts the wait so far).
+//
+// A fan-out counts the parents Slack passed over by its answer, and shows
+// them as the stream's issues, with what to do (not_in_channel: invite the
+// bot, or join_public_channels); a fan-out whose every parent was passed
+// over has failed. With join_public_channels the messages walk has the bot
+// join (conversations.join, needing channels:join) each open public channel
+// that answered not_in_channel, writing the join to the audit log first and
+// not joining if it cannot, then reads the channel.
 package sync

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -40,7 +41,27 @@ type StreamProgress struct {
 	ParentsTotal int64     `json:"parents_total,omitempty"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	// Issues are what made Slack pass over parents of a fan-out stream,
+	// by Slack's answer, each with what it means and what to do.
+	Issues []Issue `json:"issues,omitempty"`
+	// WaitingSince is when the stream began the wait for Slack's budget (or
+	// out a Retry-After) it is in now; zero when it is not waiting. A run
+	// read while it is worked counts the wait so far in WaitedMS.
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
 }
+
+// Issue is one answer for which Slack passed over parents of a fan-out
+// stream (channels whose history the bot may not read, say).
+type Issue struct {
+	Error string `json:"error" doc:"Slack's error code, e.g. not_in_channel"`
+	Count int64  `json:"count" doc:"How many parents Slack answered it for"`
+	Hint  string `json:"hint" doc:"What it means, and what to do about it"`
+}
+
+// RunStalled is how a run is shown, never stored, while it is running but
+// its lease lapsed: the replica working it died, and none has taken it
+// over yet (a sweeper does within its SweepEvery).
+const RunStalled = "stalled"
 
 // runner works one run: it checks what the instance may do, runs the
 // streams concurrently (each waits for the streams it reads), and keeps the
@@ -69,6 +90,25 @@ type Options struct {
 	// ThreadDays is how far back a messages sync looks again for threads
 	// that moved (default 7, at most 90).
 	ThreadDays int `json:"thread_days,omitempty"`
+	// JoinPublicChannels has the bot join (conversations.join, a write,
+	// audited) the public channels whose history Slack refuses it
+	// (not_in_channel), then read them. It needs the channels:join scope.
+	// Private channels it is not in stay reported: no app joins those.
+	JoinPublicChannels bool `json:"join_public_channels,omitempty"`
+}
+
+// joinScope is the bot scope conversations.join needs.
+const joinScope = "channels:join"
+
+// checkJoin says what is wrong with asking an instance to join channels:
+// nil when it was not asked, or the instance's bot was granted channels:join.
+func (o Options) checkJoin(in store.Instance) error {
+	if !o.JoinPublicChannels || slices.Contains(in.BotScopes, joinScope) {
+		return nil
+	}
+	return apierror.New(http.StatusBadRequest, "scope_not_granted", fmt.Sprintf(
+		"join_public_channels has the bot join public channels with conversations.join, which needs the %s bot scope; instance %s was not granted it: "+
+			"re-authenticate it with %s, or invite the bot to the channels", joinScope, in.ID, joinScope))
 }
 
 // validate says what is wrong with the options, as the API answers it.
@@ -105,7 +145,13 @@ func (r *runner) inst() store.Instance {
 // call calls Slack for the run's instance, keeping the instance as it is
 // after any token refresh.
 func (r *runner) call(ctx context.Context, kind, method string, args url.Values) (*slackcall.Result, error) {
-	res, err := r.svc.caller.Do(ctx, slackcall.Request{Instance: r.inst(), Kind: kind, Method: method, Args: args})
+	return r.callWaiting(ctx, kind, method, args, nil)
+}
+
+// callWaiting is call, telling waiting when the call waits for Slack's
+// budget and when it stops (slackcall.Request's Waiting).
+func (r *runner) callWaiting(ctx context.Context, kind, method string, args url.Values, waiting func(bool)) (*slackcall.Result, error) {
+	res, err := r.svc.caller.Do(ctx, slackcall.Request{Instance: r.inst(), Kind: kind, Method: method, Args: args, Waiting: waiting})
 	if res != nil {
 		r.mu.Lock()
 		if res.Instance.TokenVersion >= r.instance.TokenVersion {
@@ -123,11 +169,89 @@ func (r *runner) update(name string, fn func(*counts)) {
 	r.dirty = true
 }
 
-func (r *runner) setCounts(name string, c counts) {
+func (r *runner) setCounts(s *stream, c counts) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.progress[name].counts = c
+	p := r.progress[s.Name]
+	p.counts, p.Issues = c, r.issues(s, c)
 	r.dirty = true
+}
+
+// issues are the answers for which Slack passed over parents of s, most
+// parents first, each with what to do.
+func (r *runner) issues(s *stream, c counts) []Issue {
+	var out []Issue
+	for code, n := range c.SkippedBy {
+		if !strings.Contains(code, "/") && n > 0 {
+			out = append(out, Issue{Error: code, Count: n, Hint: r.hint(s, code, c)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Issue) int {
+		if a.Count != b.Count {
+			return int(b.Count - a.Count)
+		}
+		return strings.Compare(a.Error, b.Error)
+	})
+	return out
+}
+
+// hint says what a code that passed parents over means, and what to do.
+func (r *runner) hint(s *stream, code string, c counts) string {
+	n := c.SkippedBy[code]
+	parents := s.Parent
+	if n == 1 {
+		parents = strings.TrimSuffix(parents, "s")
+	}
+	switch code {
+	case "not_in_channel":
+		var parts []string
+		open, private, archived := c.SkippedBy[code+"/open"], c.SkippedBy[code+"/private"], c.SkippedBy[code+"/archived"]
+		granted := r.caps.has("bot", joinScope)
+		switch {
+		case open == 0:
+		case !r.opts.JoinPublicChannels && granted:
+			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels (`connhub sync run --join-public-channels`) to have it join the %s public ones", count(open)))
+		case !r.opts.JoinPublicChannels:
+			parts = append(parts, fmt.Sprintf("invite it, or run with join_public_channels (`connhub sync run --join-public-channels`) to have it join the %s public ones (needs the %s scope, which the instance was not granted: re-authenticate it with %s)",
+				count(open), joinScope, joinScope))
+		case !granted:
+			parts = append(parts, fmt.Sprintf("join_public_channels was asked, but the instance's bot token was not granted %s: re-authenticate the instance with it to join the %s public ones, or invite the bot",
+				joinScope, count(open)))
+		default:
+			parts = append(parts, fmt.Sprintf("%s public ones could not be joined (conversations.join failed: the hub's log says why); invite the bot", count(open)))
+		}
+		if private > 0 {
+			parts = append(parts, fmt.Sprintf("%s private: invite the bot to each (/invite), as no app joins a private channel by itself", count(private)))
+		}
+		if archived > 0 {
+			parts = append(parts, fmt.Sprintf("%s archived: no one joins an archived channel, so its history stays unread", count(archived)))
+		}
+		return fmt.Sprintf("the bot is not a member of %s %s; %s", count(n), parents, strings.Join(parts, "; "))
+	case "channel_not_found":
+		return fmt.Sprintf("%s %s were not found: deleted, or out of the app's reach, since the channel list was read; the next sync lists them again", count(n), parents)
+	case "missing_scope":
+		return fmt.Sprintf("Slack refused %s for %s %s for a scope the token lacks (private channels need groups:history or groups:read): re-authenticate the instance with it", s.Method, count(n), parents)
+	}
+	return fmt.Sprintf("Slack answered %s to %s for %s %s; they were passed over", code, s.Method, count(n), parents)
+}
+
+// count writes n for people.
+func count(n int64) string { return strconv.FormatInt(n, 10) }
+
+// allPassedOver says why a fan-out stream whose every parent Slack passed
+// over did nothing ("" if it did something): that is not a success.
+func (r *runner) allPassedOver(s *stream) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.progress[s.Name]
+	if s.Parent == "" || p.Parents > 0 || p.Skipped == 0 {
+		return ""
+	}
+	var why []string
+	for _, is := range p.Issues {
+		why = append(why, is.Error+": "+is.Hint)
+	}
+	return fmt.Sprintf("Slack passed over every one of its %s %s: %s", count(p.Skipped), s.Parent, strings.Join(why, "; "))
 }
 
 func (r *runner) setState(name string, fn func(*StreamProgress)) {
@@ -138,11 +262,26 @@ func (r *runner) setState(name string, fn func(*StreamProgress)) {
 }
 
 // snapshot is the progress to save, and whether it changed since the last.
+// A stream that is waiting for Slack's budget counts its wait so far, so
+// the progress moves, and is saved, while the wait lasts; the wait's end
+// counts it all, so the figure saved never goes back.
 func (r *runner) snapshot() (json.RawMessage, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	raw, _ := json.Marshal(r.progress)
 	dirty := r.dirty
+	out := make(map[string]StreamProgress, len(r.progress))
+	now := r.svc.now()
+	for name, p := range r.progress {
+		v := *p
+		if !v.WaitingSince.IsZero() {
+			dirty = true
+			if d := now.Sub(v.WaitingSince); d > 0 {
+				v.WaitedMS += d.Milliseconds()
+			}
+		}
+		out[name] = v
+	}
+	raw, _ := json.Marshal(out)
 	r.dirty = false
 	return raw, dirty
 }
@@ -374,14 +513,25 @@ func (r *runner) runStream(ctx context.Context, s *stream) {
 	}
 	err := r.walk(ctx, s)
 	switch code := slackcall.Code(err); {
+	case err == nil && r.allPassedOver(s) != "":
+		why := r.allPassedOver(s)
+		r.svc.log.Info("sync: a stream did nothing: Slack passed over every parent", "run", r.run.ID, "stream", s.Name, "why", why)
+		r.setState(s.Name, func(p *StreamProgress) { p.State, p.Error, p.FinishedAt = StateFailed, why, r.svc.now() })
 	case err == nil:
-		r.setState(s.Name, func(p *StreamProgress) { p.State, p.FinishedAt = StateDone, r.svc.now() })
+		r.setState(s.Name, func(p *StreamProgress) {
+			if p.State != StateDone || p.FinishedAt.IsZero() {
+				p.FinishedAt = r.svc.now()
+			}
+			p.State = StateDone
+		})
 	case code != "" && slices.Contains(skipCodes, code):
 		r.skip(s, fmt.Sprintf("Slack answered %s to %s", code, s.Method))
+	case ctx.Err() != nil:
+		// The run stopped (a shutdown, a cancel, its lease lost): the
+		// stream did not fail, it waits to go on from its checkpoint.
+		r.svc.log.Debug("sync: a stream stopped with its run", "run", r.run.ID, "stream", s.Name, "cause", context.Cause(ctx))
+		r.setState(s.Name, func(p *StreamProgress) { p.State, p.WaitingSince = StatePending, time.Time{} })
 	default:
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
 		r.svc.log.Warn("sync: a stream failed", "run", r.run.ID, "stream", s.Name, "err", err)
 		r.setState(s.Name, func(p *StreamProgress) { p.State, p.Error, p.FinishedAt = StateFailed, err.Error(), r.svc.now() })
 	}
@@ -428,7 +578,19 @@ func (r *runner) walk(ctx context.Context, s *stream) error {
 		w.pos.Run = r.run.ID
 	}
 	r.setState(s.Name, func(p *StreamProgress) {
-		p.State, p.StartedAt, p.counts = StateRunning, r.svc.now(), w.pos.counts
+		// A resumed run goes on from what it showed: its counters never go
+		// back, and a stream it had finished keeps its times.
+		w.pos.counts.atLeast(p.counts)
+		p.counts, p.Issues = w.pos.counts, r.issues(s, w.pos.counts)
+		if p.StartedAt.IsZero() {
+			p.StartedAt = r.svc.now()
+		}
+		p.State = StateRunning
+		if w.pos.Done {
+			p.State = StateDone
+		} else {
+			p.FinishedAt = time.Time{}
+		}
 		if s.Parent != "" {
 			r.progress[s.Name].ParentsTotal = r.progress[s.Parent].Records
 		}

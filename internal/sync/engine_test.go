@@ -385,7 +385,7 @@ func waitRun(t *testing.T, e *env, id string) sync.Run {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != store.RunQueued && r.Status != store.RunRunning {
+		if r.Status != store.RunQueued && r.Status != store.RunRunning && r.Status != store.RunInterrupted && r.Status != sync.RunStalled {
 			return r
 		}
 		if time.Now().After(deadline) {

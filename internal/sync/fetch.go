@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 )
@@ -616,14 +617,75 @@ func fetchMessages(ctx context.Context, w *walker) error {
 		if oldest != "" {
 			args.Set("oldest", oldest)
 		}
-		return w.cursorPages(ctx, "conversations.history", args, "messages", cursor, messageRecord(ch, ""), func(recs []store.Record, next string) error {
-			replies, err := w.threadReplies(ctx, ch, recs)
-			if err != nil {
-				return err
+		emitted := false
+		history := func() error {
+			return w.cursorPages(ctx, "conversations.history", args, "messages", cursor, messageRecord(ch, ""), func(recs []store.Record, next string) error {
+				replies, err := w.threadReplies(ctx, ch, recs)
+				if err != nil {
+					return err
+				}
+				emitted = true
+				return emit(append(recs, replies...), next)
+			})
+		}
+		err := history()
+		if slackcall.Code(err) == "not_in_channel" && !emitted && w.mayJoin(ch) {
+			joined, jerr := w.join(ctx, ch)
+			if jerr != nil {
+				return jerr
 			}
-			return emit(append(recs, replies...), next)
-		})
+			if joined {
+				err = history()
+			}
+		}
+		return err
 	}, parentNotAnswered...)
+}
+
+// mayJoin says whether the walk may have the bot join a channel whose
+// history Slack refused it: the run asked to join public channels, the bot
+// was granted channels:join, and the channel is public and not archived.
+func (w *walker) mayJoin(ch store.Record) bool {
+	c := channelOf(ch)
+	return w.r.opts.JoinPublicChannels && w.r.caps.has("bot", joinScope) && !c.IsPrivate && !c.IsArchived
+}
+
+// join has the bot join a public channel (conversations.join), and says
+// whether it is in. Joining is a write, so it is put in the audit log
+// first, in its own transaction, and not made if that fails: the error
+// then stops the stream. A channel Slack will not let it join stays
+// passed over, as not_in_channel.
+func (w *walker) join(ctx context.Context, ch store.Record) (bool, error) {
+	run := w.r.run
+	err := w.r.svc.store.InTx(ctx, func(q store.Queries) error {
+		return audit.Write(ctx, q, audit.System(run.OrgID), audit.Event{Action: "sync.join_channel", TargetType: "instance", TargetID: run.InstanceID,
+			Details: map[string]any{"run": run.ID, "stream": w.s.Name, "method": "conversations.join", "channel": ch.Key, "team": ch.TeamID}})
+	})
+	if err != nil {
+		return false, fmt.Errorf("conversations.join was not called for %s: it could not be written to the audit log: %w", ch.Key, err)
+	}
+	args := url.Values{"channel": {ch.Key}}
+	if w.team != "" {
+		args.Set("team_id", w.team)
+	}
+	res, err := w.r.callWaiting(ctx, "bot", "conversations.join", args, w.waiting)
+	c := counts{Calls: 1}
+	if res != nil {
+		c.Retries = int64(res.Retries)
+	}
+	if err == nil {
+		c.Joined = 1
+	}
+	w.add(c)
+	switch {
+	case err == nil:
+		w.r.svc.log.Info("sync: the bot joined a public channel to read it", "run", run.ID, "channel", ch.Key)
+		return true, nil
+	case slackcall.Code(err) != "":
+		w.r.svc.log.Info("sync: the bot could not join a channel", "run", run.ID, "channel", ch.Key, "code", slackcall.Code(err))
+		return false, nil
+	}
+	return false, err
 }
 
 // message is what the walk reads of a message.

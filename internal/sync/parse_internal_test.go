@@ -45,24 +45,26 @@ func TestParsePageReadsListsCursorsAndPages(t *testing.T) {
 }
 
 func TestWaitsSideBySideCountOnce(t *testing.T) {
-	w := &walker{}
 	at := time.Unix(1000, 0)
-	ms := func(n int) time.Time { return at.Add(time.Duration(n) * time.Millisecond) }
-	for _, c := range []struct {
-		from, to int
-		want     int64
-	}{
-		{0, 100, 100},   // the first wait
-		{50, 150, 50},   // overlaps it: only the new 50 ms
-		{60, 120, 0},    // inside what was counted
-		{200, 300, 100}, // after a gap
-		{300, 300, 0},   // no wait
-	} {
-		if got := w.waitedSpan(ms(c.from), ms(c.to)); got != c.want {
-			t.Errorf("wait %d..%d ms: counted %d ms, want %d", c.from, c.to, got, c.want)
-		}
+	clock := at
+	r := &runner{svc: &Service{now: func() time.Time { return clock }}, progress: map[string]*StreamProgress{"s": {}}}
+	w := &walker{r: r, s: &stream{Name: "s"}}
+	step := func(ms int, on bool) {
+		clock = at.Add(time.Duration(ms) * time.Millisecond)
+		w.waiting(on)
 	}
-	if w.waited != 250*time.Millisecond {
-		t.Errorf("in all %s, want 250ms", w.waited)
+	step(0, true)    // a first call waits
+	step(50, true)   // a second, beside it
+	step(100, false) // the first is through
+	if got := r.progress["s"]; got.WaitedMS != 0 || !got.WaitingSince.Equal(at) {
+		t.Errorf("one call still waiting: waited %dms since %s; want 0ms so far, since %s", got.WaitedMS, got.WaitingSince, at)
+	}
+	step(150, false) // and the second
+	step(200, true)  // after a gap
+	step(300, false)
+	step(300, true) // no wait
+	step(300, false)
+	if got := r.progress["s"]; got.WaitedMS != 250 || !got.WaitingSince.IsZero() || w.pending.WaitedMS != 250 {
+		t.Errorf("waited %dms (pending %dms), waiting since %s; want 250ms, not waiting", got.WaitedMS, w.pending.WaitedMS, got.WaitingSince)
 	}
 }

@@ -210,6 +210,10 @@ func (s *Service) sweep(ctx context.Context) {
 			break
 		}
 		for _, r := range runs {
+			if r.Status == store.RunInterrupted {
+				s.resumeInterrupted(ctx, r)
+				continue
+			}
 			orphaned := r.Status == store.RunRunning && r.LeaseUntil.Before(now)
 			stale := r.Status == store.RunQueued && r.LeaseOwner == "" && now.Sub(r.UpdatedAt) > s.cfg.SweepEvery
 			if !orphaned && !stale {
@@ -223,6 +227,30 @@ func (s *Service) sweep(ctx context.Context) {
 		after = runs[len(runs)-1].ID
 	}
 	s.startDue(ctx)
+}
+
+// resumeInterrupted queues again a run a replica's shutdown interrupted.
+// The replica that moves it back to queued (a versioned update) queues its
+// job, so that of several sweeping at once, one does.
+func (s *Service) resumeInterrupted(ctx context.Context, r store.SyncRun) {
+	claimed := false
+	_, err := s.store.UpdateSyncRun(ctx, r.OrgID, r.ID, func(cur *store.SyncRun) error {
+		if cur.Version != r.Version || cur.Status != store.RunInterrupted {
+			return nil // another replica claimed it
+		}
+		cur.Status, cur.Error, claimed = store.RunQueued, "", true
+		return nil
+	})
+	if err != nil || !claimed {
+		if err != nil {
+			s.log.Warn("sync: sweep: resume an interrupted run", "run", r.ID, "err", err)
+		}
+		return
+	}
+	s.log.Info("sync: resuming a run a shutdown interrupted", "run", r.ID)
+	if err := s.queue.enqueue(ctx, r.OrgID, r.ID); err != nil {
+		s.log.Warn("sync: sweep: queue a run", "run", r.ID, "err", err)
+	}
 }
 
 // levelAtLeast drops River's records below a level: its info lines are

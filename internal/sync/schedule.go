@@ -45,6 +45,17 @@ func (s *Service) SetSchedule(ctx context.Context, p tenant.Principal, instanceI
 	if err := in.Options.validate(); err != nil {
 		return Schedule{}, err
 	}
+	if in.Options.JoinPublicChannels {
+		inst, err := s.store.GetInstance(ctx, p.Org.ID, instanceID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Schedule{}, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
+		} else if err != nil {
+			return Schedule{}, err
+		}
+		if err := in.Options.checkJoin(inst); err != nil {
+			return Schedule{}, err
+		}
+	}
 	names, err := resolveStreams(in.Streams)
 	if err != nil {
 		return Schedule{}, err

@@ -176,6 +176,9 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 	if inst.Status != store.StatusActive {
 		return Run{}, apierror.New(http.StatusConflict, "instance_not_active", fmt.Sprintf("the instance is %s, not active: %s", inst.Status, inst.StatusReason))
 	}
+	if err := in.Options.checkJoin(inst); err != nil {
+		return Run{}, err
+	}
 	if busy, err := s.unfinished(ctx, p.Org.ID, instanceID); err != nil {
 		return Run{}, err
 	} else if busy != "" {
@@ -210,7 +213,7 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 		}
 	}
 	s.log.Info("sync: queued", "run", run.ID, "instance", instanceID, "streams", len(names), "trigger", trigger)
-	return view(run), nil
+	return s.view(run), nil
 }
 
 // unfinished is the ID of the instance's run that is queued or running, "" if none.
@@ -230,11 +233,30 @@ func (s *Service) unfinished(ctx context.Context, orgID, instanceID string) (str
 	}
 }
 
-func view(r store.SyncRun) Run {
+// view reads a run's progress and options, and says how it is now: a run
+// that is running but whose lease lapsed is stalled (its replica died; a
+// sweeper resumes it), and its streams wait for nothing.
+func (s *Service) view(r store.SyncRun) Run {
 	v := Run{SyncRun: r, State: map[string]StreamProgress{}}
 	json.Unmarshal(r.Progress, &v.State)
 	json.Unmarshal(r.Options, &v.Opts)
+	if now := s.now(); r.Status == store.RunRunning && !r.LeaseUntil.After(now) {
+		v.Status = RunStalled
+		v.Error = fmt.Sprintf("no replica works it: the lease of the one that did (%s) lapsed %s ago; a replica's sweeper resumes it from its checkpoints",
+			orNone(r.LeaseOwner), now.Sub(r.LeaseUntil).Round(time.Second))
+		for name, p := range v.State {
+			p.WaitingSince = time.Time{}
+			v.State[name] = p
+		}
+	}
 	return v
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // Get shows a run.
@@ -253,7 +275,7 @@ func (s *Service) get(ctx context.Context, orgID, instanceID, runID string) (Run
 	if err != nil {
 		return Run{}, err
 	}
-	return view(r), nil
+	return s.view(r), nil
 }
 
 // List lists an instance's runs, newest first.
@@ -286,7 +308,7 @@ func (s *Service) List(ctx context.Context, p tenant.Principal, instanceID strin
 	}
 	out := make([]Run, len(all))
 	for i, r := range all {
-		out[i] = view(r)
+		out[i] = s.view(r)
 	}
 	return out, nil
 }
@@ -304,12 +326,14 @@ func (s *Service) Cancel(ctx context.Context, p tenant.Principal, instanceID, ru
 	var r store.SyncRun
 	err := s.store.InTx(ctx, func(q store.Queries) (err error) {
 		r, err = q.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
-			if r.Status != store.RunQueued && r.Status != store.RunRunning {
+			if r.Status != store.RunQueued && r.Status != store.RunRunning && r.Status != store.RunInterrupted {
 				return apierror.New(http.StatusConflict, "sync_finished", "the sync has already "+r.Status)
 			}
 			r.Status, r.Error = store.RunCanceled, "canceled"
-			if r.LeaseOwner == "" {
-				r.FinishedAt = s.now()
+			if r.LeaseOwner == "" || !r.LeaseUntil.After(s.now()) {
+				// Nobody works it (queued, interrupted, or its replica died):
+				// it ends now; else its worker ends it at its next page.
+				r.FinishedAt, r.LeaseOwner, r.LeaseUntil = s.now(), "", time.Time{}
 			}
 			return nil
 		})
@@ -321,11 +345,12 @@ func (s *Service) Cancel(ctx context.Context, p tenant.Principal, instanceID, ru
 	if err != nil {
 		return Run{}, err
 	}
-	return view(r), nil
+	return s.view(r), nil
 }
 
-// Resume queues a run that failed or was canceled again, under the same ID:
-// its streams go on from their checkpoints.
+// Resume queues a run that failed, was canceled or was interrupted again,
+// under the same ID: its streams go on from their checkpoints. (An
+// interrupted run is resumed by the next replica that sweeps anyway.)
 func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, runID string) (Run, error) {
 	if err := authz.Allow(p, authz.RunSyncs, instanceID); err != nil {
 		return Run{}, err
@@ -343,7 +368,7 @@ func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, ru
 	err := s.store.InTx(ctx, func(q store.Queries) (err error) {
 		r, err = q.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
 			switch r.Status {
-			case store.RunFailed, store.RunCanceled:
+			case store.RunFailed, store.RunCanceled, store.RunInterrupted:
 			case store.RunQueued, store.RunRunning:
 				return nil // already on its way
 			default:
@@ -365,12 +390,18 @@ func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, ru
 			return Run{}, err
 		}
 	}
-	return view(r), nil
+	return s.view(r), nil
 }
 
+// fail ends a run that could not start as failed, saying why; or, when
+// this replica is stopping (ctx ended), gives it back as interrupted.
 func (s *Service) fail(ctx context.Context, orgID, runID, why string) {
+	status, finished := store.RunFailed, s.now()
+	if ctx.Err() != nil {
+		status, why, finished = store.RunInterrupted, interruptedReason, time.Time{}
+	}
 	_, err := s.store.UpdateSyncRun(context.WithoutCancel(ctx), orgID, runID, func(r *store.SyncRun) error {
-		r.Status, r.Error, r.FinishedAt, r.LeaseOwner, r.LeaseUntil = store.RunFailed, why, s.now(), "", time.Time{}
+		r.Status, r.Error, r.FinishedAt, r.LeaseOwner, r.LeaseUntil = status, why, finished, "", time.Time{}
 		return nil
 	})
 	if err != nil {
@@ -381,20 +412,20 @@ func (s *Service) fail(ctx context.Context, orgID, runID, why string) {
 // errNotOurs says the run is finished or another replica holds its lease.
 var errNotOurs = errors.New("sync: the run is not this replica's to work")
 
-// acquire takes the run's lease: a queued or running run whose lease is free
-// or lapsed. A lease that holds is refused even when it is this replica's:
+// acquire takes the run's lease: a queued, interrupted or running run whose
+// lease is free or lapsed. A lease that holds is refused even when it is this replica's:
 // the run is being worked here already (a job delivered twice, or queued
 // again by a resume while it ran), and two walkers must not share it.
 func (s *Service) acquire(ctx context.Context, orgID, runID string) (store.SyncRun, error) {
 	return s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
 		now := s.now()
 		switch {
-		case r.Status != store.RunQueued && r.Status != store.RunRunning:
+		case r.Status != store.RunQueued && r.Status != store.RunRunning && r.Status != store.RunInterrupted:
 			return errNotOurs
 		case r.LeaseOwner != "" && r.LeaseUntil.After(now):
 			return errNotOurs
 		}
-		r.Status, r.LeaseOwner, r.LeaseUntil = store.RunRunning, s.owner, now.Add(s.ttl)
+		r.Status, r.Error, r.LeaseOwner, r.LeaseUntil = store.RunRunning, "", s.owner, now.Add(s.ttl)
 		if r.StartedAt.IsZero() {
 			r.StartedAt = now
 		}
@@ -406,8 +437,8 @@ func (s *Service) acquire(ctx context.Context, orgID, runID string) (store.SyncR
 // queue's workers call it, and tests may directly.
 func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 	run, err := s.acquire(ctx, orgID, runID)
-	if errors.Is(err, errNotOurs) {
-		return nil
+	if errors.Is(err, errNotOurs) || (err != nil && ctx.Err() != nil) {
+		return nil // not ours, or this replica is stopping before it began
 	}
 	if err != nil {
 		return err
@@ -427,7 +458,7 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 	json.Unmarshal(run.Progress, &old)
 	for _, name := range run.Streams {
 		p := old[name]
-		p.State, p.Reason, p.Error = StatePending, "", ""
+		p.State, p.Reason, p.Error, p.WaitingSince = StatePending, "", "", time.Time{}
 		r.progress[name] = &p
 		r.finished[name] = make(chan struct{})
 	}
@@ -469,8 +500,9 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 			return errNotOurs
 		case parent.Err() != nil:
 			// This replica is stopping: the run is given back, to be
-			// resumed from its checkpoints by whichever replica sweeps next.
-			cur.Status, cur.Error, cur.FinishedAt = store.RunQueued, "", time.Time{}
+			// resumed from its checkpoints by whichever replica sweeps next
+			// (this hub's own, when it starts again).
+			cur.Status, cur.Error, cur.FinishedAt = store.RunInterrupted, interruptedReason, time.Time{}
 		case runErr != nil:
 			cur.Status, cur.Error = store.RunFailed, runErr.Error()
 		case r.allSkipped():
@@ -484,9 +516,16 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 	if err != nil && !errors.Is(err, errNotOurs) {
 		return err
 	}
+	if parent.Err() != nil {
+		s.log.Info("sync: interrupted by the hub's shutdown; it resumes from its checkpoints when a hub starts again", "run", runID)
+		return nil
+	}
 	s.log.Info("sync: finished", "run", runID, "err", runErr)
 	return nil
 }
+
+// interruptedReason is the Error of an interrupted run.
+const interruptedReason = "the hub stopped while it ran: it resumes from its checkpoints when a hub starts again"
 
 var (
 	errLeaseLost = errors.New("sync: the run's lease was lost")

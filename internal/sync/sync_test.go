@@ -25,7 +25,8 @@ var ctx = context.Background()
 
 type env struct {
 	*hubtest.Hub
-	svc *sync.Service
+	svc    *sync.Service
+	caller *slackcall.Caller
 }
 
 func setup(t testing.TB, o hubtest.Options, cfg sync.Config, callerOpts ...func(*slackcall.Options)) *env {
@@ -48,7 +49,19 @@ func setup(t testing.TB, o hubtest.Options, cfg sync.Config, callerOpts ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{Hub: h, svc: svc}
+	return &env{Hub: h, svc: svc, caller: caller}
+}
+
+// replica is another sync service on e's hub: a second replica, or the hub
+// started again.
+func (e *env) replica(t testing.TB, cfg sync.Config) *sync.Service {
+	t.Helper()
+	cfg.Store, cfg.Caller, cfg.Log = e.Store, e.caller, e.Log
+	svc, err := sync.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // twin is a second instance of e's hub with the same Slack tokens: a sync
@@ -66,7 +79,7 @@ func (e *env) twin(t testing.TB) *env {
 	}
 	hub := *e.Hub
 	hub.Instance = in
-	return &env{Hub: &hub, svc: e.svc}
+	return &env{Hub: &hub, svc: e.svc, caller: e.caller}
 }
 
 // run starts a sync and works it to its end in this goroutine.

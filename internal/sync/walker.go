@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	gosync "sync"
@@ -54,6 +55,78 @@ type counts struct {
 	WaitedMS int64 `json:"waited_ms"` // waiting for the budget, and out Retry-After: the stream's time, not the calls' sum
 	Parents  int64 `json:"parents"`   // fan-out: parents done
 	Skipped  int64 `json:"skipped"`   // fan-out: parents Slack would not answer for
+	// SkippedBy counts the parents passed over by Slack's answer (its error
+	// code), and, for not_in_channel, how many of them were private
+	// ("not_in_channel/private"), archived ("not_in_channel/archived") and
+	// neither: public channels the bot may join ("not_in_channel/open").
+	// Copied on write: counts are copied between the walker and the run's
+	// progress, and share it.
+	SkippedBy map[string]int64 `json:"skipped_by,omitempty"`
+	Joined    int64            `json:"joined,omitempty"` // public channels the bot joined (join_public_channels)
+}
+
+// add adds the calls of c (calls, retries, waiting, channels joined) to these.
+func (c *counts) add(o counts) {
+	c.Calls += o.Calls
+	c.Retries += o.Retries
+	c.WaitedMS += o.WaitedMS
+	c.Joined += o.Joined
+}
+
+// atLeast raises each of c's figures to o's where o's is higher: a run
+// resumed goes on from the higher of its checkpoint's counts and the
+// progress it showed (which counts the calls made after the last commit).
+func (c *counts) atLeast(o counts) {
+	for _, f := range []struct{ a, b *int64 }{{&c.Records, &o.Records}, {&c.Inserted, &o.Inserted}, {&c.Deleted, &o.Deleted},
+		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped},
+		{&c.Joined, &o.Joined}} {
+		*f.a = max(*f.a, *f.b)
+	}
+	if len(o.SkippedBy) > 0 {
+		by := maps.Clone(c.SkippedBy)
+		if by == nil {
+			by = map[string]int64{}
+		}
+		for k, v := range o.SkippedBy {
+			by[k] = max(by[k], v)
+		}
+		c.SkippedBy = by
+	}
+}
+
+// passedOver counts a parent passed over for Slack's code.
+func (c *counts) passedOver(parent store.Record, code string) {
+	c.Skipped++
+	c.SkippedBy = maps.Clone(c.SkippedBy) // copied on write: see SkippedBy
+	if c.SkippedBy == nil {
+		c.SkippedBy = map[string]int64{}
+	}
+	c.SkippedBy[code]++
+	if code == "not_in_channel" {
+		ch := channelOf(parent)
+		if ch.IsPrivate {
+			c.SkippedBy[code+"/private"]++
+		}
+		if ch.IsArchived {
+			c.SkippedBy[code+"/archived"]++
+		}
+		if !ch.IsPrivate && !ch.IsArchived {
+			c.SkippedBy[code+"/open"]++
+		}
+	}
+}
+
+// channelFlags are what the walk reads of a channel record.
+type channelFlags struct {
+	IsPrivate  bool `json:"is_private"`
+	IsArchived bool `json:"is_archived"`
+	IsChannel  bool `json:"is_channel"`
+}
+
+func channelOf(rec store.Record) channelFlags {
+	var ch channelFlags
+	json.Unmarshal(rec.Data, &ch)
+	return ch
 }
 
 // walker walks one stream for one run.
@@ -64,17 +137,17 @@ type walker struct {
 	pos  position
 	cpv  int64 // the checkpoint's version
 
-	mu          gosync.Mutex
-	pending     counts        // calls made since the last commit
-	waited      time.Duration // the stream's time waiting for the budget, this process
-	waitedUntil time.Time     // the end of the last wait counted
+	mu       gosync.Mutex
+	pending  counts        // calls made since the last commit
+	waited   time.Duration // the stream's time waiting for the budget, this process
+	waits    int           // calls waiting now
+	waitFrom time.Time     // since when one of them has waited (waits > 0)
 }
 
 // call calls Slack with the stream's token, for the walker's workspace. It
 // is safe to call from a fan-out's workers: what it counts waits in pending
-// until the next commit saves it with the position. The time waited for
-// Slack's budget is counted as the stream's time: calls that wait side by
-// side count once.
+// until the next commit saves it with the position, and shows in the run's
+// progress at once.
 func (w *walker) call(ctx context.Context, method string, args url.Values) (*slackcall.Result, error) {
 	if args == nil {
 		args = url.Values{}
@@ -82,47 +155,57 @@ func (w *walker) call(ctx context.Context, method string, args url.Values) (*sla
 	if w.team != "" && args.Get("team_id") == "" {
 		args.Set("team_id", w.team)
 	}
-	started := time.Now()
-	res, err := w.r.call(ctx, w.r.tokenFor(w.s), method, args)
-	var c counts
-	c.Calls = 1
-	waited := time.Duration(0)
+	res, err := w.r.callWaiting(ctx, w.r.tokenFor(w.s), method, args, w.waiting)
+	c := counts{Calls: 1}
 	if res != nil {
 		c.Retries = int64(res.Retries)
-		waited = res.Waited
 	}
-	w.mu.Lock()
-	c.WaitedMS = w.waitedSpan(started, started.Add(waited))
-	w.pending.Calls += c.Calls
-	w.pending.Retries += c.Retries
-	w.pending.WaitedMS += c.WaitedMS
-	w.mu.Unlock()
-	w.r.update(w.s.Name, func(p *counts) { p.Calls += c.Calls; p.Retries += c.Retries; p.WaitedMS += c.WaitedMS })
+	w.add(c)
 	return res, err
 }
 
-// waitedSpan adds the span a call waited, from..to, to the stream's waiting
-// time, less what other calls' waits already covered, and returns the
-// milliseconds it added. w.mu is held.
-func (w *walker) waitedSpan(from, to time.Time) int64 {
-	if from.Before(w.waitedUntil) {
-		from = w.waitedUntil
+// add counts c in pending and in the run's progress, together: the
+// progress is always what was committed and what is pending.
+func (w *walker) add(c counts) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending.add(c)
+	w.r.update(w.s.Name, func(p *counts) { p.add(c) })
+}
+
+// waiting is told when a call of the stream starts and stops waiting for
+// Slack's budget. The stream's waiting time is the time at least one of its
+// calls waited: calls that wait side by side count once. While one waits,
+// the run's progress says since when (and saves the wait so far).
+func (w *walker) waiting(on bool) {
+	now := w.r.svc.now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on {
+		w.waits++
+		if w.waits == 1 {
+			w.waitFrom = now
+			w.r.setState(w.s.Name, func(p *StreamProgress) { p.WaitingSince = now })
+		}
+		return
 	}
-	if !to.After(from) {
-		return 0
+	w.waits--
+	if w.waits > 0 {
+		return
 	}
-	w.waitedUntil = to
 	before := w.waited.Milliseconds()
-	w.waited += to.Sub(from)
-	return w.waited.Milliseconds() - before
+	if d := now.Sub(w.waitFrom); d > 0 {
+		w.waited += d
+	}
+	ms := w.waited.Milliseconds() - before
+	w.pending.WaitedMS += ms
+	w.r.setState(w.s.Name, func(p *StreamProgress) { p.WaitedMS += ms; p.WaitingSince = time.Time{} })
 }
 
 // takePending adds the calls made since the last commit to next.
 func (w *walker) takePending(next *position) {
 	w.mu.Lock()
-	next.Calls += w.pending.Calls
-	next.Retries += w.pending.Retries
-	next.WaitedMS += w.pending.WaitedMS
+	next.add(w.pending)
 	w.pending = counts{}
 	w.mu.Unlock()
 }
@@ -209,7 +292,11 @@ func (w *walker) save(ctx context.Context, next *position, write func(store.Quer
 		return err
 	}
 	w.pos = *next
-	w.r.setCounts(w.s.Name, next.counts)
+	w.mu.Lock()
+	shown := next.counts
+	shown.add(w.pending) // calls made since the commit began
+	w.r.setCounts(w.s, shown)
+	w.mu.Unlock()
 	return nil
 }
 
@@ -574,7 +661,7 @@ func (w *walker) commitParent(ctx context.Context, j *parentPages, skip []string
 	case code != "" && slices.Contains(skip, code):
 		// Slack will not answer for it (any pages before the refusal are
 		// left to a later sync, as a parent passed over).
-		next.Skipped++
+		next.passedOver(j.parent, code)
 		w.r.svc.log.Debug("sync: a parent was passed over", "stream", w.s.Name, "parent", j.parent.Key, "code", code)
 	default:
 		if held != nil {

@@ -244,13 +244,19 @@ type AuditVerification struct {
 
 // Sync run statuses. A run is queued until a worker of the hub takes it,
 // then running; it ends succeeded, failed or canceled. A failed or canceled
-// run can be resumed: queued again under the same ID.
+// run can be resumed: queued again under the same ID. Between, a run is
+// stalled while it is running but the replica working it stopped renewing
+// its lease (it died; a replica's sweeper resumes the run), and
+// interrupted when the hub stopped while it ran (it resumes by itself when
+// a hub starts again): neither has ended.
 const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
-	RunCanceled  = "canceled"
+	RunQueued      = "queued"
+	RunRunning     = "running"
+	RunStalled     = "stalled"
+	RunInterrupted = "interrupted"
+	RunSucceeded   = "succeeded"
+	RunFailed      = "failed"
+	RunCanceled    = "canceled"
 )
 
 // The states of a stream within a run. A stream the instance cannot run (a
@@ -284,6 +290,9 @@ type SyncOptions struct {
 	Full          bool `json:"full,omitempty"`           // incremental streams walked from the start of their window again
 	AnalyticsDays int  `json:"analytics_days,omitempty"` // days of member analytics a first sync fetches (hub's default 1)
 	ThreadDays    int  `json:"thread_days,omitempty"`    // how far back messages look again for threads that moved (hub's default 1)
+	// JoinPublicChannels: the bot joined the public channels whose history
+	// Slack refused it, to read them.
+	JoinPublicChannels bool `json:"join_public_channels,omitempty"`
 }
 
 // SyncRun is a sync of some streams of one instance, with where each stream
@@ -310,17 +319,22 @@ func (r SyncRun) Finished() bool {
 
 // StreamProgress is where a stream of a run got to.
 type StreamProgress struct {
-	State    string `json:"state"`            // one of the Stream constants
-	Reason   string `json:"reason,omitempty"` // why it was skipped
-	Error    string `json:"error,omitempty"`  // why it failed
-	Records  int64  `json:"records"`          // written (inserted or updated)
-	Inserted int64  `json:"inserted"`         // of which new
-	Deleted  int64  `json:"deleted"`          // marked deleted at the end of a full walk
-	Calls    int64  `json:"calls"`            // calls to Slack
-	Retries  int64  `json:"retries"`
-	WaitedMS int64  `json:"waited_ms"` // the stream's time waiting for Slack's rate limits (parallel waits count once)
-	Parents  int64  `json:"parents"`   // fan-out: parents done
-	Skipped  int64  `json:"skipped"`   // fan-out: parents Slack would not answer for
+	State    string  `json:"state"`            // one of the Stream constants
+	Reason   string  `json:"reason,omitempty"` // why it was skipped
+	Error    string  `json:"error,omitempty"`  // why it failed
+	Records  int64   `json:"records"`          // written (inserted or updated)
+	Inserted int64   `json:"inserted"`         // of which new
+	Deleted  int64   `json:"deleted"`          // marked deleted at the end of a full walk
+	Calls    int64   `json:"calls"`            // calls to Slack
+	Retries  int64   `json:"retries"`
+	WaitedMS int64   `json:"waited_ms"`        // the stream's time waiting for Slack's rate limits (parallel waits count once)
+	Parents  int64   `json:"parents"`          // fan-out: parents done
+	Skipped  int64   `json:"skipped"`          // fan-out: parents Slack would not answer for
+	Issues   []Issue `json:"issues,omitempty"` // fan-out: why Slack passed parents over, with what to do
+	Joined   int64   `json:"joined,omitempty"` // public channels the bot joined to read them
+	// WaitingSince is set while the stream waits for Slack's rate budget or
+	// out a Retry-After: since when (WaitedMS counts the wait so far).
+	WaitingSince *time.Time `json:"waiting_since,omitempty"`
 	// Estimate is how many records the stream is expected to hold (what the
 	// last run wrote; 0 when unknown), and ParentsTotal how many parents a
 	// fan-out walks.
@@ -328,6 +342,14 @@ type StreamProgress struct {
 	ParentsTotal int64      `json:"parents_total,omitempty"`
 	StartedAt    *time.Time `json:"started_at,omitempty"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+}
+
+// Issue is what made Slack pass over parents (channels) of a stream that
+// fans out over them.
+type Issue struct {
+	Error string `json:"error"` // Slack's error code, e.g. not_in_channel
+	Count int64  `json:"count"` // how many parents Slack answered it for
+	Hint  string `json:"hint"`  // what it means, and what to do
 }
 
 // Waited is how long the stream waited for Slack's rate limits.
@@ -494,6 +516,9 @@ type StartSyncInput struct {
 	Full          bool     `json:"full,omitempty"`
 	AnalyticsDays int      `json:"analytics_days,omitempty"` // 1 to 395; 0: the hub's default, 1
 	ThreadDays    int      `json:"thread_days,omitempty"`    // 1 to 90; 0: the hub's default, 1
+	// JoinPublicChannels has the bot join the public channels whose history
+	// Slack refuses it (the instance needs channels:join).
+	JoinPublicChannels bool `json:"join_public_channels,omitempty"`
 }
 
 // ScheduleInput creates or replaces an instance's sync schedule.
@@ -503,7 +528,10 @@ type ScheduleInput struct {
 	Full          bool
 	AnalyticsDays int
 	ThreadDays    int
-	Enabled       bool // false keeps the schedule but starts no sync
+	// JoinPublicChannels has each run's bot join the public channels whose
+	// history Slack refuses it (the instance needs channels:join).
+	JoinPublicChannels bool
+	Enabled            bool // false keeps the schedule but starts no sync
 }
 
 // MarshalJSON writes Every as a Go duration ("24h0m0s"), as the hub reads it.
@@ -518,8 +546,9 @@ func (in ScheduleInput) MarshalJSON() ([]byte, error) {
 		Full          bool     `json:"full"`
 		AnalyticsDays int      `json:"analytics_days"`
 		ThreadDays    int      `json:"thread_days"`
+		Join          bool     `json:"join_public_channels,omitempty"`
 		Enabled       bool     `json:"enabled"`
-	}{in.Every.String(), streams, in.Full, in.AnalyticsDays, in.ThreadDays, in.Enabled})
+	}{in.Every.String(), streams, in.Full, in.AnalyticsDays, in.ThreadDays, in.JoinPublicChannels, in.Enabled})
 }
 
 // RecordQuery selects, orders and pages a stream's records.

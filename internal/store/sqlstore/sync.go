@@ -90,8 +90,8 @@ func (q *queries) ListSyncRuns(ctx context.Context, orgID, instanceID string, p 
 }
 
 func (q *queries) ListUnfinishedSyncRuns(ctx context.Context, after string, limit int) ([]store.SyncRun, error) {
-	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE status IN (?, ?) AND id > ? ORDER BY id LIMIT ?`,
-		store.RunQueued, store.RunRunning, after, max(1, min(limit, 1000))))
+	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE status IN (?, ?, ?) AND id > ? ORDER BY id LIMIT ?`,
+		store.RunQueued, store.RunRunning, store.RunInterrupted, after, max(1, min(limit, 1000))))
 	if err != nil {
 		return nil, fmt.Errorf("store: list unfinished sync runs: %w", err)
 	}

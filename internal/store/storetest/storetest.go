@@ -841,6 +841,9 @@ func testSyncRunLease(t *testing.T, e *env) {
 	must(t, err)
 	done, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "manual", Status: store.RunSucceeded})
 	must(t, err)
+	// A run its replica's shutdown interrupted is unfinished: it resumes.
+	interrupted, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "manual", Status: store.RunInterrupted})
+	must(t, err)
 	var ids []string
 	after := ""
 	for {
@@ -854,8 +857,8 @@ func testSyncRunLease(t *testing.T, e *env) {
 		}
 		after = page[len(page)-1].ID
 	}
-	if !slices.Contains(ids, run.ID) || !slices.Contains(ids, queued.ID) || slices.Contains(ids, done.ID) {
-		t.Errorf("unfinished runs %v: want %s and %s, not %s", ids, run.ID, queued.ID, done.ID)
+	if !slices.Contains(ids, run.ID) || !slices.Contains(ids, queued.ID) || !slices.Contains(ids, interrupted.ID) || slices.Contains(ids, done.ID) {
+		t.Errorf("unfinished runs %v: want %s, %s and %s, not %s", ids, run.ID, queued.ID, interrupted.ID, done.ID)
 	}
 }
 
