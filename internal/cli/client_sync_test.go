@@ -344,6 +344,9 @@ func TestASyncOfChannelsTheBotIsNotInSaysSo(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "not_in_channel") || !strings.Contains(errOut, "join_public_channels") {
 		t.Errorf("sync run --streams messages, the bot in no channel: exit %d\nstderr: %s\nstdout: %s\nwant a failure saying not_in_channel and what to do", code, errOut, out)
 	}
+	if strings.Contains(errOut, "sync resume") || !strings.Contains(errOut, "--join-public-channels") {
+		t.Errorf("the failure suggests %q; want --join-public-channels, not a resume that asks Slack the same again", errOut)
+	}
 	if !strings.Contains(out, "Passed over:") {
 		t.Errorf("the table does not say what was passed over:\n%s", out)
 	}

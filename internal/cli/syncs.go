@@ -321,13 +321,33 @@ func (h *hubClient) printEnded(run connhub.SyncRun, parents map[string]string) e
 	return nil
 }
 
+// notInChannels reports whether a stream of the run failed because Slack
+// passed over its every channel for the bot not being in it.
+func notInChannels(run connhub.SyncRun) bool {
+	for _, p := range run.Progress {
+		if p.State != "failed" {
+			continue
+		}
+		for _, is := range p.Issues {
+			if is.Error == "not_in_channel" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // runFailure is the error of a run that failed or was canceled.
 func runFailure(run connhub.SyncRun) error {
 	msg := "sync " + run.ID + " " + run.Status
 	if run.Error != "" && run.Error != run.Status {
 		msg += ": " + run.Error
 	}
-	if run.Status == connhub.RunFailed || run.Status == connhub.RunCanceled {
+	switch {
+	case run.Status == connhub.RunFailed && notInChannels(run):
+		// Resuming asks Slack the same question again: the bot must join.
+		msg += fmt.Sprintf(" (invite the app's bot to the channels, or `connhub sync run %s --join-public-channels` joins the public ones)", run.InstanceID)
+	case run.Status == connhub.RunFailed || run.Status == connhub.RunCanceled:
 		msg += fmt.Sprintf(" (`connhub sync resume %s %s` goes on from where it stopped)", run.InstanceID, run.ID)
 	}
 	return errors.New(msg)
