@@ -193,15 +193,21 @@ func savedWith(e *slacksim.StateMismatchError, flags map[string]string, resetFla
 	s, a := e.Saved, e.Asked
 	var diffs []string
 	add := func(setting string, saved, asked any) {
+		name := setting
+		if flags[setting] != "" {
+			name = "--" + flags[setting]
+		}
 		if saved != asked {
-			diffs = append(diffs, fmt.Sprintf("--%s %v (not %v)", flags[setting], saved, asked))
+			diffs = append(diffs, fmt.Sprintf("%s %v (not %v)", name, saved, asked))
 		}
 	}
 	add("seed", s.Seed, a.Seed)
 	add("users", s.Users, a.Users)
 	add("edition", s.Edition, a.Edition)
 	add("channels", s.Channels, a.Channels)
-	add("workspaces", s.Workspaces, a.Workspaces)
+	if s.Edition == a.Edition {
+		add("workspaces", s.Workspaces, a.Workspaces)
+	}
 	return usageError{fmt.Errorf("the sandbox kept in %s was made with %s: leave the flag out to keep that sandbox and its tokens, or pass %s to start afresh",
 		e.Path, strings.Join(diffs, ", "), resetFlag)}
 }

@@ -144,7 +144,7 @@ func TestServeSandboxFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--sandbox", "--sandbox-edition", "free"}, "made with --sandbox-edition enterprise_grid (not free)"},
+		{[]string{"--sandbox", "--sandbox-edition", "free"}, "made with --sandbox-edition enterprise_grid (not free): leave"},
 		{[]string{"--sandbox", "--sandbox-seed", "8", "--sandbox-users", "30"}, "--sandbox-seed 7 (not 8)"},
 		{[]string{"--sandbox", "--sandbox-edition", "gold"}, "--sandbox-edition must be one of free, pro, business_plus, enterprise_grid"},
 		{[]string{"--sandbox", "--sandbox-users", "0"}, "--sandbox-users must be between 1 and"},

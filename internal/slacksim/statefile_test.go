@@ -95,8 +95,10 @@ func TestStateSurvivesARestart(t *testing.T) {
 	if err := srv.SaveState(); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("the state file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	if fi, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the state file is %v; want 0600: it holds tokens", fi.Mode().Perm())
 	}
 
 	again, base2 := startSaved(t, cfg, path, logs)
