@@ -108,7 +108,11 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 		return slacksim.Info{}, nil, fmt.Errorf("sandbox: create the data directory %s: %w", dataDir, err)
 	}
 	path := filepath.Join(dataDir, sandboxStateFile)
+	var prevAddr string // a reset sandbox still comes back where the old one was
 	if sb.reset {
+		if prev, err := slacksim.ReadState(path); err == nil {
+			prevAddr = prev.Addr
+		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return slacksim.Info{}, nil, fmt.Errorf("sandbox: --sandbox-reset: %w", err)
 		}
@@ -124,6 +128,8 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 	addr := "127.0.0.1:0"
 	if saved.Addr != "" {
 		addr = saved.Addr
+	} else if prevAddr != "" {
+		addr, saved.Addr = prevAddr, prevAddr
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil && addr != "127.0.0.1:0" {

@@ -164,6 +164,9 @@ func TestServeSandboxFlags(t *testing.T) {
 	if sum := sandboxWorkspace(t, free.SlackURL); sum.Edition != "free" || sum.Enterprise != "" {
 		t.Errorf("--sandbox-edition free --sandbox-reset: got %s %q; want a free workspace", sum.Edition, sum.Enterprise)
 	}
+	if free.SlackURL != grid.SlackURL {
+		t.Errorf("after --sandbox-reset the sandbox is at %s; want where the old one was, %s", free.SlackURL, grid.SlackURL)
+	}
 
 	var out strings.Builder
 	cli.Execute(context.Background(), []string{"__complete", "serve", "--sandbox-edition", ""}, &out, io.Discard)
