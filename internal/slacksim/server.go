@@ -225,11 +225,16 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 }
 
 // Serve answers on l until ctx is done, then shuts down gracefully. With a
-// state file it records l's address there, and writes the state when it stops.
+// state file it records l's address there, and closes it (Close) when it
+// stops.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.servedAt(l.Addr().String())
 	s.saveNow()
-	defer s.saveNow()
+	defer func() {
+		if err := s.Close(); err != nil {
+			s.log.Error("sandbox: save state", "err", err)
+		}
+	}()
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()

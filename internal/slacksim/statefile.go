@@ -46,6 +46,7 @@ type stateKeeper struct {
 	timer  *time.Timer // the pending delayed write
 	addr   string      // where the sandbox was last served
 	loaded bool        // New found a state in the file
+	closed bool        // Close was called: no more delayed writes
 }
 
 // WithStateFile keeps the sandbox's state in path: New loads it when the file
@@ -187,6 +188,25 @@ func (s *Server) SaveState() error {
 	return nil
 }
 
+// Close writes the state a last time and stops the delayed writes: once it
+// returns, nothing more is written unless a token is issued. Closing again
+// does nothing. Serve calls it
+// when it stops; a program serving Handler itself calls it when done.
+func (s *Server) Close() error {
+	k := s.state
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	was := k.closed
+	k.closed = true
+	k.mu.Unlock()
+	if was {
+		return nil
+	}
+	return s.SaveState() // after any write in flight: one at a time
+}
+
 // encodeState is the state file's content. The world's read lock and the
 // auth lock are held while it is encoded: the snapshot shares the model's
 // memory.
@@ -228,7 +248,7 @@ func (s *Server) changed() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.dirty = true
-	if k.timer == nil {
+	if k.timer == nil && !k.closed {
 		k.timer = time.AfterFunc(saveDelay, s.saveIfDirty)
 	}
 }
@@ -236,7 +256,7 @@ func (s *Server) changed() {
 func (s *Server) saveIfDirty() {
 	k := s.state
 	k.mu.Lock()
-	dirty := k.dirty
+	dirty := k.dirty && !k.closed
 	k.mu.Unlock()
 	if dirty {
 		s.saveNow()

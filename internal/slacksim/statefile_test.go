@@ -43,7 +43,12 @@ func startSaved(t *testing.T, cfg slacksim.Config, path string, logs *lockedBuff
 		t.Fatalf("slacksim.New with a state file: %v", err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil { // before the directory goes
+			t.Error(err)
+		}
+	})
 	return srv, ts.URL
 }
 
@@ -92,7 +97,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	before := srv.Summary()
 
 	// A clean stop writes what is pending.
-	if err := srv.SaveState(); err != nil {
+	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(path); err != nil {
