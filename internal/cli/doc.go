@@ -6,8 +6,12 @@
 // There are two kinds. The server's commands (serve, migrate, keys, sandbox)
 // open the store or run servers in this process; serve also keeps its key
 // ring in step with its key file and writes the replica's heartbeats
-// (internal/replica), and the keys commands (keys.go) refuse a step of key
-// rotation that a live replica could not follow. The client's commands
+// (internal/replica), and with --sandbox runs a Slack sandbox kept in the data
+// directory (serve_sandbox.go: the same world, app and tokens after a restart,
+// on the same port when it is free; the --sandbox-* flags, --sandbox-reset),
+// as `sandbox --state-file` keeps a standalone one; and the keys commands
+// (keys.go) refuse a step of key rotation that a live replica could not
+// follow. The client's commands
 // (instances, apps, credentials, token, streams, sync, records, export, orgs,
 // users, tokens, audit) call a running hub over its REST API through
 // pkg/connhub, as any program would, and share with the server only where its

@@ -3,10 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +32,14 @@ type SandboxOptions struct {
 	TokenTTL      time.Duration
 	RedirectURLs  []string
 	LogRequests   bool
+
+	// StateFile keeps the sandbox's world, app and tokens across restarts;
+	// "" keeps them for this run only. Reset removes it first.
+	StateFile string
+	Reset     bool
+	// Given reports whether a flag was on the command line: with a state
+	// file, the world settings not given are the saved ones. nil: all given.
+	Given func(flag string) bool
 }
 
 func newSandboxCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -39,9 +51,13 @@ func newSandboxCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: "Run the Slack sandbox: Slack's OAuth pages and Web API methods, SCIM and rate limits,\n" +
 			"over a workspace generated from --seed. The first line on stdout is one JSON object with\n" +
 			"the URLs and the pre-registered app's credentials; logs go to stderr.\n\n" +
-			"Without --redirect-url, any http(s) redirect URL on a loopback host is accepted.",
+			"Without --redirect-url, any http(s) redirect URL on a loopback host is accepted.\n\n" +
+			"With --state-file the sandbox keeps its world (and its changes), its app and every token it\n" +
+			"issued in that file: started again on it, it serves them as they were, and the world flags\n" +
+			"not given are the saved ones. --reset starts afresh.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Given = cmd.Flags().Changed
 			return RunSandbox(cmd.Context(), opts, stdout, stderr)
 		},
 	}
@@ -58,6 +74,11 @@ func newSandboxCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.DurationVar(&opts.TokenTTL, "token-ttl", def.TokenTTL, "access-token lifetime under token rotation")
 	f.StringArrayVar(&opts.RedirectURLs, "redirect-url", nil, "a registered redirect URL (repeatable; default: any loopback http(s) URL)")
 	f.BoolVar(&opts.LogRequests, "log-requests", false, "log one line per Web API call to stderr")
+	f.StringVar(&opts.StateFile, "state-file", "", "keep the sandbox's world, app and tokens in this file across restarts (written 0600: it holds tokens)")
+	f.BoolVar(&opts.Reset, "reset", false, "with --state-file: start afresh, replacing what the file kept")
+	cmd.RegisterFlagCompletionFunc("edition", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return strings.Split(editionList(), ", "), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -85,9 +106,18 @@ func RunSandbox(ctx context.Context, opts SandboxOptions, stdout, stderr io.Writ
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}
 	}
+	if opts.Reset && opts.StateFile == "" {
+		return usageError{errors.New("--reset needs --state-file")}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	started := time.Now()
-	srv, err := slacksim.New(cfg, slacksim.WithLogger(log))
+	var srv *slacksim.Server
+	var err error
+	if opts.StateFile == "" {
+		srv, err = slacksim.New(cfg, slacksim.WithLogger(log))
+	} else {
+		srv, err = openStateFile(cfg, opts, log)
+	}
 	if err != nil {
 		return err
 	}
@@ -108,10 +138,26 @@ func RunSandbox(ctx context.Context, opts SandboxOptions, stdout, stderr io.Writ
 	}
 	sum := srv.Summary()
 	log.Info("sandbox: ready", "addr", l.Addr().String(), "edition", sum.Edition, "users", sum.Users["total"],
-		"channels", len(sum.Channels), "messages", sum.Messages, "generated_in", generated.Round(time.Millisecond).String())
+		"channels", sum.ChannelCount(), "direct_messages", sum.Channels["im"]+sum.Channels["mpim"], "messages", sum.Messages, "generated_in", generated.Round(time.Millisecond).String())
 	if err := srv.Serve(ctx, l); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("sandbox: serve: %w", err)
 	}
 	log.Info("sandbox: stopped")
 	return nil
+}
+
+// openStateFile starts the sandbox kept in opts.StateFile (see openSavedSandbox).
+func openStateFile(cfg slacksim.Config, opts SandboxOptions, log *slog.Logger) (*slacksim.Server, error) {
+	if opts.Reset {
+		if err := os.Remove(opts.StateFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sandbox: --reset: %w", err)
+		}
+	}
+	given := opts.Given
+	if given == nil {
+		given = func(string) bool { return true }
+	}
+	flags := map[string]string{"seed": "seed", "users": "users", "channels": "channels", "workspaces": "workspaces", "edition": "edition"}
+	srv, _, err := openSavedSandbox(cfg, opts.StateFile, flags, given, "--reset", log)
+	return srv, err
 }

@@ -109,6 +109,7 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"sandbox", "--users", "0"}, 2, "--users must be positive"},
 		{[]string{"sandbox", "--rate-window", "-1s"}, 2, "--rate-window must be positive"},
 		{[]string{"sandbox", "--redirect-url", "not a url"}, 2, "redirect URL"},
+		{[]string{"sandbox", "--reset"}, 2, "--reset needs --state-file"},
 		{[]string{"sandbox", "extra"}, 2, "takes no arguments"},
 		{[]string{"sandbox", "--nope"}, 2, "unknown flag"},
 		{[]string{"teleport"}, 2, "unknown command"},

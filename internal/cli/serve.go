@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	gosync "sync"
 	"syscall"
@@ -36,33 +37,43 @@ import (
 )
 
 func newServeCmd(io streams) *cobra.Command {
-	var withSandbox bool
+	var sb serveSandbox
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run connhub: the web console, the REST API, OAuth callbacks and token refreshes",
 		Long: "Run connhub. With --sandbox it starts a Slack sandbox in the same process, points itself at it\n" +
 			"and registers the sandbox's app, so that one command gives a working hub with no Slack account.\n" +
+			"The sandbox is kept in the data directory (" + sandboxStateFile + "): started again, it serves the\n" +
+			"same workspace, app and tokens, on the same port when it is free; --sandbox-reset starts afresh.\n" +
+			"--sandbox-edition enterprise_grid gives an Enterprise Grid org.\n" +
 			"Without it, connhub talks to --slack-url (https://slack.com) with the apps registered through\n" +
 			"the API or CONNHUB_SLACK_CLIENT_ID and CONNHUB_SLACK_CLIENT_SECRET.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sb.validate(); err != nil {
+				return err
+			}
 			cfg, err := loadConfig(cmd, io)
 			if err != nil {
 				return err
 			}
-			return runServe(cmd.Context(), cfg, withSandbox, io)
+			if sb.on && sb.given("sandbox-rate-window") && cfg.SlackRateWindow == config.DefaultSlackRateWindow {
+				cfg.SlackRateWindow = sb.rateWindow.String() // pace to the sandbox's window
+			}
+			return runServe(cmd.Context(), cfg, sb, io)
 		},
 	}
 	config.Flags(cmd.Flags())
 	config.ServeFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&withSandbox, "sandbox", false, "run a Slack sandbox in this process and use it as Slack")
+	sb.addFlags(cmd)
 	return cmd
 }
 
 // defaultEdition is the edition whose scopes the hub's own apps ask for.
 const defaultEdition = "business_plus"
 
-func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io streams) error {
+func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io streams) error {
+	withSandbox := sandbox.on
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := newLogger(cfg, io.stderr)
@@ -89,11 +100,18 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 
 	slackURL := cfg.SlackURL
 	var apps []instance.AppInput
+	var sbInfo slacksim.Info
 	if withSandbox {
-		sb, err := startSandbox(ctx, log)
+		// The sandbox stops after the hub, whose shutdown may still call it,
+		// and writes its state before serve returns.
+		sbCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
+		sb, sbDone, err := startSandbox(sbCtx, cfg.DataDir, sandbox, log)
 		if err != nil {
+			stopSandbox()
 			return err
 		}
+		defer func() { stopSandbox(); <-sbDone }()
+		sbInfo = sb
 		slackURL = strings.TrimSuffix(sb.APIURL, "/api/")
 		apps = append(apps, appInput("connhub sandbox app", sb.ClientID, secrets.Secret(sb.ClientSecret), secrets.Secret(sb.SigningSecret)))
 	}
@@ -176,7 +194,8 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	srv.SetHandler(api.Handler())
 	fmt.Fprintf(io.stdout, "connhub: serving on %s (console %s/, API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL, publicURL)
 	if withSandbox {
-		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (controls at %s/_sandbox/)\n", slackURL, slackURL)
+		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (%s; controls at %s/_sandbox/; kept in %s)\n", slackURL, sandboxSays(sbInfo), slackURL,
+			filepath.Join(cfg.DataDir, sandboxStateFile))
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
@@ -247,23 +266,4 @@ func appInput(name, clientID string, secret, signing secrets.Secret) instance.Ap
 	c, _ := connector.Get("slack")
 	e, _ := c.Edition(defaultEdition)
 	return instance.AppInput{Name: name, ClientID: clientID, ClientSecret: secret, SigningSecret: signing, BotScopes: e.BotScopes, UserScopes: e.UserScopes}
-}
-
-// startSandbox runs a Slack sandbox in this process on a free loopback port,
-// for `serve --sandbox`, until ctx is done.
-func startSandbox(ctx context.Context, log *slog.Logger) (slacksim.Info, error) {
-	sb, err := slacksim.New(slacksim.DefaultConfig(), slacksim.WithLogger(log.With("component", "sandbox")))
-	if err != nil {
-		return slacksim.Info{}, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return slacksim.Info{}, fmt.Errorf("sandbox: listen: %w", err)
-	}
-	go func() {
-		if err := sb.Serve(ctx, l); err != nil && ctx.Err() == nil {
-			log.Error("sandbox: serve", "err", err)
-		}
-	}()
-	return sb.Info("http://" + l.Addr().String()), nil
 }

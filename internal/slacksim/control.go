@@ -55,17 +55,26 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sandbox/app/client-secret", func(w http.ResponseWriter, r *http.Request) {
 		ctlJSON(w, http.StatusOK, map[string]string{"client_secret": s.RegenerateClientSecret()})
 	})
-	mux.HandleFunc("POST /_sandbox/users", s.ctlAddUser)
-	mux.HandleFunc("PATCH /_sandbox/users/{id}", s.ctlUpdateUser)
-	mux.HandleFunc("POST /_sandbox/users/{id}/deactivate", s.ctlSetDeleted(true))
-	mux.HandleFunc("POST /_sandbox/users/{id}/reactivate", s.ctlSetDeleted(false))
-	mux.HandleFunc("POST /_sandbox/channels", s.ctlAddChannel)
-	mux.HandleFunc("POST /_sandbox/channels/{id}/archive", s.ctlSetArchived(true))
-	mux.HandleFunc("POST /_sandbox/channels/{id}/unarchive", s.ctlSetArchived(false))
-	mux.HandleFunc("POST /_sandbox/messages", s.ctlPostMessage)
+	mux.HandleFunc("POST /_sandbox/users", s.noting(s.ctlAddUser))
+	mux.HandleFunc("PATCH /_sandbox/users/{id}", s.noting(s.ctlUpdateUser))
+	mux.HandleFunc("POST /_sandbox/users/{id}/deactivate", s.noting(s.ctlSetDeleted(true)))
+	mux.HandleFunc("POST /_sandbox/users/{id}/reactivate", s.noting(s.ctlSetDeleted(false)))
+	mux.HandleFunc("POST /_sandbox/channels", s.noting(s.ctlAddChannel))
+	mux.HandleFunc("POST /_sandbox/channels/{id}/archive", s.noting(s.ctlSetArchived(true)))
+	mux.HandleFunc("POST /_sandbox/channels/{id}/unarchive", s.noting(s.ctlSetArchived(false)))
+	mux.HandleFunc("POST /_sandbox/messages", s.noting(s.ctlPostMessage))
 	mux.HandleFunc("/_sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusNotFound, "not_found", "no control at "+r.Method+" "+r.URL.Path+"; GET /_sandbox/ lists them")
 	})
+}
+
+// noting runs a control that may change the workspace, then notes the change
+// for the state file (a refused request makes one needless write, no harm).
+func (s *Server) noting(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		s.changed()
+	}
 }
 
 func ctlJSON(w http.ResponseWriter, status int, v any) {
@@ -168,6 +177,7 @@ func (s *Server) Reset(parts ...string) {
 			s.auth.mu.Unlock()
 		}
 	}
+	s.saveNow()
 }
 
 // WorkspaceSummary counts what the sandbox generated, so tests can check what
@@ -190,6 +200,13 @@ type TeamSummary struct {
 	Domain   string `json:"domain"`
 	Users    int    `json:"users"`
 	Channels int    `json:"channels"`
+}
+
+// ChannelCount is the number of channels, public and private, archived or
+// not, across every workspace: what --channels asks for (direct messages and
+// group DMs are not counted).
+func (sum WorkspaceSummary) ChannelCount() int {
+	return sum.Channels[kindPublic.typeName()] + sum.Channels[kindPrivate.typeName()]
 }
 
 // Summary counts the workspace as it is now.
@@ -287,7 +304,10 @@ func (s *Server) ctlAdvanceClock(w http.ResponseWriter, r *http.Request) {
 
 // AdvanceClock moves the sandbox clock forward: tokens expire, codes lapse and
 // rate windows pass as if the time had gone by.
-func (s *Server) AdvanceClock(d time.Duration) { s.clockOffset.Add(int64(d)) }
+func (s *Server) AdvanceClock(d time.Duration) {
+	s.clockOffset.Add(int64(d))
+	s.changed()
+}
 
 // TokenRequest asks the sandbox for a token without the browser flow.
 type TokenRequest struct {
@@ -315,8 +335,16 @@ type IssuedToken struct {
 }
 
 // IssueToken grants a token as an install would, for tests that do not need the
-// consent page.
+// consent page. With a state file, the token is saved before it is returned.
 func (s *Server) IssueToken(req TokenRequest) (IssuedToken, error) {
+	tok, err := s.issueToken(req)
+	if err == nil {
+		s.saveNow()
+	}
+	return tok, err
+}
+
+func (s *Server) issueToken(req TokenRequest) (IssuedToken, error) {
 	wd := s.world.Load()
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
@@ -767,6 +795,7 @@ func (s *Server) ctlGrantTeam(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.auth.mu.Unlock()
+	s.saveNow()
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "grants": n})
 }
 

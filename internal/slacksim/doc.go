@@ -44,6 +44,22 @@
 // whole grant. The sandbox clock (controls: POST /_sandbox/clock) moves token
 // expiry, code expiry and rate windows together.
 //
+// # A saved sandbox (snapshot.go, statefile.go)
+//
+// With WithStateFile the sandbox keeps its word across restarts: its mutable
+// state (the world with every change made to it, the apps and their secrets,
+// every grant and token with its scopes, expiry and revoked state, org-install
+// grants, the clock's advance, the address it served at) is one JSON snapshot,
+// objects named by their Slack IDs. It is written whole to a temporary file,
+// synced and renamed over the state file (0600): before answering anything
+// that issues, spends or revokes a token, changes a secret or grants a
+// workspace; a second after other changes; and when Serve stops. New loads it
+// when the file exists and refuses it, with StateMismatchError, when it was
+// saved for another world (seed, users, channels, workspaces, edition): a
+// sandbox never drops the tokens a client holds because a setting changed.
+// Rate windows, faults, stats, open consent pages and unexchanged codes live
+// for one run.
+//
 // Where Slack's documentation is silent, the choice made is written next to
 // the code and collected in docs/ARCHITECTURE.md.
 package slacksim

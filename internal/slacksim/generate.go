@@ -36,7 +36,8 @@ type gen struct {
 // generate builds the workspace for spec. It is the only writer of a fresh world,
 // so it takes no locks.
 func generate(spec genSpec) *world {
-	r := rand.New(rand.NewPCG(uint64(spec.Seed), 0x9e3779b97f4a7c15))
+	src := rand.NewPCG(uint64(spec.Seed), 0x9e3779b97f4a7c15)
+	r := rand.New(src)
 	w := &world{
 		edition:    spec.Edition,
 		users:      make(map[string]*user, spec.Users+16),
@@ -48,7 +49,7 @@ func generate(spec genSpec) *world {
 		scim:       &scimState{users: map[string]*scimExtra{}},
 		anchor:     spec.Anchor.UTC().Truncate(24 * time.Hour).Unix(),
 	}
-	w.ids = &idSource{rnd: r.Uint64, seen: map[string]struct{}{}}
+	w.ids = &idSource{rnd: r.Uint64, src: src, seen: map[string]struct{}{}}
 	g := &gen{r: r, w: w, spec: spec, anchor: w.anchor, handle: make(map[string]int, spec.Users)}
 	g.org()
 	g.people()

@@ -212,6 +212,9 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	var rep *scimReply
 	if e == nil {
 		rep, e = s.runSCIM(rt, r)
+		if e == nil && rt.write {
+			s.changed()
+		}
 	}
 	w.Header().Set("X-Slack-Req-Id", strconv.FormatUint(s.reqSeq.Add(1), 36)+randHex(8))
 	if e != nil {

@@ -30,6 +30,7 @@ type Server struct {
 	faults  *faultSet
 	stats   *statsRecorder
 	methods map[string]method
+	state   *stateKeeper // nil: the state lives and dies with the process
 
 	clockOffset atomic.Int64 // nanoseconds the controls moved the clock forward
 	reqSeq      atomic.Uint64
@@ -42,7 +43,8 @@ type Option func(*Server)
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 // New generates the workspace described by cfg and registers its app. cfg is
-// completed with WithDefaults and must pass Validate.
+// completed with WithDefaults and must pass Validate. With WithStateFile and a
+// file there, the world, the apps and the tokens are the saved ones instead.
 func New(cfg Config, opts ...Option) (*Server, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -60,8 +62,23 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.methods = s.methodTable()
+	if s.state != nil {
+		loaded, err := s.loadState()
+		if err != nil {
+			return nil, err
+		}
+		if loaded {
+			return s, nil
+		}
+	}
 	s.world.Store(generate(s.genSpec()))
 	s.app = s.registerDefaultApp()
+	if s.state != nil {
+		if err := s.SaveState(); err != nil {
+			return nil, err
+		}
+		s.log.Info("sandbox: no saved state; generated the world and saved it", "path", s.state.path)
+	}
 	return s, nil
 }
 
@@ -117,9 +134,11 @@ func (s *Server) ClientSecret() string {
 // answers bad_client_secret to it). Tokens already issued keep working.
 func (s *Server) RegenerateClientSecret() string {
 	s.auth.mu.Lock()
-	defer s.auth.mu.Unlock()
 	s.app.ClientSecret = randHex(32)
-	return s.app.ClientSecret
+	secret := s.app.ClientSecret
+	s.auth.mu.Unlock()
+	s.saveNow()
+	return secret
 }
 
 // now is the sandbox clock: the configured clock plus any advance the controls
@@ -205,8 +224,17 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// Serve answers on l until ctx is done, then shuts down gracefully.
+// Serve answers on l until ctx is done, then shuts down gracefully. With a
+// state file it records l's address there, and closes it (Close) when it
+// stops.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	s.servedAt(l.Addr().String())
+	s.saveNow()
+	defer func() {
+		if err := s.Close(); err != nil {
+			s.log.Error("sandbox: save state", "err", err)
+		}
+	}()
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(l) }()
@@ -221,6 +249,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	}
 }
+
+// tokenMethods are the write methods that issue, spend or revoke tokens: a
+// state file is written before they answer.
+var tokenMethods = map[string]bool{"oauth.v2.access": true, "oauth.v2.exchange": true, "auth.revoke": true}
 
 // method is one emulated Web API method.
 type method struct {
@@ -325,6 +357,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			m.OK++
 		}
 	})
+	if h.write && rep.errCode == "" {
+		if tokenMethods[name] {
+			s.saveNow() // before the answer: a token given out is a token kept
+		} else {
+			s.changed()
+		}
+	}
 	if s.cfg.LogRequests {
 		s.log.Info("sandbox: api", "method", name, "status", rep.status, "error", rep.errCode, "token_from", req.tokenFrom)
 	}

@@ -2,6 +2,7 @@ package slacksim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -343,9 +344,12 @@ func (w *world) team(id string) *team {
 func (w *world) newID(prefix string) string { return w.ids.next(prefix) }
 
 // idSource makes Slack-shaped IDs ("U0" then nine upper-case letters and digits)
-// from the generator's random stream, never repeating one.
+// from the generator's random stream, never repeating one. src is that
+// stream's state, which a saved sandbox keeps so that the IDs it makes after
+// a restart are the ones it would have made without one.
 type idSource struct {
 	rnd  func() uint64
+	src  *rand.PCG
 	seen map[string]struct{}
 }
 
