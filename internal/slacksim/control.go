@@ -820,5 +820,6 @@ func (s *Server) ctlRemoveTeam(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusNotFound, "not_granted", "no org-wide install of the app is granted the workspace "+id)
 		return
 	}
+	s.saveNow()
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "grants": n})
 }
