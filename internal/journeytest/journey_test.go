@@ -225,6 +225,7 @@ func TestSeedJourneys(t *testing.T) {
 	t.Parallel()
 	t.Run("000 Open Connectors and Cloud Integration", func(t *testing.T) { t.Parallel(); openConnectorsAndCPI(t) })
 	t.Run("001 PingFederate provisioner", func(t *testing.T) { t.Parallel(); pingFederate(t) })
+	t.Run("001 Enterprise Grid through connhub", func(t *testing.T) { t.Parallel(); gridThroughConnhub(t) })
 	t.Run("002 Open Connectors instances", func(t *testing.T) { t.Parallel(); openConnectorsInstances(t) })
 	t.Run("003 Certero", func(t *testing.T) { t.Parallel(); certero(t) })
 	t.Run("004 Snow Atlas", func(t *testing.T) { t.Parallel(); snowAtlas(t) })
@@ -346,6 +347,70 @@ func pingFederate(t *testing.T) {
 				t.Errorf("SCIM GET /Users with the exchanged token: %d, %d users", resp.StatusCode, list.TotalResults)
 			}
 		})
+	}
+}
+
+// gridThroughConnhub is the README's Enterprise Grid tour, PingFederate's
+// org-wide install kept by connhub: an org install that Slack grants no
+// workspace yet, a workspace granted by the org admin, then synced; a
+// workspace removed, its records marked; and a restart of serve, after which
+// the instance still pings.
+func gridThroughConnhub(t *testing.T) {
+	u := serve(t, "--sandbox-edition", "enterprise_grid")
+	var org struct {
+		EnterpriseID string `json:"enterprise_id"`
+		Teams        []struct {
+			ID string `json:"id"`
+		} `json:"teams"`
+	}
+	if st := u.slack("GET", "/_sandbox/workspace", nil, &org); st != http.StatusOK || org.EnterpriseID == "" || len(org.Teams) < 2 {
+		t.Fatalf("the sandbox's workspace: %d %+v; want an Enterprise Grid org", st, org)
+	}
+	c := u.create("--name", "Acme Grid", "--edition", "enterprise_grid", "--team", org.EnterpriseID)
+	u.allow(c.AuthorizeURL, url.Values{"install_into": {org.EnterpriseID}}) // the whole org, no workspace ticked
+	if in := u.instance(c.ID); in.Status != connhub.StatusNeedsWorkspaces || !strings.Contains(in.StatusReason, "org admin") {
+		t.Fatalf("an org install with no workspace: %s (%s), want needs_workspaces saying how to grant one", in.Status, in.StatusReason)
+	}
+	u.refused([]string{"sync", "run", c.ID, "--summary-every", "0"}, "needs_workspaces")
+	for _, team := range org.Teams[:2] {
+		if st := u.slack("POST", "/_sandbox/org-install/teams", map[string]string{"team_id": team.ID}, nil); st != http.StatusOK {
+			t.Fatalf("the org admin grants %s: %d", team.ID, st)
+		}
+	}
+	if ping := runJSON[connhub.PingResult](u, "instances", "ping", c.ID); !ping.OK {
+		t.Fatalf("ping after a workspace was granted: %+v", ping)
+	}
+	if in := u.instance(c.ID); in.Status != connhub.StatusActive || len(in.Teams) != 2 {
+		t.Fatalf("after the grant and a ping: %s with workspaces %v", in.Status, in.Teams)
+	}
+	u.syncRun(c.ID, "team", "users", "channels")
+	teamsOf := func() map[string]bool {
+		seen := map[string]bool{}
+		for _, r := range u.records(c.ID, "channels") {
+			seen[r.TeamID] = true
+		}
+		return seen
+	}
+	if seen := teamsOf(); !seen[org.Teams[0].ID] || !seen[org.Teams[1].ID] {
+		t.Errorf("channels of workspaces %v, want both granted", seen)
+	}
+	// The org admin removes the app from a workspace: the next ping reads the
+	// grant, and that workspace's records are marked deleted.
+	if st := u.slack("DELETE", "/_sandbox/org-install/teams/"+org.Teams[0].ID, nil, nil); st != http.StatusOK {
+		t.Fatalf("the org admin removes %s: %d", org.Teams[0].ID, st)
+	}
+	u.ok("instances", "ping", c.ID)
+	if seen := teamsOf(); seen[org.Teams[0].ID] || !seen[org.Teams[1].ID] {
+		t.Errorf("after %s was removed, live channels of workspaces %v", org.Teams[0].ID, seen)
+	}
+	// Stop serve and start it again on the same data directory: the sandbox
+	// and the hub keep their word.
+	if code := u.hub.Stop(t); code != 0 {
+		t.Fatalf("serve stopped with exit %d", code)
+	}
+	u.start()
+	if ping := runJSON[connhub.PingResult](u, "instances", "ping", c.ID); !ping.OK {
+		t.Errorf("ping after a restart of serve --sandbox: %+v", ping)
 	}
 }
 
