@@ -229,7 +229,7 @@ func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principa
 // parameter: the page shows only these texts, never one from the URL.
 var signinNotes = map[string]string{
 	"signed_out":          "You are signed out.",
-	"session_ended":       "Your session ended (it expired, or connhub restarted); sign in again.",
+	"session_ended":       "Your session ended (it expired, or you signed out); sign in again.",
 	"revoked_credentials": "The API token you signed in with was revoked; sign in with another.",
 	"expired_credentials": "The API token you signed in with has expired; sign in with another.",
 	"invalid_credentials": "What you signed in with no longer holds (the token was deleted, or the secrets changed); sign in again.",

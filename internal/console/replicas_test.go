@@ -131,6 +131,9 @@ func TestSessionAcrossReplicas(t *testing.T) {
 			if got.status != http.StatusSeeOther || !strings.Contains(got.location, "session_ended") {
 				t.Errorf("replica two after sign-out on replica one: got %d to %q, want a redirect to sign in", got.status, got.location)
 			}
+			if logs := one.hub.Logs.String(); strings.Contains(logs, id) || strings.Contains(logs, csrf) {
+				t.Error("the session ID or its CSRF token is in the logs")
+			}
 		})
 	}
 }
