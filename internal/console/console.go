@@ -70,7 +70,7 @@ func New(o Options) (*Console, error) {
 		o.SessionTTL = DefaultSessionTTL
 	}
 	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
-	c := &Console{o: o, mux: http.NewServeMux(), sessions: newSessions(o.SessionTTL, o.Now)}
+	c := &Console{o: o, mux: http.NewServeMux(), sessions: newSessions(o.Store, o.SessionTTL, o.Now)}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -136,18 +136,24 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type request struct {
 	p    tenant.Principal
 	sess *session
+	ctx  context.Context // the HTTP request's
 }
 
-// authed wraps a page that needs a signed-in user. It loads the API
-// credential the session was opened with on every request, so a revoked or
-// expired token ends the session; it checks the CSRF token of every POST.
+// authed wraps a page that needs a signed-in user. It loads the session
+// from the store, and the API credential the session was opened with, on
+// every request, so that any replica serves it and a revoked or expired
+// token ends it; it checks the CSRF token of every POST.
 func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var id string
 		if ck, err := r.Cookie(sessionCookie); err == nil {
 			id = ck.Value
 		}
-		sess := c.sessions.get(id)
+		sess, err := c.sessions.get(r.Context(), id)
+		if err != nil {
+			c.internal(w, r, nil, err)
+			return
+		}
 		if sess == nil {
 			why := ""
 			if id != "" {
@@ -160,7 +166,9 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 		var ae *tenant.AuthError
 		switch {
 		case errors.As(err, &ae):
-			c.sessions.end(id)
+			if err := c.sessions.end(r.Context(), id); err != nil {
+				c.o.Log.Error("console: end a session", "request_id", requestID(r), "err", err)
+			}
 			http.SetCookie(w, cookie(r, sessionCookie, "", -1))
 			c.toSignin(w, r, ae.Code)
 			return
@@ -173,7 +181,7 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 				Data: errorView{Message: "The form was not sent from this console session (its CSRF token is missing or stale). Go back, reload the page and try again."}})
 			return
 		}
-		next(w, r, &request{p: p, sess: sess})
+		next(w, r, &request{p: p, sess: sess, ctx: r.Context()})
 	})
 }
 
@@ -181,8 +189,8 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 // authenticated them.
 func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principal, error) {
 	var cred *store.APICredential
-	if sess.credentialID != "" {
-		cr, err := c.o.Store.GetAPICredential(ctx, sess.orgID, sess.credentialID)
+	if sess.CredentialID != "" {
+		cr, err := c.o.Store.GetAPICredential(ctx, sess.OrgID, sess.CredentialID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return tenant.Principal{}, &tenant.AuthError{Code: "invalid_credentials", Message: "the API token was deleted"}
@@ -196,13 +204,13 @@ func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principa
 		cred = &cr
 	}
 	gone := &tenant.AuthError{Code: "invalid_credentials", Message: "the user or organization was deleted, or its secrets changed"}
-	org, err := c.o.Store.GetOrganization(ctx, sess.orgID)
+	org, err := c.o.Store.GetOrganization(ctx, sess.OrgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return tenant.Principal{}, gone
 	} else if err != nil {
 		return tenant.Principal{}, err
 	}
-	u, err := c.o.Store.GetUser(ctx, sess.orgID, sess.userID)
+	u, err := c.o.Store.GetUser(ctx, sess.OrgID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return tenant.Principal{}, gone
 	} else if err != nil {
@@ -211,7 +219,7 @@ func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principa
 	if cred != nil {
 		return tenant.Principal{Org: org, User: u, Credential: cred, Via: "api_token"}, nil
 	}
-	if subtle.ConstantTimeCompare(u.SecretHash, sess.userSecretHash) != 1 || subtle.ConstantTimeCompare(org.SecretHash, sess.orgSecretHash) != 1 {
+	if subtle.ConstantTimeCompare(u.SecretHash, sess.UserSecretHash) != 1 || subtle.ConstantTimeCompare(org.SecretHash, sess.OrgSecretHash) != 1 {
 		return tenant.Principal{}, gone
 	}
 	return tenant.Principal{Org: org, User: u, Via: "open_connectors"}, nil
@@ -221,7 +229,7 @@ func (c *Console) principal(ctx context.Context, sess *session) (tenant.Principa
 // parameter: the page shows only these texts, never one from the URL.
 var signinNotes = map[string]string{
 	"signed_out":          "You are signed out.",
-	"session_ended":       "Your session ended (it expired, or connhub restarted); sign in again.",
+	"session_ended":       "Your session ended (it expired, or you signed out); sign in again.",
 	"revoked_credentials": "The API token you signed in with was revoked; sign in with another.",
 	"expired_credentials": "The API token you signed in with has expired; sign in with another.",
 	"invalid_credentials": "What you signed in with no longer holds (the token was deleted, or the secrets changed); sign in again.",
@@ -296,12 +304,17 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 }
 
 // view fills a page for a signed-in user, taking the waiting flash message.
+// A flash that cannot be read is logged, and the page shown without it.
 func (c *Console) view(req *request, nav, title string, data any) *page {
 	name := req.p.User.Name
 	if name == "" {
 		name = req.p.User.Email
 	}
-	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: c.sessions.takeFlash(req.sess), Syncs: c.o.Syncs != nil,
+	f, err := c.sessions.takeFlash(req.ctx, req.sess)
+	if err != nil {
+		c.o.Log.Error("console: take the flash message", "request_id", tenant.RequestID(req.ctx), "err", err)
+	}
+	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: f, Syncs: c.o.Syncs != nil,
 		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
@@ -347,9 +360,13 @@ func (c *Console) internal(w http.ResponseWriter, r *http.Request, req *request,
 	c.render(w, r, http.StatusInternalServerError, "error", p)
 }
 
-// flashAndGo leaves a message and redirects (POST, then GET).
+// flashAndGo leaves a message and redirects (POST, then GET). What was
+// done is done: a message that cannot be left is logged, and the redirect
+// made without it.
 func (c *Console) flashAndGo(w http.ResponseWriter, r *http.Request, req *request, ok bool, msg, target string) {
-	c.sessions.setFlash(req.sess, ok, msg)
+	if err := c.sessions.setFlash(r.Context(), req.sess, ok, msg); err != nil {
+		c.o.Log.Error("console: leave a flash message", "request_id", requestID(r), "err", err)
+	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 

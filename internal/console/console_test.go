@@ -36,6 +36,7 @@ type env struct {
 	token string // the admin's API token
 	svc   *instance.Service
 	syncs *syncsvc.Service // nil unless asked for
+	stop  func()           // stops the server at url
 }
 
 func setup(t *testing.T) *env {
@@ -54,14 +55,7 @@ func setupThrottled(t *testing.T, o hubtest.Options, withSyncs bool, th *tenant.
 	t.Helper()
 	hub := hubtest.Start(t, o)
 	e := &env{hub: hub}
-	ts := httptest.NewUnstartedServer(nil)
-	e.url = "http://" + ts.Listener.Addr().String()
 	var err error
-	e.svc, err = instance.New(ctx, instance.Options{Store: hub.Store, Slack: slack.New(hub.SlackURL, &http.Client{Timeout: 30 * time.Second}),
-		Log: hub.Log, CallbackURL: e.url + "/v1/oauth/slack/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.token, err = secrets.NewToken(tenant.APITokenPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -70,25 +64,42 @@ func setupThrottled(t *testing.T, o hubtest.Options, withSyncs bool, th *tenant.
 		TokenHash: secrets.HashToken(e.token), Hint: tenant.Hint(e.token)}); err != nil {
 		t.Fatal(err)
 	}
+	e.serve(t, hub.Store, withSyncs, th)
+	return e
+}
+
+// serve starts the services, the console and the API over st, as `serve`
+// mounts them, on a server of their own at e.url.
+func (e *env) serve(t *testing.T, st store.Store, withSyncs bool, th *tenant.Throttle) {
+	t.Helper()
+	hub := e.hub
+	ts := httptest.NewUnstartedServer(nil)
+	e.url = "http://" + ts.Listener.Addr().String()
+	var err error
+	e.svc, err = instance.New(ctx, instance.Options{Store: st, Slack: slack.New(hub.SlackURL, &http.Client{Timeout: 30 * time.Second}),
+		Log: hub.Log, CallbackURL: e.url + "/v1/oauth/slack/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if withSyncs {
 		caller, err := slackcall.New(slackcall.Options{SlackURL: hub.SlackURL, Tokens: e.svc, Log: hub.Log})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.syncs, err = syncsvc.New(syncsvc.Config{Store: hub.Store, Caller: caller, Log: hub.Log}); err != nil {
+		if e.syncs, err = syncsvc.New(syncsvc.Config{Store: st, Caller: caller, Log: hub.Log}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	auth := &tenant.Authenticator{Store: hub.Store, Throttle: th}
-	web, err := console.New(console.Options{Store: hub.Store, Instances: e.svc, Auth: auth, Syncs: e.syncs, BaseURL: e.url, Log: hub.Log})
+	auth := &tenant.Authenticator{Store: st, Throttle: th}
+	web, err := console.New(console.Options{Store: st, Instances: e.svc, Auth: auth, Syncs: e.syncs, BaseURL: e.url, Log: hub.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Store: hub.Store, Instances: e.svc, Auth: auth, Log: hub.Log, Version: "test", Console: web, Syncs: e.syncs})
+	api := httpapi.New(httpapi.Options{Store: st, Instances: e.svc, Auth: auth, Log: hub.Log, Version: "test", Console: web, Syncs: e.syncs})
 	ts.Config.Handler = api.Handler()
 	ts.Start()
+	e.stop = ts.Close
 	t.Cleanup(ts.Close)
-	return e
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so

@@ -4,14 +4,22 @@
 // services (internal/instance) directly with the signed-in principal, never
 // the HTTP API.
 //
-// Sign-in takes an API token (chub_…), checks it with tenant.Authenticator
-// and opens a server-side session: a random 256-bit ID in an HttpOnly,
-// SameSite=Lax cookie (Secure over https). The session remembers the API
-// credential's ID, never the token, and loads the credential on every
-// request, so revoking the token signs its sessions out. Sessions live in
-// memory: a restart of connhub signs everyone out. Every POST form carries a
-// CSRF token bound to the session (the sign-in form, which has no session
-// yet, a double-submitted cookie), compared in constant time.
+// Sign-in takes an API token (chub_…), or the User and Organization
+// secrets, checks them with tenant.Authenticator and opens a server-side
+// session: a random 256-bit ID in an HttpOnly, SameSite=Lax cookie (Secure
+// over https). Sessions live in the store (store.ConsoleSession), under the
+// SHA-256 of their ID, never the ID: every replica on the database carries
+// every session on, and a restart signs no one out. A session remembers the
+// API credential's ID, never the token (or the hashes of the secrets), and
+// loads the credential on every request, so revoking the token signs its
+// sessions out on every replica; deleting the organization, user or token
+// deletes them. A session lasts Options.SessionTTL; each sign-in sweeps a
+// few expired ones away; signing in again replaces the browser's session;
+// signing out deletes it. Every POST form carries a CSRF token derived from
+// the session ID (HMAC-SHA256 keyed by it, so the same on every replica and
+// stored nowhere; the sign-in form, which has no session yet, a
+// double-submitted cookie), compared in constant time. A flash message left
+// by a POST is taken once, by whichever replica serves the next page.
 //
 // Secrets (the instance token, the ready Authorization header) are shown
 // only in answer to a POST, on a page that is not cached, and never put in

@@ -100,9 +100,16 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	// A fresh session ID at every sign-in: an ID planted before it is
 	// worthless after.
 	if old, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.end(old.Value)
+		if err := c.sessions.end(r.Context(), old.Value); err != nil {
+			c.o.Log.Error("console: end the session signed in again", "request_id", requestID(r), "err", err)
+		}
 	}
-	id, _ := c.sessions.create(p)
+	id, _, err := c.sessions.create(r.Context(), p)
+	if err != nil {
+		c.o.Log.Error("console: open a session", "request_id", requestID(r), "err", err)
+		c.showSignin(w, r, http.StatusServiceUnavailable, "connhub could not open a session just now; try again. The request ID is "+requestID(r)+".", "")
+		return
+	}
 	http.SetCookie(w, cookie(r, sessionCookie, id, int(c.o.SessionTTL.Seconds())))
 	http.SetCookie(w, cookie(r, signinCookie, "", -1))
 	c.o.Log.Info("console: signed in", "org", p.Org.ID, "user", p.User.ID, "via", p.Via, "request_id", requestID(r))
@@ -111,7 +118,10 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request, req *request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		c.sessions.end(ck.Value)
+		if err := c.sessions.end(r.Context(), ck.Value); err != nil {
+			c.internal(w, r, req, err)
+			return
+		}
 	}
 	http.SetCookie(w, cookie(r, sessionCookie, "", -1))
 	http.Redirect(w, r, "/signin?why=signed_out", http.StatusSeeOther)

@@ -14,7 +14,7 @@
 // ErrNotFound, exactly as a row that does not exist, so that org A can neither
 // read nor change nor learn of org B's data. The only lookups that do not name
 // an organization are those that establish one: by the hash of a bearer token
-// or secret, and by OAuth state.
+// or secret (a console session's ID among them), and by OAuth state.
 //
 // # IDs
 //

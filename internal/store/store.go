@@ -192,6 +192,29 @@ type Queries interface {
 	// VerifyAudit walks the organization's chain from its start and reports
 	// the first event that does not hold.
 	VerifyAudit(ctx context.Context, orgID string) (AuditVerification, error)
+
+	// CreateConsoleSession stores a signed-in browser's session, known by
+	// IDHash. ErrAlreadyExists when a session has the hash; ErrNotFound
+	// when its organization, user, or API credential (of that user) does
+	// not exist. A zero CreatedAt is the store's now.
+	CreateConsoleSession(ctx context.Context, s ConsoleSession) (ConsoleSession, error)
+	// GetConsoleSession returns the session with the hash, with
+	// FlashWaiting set, if it expires after now; ErrNotFound otherwise (an
+	// expired session is refused even before a sweep deletes it).
+	GetConsoleSession(ctx context.Context, idHash []byte, now time.Time) (ConsoleSession, error)
+	// SetConsoleFlash leaves a message for the session's next page,
+	// replacing one that waits; ErrNotFound when there is no such session.
+	SetConsoleFlash(ctx context.Context, idHash []byte, f ConsoleFlash) error
+	// TakeConsoleFlash returns the waiting message and clears it, in one
+	// step: of two requests that take it at once, one gets it and the other
+	// nil. nil when none waits or there is no such session.
+	TakeConsoleFlash(ctx context.Context, idHash []byte) (*ConsoleFlash, error)
+	// DeleteConsoleSession removes the session (a sign-out); removing one
+	// that does not exist is no error.
+	DeleteConsoleSession(ctx context.Context, idHash []byte) error
+	// DeleteExpiredConsoleSessions removes up to limit sessions, of every
+	// organization, that expired at or before now, and says how many.
+	DeleteExpiredConsoleSessions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Page asks for one page of a list: up to Limit rows (1 to 1000; 0 means 100)
@@ -396,6 +419,33 @@ type InstanceFilter struct {
 	Connector string
 	Status    string
 	Tag       string
+}
+
+// ConsoleSession is a browser signed in to the web console. Its ID is a
+// bearer secret only the browser's cookie holds: the store keeps IDHash, its
+// SHA-256 (secrets.HashToken), and nothing derived from it otherwise. It
+// remembers what signed in, never the credential itself: the API credential's
+// ID, or the hashes of the Open Connectors secrets. Deleting the
+// organization, the user or the API credential deletes the session.
+type ConsoleSession struct {
+	IDHash       []byte
+	OrgID        string
+	UserID       string
+	CredentialID string // signed in with an API token of UserID; "" otherwise
+	// Signed in with the User and Organization secrets: their hashes then.
+	UserSecretHash []byte
+	OrgSecretHash  []byte
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	// FlashWaiting says a message waits for TakeConsoleFlash; set by
+	// GetConsoleSession, ignored by CreateConsoleSession.
+	FlashWaiting bool
+}
+
+// ConsoleFlash is a message carried to a console session's next page.
+type ConsoleFlash struct {
+	OK      bool
+	Message string
 }
 
 // OAuthState is one OAuth install in flight: single use, expiring.

@@ -12,5 +12,8 @@
 //     PostgreSQL, TEXT holding JSON on SQLite, so that both can index into it);
 //   - secret columns hold sealed bytes (BLOB / BYTEA), opened with the row's
 //     "table/id/column" as associated data;
-//   - every org-owned table has org_id, and every query on it says org_id = ?.
+//   - every org-owned table has org_id, and every query on it says org_id = ?,
+//     but for the lookups that establish an organization: by the hash of a
+//     bearer token or secret, by OAuth state, and console sessions (by the
+//     SHA-256 of their ID, sessions.go).
 package sqlstore

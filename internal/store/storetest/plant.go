@@ -18,13 +18,18 @@ func PlantSecrets(t *testing.T, s store.Store) []string {
 	clientSecret, signingSecret := mark("client-secret"), mark("signing-secret")
 	bot, botRefresh, usr, usrRefresh := mark("xoxb"), mark("xoxe-bot"), mark("xoxp"), mark("xoxe-user")
 	verifier, credential, installation := mark("pkce"), mark("credential"), mark("installation")
+	session := mark("console-session")
 
 	o, err := s.CreateOrganization(ctx, store.Organization{Name: "plant", SecretHash: secrets.HashToken(orgSecret), Secret: secrets.Secret(orgSecret)})
 	must(t, err)
 	u, err := s.CreateUser(ctx, store.User{OrgID: o.ID, Email: "p@example.com", SecretHash: secrets.HashToken(userSecret), Secret: secrets.Secret(userSecret)})
 	must(t, err)
-	_, err = s.CreateAPICredential(ctx, store.APICredential{OrgID: o.ID, UserID: u.ID, Name: "k", TokenHash: secrets.HashToken(apiToken), Hint: "chub_"})
+	key, err := s.CreateAPICredential(ctx, store.APICredential{OrgID: o.ID, UserID: u.ID, Name: "k", TokenHash: secrets.HashToken(apiToken), Hint: "chub_"})
 	must(t, err)
+	_, err = s.CreateConsoleSession(ctx, store.ConsoleSession{IDHash: secrets.HashToken(session), OrgID: o.ID, UserID: u.ID, CredentialID: key.ID,
+		ExpiresAt: time.Now().Add(time.Hour)})
+	must(t, err)
+	must(t, s.SetConsoleFlash(ctx, secrets.HashToken(session), store.ConsoleFlash{OK: true, Message: "flash"}))
 	a, err := s.CreateApp(ctx, store.App{OrgID: o.ID, Name: "a", ClientID: "1.2", ClientSecret: secrets.Secret(clientSecret), SigningSecret: secrets.Secret(signingSecret)})
 	must(t, err)
 	in, err := s.CreateInstance(ctx, store.Instance{OrgID: o.ID, Connector: "slack", AppID: a.ID, Name: "i",
@@ -43,5 +48,5 @@ func PlantSecrets(t *testing.T, s store.Store) []string {
 		return nil
 	})
 	must(t, err)
-	return []string{orgSecret, userSecret, apiToken, instanceToken, clientSecret, signingSecret, bot, botRefresh, usr, usrRefresh, verifier, credential, installation}
+	return []string{orgSecret, userSecret, apiToken, instanceToken, clientSecret, signingSecret, bot, botRefresh, usr, usrRefresh, verifier, credential, installation, session}
 }

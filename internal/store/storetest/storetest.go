@@ -89,6 +89,10 @@ func Run(t *testing.T, b Backend) {
 		{"InstallationSecret", testInstallationSecret},
 		{"ExpiringInstances", testExpiringInstances},
 		{"ExpiredInstalls", testExpiredInstalls},
+		{"ConsoleSessions", testConsoleSessions},
+		{"ConsoleFlash", testConsoleFlash},
+		{"ConsoleSessionSweep", testConsoleSessionSweep},
+		{"ConsoleSessionCascade", testConsoleSessionCascade},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
