@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -294,7 +293,7 @@ func pingFederate(t *testing.T) {
 			var info struct {
 				APIURL, ClientID, ClientSecret, SCIMURL, EnterpriseID string
 			}
-			line := sb.stdout.waitLine(t)
+			line := waitLine(t, sb.stdout)
 			if err := json.Unmarshal([]byte(line), &struct {
 				APIURL       *string `json:"api_url"`
 				ClientID     *string `json:"client_id"`
@@ -311,7 +310,7 @@ func pingFederate(t *testing.T) {
 				args, form = append(args, "--grid"), url.Values{"install_into": {info.EnterpriseID}}
 			}
 			ex := background(t, map[string]string{"CONNHUB_SLACK_CLIENT_SECRET": info.ClientSecret}, args...)
-			authorize := ex.stderr.waitMatch(t, "http://", "/oauth/v2/authorize?")
+			authorize := waitMatch(t, ex.stderr, "http://", "/oauth/v2/authorize?")
 			resp, err := browser.Get(sandboxtest.Consent(t, authorize, "allow", form).String())
 			if err != nil {
 				t.Fatal(err)
@@ -573,13 +572,13 @@ func snowAtlas(t *testing.T) {
 
 // bg is a command running in the background.
 type bg struct {
-	stdout, stderr *buffer
+	stdout, stderr *servetest.Buffer
 	done           chan int
 }
 
 func background(t *testing.T, env map[string]string, args ...string) *bg {
 	t.Helper()
-	b := &bg{stdout: &buffer{}, stderr: &buffer{}, done: make(chan int, 1)}
+	b := &bg{stdout: &servetest.Buffer{}, stderr: &servetest.Buffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		b.done <- cli.ExecuteEnv(ctx, args, b.stdout, b.stderr, func(k string) string { return env[k] })
@@ -600,37 +599,19 @@ func (b *bg) wait(t *testing.T) int {
 	return 0
 }
 
-// buffer is written by a command while a test reads it.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // waitLine waits for a first whole line and returns it.
-func (b *buffer) waitLine(t *testing.T) string {
+func waitLine(t *testing.T, b *servetest.Buffer) string {
 	t.Helper()
-	return b.waitFor(t, func(s string) (string, bool) {
+	return waitFor(t, b, func(s string) (string, bool) {
 		line, _, ok := strings.Cut(s, "\n")
 		return line, ok
 	})
 }
 
 // waitMatch waits for a word that begins with prefix and holds part.
-func (b *buffer) waitMatch(t *testing.T, prefix, part string) string {
+func waitMatch(t *testing.T, b *servetest.Buffer, prefix, part string) string {
 	t.Helper()
-	return b.waitFor(t, func(s string) (string, bool) {
+	return waitFor(t, b, func(s string) (string, bool) {
 		for _, w := range strings.Fields(s) {
 			if strings.HasPrefix(w, prefix) && strings.Contains(w, part) {
 				return w, true
@@ -640,7 +621,7 @@ func (b *buffer) waitMatch(t *testing.T, prefix, part string) string {
 	})
 }
 
-func (b *buffer) waitFor(t *testing.T, found func(string) (string, bool)) string {
+func waitFor(t *testing.T, b *servetest.Buffer, found func(string) (string, bool)) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
