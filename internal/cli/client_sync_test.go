@@ -188,6 +188,22 @@ func TestSyncAndRecordsCommands(t *testing.T) {
 	if code, _, errOut := h.cli(t, "export", id, "users", "--format", "xml"); code != 2 || !strings.Contains(errOut, "want jsonl or csv") {
 		t.Errorf("export --format xml: exit %d, %q; want a usage error", code, errOut)
 	}
+
+	// A second sync: sync list --limit shows the newest that many, 0 every one.
+	out = h.cliOK(t, "sync", "run", id, "--streams", "team", "--poll-interval", "20ms")
+	second := regexp.MustCompile(`started sync (\S+) of instance`).FindStringSubmatch(out)
+	if second == nil {
+		t.Fatalf("sync run printed:\n%s\nwant the sync's ID", out)
+	}
+	if runs := cliJSON[[]connhub.SyncRun](t, h, "sync", "list", id, "--limit", "1"); len(runs) != 1 || runs[0].ID != second[1] {
+		t.Errorf("sync list --limit 1: %d runs, want the newest, %s", len(runs), second[1])
+	}
+	if runs := cliJSON[[]connhub.SyncRun](t, h, "sync", "list", id, "--limit", "0"); len(runs) != 2 || runs[0].ID != second[1] || runs[1].ID != runID[1] {
+		t.Errorf("sync list --limit 0: %d runs, want %s then %s", len(runs), second[1], runID[1])
+	}
+	if code, _, errOut := h.cli(t, "sync", "list", id, "--limit", "-1"); code != 2 || !strings.Contains(errOut, "--limit -1") {
+		t.Errorf("sync list --limit -1: exit %d, %q; want a usage error", code, errOut)
+	}
 }
 
 // TestTruncatedExport: a hub whose export breaks off (here a server that

@@ -71,10 +71,11 @@ func streamNames(ctx context.Context, h *hubClient, _ []string) []cobra.Completi
 
 // syncIDs are the latest syncs of the instance args[0].
 func syncIDs(ctx context.Context, h *hubClient, args []string) []cobra.Completion {
-	runs, err := h.ListSyncs(ctx, args[0], 20)
+	page, err := h.ListSyncs(ctx, args[0], connhub.ListOptions{Limit: 20})
 	if err != nil {
 		return nil
 	}
+	runs := page.Syncs
 	out := make([]cobra.Completion, 0, len(runs))
 	for _, r := range runs {
 		out = append(out, cobra.CompletionWithDesc(r.ID, r.Status+", "+r.CreatedAt.UTC().Format("2006-01-02 15:04")))

@@ -172,7 +172,7 @@ func newSyncCmd(io streams) *cobra.Command {
 			return runSyncList(cmd.Context(), cf, args[0], listLimit, io)
 		},
 	}
-	listCmd.Flags().IntVar(&listLimit, "limit", 20, "how many syncs to list")
+	listCmd.Flags().IntVar(&listLimit, "limit", 20, "at most this many syncs, newest first (0: every one)")
 
 	cancelCmd := &cobra.Command{
 		Use:   "cancel INSTANCE SYNC",
@@ -360,10 +360,11 @@ func runSyncStatus(ctx context.Context, opts syncStatusOptions, io streams) erro
 	}
 	var run connhub.SyncRun
 	if opts.Sync == "" {
-		runs, err := h.ListSyncs(ctx, opts.Instance, 1)
+		page, err := h.ListSyncs(ctx, opts.Instance, connhub.ListOptions{Limit: 1})
 		if err != nil {
 			return h.fail(err)
 		}
+		runs := page.Syncs
 		if len(runs) == 0 {
 			return fmt.Errorf("instance %s has no sync yet: start one with `connhub sync run %s`", opts.Instance, opts.Instance)
 		}
@@ -428,12 +429,24 @@ func runSyncList(ctx context.Context, cf clientFlags, instance string, limit int
 	if err != nil {
 		return err
 	}
-	runs, err := h.ListSyncs(ctx, instance, limit)
-	if err != nil {
-		return h.fail(err)
+	if limit < 0 {
+		return usageError{fmt.Errorf("--limit %d: want 0 (every sync) or more", limit)}
 	}
-	if runs == nil {
-		runs = []connhub.SyncRun{}
+	// A page at a time, newest first, until the limit or the last page.
+	runs := []connhub.SyncRun{}
+	for o := (connhub.ListOptions{Limit: 1000}); ; {
+		if limit > 0 {
+			o.Limit = min(limit-len(runs), 1000)
+		}
+		page, err := h.ListSyncs(ctx, instance, o)
+		if err != nil {
+			return h.fail(err)
+		}
+		runs = append(runs, page.Syncs...)
+		if page.NextCursor == "" || (limit > 0 && len(runs) >= limit) {
+			break
+		}
+		o.Cursor = page.NextCursor
 	}
 	if !h.human() {
 		return h.emit(runs)

@@ -41,7 +41,7 @@ func (c *Console) syncsPage(w http.ResponseWriter, r *http.Request, req *request
 		c.fail(w, r, req, err)
 		return
 	}
-	runs, err := c.o.Syncs.List(r.Context(), req.p, id, runsShown)
+	runs, _, err := c.o.Syncs.List(r.Context(), req.p, id, store.Page{Limit: runsShown})
 	if err != nil {
 		c.fail(w, r, req, err)
 		return

@@ -42,7 +42,7 @@
 // records they write (syncs.go, records.go):
 //
 //	GET    /v1/streams
-//	POST   /v1/instances/{id}/syncs · GET /v1/instances/{id}/syncs?limit=
+//	POST   /v1/instances/{id}/syncs · GET /v1/instances/{id}/syncs?limit=&cursor=
 //	GET    /v1/instances/{id}/syncs/{sync}
 //	POST   /v1/instances/{id}/syncs/{sync}/cancel · POST …/resume
 //	GET|PUT|DELETE /v1/instances/{id}/sync-schedule

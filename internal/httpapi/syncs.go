@@ -10,6 +10,7 @@ import (
 
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/authz"
+	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 )
 
@@ -135,6 +136,7 @@ type syncRunOutput struct {
 type syncRunsOutput struct {
 	Body struct {
 		Syncs []SyncRun `json:"syncs" doc:"Newest first"`
+		Page
 	}
 }
 
@@ -185,16 +187,18 @@ func (a *API) syncRoutes() {
 			return &syncRunOutput{Location: "/v1/instances/" + in.ID + "/syncs/" + r.ID, Body: syncRunView(r)}, nil
 		})
 	huma.Register(a.huma, guarded(authz.ReadSyncs, huma.Operation{OperationID: "list-syncs", Method: http.MethodGet, Path: "/v1/instances/{id}/syncs",
-		Summary: "List an instance's syncs", Description: "Newest first.", Tags: tags}),
+		Summary: "List an instance's syncs", Description: "Newest first, a page at a time: pass next_cursor as cursor for the next page.", Tags: tags}),
 		func(ctx context.Context, in *struct {
 			IDPath
-			Limit int `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"How many runs"`
+			Cursor string `query:"cursor" doc:"The next_cursor of the previous page"`
+			Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"20" doc:"Page size"`
 		}) (*syncRunsOutput, error) {
-			runs, err := a.o.Syncs.List(ctx, principal(ctx), in.ID, in.Limit)
+			runs, next, err := a.o.Syncs.List(ctx, principal(ctx), in.ID, store.Page{After: in.Cursor, Limit: in.Limit})
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			out := &syncRunsOutput{}
+			out.Body.NextCursor = next
 			out.Body.Syncs = make([]SyncRun, len(runs))
 			for i, r := range runs {
 				out.Body.Syncs[i] = syncRunView(r)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -26,7 +27,9 @@ type Store interface {
 	Queries
 
 	// InTx runs fn in one transaction: everything fn does through q commits
-	// together, or, if fn returns an error or panics, not at all.
+	// together, or, if fn returns an error or panics, not at all. Where the
+	// backend is a SQL database, q is also a SQLTx: another library's writes
+	// (the job queue's) can join the same transaction.
 	InTx(ctx context.Context, fn func(q Queries) error) error
 
 	// Migrate applies every pending schema migration. Replicas that start at
@@ -130,9 +133,21 @@ type Queries interface {
 	UpdateCredential(ctx context.Context, orgID, id string, fn func(*Credential) error) (Credential, error)
 	DeleteCredential(ctx context.Context, orgID, id string) error
 
+	// CreateSyncRun inserts a run. An instance has at most one unfinished
+	// run (queued, running or interrupted), and the database holds to it:
+	// creating a second is ErrAlreadyExists, whichever of two concurrent
+	// creates comes second, on every replica.
 	CreateSyncRun(ctx context.Context, r SyncRun) (SyncRun, error)
 	GetSyncRun(ctx context.Context, orgID, id string) (SyncRun, error)
+	// ListSyncRuns lists one page of an instance's runs, newest first (by
+	// ID: runs made in the same millisecond in no particular order).
 	ListSyncRuns(ctx context.Context, orgID, instanceID string, page Page) ([]SyncRun, string, error)
+	// UnfinishedSyncRun is the instance's run that is queued, running or
+	// interrupted; ErrNotFound when it has none.
+	UnfinishedSyncRun(ctx context.Context, orgID, instanceID string) (SyncRun, error)
+	// UpdateSyncRun changes a run in an updater closure. Moving a run back
+	// to an unfinished status while another run of its instance is
+	// unfinished is ErrAlreadyExists, as for CreateSyncRun.
 	UpdateSyncRun(ctx context.Context, orgID, id string, fn func(*SyncRun) error) (SyncRun, error)
 	// ListUnfinishedSyncRuns lists runs queued, running or interrupted, of every
 	// organization, oldest first: for the engine to find runs whose replica
@@ -215,6 +230,14 @@ type Queries interface {
 	// DeleteExpiredConsoleSessions removes up to limit sessions, of every
 	// organization, that expired at or before now, and says how many.
 	DeleteExpiredConsoleSessions(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// SQLTx is what the Queries InTx hands its fn also are on a SQL backend:
+// the transaction they run in, so that writes made beside the store's (a
+// River job inserted with InsertTx) commit or roll back with them. Do not
+// commit or roll it back: InTx does.
+type SQLTx interface {
+	SQLTx() *sql.Tx
 }
 
 // Page asks for one page of a list: up to Limit rows (1 to 1000; 0 means 100)

@@ -5,10 +5,16 @@
 // who holds a billable seat, who was last active when, and a daily summary.
 //
 // A sync is a run of some streams of one instance. It is queued in River
-// (queue.go) on the hub's own database, and whichever replica's worker takes
-// it holds a lease on the run row, renewed while it works; a replica that
-// dies leaves the lease to lapse, and a sweeper on every replica queues the
-// run again. The run then resumes: each stream's checkpoint (a position:
+// (queue.go) on the hub's own database: the run's row, its audit event and
+// its job are written in one transaction (River's InsertTx on the store's
+// *sql.Tx, which Store.InTx's Queries expose as store.SQLTx), so neither is
+// ever there without the other. An instance has at most one unfinished run
+// (queued, running or interrupted): the database's unique index refuses a
+// second, from whichever replica, and Start and Resume answer 409
+// sync_in_progress naming the unfinished one; a due schedule skips.
+// Whichever replica's worker takes the job holds a lease on the run row,
+// renewed while it works; a replica that dies leaves the lease to lapse,
+// and a sweeper on every replica queues the run again. The run then resumes: each stream's checkpoint (a position:
 // workspace, parent record, Slack cursor, mark) is written in the same
 // transaction as the page of records it follows, records are upserted on
 // their natural keys, and a full walk marks what it did not see as deleted
@@ -42,6 +48,10 @@
 // most two ahead of its commits), fan-outs hold a few pages per parent
 // ahead, fan-outs and derivations read the store a page at a time
 // in key order, and the daily analytics file is read a line at a time.
+//
+// Changes is closed at the service's next write of a run, for those (the
+// tests) who wait for a run to move: read it, then wait, never sleep.
+// List pages an instance's runs, newest first, in SQL.
 //
 // A run's statuses: queued, running, then succeeded, failed or canceled.
 // A replica that stops cleanly gives its runs back as interrupted, and the

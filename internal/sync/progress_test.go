@@ -22,29 +22,6 @@ import (
 // that never go backwards, and a shutdown that interrupts a run rather than
 // failing it.
 
-// pollRun reads the run until done says it is what the test waits for, and
-// fails the test if the run ends first or a minute passes.
-func pollRun(t *testing.T, e *env, id string, what string, done func(sync.Run) bool) sync.Run {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		r, err := e.svc.Get(ctx, e.Admin, e.Instance.ID, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done(r) {
-			return r
-		}
-		if r.Status != store.RunQueued && r.Status != store.RunRunning {
-			t.Fatalf("the run %s (%s) before %s; %s", r.Status, r.Error, what, states(r))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s in a minute: the run is %s; %s", what, r.Status, states(r))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // spend calls method with the bot token until the sandbox answers 429: the
 // workspace's budget for it is spent for the rest of the window.
 func spend(t *testing.T, e *env, method string) {
@@ -79,7 +56,7 @@ func TestAWaitForSlacksBudgetShowsWhileItLasts(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- e.svc.Execute(ctx, r.OrgID, r.ID) }()
-	got := pollRun(t, e, r.ID, "wait shown while the call waits", func(r sync.Run) bool {
+	got := await(t, e, e.svc, r.ID, "wait shown while the call waits", func(r sync.Run) bool {
 		p := r.State["team"]
 		return p.WaitedMS > 0 && p.Calls == 0
 	})
@@ -88,7 +65,7 @@ func TestAWaitForSlacksBudgetShowsWhileItLasts(t *testing.T) {
 	}
 	// And it grows while the wait lasts.
 	first := got.State["team"].WaitedMS
-	pollRun(t, e, r.ID, "the wait growing", func(r sync.Run) bool { return r.State["team"].WaitedMS > first })
+	await(t, e, e.svc, r.ID, "the wait growing", func(r sync.Run) bool { return r.State["team"].WaitedMS > first })
 	if _, err := e.svc.Cancel(ctx, e.Admin, r.InstanceID, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +108,7 @@ func TestARunWhoseLeaseLapsedIsStalled(t *testing.T) {
 	if w := got.State["users"].WaitedMS; w != 0 {
 		t.Errorf("a stalled run's stream is shown waiting %dms: nothing waits", w)
 	}
-	runs, err := e.svc.List(ctx, e.Admin, r.InstanceID, 1)
+	runs, _, err := e.svc.List(ctx, e.Admin, r.InstanceID, store.Page{Limit: 1})
 	if err != nil || len(runs) != 1 || runs[0].Status != sync.RunStalled {
 		t.Errorf("listed: %+v %v, want it stalled", runs, err)
 	}
@@ -195,7 +172,7 @@ func TestCountersNeverGoBackwardsAcrossAResume(t *testing.T) {
 	stopCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.svc.Execute(stopCtx, r.OrgID, r.ID) }()
-	pollRun(t, e, r.ID, "a fan-out half way", func(r sync.Run) bool {
+	await(t, e, e.svc, r.ID, "a fan-out half way", func(r sync.Run) bool {
 		p := r.State["channel_members"]
 		return r.State["users"].State == sync.StateDone && p.State == sync.StateRunning && p.Parents > 20
 	})
@@ -273,7 +250,7 @@ func TestAShutdownInterruptsARunThatResumesByItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollRun(t, e, r.ID, "the run under way", func(r sync.Run) bool {
+	await(t, e, first, r.ID, "the run under way", func(r sync.Run) bool {
 		return r.Status == store.RunRunning && r.State["channel_members"].Parents > 0
 	})
 	logsBefore := len(e.Logs.String())
@@ -303,7 +280,7 @@ func TestAShutdownInterruptsARunThatResumesByItself(t *testing.T) {
 	// The hub starts again: the run is resumed without anyone asking.
 	second := e.replica(t, cfg)
 	stopSecond := serve(second)
-	if got := waitRun(t, e, r.ID); got.Status != store.RunSucceeded {
+	if got := waitRun(t, e, second, r.ID); got.Status != store.RunSucceeded {
 		t.Fatalf("after the restart the run %s: %s; %s", got.Status, got.Error, states(got))
 	}
 
@@ -312,11 +289,11 @@ func TestAShutdownInterruptsARunThatResumesByItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollRun(t, e, r.ID, "the second run under way", func(r sync.Run) bool { return r.State["channel_members"].Parents > 0 })
+	await(t, e, second, r.ID, "the second run under way", func(r sync.Run) bool { return r.State["channel_members"].Parents > 0 })
 	if _, err := e.svc.Cancel(ctx, e.Admin, r.InstanceID, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	got = waitRun(t, e, r.ID)
+	got = waitRun(t, e, second, r.ID)
 	stopSecond()
 	if got, _ = e.svc.Get(ctx, e.Admin, r.InstanceID, r.ID); got.Status != store.RunCanceled {
 		t.Errorf("a canceled run: %s %q", got.Status, got.Error)

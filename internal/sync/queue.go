@@ -8,11 +8,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -22,9 +21,11 @@ import (
 // Runs wait for workers in River, a job queue that keeps its jobs in the
 // hub's own database (the same SQLite file, or the same PostgreSQL database
 // that every replica shares), so that a queued run survives a restart and
-// any replica's worker may take it. A job only names its run: the run's
-// state is the run row and the checkpoints, and the run's lease, not River,
-// decides who works it.
+// any replica's worker may take it. A run's job is inserted in the
+// transaction that writes the run's row (InsertTx on the store's *sql.Tx),
+// so a crash between the two cannot leave a run without a job. A job only
+// names its run: the run's state is the run row and the checkpoints, and
+// the run's lease, not River, decides who works it.
 
 // runArgs is the job that works a run.
 type runArgs struct {
@@ -49,19 +50,37 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 // River's rescuer, hands a dead replica's run to another.
 func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
 
-type riverQueue[TTx any] struct {
-	client *river.Client[TTx]
+// riverQueue is River on the store's database. Its transactions are the
+// store's own *sql.Tx on both backends (riversqlite; riverdatabasesql on
+// PostgreSQL, listening for new jobs on a pgx connection of its own), so a
+// run's job is inserted in the transaction that writes the run's row.
+type riverQueue struct {
+	client *river.Client[*sql.Tx]
 	close  func()
 }
 
-func (q *riverQueue[TTx]) enqueue(ctx context.Context, orgID, runID string) error {
-	_, err := q.client.Insert(ctx, runArgs{OrgID: orgID, RunID: runID}, &river.InsertOpts{Queue: queueName, MaxAttempts: 1})
+var runOpts = &river.InsertOpts{Queue: queueName, MaxAttempts: 1}
+
+func (q *riverQueue) enqueue(ctx context.Context, orgID, runID string) error {
+	_, err := q.client.Insert(ctx, runArgs{OrgID: orgID, RunID: runID}, runOpts)
 	return err
 }
 
-func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
+// enqueueTx inserts the run's job in the transaction of tx, the Queries
+// that Store.InTx handed its fn: the job commits with the run's row or
+// neither does.
+func (q *riverQueue) enqueueTx(ctx context.Context, tx store.Queries, orgID, runID string) error {
+	sqlTx, ok := tx.(store.SQLTx)
+	if !ok || sqlTx.SQLTx() == nil {
+		return errors.New("sync: a run's job is queued in the store's SQL transaction, and there is none")
+	}
+	_, err := q.client.InsertTx(ctx, sqlTx.SQLTx(), runArgs{OrgID: orgID, RunID: runID}, runOpts)
+	return err
+}
 
-func (q *riverQueue[TTx]) stop(ctx context.Context) error {
+func (q *riverQueue) start(ctx context.Context) error { return q.client.Start(ctx) }
+
+func (q *riverQueue) stop(ctx context.Context) error {
 	err := q.client.Stop(ctx)
 	if q.close != nil {
 		q.close()
@@ -71,7 +90,7 @@ func (q *riverQueue[TTx]) stop(ctx context.Context) error {
 
 // newRiverQueue migrates River's tables and makes a client with the run
 // worker.
-func newRiverQueue[TTx any](ctx context.Context, s *Service, driver riverdriver.Driver[TTx], log *slog.Logger) (*riverQueue[TTx], error) {
+func newRiverQueue(ctx context.Context, s *Service, driver riverdriver.Driver[*sql.Tx], log *slog.Logger) (*riverQueue, error) {
 	if _, err := migrate(ctx, driver, log); err != nil {
 		return nil, err
 	}
@@ -90,7 +109,7 @@ func newRiverQueue[TTx any](ctx context.Context, s *Service, driver riverdriver.
 	if err != nil {
 		return nil, err
 	}
-	return &riverQueue[TTx]{client: client}, nil
+	return &riverQueue{client: client}, nil
 }
 
 // MigrateQueue creates or upgrades the tables of River, the job queue that
@@ -103,12 +122,7 @@ func MigrateQueue(ctx context.Context, db *sql.DB, backend, dsn string) (int, er
 	case "sqlite":
 		return migrate(ctx, riversqlite.New(db), quiet)
 	case "postgres":
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			return 0, fmt.Errorf("sync: open the job queue's pool: %w", err)
-		}
-		defer pool.Close()
-		return migrate(ctx, riverpgxv5.New(pool), quiet)
+		return migrate(ctx, riverdatabasesql.New(db), quiet)
 	}
 	return 0, fmt.Errorf("sync: no job queue for a %q store", backend)
 }
@@ -130,29 +144,35 @@ func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], log *
 
 // Attach puts the service's runs on a queue on the store's database,
 // migrating River's tables; Start queues runs from then on, and Serve works
-// them. dsn is the PostgreSQL URL for a PostgreSQL store (River opens its own
-// pool on it); ignored for SQLite.
+// them. db is the store's database: River inserts a run's job in the
+// store's transaction, and works its jobs through db. dsn is the
+// PostgreSQL URL for a PostgreSQL store, where River listens for new jobs
+// on a connection of its own; ignored for SQLite (River polls).
 func (s *Service) Attach(ctx context.Context, db *sql.DB, backend, dsn string) error {
 	if s.queue != nil {
 		return errors.New("sync: the service already has a queue")
 	}
 	log := s.log.With("part", "queue")
 	quiet := slog.New(levelAtLeast{slog.LevelWarn, log.Handler()})
+	var q *riverQueue
 	var err error
 	switch backend {
 	case "sqlite":
-		s.queue, err = newRiverQueue(ctx, s, riversqlite.New(db), quiet)
+		q, err = newRiverQueue(ctx, s, riversqlite.New(db), quiet)
 	case "postgres":
-		var pool *pgxpool.Pool
-		pool, err = pgxpool.New(ctx, dsn)
-		if err != nil {
-			return fmt.Errorf("sync: open the job queue's pool: %w", err)
+		var cfg *pgxpool.Config
+		if cfg, err = pgxpool.ParseConfig(dsn); err != nil {
+			return fmt.Errorf("sync: the job queue's listener: %w", err)
 		}
-		var q *riverQueue[pgx.Tx]
-		q, err = newRiverQueue(ctx, s, riverpgxv5.New(pool), quiet)
-		if q != nil {
+		// River takes the listener's one connection out of the pool and
+		// keeps it (riverdatabasesql.NewWithPgxListener).
+		cfg.MinConns, cfg.MaxConns = 0, 1
+		var pool *pgxpool.Pool
+		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+			return fmt.Errorf("sync: open the job queue's listener: %w", err)
+		}
+		if q, err = newRiverQueue(ctx, s, riverdatabasesql.NewWithPgxListener(db, pool), quiet); q != nil {
 			q.close = pool.Close
-			s.queue = q
 		} else {
 			pool.Close()
 		}
@@ -160,9 +180,9 @@ func (s *Service) Attach(ctx context.Context, db *sql.DB, backend, dsn string) e
 		err = fmt.Errorf("no job queue for a %q store", backend)
 	}
 	if err != nil {
-		s.queue = nil
 		return fmt.Errorf("sync: %w", err)
 	}
+	s.queue = q
 	return nil
 }
 
@@ -231,25 +251,30 @@ func (s *Service) sweep(ctx context.Context) {
 
 // resumeInterrupted queues again a run a replica's shutdown interrupted.
 // The replica that moves it back to queued (a versioned update) queues its
-// job, so that of several sweeping at once, one does.
+// job in the same transaction, so that of several sweeping at once, one
+// does, and the run is never queued without a job.
 func (s *Service) resumeInterrupted(ctx context.Context, r store.SyncRun) {
 	claimed := false
-	_, err := s.store.UpdateSyncRun(ctx, r.OrgID, r.ID, func(cur *store.SyncRun) error {
-		if cur.Version != r.Version || cur.Status != store.RunInterrupted {
-			return nil // another replica claimed it
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		_, err := q.UpdateSyncRun(ctx, r.OrgID, r.ID, func(cur *store.SyncRun) error {
+			if cur.Version != r.Version || cur.Status != store.RunInterrupted {
+				return nil // another replica claimed it
+			}
+			cur.Status, cur.Error, claimed = store.RunQueued, "", true
+			return nil
+		})
+		if err != nil || !claimed {
+			return err
 		}
-		cur.Status, cur.Error, claimed = store.RunQueued, "", true
-		return nil
+		return s.enqueueTx(ctx, q, r)
 	})
-	if err != nil || !claimed {
-		if err != nil {
-			s.log.Warn("sync: sweep: resume an interrupted run", "run", r.ID, "err", err)
-		}
+	if err != nil {
+		s.log.Warn("sync: sweep: resume an interrupted run", "run", r.ID, "err", err)
 		return
 	}
-	s.log.Info("sync: resuming a run a shutdown interrupted", "run", r.ID)
-	if err := s.queue.enqueue(ctx, r.OrgID, r.ID); err != nil {
-		s.log.Warn("sync: sweep: queue a run", "run", r.ID, "err", err)
+	if claimed {
+		s.notify()
+		s.log.Info("sync: resuming a run a shutdown interrupted", "run", r.ID)
 	}
 }
 
@@ -271,5 +296,3 @@ func (h levelAtLeast) WithAttrs(a []slog.Attr) slog.Handler {
 func (h levelAtLeast) WithGroup(g string) slog.Handler {
 	return levelAtLeast{h.min, h.Handler.WithGroup(g)}
 }
-
-var _ = errors.New

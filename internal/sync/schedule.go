@@ -123,7 +123,8 @@ func (s *Service) DeleteSchedule(ctx context.Context, p tenant.Principal, instan
 
 // startDue starts a run for each schedule that is due. A replica claims a
 // schedule by moving its next run on (a versioned update), so that of
-// several replicas sweeping at once, one starts the run.
+// several replicas sweeping at once, one starts the run. A due schedule
+// whose instance has an unfinished run skips this time, without error.
 func (s *Service) startDue(ctx context.Context) {
 	due, err := s.store.ListDueSyncSchedules(ctx, s.now(), 100)
 	if err != nil {
@@ -146,6 +147,13 @@ func (s *Service) startDue(ctx context.Context) {
 		var opts Options
 		json.Unmarshal(sc.Options, &opts)
 		run, err := s.Start(ctx, audit.System(sc.OrgID), sc.InstanceID, StartInput{Streams: sc.Streams, Options: opts, Trigger: "schedule"})
+		var problem *apierror.Problem
+		if errors.As(err, &problem) && problem.Code == "sync_in_progress" {
+			// The instance's last run has not finished: this one is
+			// skipped, and the schedule waits for its next time.
+			s.log.Info("sync: a scheduled sync skipped: the instance has an unfinished run", "instance", sc.InstanceID, "err", err)
+			continue
+		}
 		if err != nil {
 			s.log.Warn("sync: a scheduled sync did not start", "instance", sc.InstanceID, "err", err)
 			continue

@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
@@ -55,10 +55,18 @@ type Service struct {
 	ttl    time.Duration
 	cfg    Config
 	queue  queue
+
+	changeMu gosync.Mutex
+	changed  chan struct{} // closed at the next change of a run (Changes)
 }
 
 // queue is where runs wait for a worker: River on the hub's database.
 type queue interface {
+	// enqueueTx queues the run's job in the transaction of q (from
+	// Store.InTx), which writes the run's row.
+	enqueueTx(ctx context.Context, q store.Queries, orgID, runID string) error
+	// enqueue queues the job of a run whose row is as it should be (the
+	// sweeper's: a run no replica works).
 	enqueue(ctx context.Context, orgID, runID string) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
@@ -179,11 +187,6 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 	if err := in.Options.checkJoin(inst); err != nil {
 		return Run{}, err
 	}
-	if busy, err := s.unfinished(ctx, p.Org.ID, instanceID); err != nil {
-		return Run{}, err
-	} else if busy != "" {
-		return Run{}, apierror.New(http.StatusConflict, "sync_in_progress", "the instance's sync "+busy+" has not finished; wait for it or cancel it")
-	}
 	trigger := in.Trigger
 	if trigger == "" {
 		trigger = "manual"
@@ -196,41 +199,84 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 	prog, _ := json.Marshal(progress)
 	run := store.SyncRun{ID: store.NewID("run"), OrgID: p.Org.ID, InstanceID: instanceID, Status: store.RunQueued, Trigger: trigger,
 		Streams: names, Options: opts, Progress: prog}
+	// The row, its audit event and its job commit together: no run is left
+	// without a job to work it, and no job names a run that is not there.
+	// The database refuses a second unfinished run of the instance
+	// (store.ErrAlreadyExists), whichever replica asked.
 	err = s.store.InTx(ctx, func(q store.Queries) (err error) {
 		if run, err = q.CreateSyncRun(ctx, run); err != nil {
 			return err
 		}
-		return audit.Write(ctx, q, p, audit.Event{Action: "sync.start", TargetType: "instance", TargetID: instanceID,
-			Details: map[string]any{"run": run.ID, "streams": names, "trigger": trigger}})
+		if err := audit.Write(ctx, q, p, audit.Event{Action: "sync.start", TargetType: "instance", TargetID: instanceID,
+			Details: map[string]any{"run": run.ID, "streams": names, "trigger": trigger}}); err != nil {
+			return err
+		}
+		return s.enqueueTx(ctx, q, run)
 	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return Run{}, s.inProgress(ctx, p.Org.ID, instanceID, "; wait for it or cancel it")
+	}
 	if err != nil {
 		return Run{}, err
 	}
-	if s.queue != nil {
-		if err := s.queue.enqueue(ctx, run.OrgID, run.ID); err != nil {
-			s.fail(ctx, run.OrgID, run.ID, "could not be queued: "+err.Error())
-			return Run{}, fmt.Errorf("sync: queue the run: %w", err)
-		}
-	}
+	s.notify()
 	s.log.Info("sync: queued", "run", run.ID, "instance", instanceID, "streams", len(names), "trigger", trigger)
 	return s.view(run), nil
 }
 
-// unfinished is the ID of the instance's run that is queued or running, "" if none.
-func (s *Service) unfinished(ctx context.Context, orgID, instanceID string) (string, error) {
-	after := ""
-	for {
-		runs, err := s.store.ListUnfinishedSyncRuns(ctx, after, 500)
-		if err != nil || len(runs) == 0 {
-			return "", err
-		}
-		for _, r := range runs {
-			if r.OrgID == orgID && r.InstanceID == instanceID {
-				return r.ID, nil
-			}
-		}
-		after = runs[len(runs)-1].ID
+// enqueueTx queues the run's job in the transaction of q, where the service
+// has a queue (without one, a test works runs with Execute).
+func (s *Service) enqueueTx(ctx context.Context, q store.Queries, r store.SyncRun) error {
+	if s.queue == nil {
+		return nil
 	}
+	if err := s.queue.enqueueTx(ctx, q, r.OrgID, r.ID); err != nil {
+		return fmt.Errorf("sync: queue the run: %w", err)
+	}
+	return nil
+}
+
+// inProgress is the 409 for a run the database refused: the instance has
+// an unfinished run, which it names.
+func (s *Service) inProgress(ctx context.Context, orgID, instanceID, advice string) error {
+	busy := "another sync of the instance"
+	if r, err := s.store.UnfinishedSyncRun(ctx, orgID, instanceID); err == nil {
+		busy = "the instance's sync " + r.ID
+	}
+	return apierror.New(http.StatusConflict, "sync_in_progress", busy+" has not finished"+advice)
+}
+
+// Changes is closed at this service's next change of a run: a run created,
+// taken by a worker, its progress saved, ended, canceled, resumed or queued
+// again. Take it, read the run, and wait on it before reading again: no
+// change is missed between the read and the wait. It tells of this
+// service's changes only, not of another replica's.
+func (s *Service) Changes() <-chan struct{} {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// notify tells those waiting on Changes that a run changed.
+func (s *Service) notify() {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// updateRun is store.UpdateSyncRun, telling Changes when it wrote.
+func (s *Service) updateRun(ctx context.Context, orgID, runID string, fn func(*store.SyncRun) error) (store.SyncRun, error) {
+	r, err := s.store.UpdateSyncRun(ctx, orgID, runID, fn)
+	if err == nil {
+		s.notify()
+	}
+	return r, err
 }
 
 // view reads a run's progress and options, and says how it is now: a run
@@ -278,39 +324,27 @@ func (s *Service) get(ctx context.Context, orgID, instanceID, runID string) (Run
 	return s.view(r), nil
 }
 
-// List lists an instance's runs, newest first.
-func (s *Service) List(ctx context.Context, p tenant.Principal, instanceID string, limit int) ([]Run, error) {
+// List lists one page of an instance's runs, newest first, and the cursor
+// of the next page ("" at the end).
+func (s *Service) List(ctx context.Context, p tenant.Principal, instanceID string, page store.Page) ([]Run, string, error) {
 	if err := authz.Allow(p, authz.ReadSyncs, instanceID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	orgID := p.Org.ID
 	if _, err := s.store.GetInstance(ctx, orgID, instanceID); errors.Is(err, store.ErrNotFound) {
-		return nil, apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
+		return nil, "", apierror.New(http.StatusNotFound, "not_found", "there is no instance "+instanceID)
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var all []store.SyncRun
-	after := ""
-	for {
-		page, next, err := s.store.ListSyncRuns(ctx, orgID, instanceID, store.Page{After: after, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if next == "" {
-			break
-		}
-		after = next
+	runs, next, err := s.store.ListSyncRuns(ctx, orgID, instanceID, page)
+	if err != nil {
+		return nil, "", err
 	}
-	slices.Reverse(all)
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	out := make([]Run, len(all))
-	for i, r := range all {
+	out := make([]Run, len(runs))
+	for i, r := range runs {
 		out[i] = s.view(r)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Cancel stops a run: queued, it never starts; running, its worker stops at
@@ -345,6 +379,7 @@ func (s *Service) Cancel(ctx context.Context, p tenant.Principal, instanceID, ru
 	if err != nil {
 		return Run{}, err
 	}
+	s.notify()
 	return s.view(r), nil
 }
 
@@ -358,11 +393,6 @@ func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, ru
 	orgID := p.Org.ID
 	if _, err := s.get(ctx, orgID, instanceID, runID); err != nil {
 		return Run{}, err
-	}
-	if busy, err := s.unfinished(ctx, orgID, instanceID); err != nil {
-		return Run{}, err
-	} else if busy != "" && busy != runID {
-		return Run{}, apierror.New(http.StatusConflict, "sync_in_progress", "the instance's sync "+busy+" has not finished")
 	}
 	var r store.SyncRun
 	err := s.store.InTx(ctx, func(q store.Queries) (err error) {
@@ -380,16 +410,22 @@ func (s *Service) Resume(ctx context.Context, p tenant.Principal, instanceID, ru
 		if err != nil {
 			return err
 		}
-		return audit.Write(ctx, q, p, audit.Event{Action: "sync.resume", TargetType: "instance", TargetID: instanceID, Details: map[string]any{"run": runID}})
+		if err := audit.Write(ctx, q, p, audit.Event{Action: "sync.resume", TargetType: "instance", TargetID: instanceID, Details: map[string]any{"run": runID}}); err != nil {
+			return err
+		}
+		// A queued or running run gets a job too: one more is harmless
+		// (a held lease refuses it), and it gives a queued run whose job
+		// was lost a worker.
+		return s.enqueueTx(ctx, q, r)
 	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		// Back to queued, it would have been a second unfinished run.
+		return Run{}, s.inProgress(ctx, orgID, instanceID, "")
+	}
 	if err != nil {
 		return Run{}, err
 	}
-	if s.queue != nil {
-		if err := s.queue.enqueue(ctx, orgID, runID); err != nil {
-			return Run{}, err
-		}
-	}
+	s.notify()
 	return s.view(r), nil
 }
 
@@ -400,7 +436,7 @@ func (s *Service) fail(ctx context.Context, orgID, runID, why string) {
 	if ctx.Err() != nil {
 		status, why, finished = store.RunInterrupted, interruptedReason, time.Time{}
 	}
-	_, err := s.store.UpdateSyncRun(context.WithoutCancel(ctx), orgID, runID, func(r *store.SyncRun) error {
+	_, err := s.updateRun(context.WithoutCancel(ctx), orgID, runID, func(r *store.SyncRun) error {
 		r.Status, r.Error, r.FinishedAt, r.LeaseOwner, r.LeaseUntil = status, why, finished, "", time.Time{}
 		return nil
 	})
@@ -417,7 +453,7 @@ var errNotOurs = errors.New("sync: the run is not this replica's to work")
 // the run is being worked here already (a job delivered twice, or queued
 // again by a resume while it ran), and two walkers must not share it.
 func (s *Service) acquire(ctx context.Context, orgID, runID string) (store.SyncRun, error) {
-	return s.store.UpdateSyncRun(ctx, orgID, runID, func(r *store.SyncRun) error {
+	return s.updateRun(ctx, orgID, runID, func(r *store.SyncRun) error {
 		now := s.now()
 		switch {
 		case r.Status != store.RunQueued && r.Status != store.RunRunning && r.Status != store.RunInterrupted:
@@ -488,7 +524,7 @@ func (s *Service) Execute(ctx context.Context, orgID, runID string) error {
 	<-beat
 
 	progress, _ := r.snapshot()
-	_, err = s.store.UpdateSyncRun(context.WithoutCancel(ctx), orgID, runID, func(cur *store.SyncRun) error {
+	_, err = s.updateRun(context.WithoutCancel(ctx), orgID, runID, func(cur *store.SyncRun) error {
 		if cur.LeaseOwner != s.owner {
 			return errNotOurs // another replica took it over: leave it to them
 		}
@@ -550,7 +586,7 @@ func (s *Service) heartbeat(ctx context.Context, r *runner, stop context.CancelC
 		if !dirty && !renew {
 			continue
 		}
-		_, err := s.store.UpdateSyncRun(ctx, r.run.OrgID, r.run.ID, func(cur *store.SyncRun) error {
+		_, err := s.updateRun(ctx, r.run.OrgID, r.run.ID, func(cur *store.SyncRun) error {
 			switch {
 			case cur.LeaseOwner != s.owner:
 				return errLeaseLost

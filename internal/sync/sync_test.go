@@ -99,6 +99,42 @@ func (e *env) run(t testing.TB, in sync.StartInput) sync.Run {
 	return r
 }
 
+// await reads the run each time worker, the service that works it, changes
+// a run, until done says it is what the test waits for; it fails the test
+// if the run ends first. No clock: the test's own timeout bounds the wait.
+func await(t *testing.T, e *env, worker *sync.Service, id, what string, done func(sync.Run) bool) sync.Run {
+	t.Helper()
+	for {
+		changed := worker.Changes()
+		r, err := e.svc.Get(ctx, e.Admin, e.Instance.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(r) {
+			return r
+		}
+		if ended(r) {
+			t.Fatalf("the run %s (%s) before %s; %s", r.Status, r.Error, what, states(r))
+		}
+		<-changed
+	}
+}
+
+// waitRun waits for the run to end, as worker works it.
+func waitRun(t *testing.T, e *env, worker *sync.Service, id string) sync.Run {
+	t.Helper()
+	return await(t, e, worker, id, "its end", ended)
+}
+
+// ended says the run is over: no replica will work it again unasked.
+func ended(r sync.Run) bool {
+	switch r.Status {
+	case store.RunQueued, store.RunRunning, store.RunInterrupted, sync.RunStalled:
+		return false
+	}
+	return true
+}
+
 // records reads a stream's live records.
 func (e *env) records(t testing.TB, stream string) []store.Record {
 	t.Helper()

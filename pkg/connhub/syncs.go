@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -46,21 +46,25 @@ func (c *Client) GetSync(ctx context.Context, instanceID, syncID string) (SyncRu
 	return out, err
 }
 
-// ListSyncs returns an instance's latest runs, newest first (GET
-// /v1/instances/{id}/syncs); limit 0 leaves the number to the hub (20).
-func (c *Client) ListSyncs(ctx context.Context, instanceID string, limit int) ([]SyncRun, error) {
+// ListSyncs returns one page of an instance's runs, newest first (GET
+// /v1/instances/{id}/syncs); opts.Limit 0 leaves the page size to the hub
+// (20). Pass the page's NextCursor as opts.Cursor for the next page.
+func (c *Client) ListSyncs(ctx context.Context, instanceID string, opts ListOptions) (SyncPage, error) {
+	var out SyncPage
 	if err := needID("instance", instanceID); err != nil {
-		return nil, err
+		return out, err
 	}
-	var q url.Values
-	if limit > 0 {
-		q = url.Values{"limit": {strconv.Itoa(limit)}}
-	}
-	var out struct {
-		Syncs []SyncRun `json:"syncs"`
-	}
-	err := c.do(ctx, http.MethodGet, syncsPath(instanceID), q, nil, &out)
-	return out.Syncs, err
+	err := c.do(ctx, http.MethodGet, syncsPath(instanceID), pageQuery(nil, opts.Cursor, opts.Limit), nil, &out)
+	return out, err
+}
+
+// AllSyncs iterates over every run of an instance, newest first, page after
+// page. It stops at the first error, which it yields.
+func (c *Client) AllSyncs(ctx context.Context, instanceID string) iter.Seq2[SyncRun, error] {
+	return all(ctx, ListOptions{}, func(ctx context.Context, o ListOptions) ([]SyncRun, string, error) {
+		p, err := c.ListSyncs(ctx, instanceID, o)
+		return p.Syncs, p.NextCursor, err
+	})
 }
 
 // CancelSync stops a run (POST /v1/instances/{id}/syncs/{sync}/cancel): a

@@ -59,8 +59,8 @@ func TestSyncsAndRecords(t *testing.T) {
 	if got, err := h.c.GetSync(ctx, inst.ID, run.ID); err != nil || got.Status != connhub.RunSucceeded {
 		t.Errorf("GetSync: %s, %v", got.Status, err)
 	}
-	if list, err := h.c.ListSyncs(ctx, inst.ID, 5); err != nil || len(list) == 0 || list[0].Finished() != true {
-		t.Errorf("ListSyncs: %d runs, %v", len(list), err)
+	if list, err := h.c.ListSyncs(ctx, inst.ID, connhub.ListOptions{Limit: 5}); err != nil || len(list.Syncs) == 0 || list.Syncs[0].Finished() != true {
+		t.Errorf("ListSyncs: %d runs, %v", len(list.Syncs), err)
 	}
 	_, err = h.c.CancelSync(ctx, inst.ID, run.ID)
 	wantError(t, err, http.StatusConflict, "sync_finished")
@@ -68,6 +68,28 @@ func TestSyncsAndRecords(t *testing.T) {
 	wantError(t, err, http.StatusConflict, "sync_finished")
 	_, err = h.c.GetSync(ctx, inst.ID, "run_nosuchrun")
 	wantError(t, err, http.StatusNotFound, "not_found")
+
+	// The runs, newest first, a page at a time.
+	second, err := h.c.StartSync(ctx, inst.ID, connhub.StartSyncInput{Streams: []string{"team"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, err := h.c.ListSyncs(ctx, inst.ID, connhub.ListOptions{Limit: 1}); err != nil || len(page.Syncs) != 1 || page.Syncs[0].ID != second.ID || page.NextCursor == "" {
+		t.Errorf("ListSyncs(limit 1): %d runs, next %q, %v; want %s and a next page", len(page.Syncs), page.NextCursor, err, second.ID)
+	}
+	var ids []string
+	for r, err := range h.c.AllSyncs(ctx, inst.ID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	if !slices.Equal(ids, []string{second.ID, run.ID}) {
+		t.Errorf("AllSyncs: %v, want %s then %s", ids, second.ID, run.ID)
+	}
+	if _, err := h.c.CancelSync(ctx, inst.ID, second.ID); err != nil {
+		t.Fatal(err)
+	}
 
 	// Every record, a page of 7 at a time.
 	keys := map[string]bool{}

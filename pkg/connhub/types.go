@@ -630,6 +630,12 @@ type AppPage struct {
 	NextCursor string `json:"next_cursor"` // "" on the last page
 }
 
+// SyncPage is one page of an instance's runs, newest first.
+type SyncPage struct {
+	Syncs      []SyncRun `json:"syncs"`
+	NextCursor string    `json:"next_cursor"` // "" on the last page
+}
+
 // InstancePage is one page of instances.
 type InstancePage struct {
 	Instances  []Instance `json:"instances"`

@@ -57,7 +57,10 @@ type Store struct {
 	stmts  map[string]*sql.Stmt // prepared lookups (lookup)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.SQLTx = (*queries)(nil)
+)
 
 // New wraps an open database. The store owns db and closes it.
 func New(db *sql.DB, d *Dialect, keys *secrets.Keyring) *Store {
@@ -102,6 +105,9 @@ type queries struct {
 	keys *secrets.Keyring
 	s    *Store
 	tx   bool
+	// sqlTx is db where it is a transaction: for the writes of others that
+	// join it (store.SQLTx).
+	sqlTx *sql.Tx
 }
 
 // inTx runs fn in a transaction, or directly when q is already in one.
@@ -131,8 +137,11 @@ func (q *queries) inTx(ctx context.Context, fn func(q *queries) error) (err erro
 			err = fmt.Errorf("store: commit: %w", q.mapErr(cerr))
 		}
 	}()
-	return fn(&queries{db: tx, d: q.d, keys: q.keys, s: q.s, tx: true})
+	return fn(&queries{db: tx, d: q.d, keys: q.keys, s: q.s, tx: true, sqlTx: tx})
 }
+
+// SQLTx is the transaction q runs in (store.SQLTx); nil outside InTx.
+func (q *queries) SQLTx() *sql.Tx { return q.sqlTx }
 
 // write waits for the right to write, where the database takes one writer
 // at a time, and returns what gives it back.

@@ -84,9 +84,22 @@ func (q *queries) GetSyncRun(ctx context.Context, orgID, id string) (store.SyncR
 	return q.getRun(ctx, `org_id = ? AND id = ?`, orgID, id)
 }
 
+// ListSyncRuns pages newest first: the cursor is the last ID shown, and the
+// next page is the IDs below it.
 func (q *queries) ListSyncRuns(ctx context.Context, orgID, instanceID string, p store.Page) ([]store.SyncRun, string, error) {
-	return listAfter(ctx, q, "sync runs", scanRun, func(r store.SyncRun) string { return r.ID }, p,
-		`SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND id > ? ORDER BY id LIMIT ?`, orgID, instanceID)
+	after, limit := pageArgs(p)
+	rows, err := collect(scanRun)(q.query(ctx, `SELECT `+runCols+` FROM sync_runs WHERE org_id = ? AND instance_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`,
+		orgID, instanceID, after, after, limit))
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list sync runs: %w", err)
+	}
+	rows, next := nextCursor(rows, p, func(r store.SyncRun) string { return r.ID })
+	return rows, next, nil
+}
+
+// UnfinishedSyncRun reads the one row the index sync_runs_unfinished allows.
+func (q *queries) UnfinishedSyncRun(ctx context.Context, orgID, instanceID string) (store.SyncRun, error) {
+	return q.getRun(ctx, `org_id = ? AND instance_id = ? AND status IN (?, ?, ?)`, orgID, instanceID, store.RunQueued, store.RunRunning, store.RunInterrupted)
 }
 
 func (q *queries) ListUnfinishedSyncRuns(ctx context.Context, after string, limit int) ([]store.SyncRun, error) {

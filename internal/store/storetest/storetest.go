@@ -76,6 +76,8 @@ func Run(t *testing.T, b Backend) {
 		{"RecordKeysOrderBytewise", testRecordKeyOrder},
 		{"QueryRecords", testQueryRecords},
 		{"SyncRunLeaseAndProgress", testSyncRunLease},
+		{"OneUnfinishedSyncRunPerInstance", testOneUnfinishedRun},
+		{"SyncRunsNewestFirstInPages", testSyncRunPages},
 		{"SyncSchedules", testSyncSchedules},
 		{"Audit", testAudit},
 		{"AuditChain", testAuditChain},
@@ -102,6 +104,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Keys", func(t *testing.T) { t.Parallel(); testKeys(t, b) })
 	t.Run("Replicas", func(t *testing.T) { t.Parallel(); testReplicas(t, b) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, b) })
+	t.Run("MigrationEndsExtraUnfinishedRuns", func(t *testing.T) { t.Parallel(); testUnfinishedRunsMigration(t, b) })
 }
 
 type env struct{ s store.Store }
@@ -846,7 +849,8 @@ func testSyncRunLease(t *testing.T, e *env) {
 	done, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "manual", Status: store.RunSucceeded})
 	must(t, err)
 	// A run its replica's shutdown interrupted is unfinished: it resumes.
-	interrupted, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in2.ID, Trigger: "manual", Status: store.RunInterrupted})
+	in3 := e.instance(t, o2.ID, nil)
+	interrupted, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o2.ID, InstanceID: in3.ID, Trigger: "manual", Status: store.RunInterrupted})
 	must(t, err)
 	var ids []string
 	after := ""
@@ -863,6 +867,132 @@ func testSyncRunLease(t *testing.T, e *env) {
 	}
 	if !slices.Contains(ids, run.ID) || !slices.Contains(ids, queued.ID) || !slices.Contains(ids, interrupted.ID) || slices.Contains(ids, done.ID) {
 		t.Errorf("unfinished runs %v: want %s, %s and %s, not %s", ids, run.ID, queued.ID, interrupted.ID, done.ID)
+	}
+}
+
+// testOneUnfinishedRun: an instance has at most one run queued, running or
+// interrupted, and the database holds to it against concurrent creates.
+func testOneUnfinishedRun(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	_, err := e.s.UnfinishedSyncRun(ctx, o.ID, in.ID)
+	wantErr(t, "the unfinished run of an instance without runs", err, store.ErrNotFound)
+
+	// Replicas asked at the same moment: exactly one create wins.
+	const racers = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []store.SyncRun
+	var lost []error
+	start := make(chan struct{})
+	for range racers {
+		wg.Go(func() {
+			<-start
+			r, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual"})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				lost = append(lost, err)
+			} else {
+				won = append(won, r)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%d of %d concurrent creates of an unfinished run succeeded, want 1 (errors: %v)", len(won), racers, lost)
+	}
+	for _, err := range lost {
+		wantErr(t, "a second unfinished run", err, store.ErrAlreadyExists)
+	}
+	got, err := e.s.UnfinishedSyncRun(ctx, o.ID, in.ID)
+	if err != nil || got.ID != won[0].ID {
+		t.Errorf("the unfinished run: %s %v, want %s", got.ID, err, won[0].ID)
+	}
+	// The same inside a transaction, and the transaction's other writes go
+	// with it.
+	err = e.s.InTx(ctx, func(q store.Queries) error {
+		if _, err := q.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Status: store.RunInterrupted}); err != nil {
+			return err
+		}
+		return errors.New("unreachable")
+	})
+	wantErr(t, "an interrupted run beside a queued one, in a transaction", err, store.ErrAlreadyExists)
+
+	// Finished runs do not count; another instance is another matter.
+	for _, status := range []string{store.RunSucceeded, store.RunFailed, store.RunCanceled} {
+		_, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Status: status})
+		must(t, err)
+	}
+	other := e.instance(t, o.ID, nil)
+	_, err = e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: other.ID, Trigger: "manual"})
+	must(t, err)
+
+	// Once the run has finished, a new one may start.
+	failed, err := e.s.UpdateSyncRun(ctx, o.ID, won[0].ID, func(r *store.SyncRun) error {
+		r.Status, r.Error = store.RunFailed, "boom"
+		return nil
+	})
+	must(t, err)
+	next, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "schedule"})
+	must(t, err)
+	// And the failed one cannot be resumed while the new one is unfinished.
+	_, err = e.s.UpdateSyncRun(ctx, o.ID, failed.ID, func(r *store.SyncRun) error {
+		r.Status, r.Error = store.RunQueued, ""
+		return nil
+	})
+	wantErr(t, "resuming a run while another is unfinished", err, store.ErrAlreadyExists)
+	if got, _ := e.s.GetSyncRun(ctx, o.ID, failed.ID); got.Status != store.RunFailed {
+		t.Errorf("the run whose resume was refused is %s, want still failed", got.Status)
+	}
+	// A running run's own updates (its progress, its lease) are no second run.
+	_, err = e.s.UpdateSyncRun(ctx, o.ID, next.ID, func(r *store.SyncRun) error {
+		r.Status, r.LeaseOwner, r.LeaseUntil = store.RunRunning, "replica-1", time.Now().Add(time.Minute)
+		return nil
+	})
+	must(t, err)
+	_, err = e.s.UpdateSyncRun(ctx, o.ID, next.ID, func(r *store.SyncRun) error {
+		r.Status, r.Error = store.RunInterrupted, "stopping"
+		return nil
+	})
+	must(t, err)
+}
+
+// testSyncRunPages: an instance's runs, newest first, a page at a time.
+func testSyncRunPages(t *testing.T, e *env) {
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	var want []string
+	for range 7 {
+		r, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Status: store.RunSucceeded})
+		must(t, err)
+		want = append(want, r.ID)
+	}
+	other := e.instance(t, o.ID, nil)
+	_, err := e.s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: other.ID, Trigger: "manual"})
+	must(t, err)
+	slices.Sort(want)
+	slices.Reverse(want)
+	var got []string
+	after, pages := "", 0
+	for {
+		page, next, err := e.s.ListSyncRuns(ctx, o.ID, in.ID, store.Page{After: after, Limit: 3})
+		must(t, err)
+		pages++
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("the pages do not end")
+		}
+		after = next
+	}
+	if !slices.Equal(got, want) || pages != 3 {
+		t.Errorf("runs in %d pages of 3: %v, want %v (newest first) in 3", pages, got, want)
 	}
 }
 
@@ -1432,6 +1562,59 @@ func testMigrations(t *testing.T, b Backend) {
 		})
 	}
 	wg.Wait()
+}
+
+// testUnfinishedRunsMigration: a database where an instance has several
+// unfinished runs (made before the rule) migrates: the newest stays, the
+// others are marked failed saying why, and the rule holds from then on.
+func testUnfinishedRunsMigration(t *testing.T, b Backend) {
+	s, _ := b.New(t, Keys(t, 1))
+	raw, ok := s.(rawDB)
+	if !ok {
+		t.Skip("the backend has no SQL database to set up")
+	}
+	// The database as it was before migration 9.
+	for _, q := range []string{`DROP INDEX sync_runs_unfinished`, `DELETE FROM goose_db_version WHERE version_id = 9`} {
+		if _, err := raw.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{s: s}
+	o := e.org(t)
+	in := e.instance(t, o.ID, nil)
+	var runs []store.SyncRun
+	for _, status := range []string{store.RunRunning, store.RunInterrupted, store.RunQueued} {
+		r, err := s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Status: status, LeaseOwner: "replica-1"})
+		must(t, err)
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(a, b store.SyncRun) int { return strings.Compare(a.ID, b.ID) })
+	done, err := s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual", Status: store.RunSucceeded})
+	must(t, err)
+	other := e.instance(t, o.ID, nil)
+	alone, err := s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: other.ID, Trigger: "manual", Status: store.RunRunning})
+	must(t, err)
+
+	must(t, s.Migrate(ctx))
+	newest := runs[len(runs)-1]
+	for _, r := range append(runs, done, alone) {
+		got, err := s.GetSyncRun(ctx, o.ID, r.ID)
+		must(t, err)
+		switch r.ID {
+		case newest.ID, done.ID, alone.ID:
+			if got.Status != r.Status || got.Version != r.Version {
+				t.Errorf("run %s (%s) became %s v%d; want it left alone", r.ID, r.Status, got.Status, got.Version)
+			}
+		default:
+			if got.Status != store.RunFailed || !strings.Contains(got.Error, "another run of the instance") || got.LeaseOwner != "" ||
+				got.FinishedAt.IsZero() || got.Version != r.Version+1 {
+				t.Errorf("an older unfinished run after the migration: %s %q, owner %q, finished %s, v%d; want failed saying why, no owner",
+					got.Status, got.Error, got.LeaseOwner, got.FinishedAt, got.Version)
+			}
+		}
+	}
+	_, err = s.CreateSyncRun(ctx, store.SyncRun{OrgID: o.ID, InstanceID: in.ID, Trigger: "manual"})
+	wantErr(t, "a second unfinished run after the migration", err, store.ErrAlreadyExists)
 }
 
 func testInstallationSecret(t *testing.T, e *env) {
