@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connhub/connhub/internal/config"
+	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/replica"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/store"
@@ -163,17 +164,17 @@ func runKeysAdd(cfg config.Config, io streams) (secrets.Key, error) {
 
 // openKeyFileHub opens the hub for a step of a key's lifecycle: the key
 // file the step changes, and the hub's store and keys, which must hold the
-// key named. The caller closes h.store.
-func openKeyFileHub(ctx context.Context, cfg config.Config, id string, io streams) (path string, h *hub, err error) {
+// key named. The caller closes h.Store.
+func openKeyFileHub(ctx context.Context, cfg config.Config, id string, io streams) (path string, h *hub.Database, err error) {
 	if path, err = keyFileOf(cfg); err != nil {
 		return "", nil, err
 	}
 	if h, err = openHub(ctx, cfg, io.stdout, newLogger(cfg, io.stderr)); err != nil {
 		return "", nil, err
 	}
-	if !h.keys.Has(id) {
-		h.store.Close()
-		return "", nil, fmt.Errorf("the key file %s holds no key %q (it holds %s): add one with `connhub keys add`", path, id, strings.Join(h.keys.IDs(), ", "))
+	if !h.Keys.Has(id) {
+		h.Store.Close()
+		return "", nil, fmt.Errorf("the key file %s holds no key %q (it holds %s): add one with `connhub keys add`", path, id, strings.Join(h.Keys.IDs(), ", "))
 	}
 	return path, h, nil
 }
@@ -183,8 +184,8 @@ func runKeysPromote(ctx context.Context, cfg config.Config, id string, wait time
 	if err != nil {
 		return err
 	}
-	defer h.store.Close()
-	if h.keys.Primary() == id {
+	defer h.Store.Close()
+	if h.Keys.Primary() == id {
 		fmt.Fprintf(io.stdout, "connhub: key %s already seals\n", id)
 		return nil
 	}
@@ -210,12 +211,12 @@ func runKeysReseal(ctx context.Context, cfg config.Config, wait time.Duration, i
 	if err != nil {
 		return err
 	}
-	defer h.store.Close()
-	primary := h.keys.Primary()
+	defer h.Store.Close()
+	primary := h.Keys.Primary()
 	if _, err := waitForReplicas(ctx, h, wait, func(live []store.Replica) []string { return replica.SealingWith(live, primary, true) }); err != nil {
 		return err
 	}
-	live, err := replica.Live(ctx, h.store, time.Now())
+	live, err := replica.Live(ctx, h.Store, time.Now())
 	if err != nil {
 		return err
 	}
@@ -223,12 +224,12 @@ func runKeysReseal(ctx context.Context, cfg config.Config, wait time.Duration, i
 		return fmt.Errorf("refused: the live replicas %s do not hold key %s, which seals; resealing now would leave them unable to open any secret. Give them the key file, then try again",
 			strings.Join(lacking, ", "), primary)
 	}
-	n, err := h.store.Reseal(ctx)
+	n, err := h.Store.Reseal(ctx)
 	if err != nil {
 		return fmt.Errorf("reseal: %w (secrets already resealed stay readable with the new key; run again to finish)", err)
 	}
 	recordKeyEvent(ctx, h, io, "keys.reseal", map[string]any{"key": primary, "resealed": n})
-	fmt.Fprintf(io.stdout, "connhub: sealed %d secrets again with key %s; the keys %s can open them\n", n, primary, strings.Join(h.keys.IDs(), ", "))
+	fmt.Fprintf(io.stdout, "connhub: sealed %d secrets again with key %s; the keys %s can open them\n", n, primary, strings.Join(h.Keys.IDs(), ", "))
 	if others := replica.SealingWith(live, primary, true); len(others) > 0 {
 		fmt.Fprintf(io.stdout, "connhub: the replicas %s still seal new secrets with another key; once they seal with %s (`connhub keys status`), run `connhub keys reseal` again\n",
 			strings.Join(others, ", "), primary)
@@ -241,8 +242,8 @@ func runKeysRetire(ctx context.Context, cfg config.Config, id string, wait time.
 	if err != nil {
 		return err
 	}
-	defer h.store.Close()
-	if h.keys.Primary() == id {
+	defer h.Store.Close()
+	if h.Keys.Primary() == id {
 		return fmt.Errorf("refused: key %s is the primary, which seals; promote another key first", id)
 	}
 	sealing, err := waitForReplicas(ctx, h, wait, func(live []store.Replica) []string { return replica.SealingWith(live, id, false) })
@@ -252,7 +253,7 @@ func runKeysRetire(ctx context.Context, cfg config.Config, id string, wait time.
 	if len(sealing) > 0 {
 		return fmt.Errorf("refused: the live replicas %s still seal new secrets with key %s; wait until they read the key file again (`connhub keys status`)", strings.Join(sealing, ", "), id)
 	}
-	counts, err := h.store.SealedKeyCounts(ctx)
+	counts, err := h.Store.SealedKeyCounts(ctx)
 	if err != nil {
 		return err
 	}
@@ -306,24 +307,24 @@ func runKeysStatus(ctx context.Context, cfg config.Config, out output, io stream
 	if err != nil {
 		return err
 	}
-	defer h.store.Close()
-	counts, err := h.store.SealedKeyCounts(ctx)
+	defer h.Store.Close()
+	counts, err := h.Store.SealedKeyCounts(ctx)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	live, err := replica.Live(ctx, h.store, now)
+	live, err := replica.Live(ctx, h.Store, now)
 	if err != nil {
 		return err
 	}
 	from := "CONNHUB_ENCRYPTION_KEYS"
-	if h.keyFile != "" {
-		from = h.keyFile
+	if h.KeyFile != "" {
+		from = h.KeyFile
 	}
 	if !out.human() {
 		st := keysStatus{From: from, Missing: map[string]int64{}}
-		for _, id := range h.keys.IDs() {
-			st.Keys = append(st.Keys, keyStatus{id, map[bool]string{true: "seals", false: "opens"}[id == h.keys.Primary()], int64(counts[id])})
+		for _, id := range h.Keys.IDs() {
+			st.Keys = append(st.Keys, keyStatus{id, map[bool]string{true: "seals", false: "opens"}[id == h.Keys.Primary()], int64(counts[id])})
 			delete(counts, id)
 		}
 		for id, n := range counts {
@@ -335,9 +336,9 @@ func runKeysStatus(ctx context.Context, cfg config.Config, out output, io stream
 		return out.emit(io.stdout, st)
 	}
 	fmt.Fprintf(io.stdout, "keys (%s):\n", from)
-	for _, id := range h.keys.IDs() {
+	for _, id := range h.Keys.IDs() {
 		role := "opens"
-		if id == h.keys.Primary() {
+		if id == h.Keys.Primary() {
 			role = "seals"
 		}
 		fmt.Fprintf(io.stdout, "  %-32s %-6s %d secrets\n", id, role, counts[id])
@@ -355,12 +356,12 @@ func runKeysStatus(ctx context.Context, cfg config.Config, out output, io stream
 
 // waitForReplicas asks bad of the live replicas until it lists none or wait
 // has passed, and returns its last answer.
-func waitForReplicas(ctx context.Context, h *hub, wait time.Duration, bad func([]store.Replica) []string) ([]string, error) {
+func waitForReplicas(ctx context.Context, h *hub.Database, wait time.Duration, bad func([]store.Replica) []string) ([]string, error) {
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		live, err := replica.Live(ctx, h.store, time.Now())
+		live, err := replica.Live(ctx, h.Store, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -381,16 +382,16 @@ func waitForReplicas(ctx context.Context, h *hub, wait time.Duration, bad func([
 // audit log: the keys seal every organization's secrets. The step is done
 // by then (the key file changed), so a failure to record it is printed, not
 // returned.
-func recordKeyEvent(ctx context.Context, h *hub, io streams, action string, details map[string]any) {
+func recordKeyEvent(ctx context.Context, h *hub.Database, io streams, action string, details map[string]any) {
 	after := ""
 	for {
-		orgs, next, err := h.store.ListOrganizations(ctx, store.Page{After: after, Limit: store.MaxPage})
+		orgs, next, err := h.Store.ListOrganizations(ctx, store.Page{After: after, Limit: store.MaxPage})
 		if err != nil {
 			fmt.Fprintf(io.stderr, "connhub: %s is not in the audit log: %v\n", action, err)
 			return
 		}
 		for _, o := range orgs {
-			if _, err := h.store.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "system", ActorID: "system", CredentialID: "cli",
+			if _, err := h.Store.AppendAudit(ctx, store.AuditEvent{OrgID: o.ID, ActorKind: "system", ActorID: "system", CredentialID: "cli",
 				Action: action, TargetType: "key", TargetID: fmt.Sprint(details["key"]), Details: details}); err != nil {
 				fmt.Fprintf(io.stderr, "connhub: %s is not in organization %s's audit log: %v\n", action, o.ID, err)
 			}

@@ -3,37 +3,20 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	gosync "sync"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/connector"
-	"github.com/connhub/connhub/internal/connector/slack"
-	"github.com/connhub/connhub/internal/console"
-	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/httpserver"
+	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/instance"
-	"github.com/connhub/connhub/internal/proxy"
-	"github.com/connhub/connhub/internal/ratelimit"
-	"github.com/connhub/connhub/internal/replica"
 	"github.com/connhub/connhub/internal/secrets"
-	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
-	"github.com/connhub/connhub/internal/sync"
-	"github.com/connhub/connhub/internal/tenant"
 )
 
 func newServeCmd(io streams) *cobra.Command {
@@ -119,79 +102,22 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 		apps = append(apps, appInput("Slack app "+cfg.SlackClientID, cfg.SlackClientID, cfg.SlackClientSecret, cfg.SlackSigningSecret))
 	}
 
-	h, err := openHub(ctx, cfg, io.stdout, log)
+	db, err := openHub(ctx, cfg, io.stdout, log)
 	if err != nil {
 		return err
 	}
-	defer h.store.Close()
-	keysDone := watchKeys(ctx, h, log)
-	defer func() { cancel(); <-keysDone }() // before the store closes: a clean stop removes the heartbeat
-	svc, err := instance.New(ctx, instance.Options{
-		Store: h.store, Slack: slack.New(slackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
-		CallbackURL: publicURL + "/v1/oauth/slack/callback",
-	})
+	defer db.Store.Close()
+	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), Apps: apps,
+		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log})
 	if err != nil {
 		return err
 	}
-	for _, app := range apps {
-		if _, err := svc.EnsureApp(ctx, h.org.ID, app); err != nil {
-			return fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
-		}
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// Failed authentications are throttled per source address and per
-	// credential, wherever they happen: the API, the proxy, the console.
-	auth := &tenant.Authenticator{Store: h.store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(reg)}
-	// One pacer for the proxy and the syncs: Slack's budgets are per
-	// workspace and method, whoever calls.
-	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
-			func() float64 { return float64(pacer.Waiting()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
-			func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
-	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer,
-		MaxBodiesInFlight: hc.MaxBodiesInFlight})
-	if err != nil {
-		return err
-	}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
-		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
-	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: svc, Pacer: pacer, Log: log})
-	if err != nil {
-		return err
-	}
-	syncs, err := sync.New(sync.Config{Store: h.store, Caller: caller, Log: log})
-	if err != nil {
-		return err
-	}
-	web, err := console.New(console.Options{Store: h.store, Instances: svc, Auth: auth, Syncs: syncs, BaseURL: publicURL, Log: log})
-	if err != nil {
-		return err
-	}
-	api := httpapi.New(httpapi.Options{
-		Store: h.store, Instances: svc, Auth: auth, Log: log, Version: version(), Proxy: px, Syncs: syncs, Console: web,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Ready:   func(ctx context.Context) error { _, _, err := h.store.MigrationVersion(ctx); return err },
-	})
-	// Syncs wait in River, in the hub's database: attached before the API
-	// serves, so that every run asked for is queued at once.
-	if err := syncs.Attach(ctx, h.db, h.backend, h.dsn); err != nil {
-		return err
-	}
-	go svc.RunRefresher(ctx, time.Minute)
-	// Expired OAuth states are deleted, and installs whose every link
-	// expired are failed, every minute.
-	sweep := time.NewTicker(time.Minute)
-	defer sweep.Stop()
-	go svc.RunSweeper(ctx, sweep.C)
-	// The sync workers and their sweeper; they stop when ctx ends, runs in
-	// flight at their next page.
-	queue := make(chan error, 1)
-	go func() { queue <- syncs.Serve(ctx, h.db, h.backend, h.dsn) }()
+	background := h.Run(ctx)
+	// The background stops before the store closes: a clean stop removes
+	// the replica's heartbeat.
+	defer func() { cancel(); <-background }()
 
-	srv.SetHandler(api.Handler())
+	srv.SetHandler(h.Handler())
 	fmt.Fprintf(io.stdout, "connhub: serving on %s (console %s/, API %s/v1, OpenAPI %s/openapi.json)\n", publicURL, publicURL, publicURL, publicURL)
 	if withSandbox {
 		fmt.Fprintf(io.stdout, "connhub: Slack is the sandbox at %s (%s; controls at %s/_sandbox/; kept in %s)\n", slackURL, sandboxSays(sbInfo), slackURL,
@@ -200,66 +126,29 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	var failed error
-	queueStopped := false
 	select {
 	case err := <-done:
 		failed = fmt.Errorf("serve: %w", err)
-	case err := <-queue:
-		// The workers return before ctx ends only when they cannot start.
-		failed, queueStopped = fmt.Errorf("serve: the sync queue: %w", err), true
+	case err := <-background:
+		if err != nil {
+			failed = fmt.Errorf("serve: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	cancel()
 	// Calls waiting for Slack's budget are answered 503 shutting_down now,
 	// rather than cut off when the shutdown's time runs out.
-	pacer.Close()
+	h.Close()
 	shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
 	if err := srv.Shutdown(shutdown); err != nil {
 		log.Warn("serve: shutdown", "err", err)
-	}
-	if !queueStopped {
-		if err := <-queue; err != nil {
-			log.Warn("serve: the sync queue did not stop cleanly", "err", err)
-		}
 	}
 	if failed != nil {
 		return failed
 	}
 	log.Info("serve: stopped")
 	return nil
-}
-
-// watchKeys keeps the hub's key ring in step with its key file (on change,
-// on SIGHUP, and when a secret names a key the ring lacks) and writes the
-// replica's heartbeats, until ctx ends; the channel it returns is closed once
-// both have stopped.
-func watchKeys(ctx context.Context, h *hub, log *slog.Logger) <-chan struct{} {
-	beat := replica.New(h.store, h.keys, nil, log)
-	done := make(chan struct{})
-	var wg gosync.WaitGroup
-	if h.keyFile != "" {
-		reloader := secrets.NewReloader(h.keyFile, h.keys, secrets.ReloaderOptions{
-			StillUsed: func(ctx context.Context, ids []string) (map[string]int, error) { return h.store.SealedKeyCounts(ctx) },
-			OnChange:  beat.Poke,
-			Log:       log,
-		})
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		poll := time.NewTicker(secrets.DefaultPollInterval)
-		wg.Go(func() {
-			defer signal.Stop(hup)
-			defer poll.Stop()
-			reloader.Run(ctx, poll.C, hup)
-		})
-	}
-	beats := time.NewTicker(replica.HeartbeatInterval)
-	wg.Go(func() {
-		defer beats.Stop()
-		beat.Run(ctx, beats.C)
-	})
-	go func() { wg.Wait(); close(done) }()
-	return done
 }
 
 func appInput(name, clientID string, secret, signing secrets.Secret) instance.AppInput {

@@ -14,19 +14,21 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"sync"
+	gosync "sync"
 	"testing"
 	"time"
 
-	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/store/postgres"
 	"github.com/connhub/connhub/internal/store/sqlite"
 	"github.com/connhub/connhub/internal/store/storetest"
+	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -40,6 +42,10 @@ type Options struct {
 	// nil installs the Business+ edition's scopes. NoInstall installs none.
 	Install   *instance.CreateInput
 	NoInstall bool
+	// Sync and Caller change the sync service's and the Slack caller's
+	// options before the hub builds them (hub.Options).
+	Sync   func(*sync.Config)
+	Caller func(*slackcall.Options)
 }
 
 // Hub is a hub's parts, running.
@@ -50,8 +56,9 @@ type Hub struct {
 	Store    store.Store
 	DSN      string // the store's location: a SQLite path or a PostgreSQL URL
 	Keys     *secrets.Keyring
-	KeysText string // Keys in the key-file format, for a child process (it reveals them: tests only)
-	Services *instance.Service
+	KeysText string            // Keys in the key-file format, for a child process (it reveals them: tests only)
+	Hub      *hub.Hub          // the hub's services, wired as serve wires them
+	Services *instance.Service // Hub.Instances
 	Admin    tenant.Principal
 	Instance store.Instance // the installed instance
 	Logs     *Logs          // everything the hub's parts logged
@@ -93,11 +100,22 @@ func Start(t testing.TB, o Options) *Hub {
 	if err := h.Store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.Services, err = instance.New(ctx, instance.Options{Store: h.Store, Slack: slack.New(h.SlackURL, &http.Client{Timeout: 30 * time.Second}),
-		Log: h.Log, CallbackURL: "http://127.0.0.1:9/v1/oauth/slack/callback"})
+	// The hub as serve wires it, on this store, over the sandbox; paced
+	// when the sandbox limits rates. Its queue is not attached: tests work
+	// runs in their own goroutines.
+	var window time.Duration
+	if o.Sandbox.RateLimits {
+		window = o.Sandbox.RateWindow
+		if window == 0 {
+			window = time.Minute
+		}
+	}
+	h.Hub, err = hub.New(ctx, hub.Options{Database: &hub.Database{Store: h.Store, Keys: h.Keys}, SlackURL: h.SlackURL,
+		PublicURL: "http://127.0.0.1:9", RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.Services = h.Hub.Instances
 	h.Admin = Organization(t, h.Store, "acme")
 	if _, err := h.Services.EnsureApp(ctx, h.Admin.Org.ID, instance.AppInput{Name: "sandbox app", ClientID: h.Info.ClientID,
 		ClientSecret: secrets.Secret(h.Info.ClientSecret), SigningSecret: secrets.Secret(h.Info.SigningSecret)}); err != nil {
@@ -171,7 +189,7 @@ func (h *Hub) consent(t testing.TB, authorizeURL string, form url.Values) store.
 
 // Logs collects log lines, safe for concurrent writers.
 type Logs struct {
-	mu sync.Mutex
+	mu gosync.Mutex
 	b  bytes.Buffer
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/query"
-	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/store"
@@ -31,25 +30,19 @@ type env struct {
 
 func setup(t testing.TB, o hubtest.Options, cfg sync.Config, callerOpts ...func(*slackcall.Options)) *env {
 	t.Helper()
+	// The hub's own sync service and caller, with the test's options.
+	o.Sync = func(c *sync.Config) {
+		st, caller, log := c.Store, c.Caller, c.Log
+		*c = cfg
+		c.Store, c.Caller, c.Log = st, caller, log
+	}
+	o.Caller = func(co *slackcall.Options) {
+		for _, f := range callerOpts {
+			f(co)
+		}
+	}
 	h := hubtest.Start(t, o)
-	var pacer *ratelimit.Pacer
-	if o.Sandbox.RateLimits {
-		pacer = ratelimit.New(ratelimit.Options{Window: o.Sandbox.RateWindow})
-	}
-	co := slackcall.Options{SlackURL: h.SlackURL, Tokens: h.Services, Pacer: pacer, Log: h.Log}
-	for _, f := range callerOpts {
-		f(&co)
-	}
-	caller, err := slackcall.New(co)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store, cfg.Caller, cfg.Log = h.Store, caller, h.Log
-	svc, err := sync.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{Hub: h, svc: svc, caller: caller}
+	return &env{Hub: h, svc: h.Hub.Syncs, caller: h.Hub.Caller}
 }
 
 // replica is another sync service on e's hub: a second replica, or the hub

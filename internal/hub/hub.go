@@ -1,0 +1,227 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	gosync "sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/console"
+	"github.com/connhub/connhub/internal/httpapi"
+	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/ratelimit"
+	"github.com/connhub/connhub/internal/replica"
+	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/sync"
+	"github.com/connhub/connhub/internal/tenant"
+)
+
+// Options say how a hub is wired. Serve sets them from the configuration;
+// tests set what they test and leave the rest.
+type Options struct {
+	Database *Database
+	// SlackURL is Slack's base URL: https://slack.com, or a sandbox's.
+	SlackURL string
+	// PublicURL is where the hub is reached, for Slack's OAuth redirect.
+	PublicURL string
+	// RateWindow is the length of Slack's rate window the pacer paces to;
+	// zero builds no pacer (tests of a sandbox without rate limits).
+	RateWindow time.Duration
+	// Apps are registered in the first organization at start, once.
+	Apps []instance.AppInput
+	// MaxBodiesInFlight bounds the request bodies the proxy holds at once.
+	MaxBodiesInFlight int64
+	Version           string
+	Log               *slog.Logger
+	// Sync and Caller, when set, change the sync service's and the Slack
+	// caller's options before they are built (tests: a clock, a lease).
+	Sync   func(*sync.Config)
+	Caller func(*slackcall.Options)
+}
+
+// Hub is connhub, wired: every service, the one pacer, the HTTP handler.
+type Hub struct {
+	DB        *Database
+	Instances *instance.Service
+	Auth      *tenant.Authenticator
+	Pacer     *ratelimit.Pacer // nil without a rate window
+	Proxy     *proxy.Proxy
+	Caller    *slackcall.Caller
+	Syncs     *sync.Service
+	Console   *console.Console
+	API       *httpapi.API
+	Registry  *prometheus.Registry
+	log       *slog.Logger
+}
+
+// New wires a hub over an open database. Its sync queue is attached, so that
+// every run asked for through its API is queued at once; Run starts its
+// workers and the rest of its background.
+func New(ctx context.Context, o Options) (*Hub, error) {
+	if o.Database == nil || o.Database.Store == nil {
+		return nil, errors.New("hub: no database")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	d, log := o.Database, o.Log
+	h := &Hub{DB: d, log: log, Registry: prometheus.NewRegistry()}
+	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	h.Instances, err = instance.New(ctx, instance.Options{
+		Store: d.Store, Slack: slack.New(o.SlackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
+		CallbackURL: o.PublicURL + "/v1/oauth/slack/callback",
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, app := range o.Apps {
+		if _, err := h.Instances.EnsureApp(ctx, d.Org.ID, app); err != nil {
+			return nil, fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
+		}
+	}
+	// Failed authentications are throttled per source address and per
+	// credential, wherever they happen: the API, the proxy, the console.
+	h.Auth = &tenant.Authenticator{Store: d.Store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(h.Registry)}
+	if o.RateWindow > 0 {
+		// One pacer for the proxy and the syncs: Slack's budgets are per
+		// workspace and method, whoever calls.
+		pacer := ratelimit.New(ratelimit.Options{Window: o.RateWindow})
+		h.Pacer = pacer
+		h.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
+				func() float64 { return float64(pacer.Waiting()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
+				func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
+	}
+	h.Proxy, err = proxy.New(proxy.Options{SlackURL: o.SlackURL, Instances: h.Instances, Auth: h.Auth, Log: log, Metrics: proxy.NewMetrics(h.Registry),
+		Pacer: h.Pacer, MaxBodiesInFlight: o.MaxBodiesInFlight})
+	if err != nil {
+		return nil, err
+	}
+	px := h.Proxy
+	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
+		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
+	co := slackcall.Options{SlackURL: o.SlackURL, Tokens: h.Instances, Pacer: h.Pacer, Log: log}
+	if o.Caller != nil {
+		o.Caller(&co)
+	}
+	if h.Caller, err = slackcall.New(co); err != nil {
+		return nil, err
+	}
+	sc := sync.Config{Store: d.Store, Caller: h.Caller, Log: log}
+	if o.Sync != nil {
+		o.Sync(&sc)
+	}
+	if h.Syncs, err = sync.New(sc); err != nil {
+		return nil, err
+	}
+	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, BaseURL: o.PublicURL, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	h.API = httpapi.New(httpapi.Options{
+		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console,
+		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
+		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
+	})
+	// Syncs wait in River, in the hub's database: attached before the API
+	// serves, so that every run asked for is queued at once.
+	if d.SQL != nil {
+		if err := h.Syncs.Attach(ctx, d.SQL, d.Backend, d.DSN); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Handler is the hub's HTTP handler: the API, the proxy, the console.
+func (h *Hub) Handler() http.Handler { return h.API.Handler() }
+
+// Run runs the hub's background until ctx ends: token refreshes ahead of
+// expiry, the sweeper of expired installs (every minute), the sync workers,
+// the key ring kept in step with its key file, and the replica's
+// heartbeats. It returns a channel that says why the background stopped: an
+// error if the sync workers could not start, nil once ctx ended and
+// everything stopped (runs in flight at their next page).
+func (h *Hub) Run(ctx context.Context) <-chan error {
+	ctx, cancel := context.WithCancel(ctx)
+	d := h.DB
+	var wg gosync.WaitGroup
+	wg.Go(func() { h.Instances.RunRefresher(ctx, time.Minute) })
+	sweep := time.NewTicker(time.Minute)
+	wg.Go(func() {
+		defer sweep.Stop()
+		h.Instances.RunSweeper(ctx, sweep.C)
+	})
+	h.watchKeys(ctx, &wg)
+	var queueErr error
+	if d.SQL != nil {
+		wg.Go(func() {
+			// The workers return before ctx ends only when they cannot start.
+			if queueErr = h.Syncs.Serve(ctx, d.SQL, d.Backend, d.DSN); queueErr != nil && ctx.Err() == nil {
+				cancel()
+			}
+		})
+	}
+	done := make(chan error, 1)
+	go func() {
+		wg.Wait()
+		cancel()
+		if queueErr != nil {
+			done <- fmt.Errorf("the sync queue: %w", queueErr)
+		}
+		close(done)
+	}()
+	return done
+}
+
+// Close ends every wait for Slack's budget, present and future, so that the
+// calls waiting are answered (503 shutting_down) rather than cut off when a
+// shutdown's time runs out.
+func (h *Hub) Close() {
+	if h.Pacer != nil {
+		h.Pacer.Close()
+	}
+}
+
+// watchKeys keeps the key ring in step with its key file (on change, on
+// SIGHUP, and when a secret names a key the ring lacks) and writes the
+// replica's heartbeats, until ctx ends.
+func (h *Hub) watchKeys(ctx context.Context, wg *gosync.WaitGroup) {
+	d := h.DB
+	beat := replica.New(d.Store, d.Keys, nil, h.log)
+	if d.KeyFile != "" {
+		reloader := secrets.NewReloader(d.KeyFile, d.Keys, secrets.ReloaderOptions{
+			StillUsed: func(ctx context.Context, ids []string) (map[string]int, error) { return d.Store.SealedKeyCounts(ctx) },
+			OnChange:  beat.Poke,
+			Log:       h.log,
+		})
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		poll := time.NewTicker(secrets.DefaultPollInterval)
+		wg.Go(func() {
+			defer signal.Stop(hup)
+			defer poll.Stop()
+			reloader.Run(ctx, poll.C, hup)
+		})
+	}
+	beats := time.NewTicker(replica.HeartbeatInterval)
+	wg.Go(func() {
+		defer beats.Stop()
+		beat.Run(ctx, beats.C)
+	})
+}
