@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -108,13 +107,19 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	defer h.store.Close()
 	keysDone := watchKeys(ctx, h, log)
 	defer func() { cancel(); <-keysDone }() // before the store closes: a clean stop removes the heartbeat
+	// One pacer and one stack to call Slack, for the proxy, the syncs, the
+	// installs and the token refreshes: Slack's budgets are per workspace
+	// and method, whoever calls (internal/slackcall).
+	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
+	stack := slackcall.NewStack(slackcall.StackOptions{Pacer: pacer, Log: log})
 	svc, err := instance.New(ctx, instance.Options{
-		Store: h.store, Slack: slack.New(slackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
+		Store: h.store, Slack: slack.New(slackURL, stack.Client(slackcall.InstallPolicy, 30*time.Second)), Log: log,
 		CallbackURL: publicURL + "/v1/oauth/slack/callback",
 	})
 	if err != nil {
 		return err
 	}
+	stack = stack.WithTokens(svc)
 	for _, app := range apps {
 		if _, err := svc.EnsureApp(ctx, h.org.ID, app); err != nil {
 			return fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
@@ -125,22 +130,19 @@ func runServe(ctx context.Context, cfg config.Config, withSandbox bool, io strea
 	// Failed authentications are throttled per source address and per
 	// credential, wherever they happen: the API, the proxy, the console.
 	auth := &tenant.Authenticator{Store: h.store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(reg)}
-	// One pacer for the proxy and the syncs: Slack's budgets are per
-	// workspace and method, whoever calls.
-	pacer := ratelimit.New(ratelimit.Options{Window: cfg.RateWindow()})
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
 			func() float64 { return float64(pacer.Waiting()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
 			func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
-	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Pacer: pacer,
+	px, err := proxy.New(proxy.Options{SlackURL: slackURL, Instances: svc, Auth: auth, Log: log, Metrics: proxy.NewMetrics(reg), Stack: stack,
 		MaxBodiesInFlight: hc.MaxBodiesInFlight})
 	if err != nil {
 		return err
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
 		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
-	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: svc, Pacer: pacer, Log: log})
+	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Stack: stack})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/slacksim/sandboxtest"
 	"github.com/connhub/connhub/internal/store"
@@ -52,6 +53,9 @@ type Hub struct {
 	Keys     *secrets.Keyring
 	KeysText string // Keys in the key-file format, for a child process (it reveals them: tests only)
 	Services *instance.Service
+	// Stack is the one way to Slack, as serve wires it (no pacer: a test
+	// that wants one makes its own stack), with Services as its tokens.
+	Stack    *slackcall.Stack
 	Admin    tenant.Principal
 	Instance store.Instance // the installed instance
 	Logs     *Logs          // everything the hub's parts logged
@@ -93,11 +97,13 @@ func Start(t testing.TB, o Options) *Hub {
 	if err := h.Store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.Services, err = instance.New(ctx, instance.Options{Store: h.Store, Slack: slack.New(h.SlackURL, &http.Client{Timeout: 30 * time.Second}),
+	h.Stack = slackcall.NewStack(slackcall.StackOptions{Log: h.Log})
+	h.Services, err = instance.New(ctx, instance.Options{Store: h.Store, Slack: slack.New(h.SlackURL, h.Stack.Client(slackcall.InstallPolicy, 30*time.Second)),
 		Log: h.Log, CallbackURL: "http://127.0.0.1:9/v1/oauth/slack/callback"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.Stack = h.Stack.WithTokens(h.Services)
 	h.Admin = Organization(t, h.Store, "acme")
 	if _, err := h.Services.EnsureApp(ctx, h.Admin.Org.ID, instance.AppInput{Name: "sandbox app", ClientID: h.Info.ClientID,
 		ClientSecret: secrets.Secret(h.Info.ClientSecret), SigningSecret: secrets.Secret(h.Info.SigningSecret)}); err != nil {
