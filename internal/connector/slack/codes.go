@@ -28,9 +28,12 @@ const (
 	Revoke
 	// Reauth: Slack refuses the token: the instance needs re-authentication.
 	Reauth
-	// Refused: Slack refused what the caller brought (the app's client ID
-	// or secret, an OAuth code, a refresh token): the caller's input, not
-	// Slack's failure.
+	// BadApp: Slack refused the app's client ID or secret: the app's
+	// configuration is wrong (a new secret on trial is not kept).
+	BadApp
+	// Refused: Slack refused what the caller brought (an OAuth code, its
+	// redirect URI or PKCE verifier, a refresh token): the caller's input,
+	// not Slack's failure.
 	Refused
 	// SkipStream: Slack will not answer this here (a scope, a plan, an admin
 	// the token lacks): a sync skips the stream and goes on with the others.
@@ -47,7 +50,7 @@ const (
 	NoData
 )
 
-var actionNames = [...]string{"fail", "retry", "refresh", "revoke", "reauth", "refused", "skip_stream", "pass_over", "later", "no_data"}
+var actionNames = [...]string{"fail", "retry", "refresh", "revoke", "reauth", "bad_app", "refused", "skip_stream", "pass_over", "later", "no_data"}
 
 func (a Action) String() string {
 	if a < 0 || int(a) >= len(actionNames) {
@@ -83,8 +86,8 @@ var codes = map[string]rule{
 	// rotated the refresh token first, which the instance service checks in
 	// its store before it marks the instance.
 	"invalid_refresh_token": {action: Refused},
-	"bad_client_secret":     {action: Refused},
-	"invalid_client_id":     {action: Refused},
+	"bad_client_secret":     {action: BadApp},
+	"invalid_client_id":     {action: BadApp},
 	"invalid_code":          {action: Refused},
 	"code_already_used":     {action: Refused},
 	"bad_redirect_uri":      {action: Refused},
@@ -132,7 +135,7 @@ func Codes() []string { return slices.Sorted(maps.Keys(codes)) }
 // 400 rather than 502.
 func CallerInput(code string) bool {
 	switch Classify(code) {
-	case Refresh, Revoke, Reauth, Refused:
+	case Refresh, Revoke, Reauth, BadApp, Refused:
 		return true
 	}
 	return false
