@@ -10,11 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,4 +250,31 @@ func HoldAudit(t testing.TB, s store.Store, orgID string) (release func()) {
 			t.Errorf("hubtest: the audit hold: %v", err)
 		}
 	}
+}
+
+// CountingTransport is http.DefaultTransport counting the bytes read from
+// the answers it carries: how a test sees that an answer streams.
+type CountingTransport struct{ read atomic.Int64 }
+
+// Read is how many bytes of answers have been read so far.
+func (c *CountingTransport) Read() int64 { return c.read.Load() }
+
+// RoundTrip sends req with http.DefaultTransport.
+func (c *CountingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil {
+		resp.Body = &countingBody{resp.Body, &c.read}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
