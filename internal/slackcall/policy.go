@@ -63,29 +63,23 @@ func (p Policy) Or(def Policy) Policy {
 		return v
 	}
 	p.RateLimited, p.Retries = count(p.RateLimited, def.RateLimited), count(p.Retries, def.Retries)
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = def.MaxRetryAfter
-	}
-	if p.Backoff <= 0 {
-		p.Backoff = def.Backoff
-	}
-	if p.MaxBackoff <= 0 {
-		p.MaxBackoff = def.MaxBackoff
-	}
-	if p.Backoff <= 0 {
-		p.Backoff = 100 * time.Millisecond
-	}
-	if p.MaxBackoff < p.Backoff {
-		p.MaxBackoff = p.Backoff
-	}
+	p.MaxRetryAfter = positive(p.MaxRetryAfter, def.MaxRetryAfter, 0)
+	p.Backoff = positive(p.Backoff, def.Backoff, 100*time.Millisecond)
+	p.MaxBackoff = max(positive(p.MaxBackoff, def.MaxBackoff, 0), p.Backoff)
 	p.Whole = p.Whole || def.Whole
-	if p.MaxBody <= 0 {
-		p.MaxBody = def.MaxBody
-	}
-	if p.MaxBody <= 0 {
-		p.MaxBody = 64 << 20
-	}
+	p.MaxBody = positive(p.MaxBody, def.MaxBody, 64<<20)
 	return p
+}
+
+// positive is the first of v, def and last that is above zero.
+func positive[T time.Duration | int64](v, def, last T) T {
+	switch {
+	case v > 0:
+		return v
+	case def > 0:
+		return def
+	}
+	return last
 }
 
 // backoff is the jittered wait before retry n (1, 2, …).
