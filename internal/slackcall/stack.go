@@ -123,9 +123,11 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		c.Instance = in
-		r, ok := rewind(req, forced)
-		if !ok {
-			return nil, errors.New("slackcall: the request's body cannot be sent again")
+		r := req.Clone(req.Context()) // the header is set on a copy: RoundTrip leaves req alone
+		if forced {
+			if r, err = rewind(req); err != nil {
+				return nil, err
+			}
 		}
 		r.Header.Set("Authorization", "Bearer "+tok.Reveal())
 		resp, err := t.next.RoundTrip(r)
@@ -223,9 +225,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	read, paced := Read(method), t.s.pacer != nil && c.Lane != ""
 	limited, failed := 0, 0
 	for attempt := 0; ; attempt++ {
-		r, ok := rewind(req, attempt > 0)
-		if !ok {
-			return nil, errors.New("slackcall: the request's body cannot be sent again")
+		r := req
+		if attempt > 0 {
+			var err error
+			if r, err = rewind(req); err != nil {
+				return nil, err
+			}
 		}
 		resp, err := t.next.RoundTrip(r)
 		if ctx.Err() != nil {
@@ -311,22 +316,22 @@ func (c *Call) method(req *http.Request) string {
 	return req.URL.Path[strings.LastIndexByte(req.URL.Path, '/')+1:]
 }
 
-// rewind is req to send, again when again is set: a clone with its body
-// from the start. It fails when a body cannot be had again.
-func rewind(req *http.Request, again bool) (*http.Request, bool) {
+// rewind is req to send again: a clone with its body from the start. It
+// fails when the body cannot be had again.
+func rewind(req *http.Request) (*http.Request, error) {
 	r := req.Clone(req.Context())
-	if !again || req.Body == nil || req.Body == http.NoBody {
-		return r, true
+	if req.Body == nil || req.Body == http.NoBody {
+		return r, nil
 	}
 	if req.GetBody == nil {
-		return nil, false
+		return nil, errors.New("slackcall: the request's body cannot be sent again")
 	}
 	b, err := req.GetBody()
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("slackcall: the request's body cannot be sent again: %w", err)
 	}
 	r.Body = b
-	return r, true
+	return r, nil
 }
 
 // readWhole reads an answer, up to max bytes.
