@@ -20,6 +20,7 @@ import (
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/secrets"
+	"github.com/connhub/connhub/internal/slackcall"
 )
 
 // tokenExchangeOptions are the flags of `connhub token exchange`.
@@ -125,7 +126,7 @@ func runTokenExchange(ctx context.Context, opts tokenExchangeOptions, io streams
 	if err != nil {
 		return err
 	}
-	sc := slack.New(strings.TrimRight(opts.SlackURL, "/"), &http.Client{Timeout: 30 * time.Second})
+	sc := slack.New(strings.TrimRight(opts.SlackURL, "/"), slackcall.NewStack(slackcall.StackOptions{}).Client(slackcall.InstallPolicy, 30*time.Second))
 	authorize := sc.AuthorizeURL(slack.AuthorizeParams{ClientID: opts.ClientID, BotScopes: bot, UserScopes: user,
 		RedirectURI: redirect, State: state, Team: opts.Team, CodeChallenge: challenge})
 

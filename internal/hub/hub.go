@@ -58,6 +58,7 @@ type Hub struct {
 	Instances *instance.Service
 	Auth      *tenant.Authenticator
 	Pacer     *ratelimit.Pacer // nil without a rate window
+	Stack     *slackcall.Stack // the one way to Slack, with Instances as its tokens
 	Proxy     *proxy.Proxy
 	Caller    *slackcall.Caller
 	Syncs     *sync.Service
@@ -81,23 +82,8 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	h := &Hub{DB: d, log: log, Registry: prometheus.NewRegistry()}
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
-	h.Instances, err = instance.New(ctx, instance.Options{
-		Store: d.Store, Slack: slack.New(o.SlackURL, &http.Client{Timeout: 30 * time.Second}), Log: log,
-		CallbackURL: o.PublicURL + "/v1/oauth/slack/callback",
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, app := range o.Apps {
-		if _, err := h.Instances.EnsureApp(ctx, d.Org.ID, app); err != nil {
-			return nil, fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
-		}
-	}
-	// Failed authentications are throttled per source address and per
-	// credential, wherever they happen: the API, the proxy, the console.
-	h.Auth = &tenant.Authenticator{Store: d.Store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(h.Registry)}
 	if o.RateWindow > 0 {
-		// One pacer for the proxy and the syncs: Slack's budgets are per
+		// One pacer for everything that calls Slack: Slack's budgets are per
 		// workspace and method, whoever calls.
 		pacer := ratelimit.New(ratelimit.Options{Window: o.RateWindow})
 		h.Pacer = pacer
@@ -107,15 +93,34 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
 				func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
 	}
+	// One stack to call Slack, for the proxy, the syncs, the installs and
+	// the token refreshes (internal/slackcall).
+	stack := slackcall.NewStack(slackcall.StackOptions{Pacer: h.Pacer, Log: log})
+	h.Instances, err = instance.New(ctx, instance.Options{
+		Store: d.Store, Slack: slack.New(o.SlackURL, stack.Client(slackcall.InstallPolicy, 30*time.Second)), Log: log,
+		CallbackURL: o.PublicURL + "/v1/oauth/slack/callback",
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Stack = stack.WithTokens(h.Instances)
+	for _, app := range o.Apps {
+		if _, err := h.Instances.EnsureApp(ctx, d.Org.ID, app); err != nil {
+			return nil, fmt.Errorf("register the Slack app %s: %w", app.ClientID, err)
+		}
+	}
+	// Failed authentications are throttled per source address and per
+	// credential, wherever they happen: the API, the proxy, the console.
+	h.Auth = &tenant.Authenticator{Store: d.Store, Throttle: tenant.NewThrottle(tenant.DefaultThrottle), Metrics: tenant.NewMetrics(h.Registry)}
 	h.Proxy, err = proxy.New(proxy.Options{SlackURL: o.SlackURL, Instances: h.Instances, Auth: h.Auth, Log: log, Metrics: proxy.NewMetrics(h.Registry),
-		Pacer: h.Pacer, MaxBodiesInFlight: o.MaxBodiesInFlight})
+		Stack: h.Stack, MaxBodiesInFlight: o.MaxBodiesInFlight})
 	if err != nil {
 		return nil, err
 	}
 	px := h.Proxy
 	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
 		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
-	co := slackcall.Options{SlackURL: o.SlackURL, Tokens: h.Instances, Pacer: h.Pacer, Log: log}
+	co := slackcall.Options{SlackURL: o.SlackURL, Stack: h.Stack}
 	if o.Caller != nil {
 		o.Caller(&co)
 	}

@@ -10,11 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +61,9 @@ type Hub struct {
 	KeysText string            // Keys in the key-file format, for a child process (it reveals them: tests only)
 	Hub      *hub.Hub          // the hub's services, wired as serve wires them
 	Services *instance.Service // Hub.Instances
+	// Stack is the one way to Slack, as serve wires it (Hub.Stack: paced
+	// when the sandbox limits rates), with Services as its tokens.
+	Stack    *slackcall.Stack
 	Admin    tenant.Principal
 	Instance store.Instance // the installed instance
 	Logs     *Logs          // everything the hub's parts logged
@@ -115,7 +120,7 @@ func Start(t testing.TB, o Options) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Services = h.Hub.Instances
+	h.Services, h.Stack = h.Hub.Instances, h.Hub.Stack
 	h.Admin = Organization(t, h.Store, "acme")
 	if _, err := h.Services.EnsureApp(ctx, h.Admin.Org.ID, instance.AppInput{Name: "sandbox app", ClientID: h.Info.ClientID,
 		ClientSecret: secrets.Secret(h.Info.ClientSecret), SigningSecret: secrets.Secret(h.Info.SigningSecret)}); err != nil {
@@ -260,4 +265,31 @@ func HoldAudit(t testing.TB, s store.Store, orgID string) (release func()) {
 			t.Errorf("hubtest: the audit hold: %v", err)
 		}
 	}
+}
+
+// CountingTransport is http.DefaultTransport counting the bytes read from
+// the answers it carries: how a test sees that an answer streams.
+type CountingTransport struct{ read atomic.Int64 }
+
+// Read is how many bytes of answers have been read so far.
+func (c *CountingTransport) Read() int64 { return c.read.Load() }
+
+// RoundTrip sends req with http.DefaultTransport.
+func (c *CountingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil {
+		resp.Body = &countingBody{resp.Body, &c.read}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -567,8 +567,7 @@ func slackProblem(err error, what string) error {
 	var ae *slack.APIError
 	if errors.As(err, &ae) {
 		status := http.StatusBadGateway
-		switch ae.Code {
-		case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "invalid_refresh_token", "bad_client_secret", "invalid_client_id":
+		if slack.CallerInput(ae.Code) {
 			status = http.StatusBadRequest
 		}
 		if ae.HTTPStatus == http.StatusTooManyRequests {

@@ -289,14 +289,23 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 }
 
 // markDead records that Slack no longer takes the instance's tokens.
+// err comes after withToken's one refresh: a token_expired then means the
+// grant cannot be renewed (the table's Refresh, after the refresh), as
+// invalid_auth does (Reauth); token_revoked and account_inactive mean it is
+// gone (Revoke).
 func (s *Service) markDead(ctx context.Context, in store.Instance, err error) {
 	var ae *slack.APIError
-	if !errors.As(err, &ae) || !slack.IsTokenDead(err) {
+	if !errors.As(err, &ae) {
 		return
 	}
-	status := store.StatusNeedsReauth
-	if ae.Code == "token_revoked" || ae.Code == "account_inactive" {
+	var status string
+	switch slack.Classify(ae.Code) {
+	case slack.Revoke:
 		status = store.StatusRevoked
+	case slack.Reauth, slack.Refresh:
+		status = store.StatusNeedsReauth
+	default:
+		return
 	}
 	if _, uerr := s.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
 		i.Status, i.StatusReason = status, ae.Code+": Slack no longer accepts the instance's token; re-authenticate it"
@@ -437,9 +446,8 @@ func (s *Service) Delete(ctx context.Context, p tenant.Principal, id string, o D
 			continue
 		}
 		err := s.slack.Revoke(ctx, t.tok)
-		var ae *slack.APIError
-		switch {
-		case err == nil, errors.As(err, &ae) && (slack.IsTokenDead(err) || ae.Code == "token_expired"):
+		switch a := slack.ActionOf(err); {
+		case err == nil, a == slack.Revoke, a == slack.Reauth, a == slack.Refresh: // the token works no more
 			d.Revoked, revoked = append(d.Revoked, t.kind), append(revoked, t.tok)
 			for _, other := range sharedWith[t.kind] {
 				affected[other] = true

@@ -70,8 +70,7 @@ func (s *Service) withToken(ctx context.Context, in store.Instance, kind string,
 		return err
 	}
 	err = call(tok)
-	var ae *slack.APIError
-	if !errors.As(err, &ae) || ae.Code != "token_expired" {
+	if !slack.IsTokenExpired(err) {
 		return err
 	}
 	if tok, _, err = s.fresh(ctx, in, kind, true); err != nil {
@@ -186,7 +185,7 @@ func (s *Service) refreshWith(ctx context.Context, in store.Instance, kind strin
 	tok, err := s.slack.Refresh(ctx, app.ClientID, app.ClientSecret, refresh)
 	if err != nil {
 		var ae *slack.APIError
-		if !secret.IsZero() && errors.As(err, &ae) && (ae.Code == "bad_client_secret" || ae.Code == "invalid_client_id") {
+		if !secret.IsZero() && errors.As(err, &ae) && slack.Classify(ae.Code) == slack.BadApp {
 			// The secret on trial was refused: the instance and its refresh
 			// token are as they were.
 			release(nil, nil)

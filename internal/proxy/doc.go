@@ -28,14 +28,20 @@
 // method's name, never its arguments); if the log cannot be written the call
 // is not made (503 audit_unavailable).
 //
-// Before each call the shared pacer (internal/ratelimit) waits for the
-// method's budget in the workspace, so callers almost never meet a 429. When
-// Slack answers 429 anyway the proxy honours Retry-After up to a cap and
-// tries again, and above the cap answers 429 with Retry-After itself; on
-// token_expired it refreshes the token once (through the instance service's
-// single flight) and tries once more; a 5xx or a network error on a read
-// method is retried a few times with jittered backoff. The time spent waiting
-// is in the X-Connhub-Pacing-Wait-Ms header and in the metrics.
+// The call goes to Slack through connhub's one stack (internal/slackcall)
+// under the proxy's policy (slackcall.ProxyPolicy, as Options.Retries and
+// MaxRetryAfter adjust it), and the *http.Response the stack hands back is
+// copied to the caller as it comes: the answer streams. The stack waits for
+// the method's budget in the workspace in the shared pacer
+// (internal/ratelimit), so callers almost never meet a 429. When Slack
+// answers 429 anyway it honours Retry-After up to a cap (30 s) and tries
+// again, and above the cap the proxy answers Slack's 429 with its
+// Retry-After; on token_expired (a short answer, peeked at) it refreshes the
+// token once (through the instance service's single flight) and tries once
+// more; a 5xx or a network error on a read method is retried twice with
+// jittered backoff, never on a write. The time spent waiting is in the
+// X-Connhub-Pacing-Wait-Ms header and in the metrics, the retries in
+// X-Connhub-Retries.
 //
 // # Bodies
 //

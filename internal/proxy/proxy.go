@@ -1,16 +1,13 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,8 +37,12 @@ type Options struct {
 	Pacer   *ratelimit.Pacer
 	Log     *slog.Logger
 	Metrics *Metrics
-	// Transport carries the calls to Slack; nil means a pooled transport
-	// made for the proxy.
+	// Stack carries the calls to Slack (under ProxyPolicy, as MaxRetryAfter
+	// and Retries adjust it); nil makes one of Transport, Pacer and
+	// Instances (a test's). A hub passes the one it shares.
+	Stack *slackcall.Stack
+	// Transport carries the calls of a Stack made here; nil means a pooled
+	// transport.
 	Transport http.RoundTripper
 	// MaxBody bounds a request body (default 10 MiB).
 	MaxBody int64
@@ -51,10 +52,10 @@ type Options struct {
 	// Retry-After.
 	MaxBodiesInFlight int64
 	// MaxRetryAfter is the longest Retry-After the proxy waits out itself
-	// (default 30 s); longer ones are answered to the caller.
+	// (default ProxyPolicy's, 30 s); longer ones are answered to the caller.
 	MaxRetryAfter time.Duration
 	// Retries is how many times a read that met a 5xx or a network error is
-	// tried again (default 2).
+	// tried again (default ProxyPolicy's, 2; negative: none).
 	Retries int
 }
 
@@ -62,6 +63,7 @@ type Options struct {
 type Proxy struct {
 	o        Options
 	upstream *url.URL
+	rt       http.RoundTripper // the stack, under the proxy's policy
 	inflight budget
 }
 
@@ -74,36 +76,21 @@ func New(o Options) (*Proxy, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Transport == nil {
-		o.Transport = &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        512,
-			MaxIdleConnsPerHost: 256,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-			DisableCompression:  true, // bodies pass through as Slack encoded them
-			ForceAttemptHTTP2:   true,
-		}
-	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 10 << 20
 	}
 	if o.MaxBodiesInFlight <= 0 {
 		o.MaxBodiesInFlight = DefaultMaxBodiesInFlight
 	}
-	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = 30 * time.Second
-	}
-	if o.Retries < 0 {
-		o.Retries = 0
-	} else if o.Retries == 0 {
-		o.Retries = 2
-	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	p := &Proxy{o: o, upstream: u}
+	if o.Stack == nil {
+		o.Stack = slackcall.NewStack(slackcall.StackOptions{Base: o.Transport, Pacer: o.Pacer, Tokens: o.Instances, Log: o.Log})
+	}
+	policy := slackcall.Policy{MaxRetryAfter: o.MaxRetryAfter, Retries: o.Retries}.Or(slackcall.ProxyPolicy)
+	policy.RateLimited = policy.Retries + 3 // as many 429s as before the stack: Retries+3 sends in all
+	p := &Proxy{o: o, upstream: u, rt: o.Stack.Transport(policy)}
 	p.inflight.limit = o.MaxBodiesInFlight
 	return p, nil
 }
@@ -390,109 +377,39 @@ var passDown = []string{"Content-Type", "Content-Encoding", "Content-Disposition
 
 func (c *call) forward(w http.ResponseWriter) {
 	ctx := c.r.Context()
-	p := c.p
-	c.lane = c.laneKey()
-	forcedRefresh := false
-	for attempt := 0; ; attempt++ {
-		token, inst, err := p.o.Instances.SlackToken(ctx, c.inst, c.kind, forcedRefresh)
-		if err != nil {
-			c.answerProblem(w, err)
-			return
-		}
-		c.inst = inst
-		var ticket *ratelimit.Ticket
-		if p.o.Pacer != nil {
-			var waited time.Duration
-			ticket, waited, err = p.o.Pacer.Wait(ctx, c.lane, c.method)
-			c.waited += waited
-			p.o.Metrics.paced(c.method, waited)
-			if errors.Is(err, ratelimit.ErrClosed) {
-				// connhub is shutting down: say so rather than drop the call.
-				w.Header().Set("Retry-After", shuttingDownRetryAfter)
-				c.answerProblem(w, apierror.New(http.StatusServiceUnavailable, "shutting_down", "connhub is shutting down; the call was not sent to Slack: try again shortly"))
-				return
-			}
-			if err != nil {
-				return // the caller went away
-			}
-		}
-		resp, err := p.send(ctx, c, token.Reveal())
-		ticket.Done() // Slack has counted the call by the time its answer starts
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if slackcall.Read(c.method) && attempt < p.o.Retries {
-				c.retry("network", attempt)
-				continue
-			}
-			p.o.Log.Warn("proxy: Slack unreachable", "method", c.method, "err", err)
-			c.answerProblem(w, apierror.New(http.StatusBadGateway, "slack_unreachable", "Slack could not be reached; try again"))
-			return
-		}
-		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
-			ra := slackcall.RetryAfter(resp.Header.Get("Retry-After"))
-			if p.o.Pacer != nil {
-				p.o.Pacer.Backoff(c.lane, ra)
-			}
-			p.o.Metrics.slack429(c.method)
-			if ra <= p.o.MaxRetryAfter && attempt < p.o.Retries+3 {
-				resp.Body.Close()
-				c.retries++
-				p.o.Metrics.retry(c.method, "ratelimited")
-				if p.o.Pacer == nil {
-					c.sleep(ra)
-				}
-				continue // the pacer waits out Retry-After
-			}
-		case resp.StatusCode >= 500 && slackcall.Read(c.method) && attempt < p.o.Retries:
-			resp.Body.Close()
-			c.retry("server_error", attempt)
-			continue
-		case resp.StatusCode == http.StatusOK && !forcedRefresh && resp.Header.Get("Content-Encoding") == "" && resp.ContentLength < 512:
-			// Peek for Slack's token_expired before streaming the answer on;
-			// an error answer is short, so long ones go straight through.
-			br := bufio.NewReaderSize(resp.Body, 4096)
-			head, _ := br.Peek(128)
-			if bytes.Contains(head, []byte(`"ok":false`)) && bytes.Contains(head, []byte(`"token_expired"`)) {
-				resp.Body.Close()
-				forcedRefresh = true
-				c.retries++
-				p.o.Metrics.retry(c.method, "token_expired")
-				continue
-			}
-			resp.Body = readCloser{br, resp.Body}
-		}
+	p, m := c.p, c.p.o.Metrics
+	sc := &slackcall.Call{Instance: c.inst, Kind: c.kind, Method: c.method, Lane: c.laneKey(),
+		Paced:   func(d time.Duration) { m.paced(c.method, d) },
+		Limited: func() { m.slack429(c.method) },
+		Retried: func(reason string) { m.retry(c.method, reason) }}
+	req, err := c.request(slackcall.WithCall(ctx, sc))
+	var resp *http.Response
+	if err == nil {
+		resp, err = p.rt.RoundTrip(req)
+	}
+	c.inst, c.waited, c.retries = sc.Instance, sc.Waited, sc.Retries
+	var se *slackcall.SendError
+	switch {
+	case err == nil:
 		c.answer(w, resp)
-		return
+	case errors.Is(err, ratelimit.ErrClosed):
+		// connhub is shutting down: say so rather than drop the call.
+		w.Header().Set("Retry-After", shuttingDownRetryAfter)
+		c.answerProblem(w, apierror.New(http.StatusServiceUnavailable, "shutting_down", "connhub is shutting down; the call was not sent to Slack: try again shortly"))
+	case ctx.Err() != nil:
+		// the caller went away
+	case errors.As(err, &se):
+		p.o.Log.Warn("proxy: Slack unreachable", "method", c.method, "err", err)
+		c.answerProblem(w, apierror.New(http.StatusBadGateway, "slack_unreachable", "Slack could not be reached; try again"))
+	default:
+		c.answerProblem(w, err) // a token that could not be had says why
 	}
 }
 
-func (c *call) retry(reason string, attempt int) {
-	c.retries++
-	c.p.o.Metrics.retry(c.method, reason)
-	c.sleep(time.Duration(100<<attempt)*time.Millisecond + rand.N(100*time.Millisecond))
-}
-
-// sleep waits d, or less if the caller goes away.
-func (c *call) sleep(d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-c.r.Context().Done():
-	}
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
-
-// send makes one call to Slack.
-func (p *Proxy) send(ctx context.Context, c *call, token string) (*http.Response, error) {
-	u := *p.upstream
+// request is the call as it goes to Slack: the caller's query (less a token)
+// and body, and the headers in passUp; the token is the stack's to set.
+func (c *call) request(ctx context.Context) (*http.Request, error) {
+	u := *c.p.upstream
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/" + c.method
 	q := c.query
 	if q.Has("token") {
@@ -500,12 +417,11 @@ func (p *Proxy) send(ctx context.Context, c *call, token string) (*http.Response
 		q.Del("token")
 	}
 	u.RawQuery = q.Encode()
-	method := c.r.Method
 	var body io.Reader
 	if len(c.body) > 0 {
 		body = bytes.NewReader(c.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := http.NewRequestWithContext(ctx, c.r.Method, u.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -514,8 +430,7 @@ func (p *Proxy) send(ctx context.Context, c *call, token string) (*http.Response
 			req.Header.Set(h, v)
 		}
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	return p.o.Transport.RoundTrip(req)
+	return req, nil
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -1,76 +1,42 @@
-// Package slackcall calls Slack's Web API for a connector instance the way
-// everything in connhub that calls Slack for an instance must: with the
-// instance's token (refreshed first when it is about to expire, and once more
-// when Slack says it expired), paced under the method's budget in the
-// workspace by the shared pacer, and tried again after a 429 (once
-// Retry-After has passed), and after a 5xx or a network error when the method
-// only reads.
-//
-// The sync engine calls Slack through a Caller and gets each answer's body
-// whole (a page: at most a few hundred KiB). The proxy streams answers to its
-// callers instead, so it keeps its own loop, but shares the rules here: the
-// budget a call spends (Lane), which methods are safe to send again (Read),
-// and how Retry-After is read.
 package slackcall
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/ratelimit"
-	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackspec"
 	"github.com/connhub/connhub/internal/store"
 )
 
-// Tokens gives an instance's Slack token to call with: instance.Service.
-type Tokens interface {
-	SlackToken(ctx context.Context, in store.Instance, kind string, force bool) (secrets.Secret, store.Instance, error)
-}
-
-// maxBackoff caps the wait before a retry: past it, a longer wait only
-// delays the moment the caller learns that Slack is down.
-const maxBackoff = 5 * time.Second
-
 // Options configure a Caller.
 type Options struct {
 	SlackURL string // Slack's base URL: https://slack.com, or a sandbox
-	Tokens   Tokens
-	// Pacer paces calls under Slack's budgets; nil sends every call at once.
-	Pacer *ratelimit.Pacer
-	// Transport carries the calls; nil means a pooled transport.
+	// Stack carries the calls. Nil makes one of Tokens, Pacer and
+	// Transport (a test's); a hub passes the one it shares.
+	Stack     *Stack
+	Tokens    Tokens
+	Pacer     *ratelimit.Pacer
 	Transport http.RoundTripper
-	// MaxRetryAfter is the longest Retry-After waited out before giving up
-	// with *RateLimitedError (default 5 minutes).
-	MaxRetryAfter time.Duration
-	// RateLimited is how many 429s in a row a call waits out before giving
-	// up (default 20).
-	RateLimited int
-	// Retries is how many times a read that met a 5xx, a network error or
-	// an answer that is not JSON is tried again (default 4), with jittered
-	// exponential backoff from 200 ms, at most maxBackoff.
-	Retries int
-	// MaxBody bounds an answer (default 64 MiB).
-	MaxBody int64
-	Log     *slog.Logger
+	// Policy is how hard a call tries; zero fields are SyncPolicy's. The
+	// Caller reads answers whole, whatever Policy.Whole says.
+	Policy Policy
+	Log    *slog.Logger
 }
 
-// Caller makes calls to Slack for instances.
+// Caller makes calls to Slack for instances, reading each answer whole: a
+// thin reader over the Stack for the sync engine, whose answers are pages
+// (at most a few hundred KiB).
 type Caller struct {
-	o    Options
+	rt   http.RoundTripper
 	base string
 }
 
@@ -80,36 +46,15 @@ func New(o Options) (*Caller, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("slackcall: the Slack URL must be an absolute http(s) URL")
 	}
-	if o.Tokens == nil {
-		return nil, errors.New("slackcall: no token source")
-	}
-	if o.Transport == nil {
-		o.Transport = &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        256,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-			ForceAttemptHTTP2:   true,
+	if o.Stack == nil {
+		if o.Tokens == nil {
+			return nil, errors.New("slackcall: no token source")
 		}
+		o.Stack = NewStack(StackOptions{Base: o.Transport, Pacer: o.Pacer, Tokens: o.Tokens, Log: o.Log})
 	}
-	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = 5 * time.Minute
-	}
-	if o.RateLimited <= 0 {
-		o.RateLimited = 20
-	}
-	if o.Retries <= 0 {
-		o.Retries = 4
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = 64 << 20
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	return &Caller{o: o, base: u.String() + "/api/"}, nil
+	p := o.Policy.Or(SyncPolicy)
+	p.Whole = true
+	return &Caller{rt: o.Stack.Transport(p), base: u.String() + "/api/"}, nil
 }
 
 // Request is one call.
@@ -125,15 +70,8 @@ type Request struct {
 	Waiting func(waiting bool)
 }
 
-func (r Request) waiting(on bool) {
-	if r.Waiting != nil {
-		r.Waiting(on)
-	}
-}
-
 // Result is Slack's answer to a call that succeeded at the HTTP level with
-// ok:true (or, for methods that answer a file, with a body that is not a
-// JSON error).
+// ok:true (or, for methods that answer a file, with a file).
 type Result struct {
 	Body     []byte
 	Header   http.Header
@@ -142,23 +80,12 @@ type Result struct {
 	Retries  int
 }
 
-// Error is Slack's answer ok:false.
-type Error struct {
-	Method   string
-	Code     string // e.g. "missing_scope", "not_in_channel"
-	Needed   string // the scope missing_scope asked for
-	Provided string
-}
+// Error is Slack's answer ok:false: the Slack connector's APIError (Code,
+// Needed, Provided), whose code the connector's table classifies.
+type Error = slack.APIError
 
-func (e *Error) Error() string {
-	if e.Needed != "" {
-		return fmt.Sprintf("slack: %s: %s (needs %s)", e.Method, e.Code, e.Needed)
-	}
-	return fmt.Sprintf("slack: %s: %s", e.Method, e.Code)
-}
-
-// RateLimitedError is a call that met 429s longer or more often than the
-// Caller waits out.
+// RateLimitedError is a call that met 429s longer or more often than its
+// Policy waits out.
 type RateLimitedError struct {
 	Method     string
 	RetryAfter time.Duration
@@ -169,7 +96,7 @@ func (e *RateLimitedError) Error() string {
 }
 
 // UnavailableError is a call that met a 5xx, a network error or an answer
-// that could not be read, more times than the Caller retries.
+// that could not be read, more times than its Policy retries.
 type UnavailableError struct {
 	Method string
 	Err    error
@@ -190,158 +117,40 @@ func Code(err error) string {
 	return ""
 }
 
-// Do makes one call, pacing and retrying as the package doc says.
+// Do makes one call through the stack and reads its answer.
 func (c *Caller) Do(ctx context.Context, r Request) (*Result, error) {
-	lane := Lane(r.Instance, r.Method, r.Args.Get("team_id"), r.Args.Get("channel"))
-	body := r.Args.Encode()
-	res := &Result{Instance: r.Instance}
-	forced, limited, failed := false, 0, 0
-	for {
-		token, in, err := c.o.Tokens.SlackToken(ctx, res.Instance, r.Kind, forced)
-		if err != nil {
-			return nil, err
-		}
-		res.Instance = in
-		var ticket *ratelimit.Ticket
-		if c.o.Pacer != nil {
-			var waited time.Duration
-			r.waiting(true)
-			ticket, waited, err = c.o.Pacer.Wait(ctx, lane, r.Method)
-			r.waiting(false)
-			res.Waited += waited
-			if err != nil {
-				return nil, err
-			}
-		}
-		status, header, data, err := c.send(ctx, r.Method, token, body)
-		ticket.Done()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		retryable := Read(r.Method)
-		switch {
-		case err != nil:
-			if !retryable || failed >= c.o.Retries {
-				return nil, &UnavailableError{Method: r.Method, Err: err}
-			}
-		case status == http.StatusTooManyRequests:
-			ra := RetryAfter(header.Get("Retry-After"))
-			limited++
-			if ra > c.o.MaxRetryAfter || limited > c.o.RateLimited {
-				return nil, &RateLimitedError{Method: r.Method, RetryAfter: ra}
-			}
-			c.o.Log.Debug("slack: rate limited; waiting", "method", r.Method, "retry_after", ra)
-			res.Retries++
-			if c.o.Pacer != nil {
-				c.o.Pacer.Backoff(lane, ra) // the next Wait waits it out
-			} else {
-				r.waiting(true)
-				err := sleep(ctx, ra)
-				r.waiting(false)
-				if err != nil {
-					return nil, err
-				}
-				res.Waited += ra
-			}
-			continue
-		case status >= 500:
-			err = fmt.Errorf("HTTP %d", status)
-			if !retryable || failed >= c.o.Retries {
-				return nil, &UnavailableError{Method: r.Method, Err: err}
-			}
-		case status != http.StatusOK:
-			return nil, &UnavailableError{Method: r.Method, Err: fmt.Errorf("HTTP %d", status)}
-		default:
-			e, jsonErr := envelope(r.Method, header, data)
-			switch {
-			case jsonErr != nil:
-				err = jsonErr
-				if !retryable || failed >= c.o.Retries {
-					return nil, &UnavailableError{Method: r.Method, Err: err}
-				}
-			case e != nil && e.Code == "token_expired" && !forced:
-				forced = true
-				res.Retries++
-				continue
-			case e != nil:
-				return nil, e
-			default:
-				res.Body, res.Header = data, header
-				return res, nil
-			}
-		}
-		// A 5xx, a network error or a garbled answer, on a read: back off.
-		failed++
-		res.Retries++
-		c.o.Log.Debug("slack: call failed; trying again", "method", r.Method, "attempt", failed, "err", err)
-		backoff := min(time.Duration(200<<min(failed-1, 10))*time.Millisecond, maxBackoff)
-		if err := sleep(ctx, backoff+rand.N(200*time.Millisecond)); err != nil {
-			return nil, err
-		}
-	}
-}
-
-func (c *Caller) send(ctx context.Context, method string, token secrets.Secret, body string) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+method, strings.NewReader(body))
+	call := &Call{Instance: r.Instance, Kind: r.Kind, Method: r.Method, Waiting: r.Waiting,
+		Lane: Lane(r.Instance, r.Method, r.Args.Get("team_id"), r.Args.Get("channel"))}
+	req, err := http.NewRequestWithContext(WithCall(ctx, call), http.MethodPost, c.base+r.Method, strings.NewReader(r.Args.Encode()))
 	if err != nil {
-		return 0, nil, nil, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+token.Reveal())
-	resp, err := c.o.Transport.RoundTrip(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxBody+1))
-	if err == nil && int64(len(data)) > c.o.MaxBody {
-		err = fmt.Errorf("the answer is larger than %d MiB", c.o.MaxBody>>20)
-	}
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	return resp.StatusCode, resp.Header, data, nil
-}
-
-// envelope reads Slack's {"ok":…} envelope: nil, nil for ok:true; *Error for
-// ok:false; an error for an answer that is not the envelope. A method that
-// answers a file (admin.analytics.getFile's gzip) answers errors as JSON and
-// its file as anything else.
-func envelope(method string, h http.Header, data []byte) (*Error, error) {
-	ct := h.Get("Content-Type")
-	if !strings.HasPrefix(ct, "application/json") {
-		if strings.HasPrefix(ct, "application/gzip") || strings.HasPrefix(ct, "application/octet-stream") {
-			return nil, nil
+	resp, err := c.rt.RoundTrip(req)
+	var se *SendError
+	switch {
+	case ctx.Err() != nil:
+		if resp != nil {
+			resp.Body.Close()
 		}
-		return nil, fmt.Errorf("the answer is %q, not JSON", ct)
+		return nil, ctx.Err()
+	case errors.As(err, &se):
+		return nil, &UnavailableError{Method: r.Method, Err: se.Err}
+	case err != nil:
+		return nil, err
 	}
-	var env struct {
-		OK       *bool  `json:"ok"`
-		Error    string `json:"error"`
-		Needed   string `json:"needed"`
-		Provided string `json:"provided"`
+	resp.Body.Close() // read whole by the stack (Policy.Whole)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return nil, &RateLimitedError{Method: r.Method, RetryAfter: retryAfter(resp.Header)}
+	case resp.StatusCode != http.StatusOK:
+		return nil, &UnavailableError{Method: r.Method, Err: fmt.Errorf("HTTP %d", resp.StatusCode)}
+	case call.envErr != nil:
+		return nil, &UnavailableError{Method: r.Method, Err: call.envErr}
+	case !call.env.OK:
+		return nil, slack.NewAPIError(r.Method, http.StatusOK, call.env)
 	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&env); err != nil {
-		return nil, fmt.Errorf("the answer is not JSON: %w", err)
-	}
-	if env.OK == nil {
-		return nil, errors.New(`the answer has no "ok"`)
-	}
-	if *env.OK {
-		return nil, nil
-	}
-	return &Error{Method: method, Code: env.Error, Needed: env.Needed, Provided: env.Provided}, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Result{Body: call.body, Header: resp.Header, Instance: call.Instance, Waited: call.Waited, Retries: call.Retries}, nil
 }
 
 // Lane is the budget a call spends: Slack counts calls per app, per
@@ -380,13 +189,4 @@ func Read(method string) bool {
 		}
 	}
 	return false
-}
-
-// RetryAfter reads a Retry-After header in seconds; at least a second.
-func RetryAfter(h string) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || s < 1 {
-		return time.Second
-	}
-	return time.Duration(s) * time.Second
 }

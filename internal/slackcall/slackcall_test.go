@@ -137,7 +137,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	// A storm of 429s longer than the Caller waits out ends in RateLimitedError.
 	h.Fault(t, slacksim.Fault{Method: "team.info", Status: 429})
-	stormy := caller(t, h, slackcall.Options{RateLimited: 1, Pacer: ratelimit.New(ratelimit.Options{Window: window})})
+	stormy := caller(t, h, slackcall.Options{Policy: slackcall.Policy{RateLimited: 1}, Pacer: ratelimit.New(ratelimit.Options{Window: window})})
 	_, err = stormy.Do(ctx, slackcall.Request{Instance: h.Instance, Kind: "bot", Method: "team.info"})
 	var rl *slackcall.RateLimitedError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Second {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slackspec"
 	"github.com/connhub/connhub/internal/store"
@@ -307,8 +308,8 @@ func (r *runner) check(ctx context.Context) error {
 		}
 		res, err := r.call(ctx, kind, "auth.test", nil)
 		if err != nil {
-			if code := slackcall.Code(err); code == "invalid_auth" || code == "token_revoked" || code == "account_inactive" || code == "not_authed" {
-				return fmt.Errorf("Slack refuses the instance's %s token (%s): re-authenticate the instance", kind, code)
+			if slack.IsTokenDead(err) {
+				return fmt.Errorf("Slack refuses the instance's %s token (%s): re-authenticate the instance", kind, slackcall.Code(err))
 			}
 			return fmt.Errorf("auth.test with the %s token: %w", kind, err)
 		}
@@ -432,11 +433,6 @@ func (r *runner) tokenReason(s *stream) string {
 	return fmt.Sprintf("the %s token was granted none of %s", s.Token, strings.Join(s.AnyScopes, ", "))
 }
 
-// skipCodes are Slack's answers that mean a stream cannot run here (the
-// capability check could not know), which skip it instead of failing it.
-var skipCodes = []string{"missing_scope", "not_allowed_token_type", "paid_only", "feature_not_available", "plan_upgrade_required",
-	"not_an_admin", "team_access_not_granted", "member_analytics_disabled", "org_level_email_display_disabled", "restricted_action"}
-
 // execute runs the run's streams and reports how it went: nil when every
 // stream was done or skipped.
 func (r *runner) execute(ctx context.Context) error {
@@ -524,7 +520,9 @@ func (r *runner) runStream(ctx context.Context, s *stream) {
 			}
 			p.State = StateDone
 		})
-	case code != "" && slices.Contains(skipCodes, code):
+	case code != "" && slack.Classify(code) == slack.SkipStream:
+		// Slack's answer says the stream cannot run here, which the
+		// capability check could not know: skipped, not failed.
 		r.skip(s, fmt.Sprintf("Slack answered %s to %s", code, s.Method))
 	case ctx.Err() != nil:
 		// The run stopped (a shutdown, a cancel, its lease lost): the

@@ -137,7 +137,7 @@ func TestVanishedRecordsAreMarkedAndDeactivatedUsersKept(t *testing.T) {
 
 func TestASyncThroughFaultsStopsCleanlyAndResumesToTheSameData(t *testing.T) {
 	t.Parallel()
-	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 120, Channels: 10}}, sync.Config{}, func(o *slackcall.Options) { o.Retries = 6 })
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 120, Channels: 10}}, sync.Config{}, func(o *slackcall.Options) { o.Policy.Retries = 6 })
 	reference := e.twin(t)
 	want := reference.run(t, sync.StartInput{})
 	if want.Status != store.RunSucceeded {

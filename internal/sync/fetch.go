@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 )
@@ -209,14 +210,14 @@ func fetchMemberAnalytics(ctx context.Context, w *walker) error {
 	for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
 		date := day.Format(time.DateOnly)
 		res, err := w.call(ctx, "admin.analytics.getFile", url.Values{"type": {"member"}, "date": {date}})
-		switch code := slackcall.Code(err); code {
-		case "":
+		switch code := slackcall.Code(err); {
+		case code == "":
 			if err != nil {
 				return err
 			}
-		case "file_not_yet_available":
+		case slack.Classify(code) == slack.Later:
 			return nil // a later sync gets it
-		case "data_not_available", "file_not_found":
+		case slack.Classify(code) == slack.NoData:
 			next := w.pos
 			next.NewMark = date
 			if err := w.commit(ctx, nil, next); err != nil {
@@ -322,10 +323,6 @@ func unixMillisOrSeconds(raw json.RawMessage) time.Time {
 	return t
 }
 
-// parentNotAnswered are the codes that pass a channel over: it vanished, or
-// the app may not read it.
-var parentNotAnswered = []string{"channel_not_found", "not_in_channel", "method_not_supported_for_channel_type", "fetch_members_failed", "missing_scope"}
-
 // fetchChannelMembers keeps a record per page of a channel's members (up
 // to 1,000 user IDs, key "C…/0000"), not one per membership: a workspace of
 // 50,000 has millions of memberships, and a row each would make the store,
@@ -372,7 +369,7 @@ func fetchChannelMembers(ctx context.Context, w *walker) error {
 			}
 			page++
 		}
-	}, parentNotAnswered...)
+	})
 }
 
 func fetchBookmarks(ctx context.Context, w *walker) error {
@@ -399,7 +396,7 @@ func fetchBookmarks(ctx context.Context, w *walker) error {
 			return err
 		}
 		return emit(recs, "")
-	}, parentNotAnswered...)
+	})
 }
 
 // usergroupsList is usergroups.list with disabled groups, and their members
@@ -639,7 +636,7 @@ func fetchMessages(ctx context.Context, w *walker) error {
 			}
 		}
 		return err
-	}, parentNotAnswered...)
+	})
 }
 
 // mayJoin says whether the walk may have the bot join a channel whose

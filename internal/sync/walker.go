@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"slices"
 	gosync "sync"
 	"time"
 
+	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 )
@@ -538,10 +538,11 @@ type fetchedPage struct {
 // fanOut walks the parent stream's live records in key order from the
 // position, fetching up to fanOutWorkers parents at once, and commits their
 // pages in parent order, so the checkpoint stays one position: the parent
-// being committed and its cursor. A parent Slack will not answer for (skip
-// says which codes mean that) is counted and passed over. Memory is bounded
+// being committed and its cursor. A parent Slack will not answer for (a
+// code the Slack connector's table says passes a channel over) is counted
+// and passed over. Memory is bounded
 // by fanOutAhead parents of a few pages each, however large a parent is.
-func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) error {
+func (w *walker) fanOut(ctx context.Context, fetch fetchParent) error {
 	after := w.pos.Parent
 	if !w.pos.ParentDone && w.pos.Parent != "" {
 		// Finish the parent in progress from its cursor first.
@@ -550,7 +551,7 @@ func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) 
 		case err == nil:
 			j := &parentPages{parent: rec, pages: make(chan fetchedPage, 4), page: w.pos.Page}
 			go w.fetchInto(ctx, fetch, j, w.pos.Cursor)
-			if err := w.commitParent(ctx, j, skip); err != nil {
+			if err := w.commitParent(ctx, j); err != nil {
 				return err
 			}
 		case !errors.Is(err, store.ErrNotFound):
@@ -588,7 +589,7 @@ func (w *walker) fanOut(ctx context.Context, fetch fetchParent, skip ...string) 
 		})
 	})
 	for j := range order {
-		if err := w.commitParent(ctx, j, skip); err != nil {
+		if err := w.commitParent(ctx, j); err != nil {
 			return err
 		}
 	}
@@ -635,7 +636,7 @@ func (w *walker) fetchInto(ctx context.Context, fetch fetchParent, j *parentPage
 // commitParent commits a parent's pages as they come, each with the cursor
 // after it. The last page is held back to be committed with the parent's
 // end, so a parent of one page costs one transaction.
-func (w *walker) commitParent(ctx context.Context, j *parentPages, skip []string) error {
+func (w *walker) commitParent(ctx context.Context, j *parentPages) error {
 	var held *fetchedPage
 	page := j.page
 	for p := range j.pages {
@@ -658,7 +659,7 @@ func (w *walker) commitParent(ctx context.Context, j *parentPages, skip []string
 		if held != nil {
 			recs = held.recs
 		}
-	case code != "" && slices.Contains(skip, code):
+	case code != "" && slack.PassesOver(code):
 		// Slack will not answer for it (any pages before the refusal are
 		// left to a later sync, as a parent passed over).
 		next.passedOver(j.parent, code)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -74,14 +73,6 @@ func splitScopes(s string) []string {
 	return out
 }
 
-// envelope is what every Web API answer carries.
-type envelope struct {
-	OK       bool   `json:"ok"`
-	Error    string `json:"error"`
-	Needed   string `json:"needed"`
-	Provided string `json:"provided"`
-}
-
 // call posts form to a Web API method with token in the Authorization header
 // (Slack's preferred place) and decodes a successful answer into dst. It is
 // plain net/http, for the methods slack-go falls short on (doc.go); it maps
@@ -104,44 +95,28 @@ func (c *Client) call(ctx context.Context, method string, token secrets.Secret, 
 	if err != nil {
 		return nil, transportOrBadResponse(method, err)
 	}
-	var env envelope
-	decoded := json.Unmarshal(body, &env) == nil
+	env, perr := ParseEnvelope(resp.Header, body)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return nil, rateLimited(method, parseRetryAfter(resp.Header.Get("Retry-After"), c.now()))
+		e := NewAPIError(method, resp.StatusCode, Envelope{})
+		e.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		return nil, e
 	case resp.StatusCode != http.StatusOK:
 		// Slack sends HTML with a 5xx; the sandbox sends its JSON for a
 		// request it cannot read (413): keep the code when there is one.
-		code := ""
-		if decoded && jsonBody(resp.Header) && !env.OK {
-			code = env.Error
+		if perr != nil || env.OK {
+			env = Envelope{}
 		}
-		return nil, newAPIError(method, code, resp.StatusCode)
-	case !decoded:
+		return nil, NewAPIError(method, resp.StatusCode, env)
+	case perr != nil:
 		return nil, badResponse(method)
 	case !env.OK:
-		code := env.Error
-		if code == "" {
-			code = "unknown_error"
-		}
-		return nil, newAPIError(method, code, http.StatusOK).withScopes(env.Needed, env.Provided)
+		return nil, NewAPIError(method, http.StatusOK, env)
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		return nil, badResponse(method)
 	}
 	return resp.Header, nil
-}
-
-// jsonBody reports whether a non-200 answer says it is JSON, so that its error
-// code may be believed. A missing Content-Type is given the benefit of the
-// doubt.
-func jsonBody(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/json"
 }
 
 // slackOK turns a decoded slack-go answer that says ok:false without an error
@@ -150,9 +125,5 @@ func slackOK(method string, r slackgo.SlackResponse) error {
 	if r.Ok {
 		return nil
 	}
-	code := r.Error
-	if strings.TrimSpace(code) == "" {
-		code = "unknown_error"
-	}
-	return newAPIError(method, code, http.StatusOK).withScopes(r.Needed, r.Provided)
+	return NewAPIError(method, http.StatusOK, Envelope{Error: r.Error, Needed: r.Needed, Provided: r.Provided})
 }

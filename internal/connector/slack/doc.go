@@ -1,10 +1,11 @@
 // Package slack is connhub's own Slack client for installs and the token
 // lifecycle: the authorize URL, the code exchange, refresh, auth.test,
-// auth.revoke and auth.teams.list. It talks to slack.com or to the Slack
+// auth.revoke and auth.teams.list; and the Slack facts the rest of connhub
+// decides with: the table of error codes and the envelope's reader. It talks to slack.com or to the Slack
 // sandbox alike: [New] takes the base URL ("https://slack.com" or the sandbox's
 // "http://127.0.0.1:8790"); the Web API is at base+"/api/", the consent page at
 // base+"/oauth/v2/authorize". Calling arbitrary Web API methods for an instance
-// is the proxy's job (a later package), not this one's.
+// is the proxy's and the sync's, through internal/slackcall.
 //
 // # The install (FACTS 1)
 //
@@ -27,8 +28,20 @@
 // OAuthOptionAPIURL and OptionAPIURL. auth.test does not: slack-go's
 // AuthTestResponse drops app_id, is_enterprise_install and expires_in, which an
 // Identity needs, so it is one plain POST with a Bearer header (call in
-// client.go). slack-go's retries are not enabled: pacing and retrying belong to
-// the caller, who gets RetryAfter.
+// client.go). slack-go's retries are not enabled: retrying belongs to the
+// *http.Client New is given, which connhub makes over its one stack
+// (internal/slackcall, InstallPolicy); what it cannot retry comes back with
+// RetryAfter.
+//
+// # Slack's codes, envelope and Retry-After, once
+//
+// codes.go is the one table of the Slack error codes connhub acts on: Classify
+// says what to do about a code (retry, refresh, revoke, reauth, bad_app,
+// refused, skip_stream, pass_over, later, no_data; fail for any other), and
+// every part of connhub that decides on a Slack answer asks it. ParseEnvelope
+// is the one reader of Slack's {"ok":…,"error":…} envelope (a file answer
+// such as admin.analytics.getFile's gzip included), ParseRetryAfter the one
+// reader of Retry-After; internal/slackcall uses both.
 //
 // # Failures are values
 //

@@ -54,31 +54,17 @@ func (e *APIError) Error() string {
 // with a body that is not its JSON envelope. The body is not quoted.
 var ErrBadResponse = errors.New("the answer is not Slack's JSON")
 
-// deadCodes are the errors after which a token will never work again.
-// token_expired is not among them: a refresh brings the grant back.
-// invalid_refresh_token is not either: under concurrent refreshes it may mean
-// another caller rotated the refresh token first, which the caller must check
-// in its store before it calls the instance dead.
-var deadCodes = map[string]bool{
-	"invalid_auth":     true, // unknown token (or an IP outside the allow list)
-	"token_revoked":    true, // revoked, app removed, user or workspace deleted
-	"account_inactive": true, // the bot's or user's account is deactivated
-	"not_authed":       true, // no token reached Slack
-}
-
 // IsTokenDead reports whether err says the token will never work again, so the
-// instance needs a new install or token.
+// instance needs a new install or token: a code the table (codes.go) marks
+// Revoke or Reauth. token_expired is not one: a refresh brings the grant back.
 func IsTokenDead(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && deadCodes[e.Code]
+	a := ActionOf(err)
+	return a == Revoke || a == Reauth
 }
 
 // IsTokenExpired reports whether err is token_expired: the access token's time
 // is up, and a refresh gives a new one.
-func IsTokenExpired(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.Code == "token_expired"
-}
+func IsTokenExpired(err error) bool { return ActionOf(err) == Refresh }
 
 // errorCodeShape is what Slack's error codes look like. A code of any other
 // shape is not shown as it came: the body it came from is not trusted to be
@@ -124,9 +110,10 @@ func rateLimited(method string, retryAfter time.Duration) *APIError {
 	return e
 }
 
-// parseRetryAfter reads Retry-After: whole seconds, as Slack sends it, or an
-// HTTP date. Anything else is zero: not said.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// ParseRetryAfter reads Retry-After: whole seconds, as Slack sends it, or an
+// HTTP date. Anything else is zero: not said. It is the one reader of the
+// header in connhub.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second
