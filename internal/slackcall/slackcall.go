@@ -126,6 +126,9 @@ func (c *Caller) Do(ctx context.Context, r Request) (*Result, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// The stack leaves encodings alone (the proxy passes them on); a page
+	// read whole comes compressed, as Slack sends it, and is decoded there.
+	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := c.rt.RoundTrip(req)
 	var se *SendError
 	switch {

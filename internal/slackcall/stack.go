@@ -3,6 +3,7 @@ package slackcall
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -146,14 +147,29 @@ const peekMax = 512
 // short answer only; resp's body reads as before either way (closed when it
 // is token_expired).
 func tokenExpired(resp *http.Response) bool {
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" || resp.ContentLength >= peekMax {
+	enc := resp.Header.Get("Content-Encoding")
+	if resp.StatusCode != http.StatusOK || (enc != "" && enc != "gzip") || resp.ContentLength >= peekMax {
 		return false
 	}
 	br := bufio.NewReaderSize(resp.Body, peekMax)
 	head, err := br.Peek(peekMax)
 	resp.Body = readCloser{br, resp.Body}
-	if err == nil || !bytes.Contains(head, []byte(`"token_expired"`)) {
-		return false // longer than an error answer, or another answer
+	if err == nil {
+		return false // longer than an error answer
+	}
+	if enc == "gzip" {
+		// Slack gzips what a client accepts, errors too: the short answer
+		// is looked at decoded and passed on as it came.
+		zr, zerr := gzip.NewReader(bytes.NewReader(head))
+		if zerr != nil {
+			return false
+		}
+		if head, zerr = io.ReadAll(io.LimitReader(zr, 4*peekMax)); zerr != nil {
+			return false
+		}
+	}
+	if !bytes.Contains(head, []byte(`"token_expired"`)) {
+		return false // another answer
 	}
 	env, perr := slack.ParseEnvelope(resp.Header, head)
 	if perr != nil || env.OK || slack.Classify(env.Error) != slack.Refresh {
@@ -337,7 +353,20 @@ func rewind(req *http.Request) (*http.Request, error) {
 // readWhole reads an answer, up to max bytes.
 func readWhole(resp *http.Response, max int64) ([]byte, error) {
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	var body io.Reader = resp.Body
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		// Asked for by the reader (Caller), decoded here: what is bounded
+		// is the answer, not its encoding.
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("the gzip answer: %w", err)
+		}
+		body = zr
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+	}
+	data, err := io.ReadAll(io.LimitReader(body, max+1))
 	if err == nil && int64(len(data)) > max {
 		err = fmt.Errorf("the answer is larger than %d MiB", max>>20)
 	}

@@ -2,6 +2,7 @@ package slacksim_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -216,4 +217,44 @@ func FuzzWebAPI(f *testing.F) {
 			t.Fatalf("%s: ok:false without an error code", method)
 		}
 	})
+}
+
+// Slack gzips a JSON answer for a client that accepts it (Go's transport
+// asks for it unless told not to), and sends it plain to one that does not.
+func TestGzipWhenAccepted(t *testing.T) {
+	t.Parallel()
+	srv, base := startSandbox(t, slacksim.Config{})
+	tok := issue(t, srv, slacksim.TokenRequest{Scopes: []string{"users:read"}}).AccessToken
+	raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, accept := range []string{"gzip", "gzip;q=0", ""} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/users.list?limit=50", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		resp, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		gz := resp.Header.Get("Content-Encoding") == "gzip"
+		if gz != (accept == "gzip") {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", accept, resp.Header.Get("Content-Encoding"))
+		}
+		if gz {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(zr)
+		}
+		var page struct {
+			OK      bool             `json:"ok"`
+			Members []map[string]any `json:"members"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil || !page.OK || len(page.Members) != 50 {
+			t.Errorf("Accept-Encoding %q: %v, %d members", accept, err, len(page.Members))
+		}
+	}
 }

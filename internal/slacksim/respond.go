@@ -2,6 +2,7 @@ package slacksim
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -23,7 +24,14 @@ type reply struct {
 
 	raw         []byte
 	contentType string
+	// gzip says the client accepts a gzip-encoded answer, which Slack
+	// sends for JSON answers of some size.
+	gzip bool
 }
+
+// gzipMin is the smallest JSON answer sent gzip-encoded to a client that
+// accepts it.
+const gzipMin = 1 << 10
 
 type kv struct {
 	k string
@@ -138,9 +146,30 @@ func (r *reply) write(w http.ResponseWriter, warnings []string) {
 		b.WriteString(`{"ok":false,"error":"internal_error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	body := b.Bytes()
+	if r.gzip && len(body) >= gzipMin {
+		var z bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+		zw.Write(body)
+		zw.Close()
+		body = z.Bytes()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(r.status)
-	w.Write(b.Bytes())
+	w.Write(body)
+}
+
+// acceptsGzip reports whether a request's Accept-Encoding takes gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *reply) withStatus(status int) *reply {

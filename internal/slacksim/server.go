@@ -367,6 +367,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.LogRequests {
 		s.log.Info("sandbox: api", "method", name, "status", rep.status, "error", rep.errCode, "token_from", req.tokenFrom)
 	}
+	rep.gzip = acceptsGzip(r)
 	rep.write(w, req.warnings)
 }
 
