@@ -3,11 +3,13 @@ package ratelimit_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,5 +256,78 @@ func BenchmarkThreeReplicas300(b *testing.B) {
 			b.ReportMetric(float64(tooMany)/n, "429s-from-slack")
 			b.ReportMetric(float64(trips)/n/calls, "round-trips/call")
 		})
+	}
+}
+
+// TestAbandonedSlotsComeBackWithinAWindow: a replica that leased a lane's
+// whole budget and died holds it no longer than a window (and the hold):
+// then another replica gets the whole budget at once.
+func TestAbandonedSlotsComeBackWithinAWindow(t *testing.T) {
+	t.Parallel()
+	const window, budget = 500 * time.Millisecond, 20
+	stores := replicaStores(t, 2)
+	key := "A1/T1/users.list"
+	dead := ratelimit.New(ratelimit.Options{Window: window, Shared: stores[0]})
+	var wg sync.WaitGroup
+	for range budget {
+		wg.Go(func() {
+			if _, _, err := dead.Wait(context.Background(), key, "users.list"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if st := dead.Stats(); st.Leased != budget {
+		t.Fatalf("the first replica leased %d slots, want the budget, %d", st.Leased, budget)
+	}
+	// It dies here, its calls made or not. The other replica finds the
+	// lane spent, and when it will be free.
+	span := window + 2*max(window/50, 10*time.Millisecond)
+	slots, next, err := stores[1].LeasePacerSlots(context.Background(), key, budget, budget, span, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(slots) != 0 || next <= 0 || next > span {
+		t.Fatalf("right after: got %d slots, the next in %s; want none, and the next within %s", len(slots), next, span)
+	}
+	time.Sleep(next) // the database said when
+	slots, _, err = stores[1].LeasePacerSlots(context.Background(), key, budget, budget, span, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(slots) != budget {
+		t.Errorf("a window later the other replica got %d slots at once, want the whole budget, %d", len(slots), budget)
+	}
+}
+
+// TestUnreachableSharedBudgetFallsBackToAShare: with the shared budget
+// unreachable (its database closed), a replica paces alone on the budget
+// divided by the replicas it counts, never without a limit, and says so once.
+func TestUnreachableSharedBudgetFallsBackToAShare(t *testing.T) {
+	t.Parallel()
+	s := replicaStores(t, 1)[0]
+	s.Close()
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	var logged strings.Builder
+	p := ratelimit.New(ratelimit.Options{Window: time.Minute, Now: clock.now, Shared: s, Replicas: func() int { return 3 },
+		Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	const share = 20 / 3 // users.list: Tier 2, 20 a window
+	for i := range share {
+		if _, _, err := p.Wait(context.Background(), "A1/T1/users.list", "users.list"); err != nil {
+			t.Fatalf("call %d of the share: %v", i+1, err)
+		}
+	}
+	// The clock does not move: a call past the share waits until ctx ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := p.Wait(ctx, "A1/T1/users.list", "users.list"); err == nil {
+		t.Errorf("call %d went at once: the fallback's share is not %d", share+1, share)
+	}
+	st := p.Stats()
+	if !st.SharedDown || st.Fallbacks != share+1 || st.Failures != 1 {
+		t.Errorf("got %+v, want down, %d fallbacks, one failure (one lease tried, then alone for a while)", st, share+1)
+	}
+	if n := strings.Count(logged.String(), "unreachable"); n != 1 {
+		t.Errorf("the fallback was logged %d times, want once:\n%s", n, logged.String())
 	}
 }
