@@ -107,7 +107,7 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 		return err
 	}
 	defer db.Store.Close()
-	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), Apps: apps,
+	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), SharedPacer: cfg.PacerShared(), Apps: apps,
 		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log})
 	if err != nil {
 		return err

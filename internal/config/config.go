@@ -50,6 +50,11 @@ type Config struct {
 	// its calls to: a minute on Slack; a sandbox started with --rate-window
 	// needs the same value here.
 	SlackRateWindow string
+	// Pacer says where the pacer keeps Slack's budgets: "auto" (shared on
+	// PostgreSQL, local on SQLite), "shared" (in the database, for every
+	// replica on it; PostgreSQL only) or "local" (in this process alone).
+	// See PacerShared.
+	Pacer string
 	// LogLevel is debug, info, warn or error (see SlogLevel).
 	LogLevel string
 	// LogFormat is text or json.
@@ -92,6 +97,7 @@ const (
 	DefaultSlackURL = "https://slack.com"
 	// DefaultSlackRateWindow is Slack's rate window: a minute.
 	DefaultSlackRateWindow = "1m"
+	DefaultPacer           = "auto"
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 
@@ -116,6 +122,7 @@ const (
 	setSlackURL
 	setPublicURL
 	setSlackRateWindow
+	setPacer
 	setLogLevel
 	setLogFormat
 	setSlackClientID
@@ -161,6 +168,8 @@ var settings = [numSettings]setting{
 		help: "the URL connhub is reached at, for Slack's OAuth redirect", def: "http://ADDR"},
 	setSlackRateWindow: {key: "slack_rate_window", env: "CONNHUB_SLACK_RATE_WINDOW", flag: "slack-rate-window", serve: true,
 		help: "length of Slack's rate window to pace calls to (a sandbox's --rate-window)", def: DefaultSlackRateWindow},
+	setPacer: {key: "pacer", env: "CONNHUB_PACER", flag: "pacer", serve: true,
+		help: "where Slack's budgets are kept: auto (shared on PostgreSQL, local on SQLite), shared or local", def: DefaultPacer},
 	setLogLevel: {key: "log_level", env: "CONNHUB_LOG_LEVEL", flag: "log-level",
 		help: "log level: debug, info, warn or error", def: DefaultLogLevel},
 	setLogFormat: {key: "log_format", env: "CONNHUB_LOG_FORMAT", flag: "log-format",
@@ -207,6 +216,8 @@ func (c *Config) get(id settingID) string {
 		return c.PublicURL
 	case setSlackRateWindow:
 		return c.SlackRateWindow
+	case setPacer:
+		return c.Pacer
 	case setLogLevel:
 		return c.LogLevel
 	case setLogFormat:
@@ -258,6 +269,8 @@ func (c *Config) set(id settingID, v string) {
 		c.PublicURL = v
 	case setSlackRateWindow:
 		c.SlackRateWindow = v
+	case setPacer:
+		c.Pacer = v
 	case setLogLevel:
 		c.LogLevel = v
 	case setLogFormat:
@@ -367,6 +380,9 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	}
 	if c.SlackRateWindow == "" {
 		c.SlackRateWindow = DefaultSlackRateWindow
+	}
+	if c.Pacer == "" {
+		c.Pacer = DefaultPacer
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = DefaultLogLevel
@@ -481,6 +497,12 @@ func (c Config) Validate() error {
 			bad(setPublicURL, "want the absolute http(s) URL connhub is reached at, without a path, e.g. https://connhub.example.com")
 		}
 	}
+	switch kind, _, _ := c.Backend(); {
+	case c.Pacer != "" && c.Pacer != "auto" && c.Pacer != "shared" && c.Pacer != "local":
+		bad(setPacer, "want auto, shared or local")
+	case c.Pacer == "shared" && kind == "sqlite":
+		bad(setPacer, "a SQLite hub is one process: its pacer is local (shared needs a postgres:// %s)", c.ref(setDB))
+	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		bad(setLogLevel, "want debug, info, warn or error")
 	}
@@ -576,6 +598,13 @@ func (c Config) Backend() (kind, dsn string, err error) {
 		return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL (for a file, sqlite:%s)", c.DB)
 	}
 	return "", "", c.problem(setDB, "use sqlite:PATH or a postgres:// URL")
+}
+
+// PacerShared says whether the pacer keeps Slack's budgets in the database,
+// shared by every replica on it: Pacer "shared", or "auto" on PostgreSQL.
+func (c Config) PacerShared() bool {
+	kind, _, _ := c.Backend()
+	return c.Pacer == "shared" || ((c.Pacer == "auto" || c.Pacer == "") && kind == "postgres")
 }
 
 // RateWindow is SlackRateWindow as a duration (a minute when unset or bad;

@@ -396,3 +396,31 @@ func TestDocTableListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestPacerIsSharedOnPostgreSQLByDefault(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		db, pacer string
+		shared    bool
+		problem   string
+	}{
+		{"postgres://db.example/connhub", "", true, ""},
+		{"postgres://db.example/connhub", "auto", true, ""},
+		{"postgres://db.example/connhub", "local", false, ""},
+		{"postgres://db.example/connhub", "shared", true, ""},
+		{"sqlite:/tmp/x.db", "auto", false, ""},
+		{"sqlite:/tmp/x.db", "local", false, ""},
+		{"sqlite:/tmp/x.db", "shared", true, "a SQLite hub is one process"},
+		{"sqlite:/tmp/x.db", "redis", false, "want auto, shared or local"},
+	} {
+		c := valid(t)
+		c.DB, c.Pacer = tc.db, tc.pacer
+		if got := c.PacerShared(); got != tc.shared {
+			t.Errorf("db %s, pacer %q: shared %v, want %v", tc.db, tc.pacer, got, tc.shared)
+		}
+		err := c.Validate()
+		if (err == nil) != (tc.problem == "") || (err != nil && !strings.Contains(err.Error(), tc.problem)) {
+			t.Errorf("db %s, pacer %q: Validate says %v, want %q", tc.db, tc.pacer, err, tc.problem)
+		}
+	}
+}

@@ -32,6 +32,7 @@
 //	SlackURL            --slack-url (serve)  CONNHUB_SLACK_URL             slack_url             https://slack.com
 //	PublicURL           --public-url (serve) CONNHUB_PUBLIC_URL            public_url            http://ADDR (https://ADDR with TLSCert)
 //	SlackRateWindow     --slack-rate-window (serve) CONNHUB_SLACK_RATE_WINDOW slack_rate_window   1m
+//	Pacer               --pacer (serve)      CONNHUB_PACER                 pacer                 auto (shared on PostgreSQL, local on SQLite; or shared, local)
 //	LogLevel            --log-level          CONNHUB_LOG_LEVEL             log_level             info (debug, info, warn or error)
 //	LogFormat           --log-format         CONNHUB_LOG_FORMAT            log_format            text (text or json)
 //	SlackClientID       (none)               CONNHUB_SLACK_CLIENT_ID       slack.client_id       none

@@ -87,6 +87,7 @@ func TestDefaults(t *testing.T) {
 				"SlackURL":        "https://slack.com",
 				"PublicURL":       "http://127.0.0.1:8080",
 				"SlackRateWindow": "1m",
+				"Pacer":           "auto",
 				"LogLevel":        "info",
 				"LogFormat":       "text",
 			}
@@ -126,6 +127,8 @@ func stringField(c config.Config, name string) string {
 		return c.PublicURL
 	case "SlackRateWindow":
 		return c.SlackRateWindow
+	case "Pacer":
+		return c.Pacer
 	case "LogLevel":
 		return c.LogLevel
 	case "LogFormat":
@@ -152,6 +155,7 @@ var settingCases = []settingCase{
 	{"slack_url", "CONNHUB_SLACK_URL", "slack-url", func(c config.Config) string { return c.SlackURL }, "http://file.example", "https://env.example/slack", "http://127.0.0.1:9"},
 	{"public_url", "CONNHUB_PUBLIC_URL", "public-url", func(c config.Config) string { return c.PublicURL }, "http://file.example", "https://env.example", "http://127.0.0.1:9"},
 	{"slack_rate_window", "CONNHUB_SLACK_RATE_WINDOW", "slack-rate-window", func(c config.Config) string { return c.SlackRateWindow }, "2m", "3s", "1s"},
+	{"pacer", "CONNHUB_PACER", "pacer", func(c config.Config) string { return c.Pacer }, "local", "auto", "local"},
 	{"log_level", "CONNHUB_LOG_LEVEL", "log-level", func(c config.Config) string { return c.LogLevel }, "debug", "warn", "error"},
 	{"log_format", "CONNHUB_LOG_FORMAT", "log-format", func(c config.Config) string { return c.LogFormat }, "json", "text", "json"},
 	{"slack.client_id", "CONNHUB_SLACK_CLIENT_ID", "", func(c config.Config) string { return c.SlackClientID }, "111.222", "333.444", ""},
@@ -234,7 +238,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "write-timeout"}},
+		{serve, []string{"addr", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "write-timeout"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

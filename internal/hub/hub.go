@@ -40,6 +40,9 @@ type Options struct {
 	// RateWindow is the length of Slack's rate window the pacer paces to;
 	// zero builds no pacer (tests of a sandbox without rate limits).
 	RateWindow time.Duration
+	// SharedPacer keeps the pacer's budgets in the database, shared by
+	// every replica on it (PostgreSQL); false paces this process alone.
+	SharedPacer bool
 	// Apps are registered in the first organization at start, once.
 	Apps []instance.AppInput
 	// MaxBodiesInFlight bounds the request bodies the proxy holds at once.
@@ -84,14 +87,14 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	var err error
 	if o.RateWindow > 0 {
 		// One pacer for everything that calls Slack: Slack's budgets are per
-		// workspace and method, whoever calls.
-		pacer := ratelimit.New(ratelimit.Options{Window: o.RateWindow})
-		h.Pacer = pacer
-		h.Registry.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_waiting", Help: "Calls waiting now for their method's budget at Slack."},
-				func() float64 { return float64(pacer.Waiting()) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_pacer_lanes", Help: "Budgets (app, workspace, method; channel) the pacer keeps now."},
-				func() float64 { all, _ := pacer.Lanes(); return float64(all) }))
+		// workspace and method, whoever calls. Shared (on PostgreSQL, by
+		// default), the budgets are kept in the database for every replica.
+		popts := ratelimit.Options{Window: o.RateWindow, Log: log}
+		if o.SharedPacer {
+			popts.Shared, popts.Replicas = d.Store, countReplicas(ctx, d.Store, log)
+		}
+		h.Pacer = ratelimit.New(popts)
+		registerPacerMetrics(h.Registry, h.Pacer, o.SharedPacer)
 	}
 	// One stack to call Slack, for the proxy, the syncs, the installs and
 	// the token refreshes (internal/slackcall).

@@ -44,6 +44,43 @@
 // Slack's 429 and Retry-After, which the callers honour through Backoff,
 // cover that rare overlap.
 //
+// # Shared budgets
+//
+// Slack's budgets are per app and workspace, not per replica: N replicas
+// each pacing alone spend N times the budget. With Options.Shared (serve
+// sets it to the store on PostgreSQL: --pacer auto) every replica on the
+// database spends one budget. The lanes live in the table pacer_lanes:
+// for each key, the times of the last slots handed out, at most a budget of
+// them, on the database's clock. A replica does not ask for each call: when
+// a lane has callers and no slot in hand, one of them leases the next k
+// slots in one transaction (k the callers waiting, at most the budget),
+// each no sooner than a span after the slot a budget before it, and none
+// further ahead than the horizon (a quarter of the window); the others wait
+// for its answer. The 300-call benchmark needs about one round trip for
+// every two to three calls.
+//
+// A replica cannot know when another's call was answered, so the shared
+// rule times from the slot, not from Done: a slot may be used up to Hold
+// after its time (a fiftieth of the window, at least 10 ms) and its call
+// may take as long again to reach Slack, so a slot counts for a span of a
+// window plus twice the hold. A caller woken later than that leaves the
+// slot unused and takes another. Slots are leased per window and expire
+// with it: what a replica holds when it dies is at most a horizon of
+// future slots, free again a span after their time.
+//
+// A 429 (Backoff) closes the lane here at once and, in the database, for
+// every replica from its next lease: blocked_until. If the database does not
+// answer a lease within two seconds, the replica paces alone for five
+// seconds on each budget divided by the replicas it counts (their
+// heartbeats), says so once in the log, and tries the database again:
+// slower, never unbounded. Stats count the leases, slots and fallbacks for
+// /metrics. Reserve stays the local rule: it is what the in-process pacer
+// is made of, and what a fallback paces by.
+//
+// Redis with a GCRA (redis_rate) was measured against this and
+// rejected: docs/ARCHITECTURE.md, "One budget for all replicas" (its
+// code is in commit bdf06f1, internal/ratelimit/redisbudget).
+//
 // # Shutdown
 //
 // Close ends every wait, present and future, with ErrClosed, so that a

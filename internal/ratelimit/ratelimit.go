@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,25 @@ type Options struct {
 	// MaxChannelLanes caps the lanes of per-channel keys the pacer keeps (see
 	// the package doc); zero means DefaultMaxChannelLanes.
 	MaxChannelLanes int
+
+	// Shared, when set, is the budget every replica shares (the package
+	// doc, "Shared budgets"); nil paces this process alone.
+	Shared Shared
+	// Hold is how late after its time a slot of the shared budget may still
+	// be used; it also bounds how long a call may take to reach Slack once
+	// Wait let it go. Zero means a fiftieth of the window, at least 10 ms.
+	Hold time.Duration
+	// Horizon is how far ahead a lease of the shared budget reaches: the
+	// most a replica holds of a lane's future. Zero means a quarter of the
+	// window.
+	Horizon time.Duration
+	// Replicas says how many replicas share the budget. While the shared
+	// budget is unreachable, the pacer paces alone on each budget divided by
+	// it; nil means 1.
+	Replicas func() int
+	// Log says when the shared budget becomes unreachable and answers
+	// again; nil logs nothing.
+	Log *slog.Logger
 }
 
 // DefaultMaxChannelLanes is the cap when Options.MaxChannelLanes is zero. A
@@ -53,6 +73,24 @@ type Pacer struct {
 	fine  int        // lanes of per-channel keys
 	lru   *list.List // of *lane, least recently reserved first
 	swept time.Time  // when idle lanes were last dropped
+
+	// divide, when set, divides every budget: a fallback pacer's share.
+	divide func() int
+
+	// With a shared budget (shared.go):
+	shared   Shared
+	hold     time.Duration
+	horizon  time.Duration
+	fallback *Pacer // paces alone while the shared budget is unreachable
+	log      *slog.Logger
+	sharedCounters
+
+	smu         sync.Mutex
+	slanes      map[string]*sharedLane
+	sharedFine  int
+	sharedSwept time.Time
+	down        bool      // the shared budget failed and has not answered since
+	downUntil   time.Time // pace alone until then
 }
 
 type lane struct {
@@ -117,20 +155,62 @@ func New(o Options) *Pacer {
 	if o.MaxChannelLanes <= 0 {
 		o.MaxChannelLanes = DefaultMaxChannelLanes
 	}
-	return &Pacer{window: o.Window, margin: o.Margin, now: o.Now, maxFine: o.MaxChannelLanes,
+	p := &Pacer{window: o.Window, margin: o.Margin, now: o.Now, maxFine: o.MaxChannelLanes,
 		closed: make(chan struct{}), lanes: map[string]*lane{}, lru: list.New()}
+	if o.Shared != nil {
+		if o.Hold <= 0 {
+			o.Hold = max(o.Window/50, 10*time.Millisecond)
+		}
+		if o.Horizon <= 0 {
+			o.Horizon = o.Window / 4
+		}
+		if o.Replicas == nil {
+			o.Replicas = func() int { return 1 }
+		}
+		if o.Log == nil {
+			o.Log = slog.New(slog.DiscardHandler)
+		}
+		p.shared, p.hold, p.horizon, p.log = o.Shared, o.Hold, o.Horizon, o.Log
+		p.slanes = map[string]*sharedLane{}
+		p.fallback = New(Options{Window: o.Window, Margin: o.Margin, Now: o.Now, MaxChannelLanes: o.MaxChannelLanes})
+		p.fallback.divide = o.Replicas
+	}
+	return p
+}
+
+// share is how many replicas a fallback pacer's budgets are divided among.
+func (p *Pacer) share() int {
+	if p.divide == nil {
+		return 1
+	}
+	return max(p.divide(), 1)
 }
 
 // Close ends every wait, now and later, with ErrClosed, so that a shutting
 // down process can answer its waiting callers instead of dropping them.
 // Tickets already handed out stay valid.
-func (p *Pacer) Close() { p.closeOnce.Do(func() { close(p.closed) }) }
+func (p *Pacer) Close() {
+	p.closeOnce.Do(func() { close(p.closed) })
+	if p.fallback != nil {
+		p.fallback.Close()
+	}
+}
 
-// Lanes is how many lanes the pacer holds now, all and those of channels.
+// Lanes is how many lanes the pacer holds now, all and those of channels
+// (with a shared budget, the lanes this replica holds slots of, and those
+// it paced alone).
 func (p *Pacer) Lanes() (all, channels int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.lanes), p.fine
+	all, channels = len(p.lanes), p.fine
+	p.mu.Unlock()
+	if p.shared != nil {
+		p.smu.Lock()
+		all, channels = all+len(p.slanes), channels+p.sharedFine
+		p.smu.Unlock()
+		a, c := p.fallback.Lanes()
+		all, channels = all+a, channels+c
+	}
+	return all, channels
 }
 
 // Waiting is how many calls are in Wait now.
@@ -163,9 +243,8 @@ func Key(workspace, method, channel string) string {
 // call it follows to be done.
 func (p *Pacer) Reserve(key, method string) *Ticket {
 	now := p.now()
-	m, known := slackspec.Lookup(method)
-	budget, limited := m.PerMinute()
-	if !known || !limited || budget <= 0 {
+	budget, limited := p.budget(method)
+	if !limited {
 		return &Ticket{At: now, p: p}
 	}
 	p.mu.Lock()
@@ -198,6 +277,20 @@ func (p *Pacer) Reserve(key, method string) *Ticket {
 		l.last = at
 	}
 	return &Ticket{At: at, p: p, own: own, prev: prev}
+}
+
+// budget is how many calls of method go in a window, and whether Slack
+// limits them at all; a fallback pacer's share of it.
+func (p *Pacer) budget(method string) (int, bool) {
+	m, known := slackspec.Lookup(method)
+	budget, limited := m.PerMinute()
+	if !known || !limited || budget <= 0 {
+		return 0, false
+	}
+	if p.divide != nil {
+		budget = max(budget/p.share(), 1)
+	}
+	return budget, true
 }
 
 // lane finds key's lane, making it if need be, and marks it the most
@@ -281,6 +374,13 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 		return &Ticket{At: start, p: p}, 0, closedErr(ctx)
 	default:
 	}
+	if p.shared != nil {
+		budget, limited := p.budget(method)
+		if !limited {
+			return &Ticket{At: start, p: p}, 0, ctx.Err()
+		}
+		return p.waitShared(ctx, key, method, budget, start)
+	}
 	t := p.Reserve(key, method)
 	if err := sleepUntil(ctx, p, t.At); err != nil {
 		t.Done()
@@ -341,6 +441,10 @@ func closedErr(ctx context.Context) error {
 // cap of lanes a per-channel key's coarser lane is closed instead, the one
 // its calls then go through.)
 func (p *Pacer) Backoff(key string, retryAfter time.Duration) {
+	if p.shared != nil {
+		p.backoffShared(key, retryAfter)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()

@@ -67,6 +67,25 @@ type Store interface {
 	// state).
 	InstallationSecret(ctx context.Context, name string, generate func() (secrets.Secret, error)) (secrets.Secret, error)
 
+	// LeasePacerSlots hands out up to n of the next slots of the pacer lane
+	// key, shared by every replica on the database: a slot is the right to
+	// make one call, and no slot goes sooner than span after the one budget
+	// slots before it, nor before the lane's block (BlockPacerLane). Slots
+	// go in the order they are handed out, and none later than horizon from
+	// now. It returns each slot's time as a wait from now, ascending (zero:
+	// at once); when no slot is free within the horizon, none, and how long
+	// until the next one is. Times are the database's clock, so that
+	// replicas whose clocks differ share one lane; the caller waits
+	// from when the answer came, which is never early. n, budget and span
+	// must be positive. A slot counts whether or not its call is made.
+	LeasePacerSlots(ctx context.Context, key string, budget, n int, span, horizon time.Duration) (slots []time.Duration, next time.Duration, err error)
+	// BlockPacerLane hands out no slot of lane key for d from now (Slack
+	// said 429 with Retry-After d), unless it is blocked longer already.
+	BlockPacerLane(ctx context.Context, key string, d time.Duration) error
+	// DeleteIdlePacerLanes removes the lanes that constrain no slot any more
+	// at the database's clock, returning how many.
+	DeleteIdlePacerLanes(ctx context.Context) (int, error)
+
 	// Backend names the backend: "sqlite" or "postgres".
 	Backend() string
 	Close() error

@@ -45,7 +45,9 @@ func Dialect() (*sqlstore.Dialect, error) {
 		Migrations:   m,
 		GooseDialect: goose.DialectPostgres,
 		BatchRows:    250,
-		Locker:       locker,
+		// clock_timestamp, not now(): now() is the transaction's start.
+		NowMillis: "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)",
+		Locker:    locker,
 		JSON: sqlstore.JSONDialect{
 			Is: func(path []string, t sqlstore.JSONType) (string, []any) {
 				v, args := jsonbPath("jsonb_extract_path", path)

@@ -43,7 +43,9 @@ func Dialect() *sqlstore.Dialect {
 		Migrations:   m,
 		GooseDialect: goose.DialectSQLite3,
 		SingleWriter: true,
-		BatchRows:    1, // a prepared statement per record is as fast, and stays far from SQLite's bound-parameter limit
+		// unixepoch('subsec'): SQLite 3.42 and later, with milliseconds.
+		NowMillis: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+		BatchRows: 1, // a prepared statement per record is as fast, and stays far from SQLite's bound-parameter limit
 		JSON: sqlstore.JSONDialect{
 			// json_type names the type at a path ('text', 'integer',
 			// 'real', 'true', 'false', 'null', 'object', 'array'), NULL

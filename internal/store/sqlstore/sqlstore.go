@@ -46,6 +46,10 @@ type Dialect struct {
 	// BatchRows is how many records one upsert statement writes (1: a
 	// prepared statement run once a record).
 	BatchRows int
+	// NowMillis is an SQL expression for the database's clock, in
+	// milliseconds since the epoch: the one clock that every replica's
+	// pacer leases are timed by (pacer.go).
+	NowMillis string
 }
 
 // Store is the shared implementation of store.Store.

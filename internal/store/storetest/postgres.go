@@ -19,7 +19,7 @@ const PostgresEnv = "CONNHUB_TEST_POSTGRES"
 // PostgresDatabase creates an empty database for one test on the server
 // CONNHUB_TEST_POSTGRES names and returns its URL; the test's cleanup drops
 // it. Without the variable the test is skipped with a message saying so.
-func PostgresDatabase(t *testing.T) string {
+func PostgresDatabase(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(PostgresEnv)
 	if admin == "" {

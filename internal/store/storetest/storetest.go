@@ -95,6 +95,9 @@ func Run(t *testing.T, b Backend) {
 		{"ConsoleFlash", testConsoleFlash},
 		{"ConsoleSessionSweep", testConsoleSessionSweep},
 		{"ConsoleSessionCascade", testConsoleSessionCascade},
+		{"PacerLease", testPacerLease},
+		{"PacerBlock", testPacerBlock},
+		{"PacerIdleLanes", testPacerIdleLanes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -105,6 +108,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Replicas", func(t *testing.T) { t.Parallel(); testReplicas(t, b) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, b) })
 	t.Run("MigrationEndsExtraUnfinishedRuns", func(t *testing.T) { t.Parallel(); testUnfinishedRunsMigration(t, b) })
+	t.Run("PacerLeasesNeverOverspend", func(t *testing.T) { t.Parallel(); testPacerLeasesNeverOverspend(t, b) })
 }
 
 type env struct{ s store.Store }

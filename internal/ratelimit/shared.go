@@ -1,0 +1,287 @@
+package ratelimit
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Shared is a budget every replica sees: the store on PostgreSQL
+// (store.Store has these methods), or another backend. See the package doc,
+// "Shared budgets".
+type Shared interface {
+	// LeasePacerSlots hands out up to n of the next slots of lane key
+	// (budget slots in any span), none later than horizon from now: each
+	// slot's time as a wait from now, ascending; none, and how long until
+	// the next one is, when none is free within the horizon.
+	LeasePacerSlots(ctx context.Context, key string, budget, n int, span, horizon time.Duration) (slots []time.Duration, next time.Duration, err error)
+	// BlockPacerLane hands out no slot of key for d from now.
+	BlockPacerLane(ctx context.Context, key string, d time.Duration) error
+}
+
+// idleDeleter is a Shared that can drop the lanes that constrain nothing.
+type idleDeleter interface {
+	DeleteIdlePacerLanes(ctx context.Context) (int, error)
+}
+
+// Stats count what a pacer did with a shared budget since it was made.
+type Stats struct {
+	Leases     int64 // leases asked of the shared budget (round trips)
+	Blocks     int64 // Backoffs told to the shared budget (round trips)
+	Leased     int64 // slots it handed this pacer
+	Unused     int64 // leased slots not used: their call was given up, or came too late for the slot
+	Failures   int64 // leases and blocks that failed (the shared budget was unreachable)
+	Fallbacks  int64 // calls paced alone, on a share of the budget, while the shared budget was unreachable
+	SharedDown bool  // pacing alone now
+}
+
+// sharedLane is what one replica holds of a lane of the shared budget.
+type sharedLane struct {
+	key     string
+	fine    bool
+	budget  int
+	slots   []time.Time // leased and not yet taken, ascending, on the local clock
+	want    int         // callers waiting for a slot
+	leasing bool
+	retryAt time.Time     // no slot within the horizon before this, said the shared budget
+	blocked time.Time     // a Backoff here
+	last    time.Time     // the latest it was used
+	wake    chan struct{} // closed, and replaced, when the lane changes
+}
+
+func (l *sharedLane) changed() {
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+// leaseTimeout bounds a round trip to the shared budget: past it the
+// budget counts as unreachable.
+const leaseTimeout = 2 * time.Second
+
+// retryShared is how long a pacer paces alone after the shared budget
+// failed before it asks it again.
+const retryShared = 5 * time.Second
+
+// waitShared is Wait with a shared budget.
+func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, start time.Time) (*Ticket, time.Duration, error) {
+	p.smu.Lock()
+	l := p.sharedLane(key, budget, start)
+	l.want++
+	for {
+		now := p.now()
+		if now.Before(p.downUntil) {
+			l.want--
+			p.smu.Unlock()
+			p.fallbacks.Add(1)
+			t, _, err := p.fallback.Wait(ctx, key, method)
+			return t, p.now().Sub(start), err
+		}
+		// Slots too late to use, or inside a block, are spent.
+		for len(l.slots) > 0 && (now.After(l.slots[0].Add(p.hold)) || l.slots[0].Before(l.blocked)) {
+			l.slots = l.slots[1:]
+			p.unused.Add(1)
+		}
+		if len(l.slots) > 0 {
+			at := l.slots[0]
+			l.slots = l.slots[1:]
+			l.want--
+			if at.After(l.last) {
+				l.last = at
+			}
+			p.smu.Unlock()
+			if err := sleepUntil(ctx, p, at); err != nil {
+				p.unused.Add(1)
+				return &Ticket{At: at, p: p}, p.now().Sub(start), err
+			}
+			if late := p.now(); late.After(at.Add(p.hold)) {
+				// Woken too late for the slot (a loaded machine): the slot
+				// is spent, and a call now could come too close to the
+				// slots a window after it. Take another.
+				p.unused.Add(1)
+				p.smu.Lock()
+				l.want++
+				continue
+			}
+			return &Ticket{At: at, p: p}, p.now().Sub(start), nil
+		}
+		if !l.leasing && !now.Before(l.retryAt) && !now.Before(l.blocked) {
+			l.leasing = true
+			n := min(l.want, l.budget)
+			p.smu.Unlock()
+			slots, next, err := p.lease(l.key, l.budget, n)
+			got := p.now()
+			p.smu.Lock()
+			l.leasing = false
+			if err != nil {
+				p.goDown(err, got)
+			} else {
+				if p.down {
+					p.down = false
+					p.log.Info("pacer: the shared budget answers again")
+				}
+				for _, s := range slots {
+					l.slots = append(l.slots, got.Add(s))
+				}
+				if len(slots) == 0 {
+					l.retryAt = got.Add(max(next, time.Millisecond))
+				}
+			}
+			l.changed()
+			continue
+		}
+		wake := l.wake
+		var until time.Time
+		if !l.leasing {
+			until = l.retryAt
+			if l.blocked.After(until) {
+				until = l.blocked
+			}
+		}
+		p.smu.Unlock()
+		err := p.sleepOrWake(ctx, until, wake)
+		p.smu.Lock()
+		if err != nil {
+			l.want--
+			p.smu.Unlock()
+			return &Ticket{At: start, p: p}, p.now().Sub(start), err
+		}
+	}
+}
+
+// sleepOrWake waits for wake, or until at (if not zero), or for ctx or the
+// pacer to end.
+func (p *Pacer) sleepOrWake(ctx context.Context, at time.Time, wake <-chan struct{}) error {
+	var timeout <-chan time.Time
+	if !at.IsZero() {
+		d := at.Sub(p.now())
+		if d <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	select {
+	case <-wake:
+	case <-timeout:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.closed:
+		return closedErr(ctx)
+	}
+	return nil
+}
+
+// lease asks the shared budget for n slots of key. Each slot counts in the
+// lane for a span: a window, and twice the hold, for a call made as late as
+// its slot allows and delayed on its way to Slack as long again.
+func (p *Pacer) lease(key string, budget, n int) ([]time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout)
+	defer cancel()
+	p.leases.Add(1)
+	slots, next, err := p.shared.LeasePacerSlots(ctx, key, budget, n, p.span(), p.horizon)
+	if err != nil {
+		p.failures.Add(1)
+		return nil, 0, err
+	}
+	p.leased.Add(int64(len(slots)))
+	return slots, next, nil
+}
+
+func (p *Pacer) span() time.Duration { return p.window + 2*p.hold }
+
+// goDown makes the pacer pace alone for a while, on its share of each
+// budget, and says so once. The caller holds smu.
+func (p *Pacer) goDown(err error, now time.Time) {
+	if !p.down {
+		p.log.Warn("pacer: the shared budget is unreachable: pacing alone on a share of each budget until it answers again",
+			"err", err, "replicas", p.fallback.share())
+	}
+	p.down = true
+	p.downUntil = now.Add(retryShared)
+}
+
+// sharedLane finds key's lane, making it if need be. Idle lanes go, at most
+// once a window; at the cap of channels' lanes a channel's call takes its
+// coarser key's lane. The caller holds smu.
+func (p *Pacer) sharedLane(key string, budget int, now time.Time) *sharedLane {
+	if now.Sub(p.sharedSwept) >= p.window {
+		p.sharedSwept = now
+		for k, l := range p.slanes {
+			if l.want == 0 && !l.leasing && len(l.slots) == 0 && now.After(l.last.Add(p.window)) && now.After(l.blocked) && now.After(l.retryAt) {
+				delete(p.slanes, k)
+				if l.fine {
+					p.sharedFine--
+				}
+			}
+		}
+		if d, ok := p.shared.(idleDeleter); ok {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout)
+				defer cancel()
+				d.DeleteIdlePacerLanes(ctx)
+			}()
+		}
+	}
+	if l := p.slanes[key]; l != nil {
+		if l.budget != budget {
+			l.budget = budget
+		}
+		return l
+	}
+	coarse, _, fine := strings.Cut(key, "#")
+	if fine && p.sharedFine >= p.maxFine {
+		return p.sharedLane(coarse, budget, now)
+	}
+	if fine {
+		p.sharedFine++
+	}
+	l := &sharedLane{key: key, fine: fine, budget: budget, wake: make(chan struct{}), last: now}
+	p.slanes[key] = l
+	return l
+}
+
+// backoffShared closes key here at once, and for every replica as soon as
+// the shared budget hears of it.
+func (p *Pacer) backoffShared(key string, retryAfter time.Duration) {
+	p.fallback.Backoff(key, retryAfter)
+	p.smu.Lock()
+	now := p.now()
+	l := p.slanes[key]
+	if l == nil {
+		coarse, _, _ := strings.Cut(key, "#")
+		l = p.slanes[coarse]
+	}
+	if l != nil {
+		if until := now.Add(retryAfter); until.After(l.blocked) {
+			l.blocked = until
+			l.changed()
+		}
+	}
+	p.smu.Unlock()
+	p.blocks.Add(1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout)
+		defer cancel()
+		if err := p.shared.BlockPacerLane(ctx, key, retryAfter); err != nil {
+			p.failures.Add(1)
+			p.log.Debug("pacer: could not tell the shared budget of a 429", "key", key, "err", err)
+		}
+	}()
+}
+
+// Stats says what the pacer did with its shared budget; all zero without
+// one.
+func (p *Pacer) Stats() Stats {
+	p.smu.Lock()
+	down := p.down && p.now().Before(p.downUntil)
+	p.smu.Unlock()
+	return Stats{Leases: p.leases.Load(), Blocks: p.blocks.Load(), Leased: p.leased.Load(), Unused: p.unused.Load(),
+		Failures: p.failures.Load(), Fallbacks: p.fallbacks.Load(), SharedDown: down}
+}
+
+// sharedCounters are the counters behind Stats.
+type sharedCounters struct {
+	leases, blocks, leased, unused, failures, fallbacks atomic.Int64
+}
