@@ -33,7 +33,7 @@ type Options struct {
 	Shared Shared
 	// Hold is how late after its time a slot of the shared budget may still
 	// be used; it also bounds how long a call may take to reach Slack once
-	// Wait let it go. Zero means a fiftieth of the window, at least 10 ms.
+	// Wait let it go. Zero means a fiftieth of the window, at least 50 ms.
 	Hold time.Duration
 	// Horizon is how far ahead a lease of the shared budget reaches: the
 	// most a replica holds of a lane's future. Zero means a quarter of the
@@ -159,7 +159,7 @@ func New(o Options) *Pacer {
 		closed: make(chan struct{}), lanes: map[string]*lane{}, lru: list.New()}
 	if o.Shared != nil {
 		if o.Hold <= 0 {
-			o.Hold = max(o.Window/50, 10*time.Millisecond)
+			o.Hold = max(o.Window/50, 50*time.Millisecond)
 		}
 		if o.Horizon <= 0 {
 			o.Horizon = o.Window / 4

@@ -109,8 +109,13 @@ func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, 
 			l.leasing = true
 			n := min(l.want, l.budget)
 			p.smu.Unlock()
+			sent := p.now()
 			slots, next, err := p.lease(l.key, l.budget, n)
 			got := p.now()
+			// The database read its clock somewhere between sent and got:
+			// its slots are placed from the middle, wrong by at most half
+			// the round trip either way, which the hold covers.
+			mid := sent.Add(got.Sub(sent) / 2)
 			p.smu.Lock()
 			l.leasing = false
 			if err != nil {
@@ -121,7 +126,7 @@ func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, 
 					p.log.Info("pacer: the shared budget answers again")
 				}
 				for _, s := range slots {
-					l.slots = append(l.slots, got.Add(s))
+					l.slots = append(l.slots, mid.Add(s))
 				}
 				if len(slots) == 0 {
 					l.retryAt = got.Add(max(next, time.Millisecond))

@@ -73,8 +73,15 @@ func (s *Store) LeasePacerSlots(ctx context.Context, key string, budget, n int, 
 func (q *queries) pacerLane(ctx context.Context, key string) (now int64, ring []int64, blocked int64, err error) {
 	for range 2 {
 		var raw string
-		err = q.queryRow(ctx, `SELECT `+q.d.NowMillis+`, ring, blocked_until FROM pacer_lanes WHERE key = ?`+q.d.ForUpdate, key).Scan(&now, &raw, &blocked)
+		err = q.queryRow(ctx, `SELECT ring, blocked_until FROM pacer_lanes WHERE key = ?`+q.d.ForUpdate, key).Scan(&raw, &blocked)
 		if err == nil {
+			// The clock is read once the row is locked, not in the locking
+			// statement: PostgreSQL may compute its columns before waiting
+			// for the lock, and a lease timed by a clock read before another
+			// replica's lease hands out slots that overlap it.
+			if err := q.queryRow(ctx, `SELECT `+q.d.NowMillis).Scan(&now); err != nil {
+				return 0, nil, 0, q.mapErr(err)
+			}
 			if err := json.Unmarshal([]byte(raw), &ring); err != nil {
 				return 0, nil, 0, fmt.Errorf("the ring %.40q: %w", raw, err)
 			}

@@ -1577,8 +1577,8 @@ func testUnfinishedRunsMigration(t *testing.T, b Backend) {
 	if !ok {
 		t.Skip("the backend has no SQL database to set up")
 	}
-	// The database as it was before migration 9.
-	for _, q := range []string{`DROP INDEX sync_runs_unfinished`, `DELETE FROM goose_db_version WHERE version_id = 9`} {
+	// The database as it was before migration 9 (and 10, after it).
+	for _, q := range []string{`DROP INDEX sync_runs_unfinished`, `DROP TABLE pacer_lanes`, `DELETE FROM goose_db_version WHERE version_id >= 9`} {
 		if _, err := raw.DB().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
