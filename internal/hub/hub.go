@@ -227,6 +227,10 @@ func (h *Hub) watchKeys(ctx context.Context, wg *gosync.WaitGroup) {
 			reloader.Run(ctx, poll.C, hup)
 		})
 	}
+	// The first heartbeat is written before Run returns, so that a replica
+	// serving is a replica `connhub keys promote` sees (Run beats again, and
+	// logs a failure).
+	beat.Beat(ctx)
 	beats := time.NewTicker(replica.HeartbeatInterval)
 	wg.Go(func() {
 		defer beats.Stop()
