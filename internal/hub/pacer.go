@@ -36,7 +36,7 @@ func registerPacerMetrics(reg *prometheus.Registry, pacer *ratelimit.Pacer, shar
 			}
 			return 0
 		}),
-		counter("connhub_pacer_round_trips_total", "Round trips to the shared budget: leases and 429s told.", func(s ratelimit.Stats) int64 { return s.Leases + s.Blocks }),
+		counter("connhub_pacer_round_trips_total", "Round trips to the shared budget: leases, answers reported and 429s told.", func(s ratelimit.Stats) int64 { return s.Leases + s.Reports + s.Blocks }),
 		counter("connhub_pacer_slots_leased_total", "Slots (calls to Slack) this replica leased from the shared budget.", func(s ratelimit.Stats) int64 { return s.Leased }),
 		counter("connhub_pacer_slots_unused_total", "Leased slots this replica did not use: the call was given up or came too late for its slot.", func(s ratelimit.Stats) int64 { return s.Unused }),
 		counter("connhub_pacer_shared_failures_total", "Round trips to the shared budget that failed.", func(s ratelimit.Stats) int64 { return s.Failures }),

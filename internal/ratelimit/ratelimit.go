@@ -121,11 +121,21 @@ type Ticket struct {
 	own  *slot
 	prev *slot // the call a budget earlier, which this one must follow by a window
 	once sync.Once
+
+	key  string // with a shared budget: the lane, and the slot in it
+	slot int64
 }
 
 // Done records that the call is over.
 func (t *Ticket) Done() {
-	if t == nil || t.own == nil {
+	if t == nil {
+		return
+	}
+	if t.key != "" {
+		t.once.Do(func() { t.p.reportDone(t.key, t.slot) })
+		return
+	}
+	if t.own == nil {
 		return
 	}
 	t.once.Do(func() {

@@ -178,14 +178,14 @@ func TestThreeReplicasShareOneBudget(t *testing.T) {
 // and that counts calls in a sliding window, as Slack's strictest reading.
 // It compares, in one run, the designs of the shared budget: baseline, each
 // pacer alone (connhub before the shared budget); postgres, the store's
-// leases. It reports the 429s Slack answered, the
-// time taken against the floor Tier 2 allows (300/20 windows), and the
-// round trips to the shared budget per call.
+// leases. It reports the 429s Slack answered, the time taken against the
+// floor Tier 2 allows (300/20 windows less the first, whose calls go at
+// once), and the round trips to the shared budget per call.
 //
 //	go test ./internal/ratelimit/ -run '^$' -bench ThreeReplicas300 -benchtime 1x -count 3
 func BenchmarkThreeReplicas300(b *testing.B) {
 	const window, calls, budget = time.Second, 300, 20
-	floor := time.Duration(calls/budget) * window
+	floor := time.Duration(calls/budget-1) * window
 	for _, design := range []struct {
 		name   string
 		shared func(b *testing.B) []ratelimit.Shared
@@ -210,7 +210,7 @@ func BenchmarkThreeReplicas300(b *testing.B) {
 				tooMany += sl.rateLimited()
 				for _, p := range ps {
 					st := p.Stats()
-					trips += st.Leases + st.Blocks
+					trips += st.Leases + st.Reports + st.Blocks
 				}
 			}
 			n := float64(b.N)
@@ -223,44 +223,109 @@ func BenchmarkThreeReplicas300(b *testing.B) {
 }
 
 // TestAbandonedSlotsComeBackWithinAWindow: a replica that leased a lane's
-// whole budget and died holds it no longer than a window (and the hold):
-// then another replica gets the whole budget at once.
+// whole budget and died before it reported any answer holds it no longer
+// than a window after its calls are counted lost (twice the hold after
+// their slots): then another replica gets the whole budget at once.
 func TestAbandonedSlotsComeBackWithinAWindow(t *testing.T) {
 	t.Parallel()
 	const window, budget = 500 * time.Millisecond, 20
 	stores := replicaStores(t, 2)
 	key := "A1/T1/users.list"
-	dead := ratelimit.New(ratelimit.Options{Window: window, Shared: stores[0]})
-	var wg sync.WaitGroup
-	for range budget {
-		wg.Go(func() {
-			if _, _, err := dead.Wait(context.Background(), key, "users.list"); err != nil {
-				t.Error(err)
-			}
-		})
+	lost := 2 * 50 * time.Millisecond // twice the hold's floor, as a pacer asks
+	slots, _, _, err := stores[0].LeasePacerSlots(context.Background(), key, budget, budget, window, lost, 0)
+	if err != nil || len(slots) != budget {
+		t.Fatalf("the first replica leased %d slots (%v), want the budget, %d", len(slots), err, budget)
 	}
-	wg.Wait()
-	if st := dead.Stats(); st.Leased != budget {
-		t.Fatalf("the first replica leased %d slots, want the budget, %d", st.Leased, budget)
+	// It dies here, its calls made and never reported. The other replica
+	// is first told to ask again soon: a report may come.
+	lease := func() ([]int64, time.Duration) {
+		t.Helper()
+		slots, _, next, err := stores[1].LeasePacerSlots(context.Background(), key, budget, budget, window, lost, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slots, next
 	}
-	// It dies here, its calls made or not. The other replica finds the
-	// lane spent, and when it will be free.
-	span := window + 2*max(window/50, 10*time.Millisecond)
-	slots, next, err := stores[1].LeasePacerSlots(context.Background(), key, budget, budget, span, 0)
-	if err != nil {
-		t.Fatal(err)
+	if slots, next := lease(); len(slots) != 0 || next > window {
+		t.Fatalf("right after: got %d slots, the next in %s; want none, and to ask again soon", len(slots), next)
 	}
-	if len(slots) != 0 || next <= 0 || next > span {
-		t.Fatalf("right after: got %d slots, the next in %s; want none, and the next within %s", len(slots), next, span)
+	time.Sleep(lost + 5*time.Millisecond) // past lost, by the database's clock too
+	slots, next := lease()
+	if len(slots) != 0 || next <= 0 || next > window {
+		t.Fatalf("once the calls are lost: got %d slots, the next in %s; want none, and the next within the window, %s", len(slots), next, window)
 	}
 	time.Sleep(next) // the database said when
-	slots, _, err = stores[1].LeasePacerSlots(context.Background(), key, budget, budget, span, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(slots) != budget {
+	if slots, _ := lease(); len(slots) != budget {
 		t.Errorf("a window later the other replica got %d slots at once, want the whole budget, %d", len(slots), budget)
 	}
+}
+
+// TestAnswersFreeTheLaneSooner: a replica that reports its calls' answers
+// lets the next calls go a window after the answers, not a window after
+// the latest the calls could have reached Slack; and a slot given up is
+// handed out again at once.
+func TestAnswersFreeTheLaneSooner(t *testing.T) {
+	t.Parallel()
+	const budget = 20
+	stores := replicaStores(t, 2)
+	key := "A1/T1/users.list"
+	// A window of an hour, so that the milliseconds between statements
+	// never decide an assertion.
+	p := ratelimit.New(ratelimit.Options{Window: time.Hour, Shared: stores[0]})
+	for range budget {
+		tk, _, err := p.Wait(context.Background(), key, "users.list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Done()
+	}
+	// The reports go in the background; the lane says when they are in.
+	var next time.Duration
+	for range 1000 {
+		var slots []int64
+		var err error
+		slots, _, next, err = stores[1].LeasePacerSlots(context.Background(), key, budget, 1, time.Hour, time.Hour, 0)
+		if err != nil || len(slots) != 0 {
+			t.Fatalf("a spent lane handed out %d slots (%v)", len(slots), err)
+		}
+		if next != 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Without the reports the next slot would be an hour after the lost
+	// calls, two hours from now.
+	if next < 59*time.Minute || next > time.Hour {
+		t.Errorf("after the answers were reported the next slot is in %s, want about an hour", next)
+	}
+	if st := p.Stats(); st.Reports == 0 || st.Unused != 0 {
+		t.Errorf("stats %+v: want some reports, no slot unused", st)
+	}
+	// A caller that gives up its wait gives its slot back.
+	q := ratelimit.New(ratelimit.Options{Window: time.Hour, Shared: stores[1]})
+	other := "A1/T2/users.list"
+	for range budget - 1 {
+		if _, _, err := q.Wait(context.Background(), other, "users.list"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	q.Wait(ctx, other, "users.list") // leased, then given back
+	for range 1000 {
+		slots, _, _, err := stores[0].LeasePacerSlots(context.Background(), other, budget, 2, time.Hour, time.Hour, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(slots) > 1 {
+			t.Fatalf("the given-back slot was handed out %d times", len(slots))
+		}
+		if len(slots) == 1 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Error("a slot given back was never handed out again")
 }
 
 // TestUnreachableSharedBudgetFallsBackToAShare: with the shared budget

@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 // cluster is a Slack sandbox and replicas of `connhub serve`, each a process
 // of its own, on one PostgreSQL database, one key file and one admin token.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
 	sandbox  *slacksim.Server
 	slackURL string
 	info     slacksim.Info
@@ -74,7 +74,7 @@ var servingLine = regexp.MustCompile(`connhub: serving on (http://\S+)`)
 // newCluster starts a sandbox with a one-second rate window and n replicas
 // with extra serve arguments. Without PostgreSQL the test is skipped (in CI
 // .ci/run provides it).
-func newCluster(t *testing.T, n int, extra ...string) *cluster {
+func newCluster(t testing.TB, n int, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dsn: storetest.PostgresDatabase(t), dir: t.TempDir(), extra: extra}
 	c.sandbox, c.slackURL = sandboxtest.Start(t, slacksim.Config{Users: 2000, Channels: 300, RateLimits: true, RateWindow: time.Second,

@@ -68,29 +68,14 @@ func TestThreeReplicas(t *testing.T) {
 	})
 
 	t.Run("300 proxied calls over three replicas spend one budget", func(t *testing.T) {
-		limited := c.slackStats().Methods["users.list"].RateLimited
-		var wg gosync.WaitGroup
-		var refused atomic.Int64
-		start := time.Now()
-		for i := range 300 {
-			wg.Go(func() {
-				if st := c.call(c.replicas[i%3], "GET", "/v1/slack/users.list?limit=1", "Bearer "+instanceToken, nil, nil); st != http.StatusOK {
-					refused.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		met := c.slackStats().Methods["users.list"].RateLimited - limited
-		// Tier 2: 20 calls a window; the first window's go at once.
-		floor := time.Duration(300/20-1) * time.Second
+		met, refused, elapsed := c.proxyUsersList(instanceToken, 300)
+		floor := tier2Floor(300)
 		t.Logf("300 users.list over 3 replicas: %d 429s met at Slack, %d refused to callers, %s (%.2f× the floor of %s)",
-			met, refused.Load(), elapsed.Round(10*time.Millisecond), float64(elapsed)/float64(floor), floor)
-		// The goal is none; at a one-second window on a loaded machine the
-		// lease's timing still lets a few through (docs/BENCHMARKS.md), where
-		// replicas pacing alone meet hundreds. A tenth of the calls bounds it.
-		if met > 30 || refused.Load() != 0 {
-			t.Errorf("%d 429s met at Slack (want at most 30) and %d calls refused (want none)", met, refused.Load())
+			met, refused, elapsed.Round(10*time.Millisecond), float64(elapsed)/float64(floor), floor)
+		// The time is logged, not asserted (these machines are shared):
+		// BenchmarkProxiedOverThreeReplicas measures it against the floor.
+		if met != 0 || refused != 0 {
+			t.Errorf("%d 429s met at Slack and %d calls refused, want none", met, refused)
 			for _, r := range c.replicas {
 				for _, l := range strings.Split(r.logs.String(), "\n") {
 					if strings.Contains(l, "pacer") || strings.Contains(l, "429") || strings.Contains(l, "rate") {
@@ -262,5 +247,63 @@ func recordsOf(t *testing.T, c *cluster, id, stream string) string {
 		if cursor = page.NextCursor; cursor == "" {
 			return b.String()
 		}
+	}
+}
+
+// proxyUsersList makes calls proxied users.list calls at once, spread
+// evenly over the replicas, and returns the 429s Slack answered meanwhile,
+// the calls not answered 200 and how long they took.
+func (c *cluster) proxyUsersList(instanceToken string, calls int) (met, refused int64, elapsed time.Duration) {
+	limited := c.slackStats().Methods["users.list"].RateLimited
+	var wg gosync.WaitGroup
+	var failed atomic.Int64
+	start := time.Now()
+	for i := range calls {
+		wg.Go(func() {
+			if st := c.call(c.replicas[i%len(c.replicas)], "GET", "/v1/slack/users.list?limit=1", "Bearer "+instanceToken, nil, nil); st != http.StatusOK {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed = time.Since(start)
+	return c.slackStats().Methods["users.list"].RateLimited - limited, failed.Load(), elapsed
+}
+
+// tier2Floor is the least time calls of a Tier 2 method (20 a window) can
+// take at a one-second window counted as Slack counts it, a sliding window:
+// the first window's calls go at once.
+func tier2Floor(calls int) time.Duration {
+	return time.Duration((calls+19)/20-1) * time.Second
+}
+
+// BenchmarkProxiedOverThreeReplicas makes 300 proxied users.list calls at
+// once over three `connhub serve` processes on one PostgreSQL database,
+// first with each replica pacing alone (--pacer local: connhub before the
+// shared budget, the baseline), then sharing the budget (--pacer shared).
+// It reports the 429s Slack answered, the calls refused to callers, and the
+// time against the floor Tier 2 allows one app and workspace.
+//
+//	go test ./internal/replicatest -run '^$' -bench ProxiedOverThreeReplicas -benchtime 1x -count 3
+func BenchmarkProxiedOverThreeReplicas(b *testing.B) {
+	const calls = 300
+	for _, pacer := range []string{"local", "shared"} {
+		b.Run(pacer, func(b *testing.B) {
+			c := newCluster(b, 3, "--pacer", pacer)
+			_, instanceToken := c.install(c.replicas[0], "Acme")
+			var met, refused int64
+			var took time.Duration
+			b.ResetTimer()
+			for range b.N {
+				time.Sleep(time.Second) // a window: the previous round's calls count no more
+				m, r, e := c.proxyUsersList(instanceToken, calls)
+				met, refused, took = met+m, refused+r, took+e
+			}
+			n := float64(b.N)
+			b.ReportMetric(took.Seconds()/n, "seconds")
+			b.ReportMetric(took.Seconds()/n/tier2Floor(calls).Seconds(), "x-floor")
+			b.ReportMetric(float64(met)/n, "429s-from-slack")
+			b.ReportMetric(float64(refused)/n, "refused")
+		})
 	}
 }

@@ -69,16 +69,24 @@ type Store interface {
 
 	// LeasePacerSlots hands out up to n of the next slots of the pacer lane
 	// key, shared by every replica on the database: a slot is the right to
-	// make one call, and no slot goes sooner than span after the one budget
-	// slots before it, nor before the lane's block (BlockPacerLane). Slots
-	// go in the order they are handed out, and none later than horizon from
-	// now. It returns each slot's time as a wait from now, ascending (zero:
-	// at once); when no slot is free within the horizon, none, and how long
-	// until the next one is. Times are the database's clock, so that
-	// replicas whose clocks differ share one lane; the caller waits
-	// from when the answer came, which is never early. n, budget and span
-	// must be positive. A slot counts whether or not its call is made.
-	LeasePacerSlots(ctx context.Context, key string, budget, n int, span, horizon time.Duration) (slots []time.Duration, next time.Duration, err error)
+	// make one call. A lane counts its calls as Slack does, by when they
+	// reach it: no slot goes before the lane's block (BlockPacerLane), nor
+	// sooner than window after the budget-th latest arrival before it, an
+	// arrival bounded by when the call's answer came (DonePacerSlots) or,
+	// until that is reported, by its slot and lost. Slots are handed out
+	// ascending, and none later than horizon from now. It returns each slot
+	// as a time in milliseconds of the database's clock (the slot's name for
+	// DonePacerSlots) and that clock when it leased, so that the caller waits
+	// slot-now from when the answer came: never early, whatever the
+	// replicas' clocks say. When no slot is free within the horizon it
+	// returns none, and how long until the next one is: zero when that
+	// depends on a call not yet reported (ask again soon). budget, n, window
+	// and lost must be positive.
+	LeasePacerSlots(ctx context.Context, key string, budget, n int, window, lost, horizon time.Duration) (slots []int64, now int64, next time.Duration, err error)
+	// DonePacerSlots records what became of leased slots: when their
+	// answers came, or that their calls were not made (the slot counts no
+	// more). A slot no longer in its lane is ignored.
+	DonePacerSlots(ctx context.Context, done []PacerDone) error
 	// BlockPacerLane hands out no slot of lane key for d from now (Slack
 	// said 429 with Retry-After d), unless it is blocked longer already.
 	BlockPacerLane(ctx context.Context, key string, d time.Duration) error
@@ -89,6 +97,14 @@ type Store interface {
 	// Backend names the backend: "sqlite" or "postgres".
 	Backend() string
 	Close() error
+}
+
+// PacerDone reports what became of a slot LeasePacerSlots handed out.
+type PacerDone struct {
+	Key    string
+	Slot   int64         // as LeasePacerSlots gave it
+	Ago    time.Duration // how long before DonePacerSlots was called the answer came
+	Unused bool          // the call was not made
 }
 
 // Queries are the operations on entities, each in its own transaction unless

@@ -96,6 +96,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConsoleSessionSweep", testConsoleSessionSweep},
 		{"ConsoleSessionCascade", testConsoleSessionCascade},
 		{"PacerLease", testPacerLease},
+		{"PacerLostCalls", testPacerLostCalls},
 		{"PacerBlock", testPacerBlock},
 		{"PacerIdleLanes", testPacerIdleLanes},
 	} {
