@@ -50,30 +50,37 @@
 // each pacing alone spend N times the budget. With Options.Shared (serve
 // sets it to the store on PostgreSQL: --pacer auto) every replica on the
 // database spends one budget. The lanes live in the table pacer_lanes:
-// for each key, the times of the last slots handed out, at most a budget of
-// them, on the database's clock. A replica does not ask for each call: when
-// a lane has callers and no slot in hand, one of them leases the next k
-// slots in one transaction (k the callers waiting, at most the budget),
-// each no sooner than a span after the slot a budget before it, and none
-// further ahead than the horizon (a quarter of the window); the others wait
-// for its answer. The 300-call benchmark needs about one round trip for
-// every two to three calls.
+// for each key, its recent calls, each as its slot (when it was let go) and,
+// once a replica reports it, when its answer came, on the database's clock.
+// A replica does not ask for each call: when a lane has callers and no slot
+// in hand, one of them leases the next k slots in one transaction (k the
+// callers waiting, at most the budget), none further ahead than the
+// horizon (a quarter of the window); the others wait for its answer.
 //
-// A replica cannot know when another's call was answered, so the shared
-// rule times from the slot, not from Done: a slot may be used up to Hold
-// after its time (a fiftieth of the window, at least 10 ms) and its call
-// may take as long again to reach Slack, so a slot counts for a span of a
-// window plus twice the hold. A caller woken later than that leaves the
-// slot unused and takes another. Slots are leased per window and expire
-// with it: what a replica holds when it dies is at most a horizon of
-// future slots, free again a span after their time.
+// The shared rule is the local one seen from the database: a call counts
+// from when its answer came, which is after Slack counted it, and a slot
+// goes a window (and the margin) after the budget-th latest of those. A
+// ticket of a shared lane reports its Done to the lane, in batches, one
+// round trip at a time; a call not yet reported counts from its slot and
+// twice the hold (Options.Hold, a fiftieth of the window, at least 50 ms):
+// a slot may be used up to a hold after its time, and its call may take as
+// long again to reach Slack. A caller woken later than that gives the slot
+// back and takes another, as does a caller that gives up its wait. When
+// the next slot waits on a call not yet reported, the replica asks again a
+// hold later. A leased slot is placed from when the lease's answer came:
+// the database read its clock before, so the slot is never early, whatever
+// the replicas' clocks say. What a replica holds when it dies is at most a
+// horizon of future slots, unreported: free again a window after their
+// time and twice the hold. The 300-call benchmark needs about 2.7 short
+// round trips per call (leases, reports, and leases that found the next
+// slot taken by another replica).
 //
 // A 429 (Backoff) closes the lane here at once and, in the database, for
 // every replica from its next lease: blocked_until. If the database does not
 // answer a lease within two seconds, the replica paces alone for five
 // seconds on each budget divided by the replicas it counts (their
 // heartbeats), says so once in the log, and tries the database again:
-// slower, never unbounded. Stats count the leases, slots and fallbacks for
+// slower, never unbounded. Stats count the leases, reports, slots and fallbacks for
 // /metrics. Reserve stays the local rule: it is what the in-process pacer
 // is made of, and what a fallback paces by.
 //
