@@ -295,11 +295,22 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 // gone (Revoke).
 func (s *Service) markDead(ctx context.Context, in store.Instance, err error) {
 	var ae *slack.APIError
-	if !errors.As(err, &ae) {
-		return
+	if errors.As(err, &ae) {
+		s.TokenDead(ctx, in, "", ae.Code)
 	}
+}
+
+var errUnchanged = errors.New("unchanged")
+
+// TokenDead records that Slack answered a call with the instance's token of
+// kind with code, one that says the token will never work again (after a
+// refresh, for token_expired): the instance is revoked, or needs_reauth, with
+// the reason. Every call through the one stack to Slack tells it so
+// (slackcall.DeadTokens): a sync or a proxied call finds it as a ping does.
+// Other codes change nothing.
+func (s *Service) TokenDead(ctx context.Context, in store.Instance, kind, code string) {
 	var status string
-	switch slack.Classify(ae.Code) {
+	switch slack.Classify(code) {
 	case slack.Revoke:
 		status = store.StatusRevoked
 	case slack.Reauth, slack.Refresh:
@@ -307,10 +318,18 @@ func (s *Service) markDead(ctx context.Context, in store.Instance, err error) {
 	default:
 		return
 	}
+	token := "token"
+	if kind != "" {
+		token = kind + " token"
+	}
+	reason := code + ": Slack no longer accepts the instance's " + token + "; re-authenticate it"
 	if _, uerr := s.store.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
-		i.Status, i.StatusReason = status, ae.Code+": Slack no longer accepts the instance's token; re-authenticate it"
+		if i.Status == status && i.StatusReason == reason {
+			return errUnchanged // marked already: no write
+		}
+		i.Status, i.StatusReason = status, reason
 		return nil
-	}); uerr != nil {
+	}); uerr != nil && !errors.Is(uerr, errUnchanged) {
 		s.log.Warn("instance: mark dead", "instance", in.ID, "err", uerr)
 	}
 }

@@ -25,24 +25,30 @@ func answer(body []byte, encoding string) *http.Response {
 	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 }
 
-// Slack gzips what a client accepts, token_expired too: the token transport
-// sees it through the encoding, and passes any other answer on as it came.
-func TestTokenExpiredThroughGzip(t *testing.T) {
+// Slack gzips what a client accepts, errors too: the token transport sees
+// a short error through the encoding, and passes every answer on as it came.
+func TestShortErrorThroughGzip(t *testing.T) {
 	t.Parallel()
 	expired := `{"ok":false,"error":"token_expired"}`
-	if !tokenExpired(answer(gzipped(expired), "gzip")) {
-		t.Error("a gzip token_expired answer was not seen")
+	if got := shortError(answer(gzipped(expired), "gzip")); got != "token_expired" {
+		t.Errorf("a gzip token_expired answer was seen as %q", got)
 	}
-	if !tokenExpired(answer([]byte(expired), "")) {
-		t.Error("a plain token_expired answer was not seen")
+	if got := shortError(answer([]byte(expired), "")); got != "token_expired" {
+		t.Errorf("a plain token_expired answer was seen as %q", got)
 	}
-	other := gzipped(`{"ok":false,"error":"channel_not_found"}`)
-	resp := answer(other, "gzip")
-	if tokenExpired(resp) {
-		t.Fatal("channel_not_found taken for token_expired")
-	}
-	if got, _ := io.ReadAll(resp.Body); !bytes.Equal(got, other) {
-		t.Error("the answer looked at is not passed on as it came")
+	for _, body := range []string{`{"ok":false,"error":"channel_not_found"}`, `{"ok":true,"user":"x"}`} {
+		raw := gzipped(body)
+		resp := answer(raw, "gzip")
+		want := ""
+		if strings.Contains(body, "channel_not_found") {
+			want = "channel_not_found"
+		}
+		if got := shortError(resp); got != want {
+			t.Errorf("%s seen as %q, want %q", body, got, want)
+		}
+		if got, _ := io.ReadAll(resp.Body); !bytes.Equal(got, raw) {
+			t.Errorf("%s: the answer looked at is not passed on as it came", body)
+		}
 	}
 }
 

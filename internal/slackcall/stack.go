@@ -105,9 +105,18 @@ type SendError struct{ Err error }
 func (e *SendError) Error() string { return "slack unreachable: " + e.Err.Error() }
 func (e *SendError) Unwrap() error { return e.Err }
 
+// DeadTokens is a Tokens that is told when Slack says an instance's token
+// will never work again: the Slack table's Revoke or Reauth, or
+// token_expired after a refresh. The instance then says so (revoked, or
+// needs_reauth) to whoever looks, instead of failing every call the same.
+type DeadTokens interface {
+	TokenDead(ctx context.Context, in store.Instance, kind, code string)
+}
+
 // tokenTransport sets the call's token, and when Slack answers a short
 // token_expired, refreshes it (forced: once for all concurrent callers, by
-// the token source) and sends the call once more.
+// the token source) and sends the call once more. A token Slack says is
+// dead is reported to the token source when it is a DeadTokens.
 type tokenTransport struct {
 	tokens Tokens
 	next   http.RoundTripper
@@ -132,51 +141,60 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		r.Header.Set("Authorization", "Bearer "+tok.Reveal())
 		resp, err := t.next.RoundTrip(r)
-		if err != nil || forced || !tokenExpired(resp) {
+		if err != nil {
 			return resp, err
 		}
-		c.retried("token_expired")
+		code := shortError(resp)
+		switch a := slack.Classify(code); {
+		case a == slack.Refresh && !forced:
+			resp.Body.Close()
+			c.retried("token_expired")
+			continue
+		case a == slack.Refresh, a == slack.Revoke, a == slack.Reauth:
+			if d, ok := t.tokens.(DeadTokens); ok {
+				d.TokenDead(withoutCall(req.Context()), in, c.Kind, code)
+			}
+		}
+		return resp, nil
 	}
 }
 
-// peekMax is how much of an answer is looked at for token_expired: an error
-// answer is short, so a longer one streams on untouched.
+// peekMax is how much of an answer is looked at for an error about the
+// token: an error answer is short, so a longer one streams on untouched.
 const peekMax = 512
 
-// tokenExpired reports whether resp is Slack's token_expired, peeking at a
-// short answer only; resp's body reads as before either way (closed when it
-// is token_expired).
-func tokenExpired(resp *http.Response) bool {
+// shortError is the error code of a short ok:false answer, peeking at a
+// short answer only; resp's body reads as before either way.
+func shortError(resp *http.Response) string {
 	enc := resp.Header.Get("Content-Encoding")
 	if resp.StatusCode != http.StatusOK || (enc != "" && enc != "gzip") || resp.ContentLength >= peekMax {
-		return false
+		return ""
 	}
 	br := bufio.NewReaderSize(resp.Body, peekMax)
 	head, err := br.Peek(peekMax)
 	resp.Body = readCloser{br, resp.Body}
 	if err == nil {
-		return false // longer than an error answer
+		return "" // longer than an error answer
 	}
 	if enc == "gzip" {
 		// Slack gzips what a client accepts, errors too: the short answer
 		// is looked at decoded and passed on as it came.
 		zr, zerr := gzip.NewReader(bytes.NewReader(head))
 		if zerr != nil {
-			return false
+			return ""
 		}
 		if head, zerr = io.ReadAll(io.LimitReader(zr, 4*peekMax)); zerr != nil {
-			return false
+			return ""
 		}
 	}
-	if !bytes.Contains(head, []byte(`"token_expired"`)) {
-		return false // another answer
+	if !bytes.Contains(head, []byte(`"error"`)) {
+		return "" // not an error answer
 	}
 	env, perr := slack.ParseEnvelope(resp.Header, head)
-	if perr != nil || env.OK || slack.Classify(env.Error) != slack.Refresh {
-		return false
+	if perr != nil || env.OK {
+		return ""
 	}
-	resp.Body.Close()
-	return true
+	return env.Error
 }
 
 type readCloser struct {

@@ -485,3 +485,37 @@ func TestARunThatSkipsEveryStreamFails(t *testing.T) {
 		t.Errorf("a run whose every stream was skipped: %s %q; want failed, saying why", r.Status, r.Error)
 	}
 }
+
+// TestASyncWithARevokedTokenMarksTheInstance: when Slack says the token is
+// revoked, the run fails saying so, and the instance is marked revoked with
+// the reason, as a ping would mark it: the next caller is told at once.
+func TestASyncWithARevokedTokenMarksTheInstance(t *testing.T) {
+	t.Parallel()
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 10, Channels: 2}}, sync.Config{})
+	req, _ := http.NewRequest(http.MethodPost, e.SlackURL+"/api/auth.revoke", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Instance.BotToken.Reveal())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked struct {
+		OK      bool `json:"ok"`
+		Revoked bool `json:"revoked"`
+	}
+	json.NewDecoder(resp.Body).Decode(&revoked)
+	resp.Body.Close()
+	if !revoked.OK || !revoked.Revoked {
+		t.Fatalf("auth.revoke at the sandbox: %+v", revoked)
+	}
+	r := e.run(t, sync.StartInput{Streams: []string{"users"}})
+	if r.Status != store.RunFailed || !strings.Contains(r.Error, "token_revoked") {
+		t.Errorf("a sync with a revoked token: %s %q; want failed, saying token_revoked", r.Status, r.Error)
+	}
+	in, err := e.Store.GetInstance(ctx, e.Instance.OrgID, e.Instance.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Status != store.StatusRevoked || !strings.Contains(in.StatusReason, "token_revoked") || !strings.Contains(in.StatusReason, "bot token") {
+		t.Errorf("the instance after the sync: %s %q; want revoked, saying token_revoked of the bot token", in.Status, in.StatusReason)
+	}
+}
