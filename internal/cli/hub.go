@@ -11,8 +11,8 @@ import (
 
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/hub"
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/secrets"
-	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
 )
 
@@ -52,7 +52,7 @@ func newMigrateCmd(io streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or upgrade connhub's database, and set it up on first start",
-		Long: "Apply every pending schema migration to the database --db names (the sync job queue's\n" +
+		Long: "Apply every pending schema migration to the database --db names (the job queue's\n" +
 			"tables included), check the encryption keys open its secrets, and on an empty database\n" +
 			"create the default organization and its admin (their credentials are printed once).\n" +
 			"`connhub serve` does the same on start.",
@@ -72,11 +72,11 @@ func newMigrateCmd(io streams) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(io.stdout, "connhub: the %s database is at schema version %d of %d\n", h.Store.Backend(), applied, latest)
-			queue, err := sync.MigrateQueue(cmd.Context(), h.SQL, h.Backend, h.DSN)
+			version, err := queue.Migrate(cmd.Context(), h.SQL, h.Backend)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(io.stdout, "connhub: the sync job queue's tables are at River migration version %d\n", queue)
+			fmt.Fprintf(io.stdout, "connhub: the job queue's tables are at River migration version %d\n", version)
 			return nil
 		},
 	}

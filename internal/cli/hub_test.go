@@ -41,7 +41,7 @@ func TestMigrateFirstStartAndAgain(t *testing.T) {
 	if v := schemaCurrent.FindStringSubmatch(out); m == nil || v == nil || v[1] != v[2] {
 		t.Fatalf("first migrate printed %q; want the admin token and the schema version", out)
 	}
-	if !strings.Contains(out, "sync job queue's tables are at River migration version") {
+	if !strings.Contains(out, "job queue's tables are at River migration version") {
 		t.Errorf("first migrate printed %q; want the job queue's migration version too", out)
 	}
 	token := m[1]

@@ -280,7 +280,7 @@ func TestSyncsRunOnTheQueue(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			h := startSyncHub(t, hubtest.Options{Postgres: b.postgres, Sandbox: slacksim.Config{Users: 30, Channels: 4}},
-				syncsvc.Config{SweepEvery: 50 * time.Millisecond, PollEvery: 20 * time.Millisecond})
+				syncsvc.Config{SweepEvery: 50 * time.Millisecond})
 			early := h.start(t, map[string]any{"streams": []string{"users"}})
 
 			db, ok := h.Store.(interface{ DB() *sql.DB })
@@ -289,7 +289,8 @@ func TestSyncsRunOnTheQueue(t *testing.T) {
 			}
 			qctx, stop := context.WithCancel(ctx)
 			served := make(chan error, 1)
-			go func() { served <- h.syncs.Serve(qctx, db.DB(), h.Store.Backend(), h.DSN) }()
+			q := hubtest.SyncQueue(t, h.syncs, db.DB(), h.Store.Backend(), h.DSN, 20*time.Millisecond)
+			go func() { served <- q.Work(qctx, h.syncs.Serve) }()
 			t.Cleanup(func() {
 				stop()
 				if err := <-served; err != nil {

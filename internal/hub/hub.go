@@ -15,12 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/console"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/replica"
 	"github.com/connhub/connhub/internal/secrets"
@@ -65,6 +67,7 @@ type Hub struct {
 	Proxy     *proxy.Proxy
 	Caller    *slackcall.Caller
 	Syncs     *sync.Service
+	Queue     *queue.Queue // River on the hub's database; nil without a SQL database
 	Console   *console.Console
 	API       *httpapi.API
 	Registry  *prometheus.Registry
@@ -146,12 +149,18 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
 	})
-	// Syncs wait in River, in the hub's database: attached before the API
-	// serves, so that every run asked for is queued at once.
+	// Every feature's jobs wait in one River queue, in the hub's database:
+	// opened before the API serves, so that every job asked for is queued
+	// at once.
 	if d.SQL != nil {
-		if err := h.Syncs.Attach(ctx, d.SQL, d.Backend, d.DSN); err != nil {
+		workers := river.NewWorkers()
+		if err := h.Syncs.AddWorkers(workers); err != nil {
 			return nil, err
 		}
+		if h.Queue, err = queue.Open(ctx, d.SQL, d.Backend, d.DSN, queue.Config{Workers: workers, Queues: h.Syncs.Queues(), Log: log}); err != nil {
+			return nil, fmt.Errorf("hub: %w", err)
+		}
+		h.Syncs.UseQueue(h.Queue)
 	}
 	return h, nil
 }
@@ -160,14 +169,14 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 func (h *Hub) Handler() http.Handler { return h.API.Handler() }
 
 // Run runs the hub's background until ctx ends: token refreshes ahead of
-// expiry, the sweeper of expired installs (every minute), the sync workers,
+// expiry, the sweeper of expired installs (every minute), the queue's
+// workers (sync runs) and the syncs' sweeper,
 // the key ring kept in step with its key file, and the replica's
 // heartbeats. It returns a channel that says why the background stopped: an
-// error if the sync workers could not start, nil once ctx ended and
+// error if the queue's workers could not start, nil once ctx ended and
 // everything stopped (runs in flight at their next page).
 func (h *Hub) Run(ctx context.Context) <-chan error {
 	ctx, cancel := context.WithCancel(ctx)
-	d := h.DB
 	var wg gosync.WaitGroup
 	wg.Go(func() { h.Instances.RunRefresher(ctx, time.Minute) })
 	sweep := time.NewTicker(time.Minute)
@@ -177,10 +186,10 @@ func (h *Hub) Run(ctx context.Context) <-chan error {
 	})
 	h.watchKeys(ctx, &wg)
 	var queueErr error
-	if d.SQL != nil {
+	if h.Queue != nil {
 		wg.Go(func() {
 			// The workers return before ctx ends only when they cannot start.
-			if queueErr = h.Syncs.Serve(ctx, d.SQL, d.Backend, d.DSN); queueErr != nil && ctx.Err() == nil {
+			if queueErr = h.Queue.Work(ctx, h.Syncs.Serve); queueErr != nil && ctx.Err() == nil {
 				cancel()
 			}
 		})
@@ -190,7 +199,7 @@ func (h *Hub) Run(ctx context.Context) <-chan error {
 		wg.Wait()
 		cancel()
 		if queueErr != nil {
-			done <- fmt.Errorf("the sync queue: %w", queueErr)
+			done <- fmt.Errorf("the job queue: %w", queueErr)
 		}
 		close(done)
 	}()

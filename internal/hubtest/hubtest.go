@@ -9,6 +9,7 @@ package hubtest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
@@ -292,4 +296,24 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// SyncQueue opens a job queue on db for svc alone, with its workers, and
+// gives it to svc, as the hub's constructor opens one for all its features:
+// for tests that work runs through River with a service of their own (a
+// second replica, the hub started again). poll is how often SQLite is
+// looked at for new jobs (zero: the queue's default). Work the queue with
+// q.Work(ctx, svc.Serve).
+func SyncQueue(t testing.TB, svc *sync.Service, db *sql.DB, backend, dsn string, poll time.Duration) *queue.Queue {
+	t.Helper()
+	workers := river.NewWorkers()
+	if err := svc.AddWorkers(workers); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.Open(context.Background(), db, backend, dsn, queue.Config{Workers: workers, Queues: svc.Queues(), PollEvery: poll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.UseQueue(q)
+	return q
 }

@@ -5,8 +5,9 @@
 // who holds a billable seat, who was last active when, and a daily summary.
 //
 // A sync is a run of some streams of one instance. It is queued in River
-// (queue.go) on the hub's own database: the run's row, its audit event and
-// its job are written in one transaction (River's InsertTx on the store's
+// on the hub's own database (internal/queue, the hub's one queue; queue.go
+// adds the run worker): the run's row, its audit event and its job are
+// written in one transaction (River's InsertTx on the store's
 // *sql.Tx, which Store.InTx's Queries expose as store.SQLTx), so neither is
 // ever there without the other. An instance has at most one unfinished run
 // (queued, running or interrupted): the database's unique index refuses a

@@ -323,14 +323,12 @@ func TestRunsGoThroughTheQueueAndSchedulesStartThem(t *testing.T) {
 	var mu gosync.Mutex
 	clock := time.Now()
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 30, Channels: 4}}, sync.Config{Now: now, SweepEvery: 100 * time.Millisecond, PollEvery: 50 * time.Millisecond})
+	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 30, Channels: 4}}, sync.Config{Now: now, SweepEvery: 100 * time.Millisecond})
 	db := e.Store.(interface{ DB() *sql.DB }).DB()
-	if err := e.svc.Attach(ctx, db, "sqlite", e.DSN); err != nil {
-		t.Fatal(err)
-	}
+	q := hubtest.SyncQueue(t, e.svc, db, "sqlite", e.DSN, 50*time.Millisecond)
 	serveCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- e.svc.Serve(serveCtx, db, "sqlite", e.DSN) }()
+	go func() { done <- q.Work(serveCtx, e.svc.Serve) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {

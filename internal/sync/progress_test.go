@@ -225,12 +225,10 @@ func TestAShutdownInterruptsARunThatResumesByItself(t *testing.T) {
 	e := setup(t, hubtest.Options{Sandbox: killCfg}, sync.Config{})
 	db := e.Store.(interface{ DB() *sql.DB }).DB()
 	serve := func(svc *sync.Service) (stop func()) {
-		if err := svc.Attach(ctx, db, "sqlite", e.DSN); err != nil {
-			t.Fatal(err)
-		}
+		q := hubtest.SyncQueue(t, svc, db, "sqlite", e.DSN, 50*time.Millisecond)
 		serveCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- svc.Serve(serveCtx, db, "sqlite", e.DSN) }()
+		go func() { done <- q.Work(serveCtx, svc.Serve) }()
 		var once gosync.Once
 		stop = func() {
 			once.Do(func() {
@@ -243,7 +241,7 @@ func TestAShutdownInterruptsARunThatResumesByItself(t *testing.T) {
 		t.Cleanup(stop)
 		return stop
 	}
-	cfg := sync.Config{PollEvery: 50 * time.Millisecond, SweepEvery: time.Hour}
+	cfg := sync.Config{SweepEvery: time.Hour}
 	first := e.replica(t, cfg)
 	stopFirst := serve(first)
 	r, err := first.Start(ctx, e.Admin, e.Instance.ID, sync.StartInput{Streams: []string{"users", "channels", "channel_members"}})

@@ -2,19 +2,12 @@ package sync
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -50,155 +43,29 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 // River's rescuer, hands a dead replica's run to another.
 func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
 
-// riverQueue is River on the store's database. Its transactions are the
-// store's own *sql.Tx on both backends (riversqlite; riverdatabasesql on
-// PostgreSQL, listening for new jobs on a pgx connection of its own), so a
-// run's job is inserted in the transaction that writes the run's row.
-type riverQueue struct {
-	client *river.Client[*sql.Tx]
-	close  func()
-}
-
 var runOpts = &river.InsertOpts{Queue: queueName, MaxAttempts: 1}
 
-func (q *riverQueue) enqueue(ctx context.Context, orgID, runID string) error {
-	_, err := q.client.Insert(ctx, runArgs{OrgID: orgID, RunID: runID}, runOpts)
-	return err
+// AddWorkers adds the worker of sync runs to the hub's workers, and Queues
+// names the River queue its jobs go in: the hub opens one queue.Queue with
+// every feature's, and gives it to the service with UseQueue.
+func (s *Service) AddWorkers(w *river.Workers) error {
+	return river.AddWorkerSafely(w, &runWorker{svc: s})
 }
 
-// enqueueTx inserts the run's job in the transaction of tx, the Queries
-// that Store.InTx handed its fn: the job commits with the run's row or
-// neither does.
-func (q *riverQueue) enqueueTx(ctx context.Context, tx store.Queries, orgID, runID string) error {
-	sqlTx, ok := tx.(store.SQLTx)
-	if !ok || sqlTx.SQLTx() == nil {
-		return errors.New("sync: a run's job is queued in the store's SQL transaction, and there is none")
-	}
-	_, err := q.client.InsertTx(ctx, sqlTx.SQLTx(), runArgs{OrgID: orgID, RunID: runID}, runOpts)
-	return err
-}
+// Queues names the service's River queue and how many runs a replica works
+// at once (Config.Workers).
+func (s *Service) Queues() map[string]int { return map[string]int{queueName: s.cfg.Workers} }
 
-func (q *riverQueue) start(ctx context.Context) error { return q.client.Start(ctx) }
+// UseQueue puts the service's runs on q, which has its workers (AddWorkers):
+// Start queues runs from then on, in the transaction of the run's row.
+func (s *Service) UseQueue(q *queue.Queue) { s.jobs = q }
 
-func (q *riverQueue) stop(ctx context.Context) error {
-	err := q.client.Stop(ctx)
-	if q.close != nil {
-		q.close()
-	}
-	return err
-}
-
-// newRiverQueue migrates River's tables and makes a client with the run
-// worker.
-func newRiverQueue(ctx context.Context, s *Service, driver riverdriver.Driver[*sql.Tx], log *slog.Logger) (*riverQueue, error) {
-	if _, err := migrate(ctx, driver, log); err != nil {
-		return nil, err
-	}
-	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &runWorker{svc: s}); err != nil {
-		return nil, err
-	}
-	client, err := river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: s.cfg.Workers}},
-		Workers:           workers,
-		FetchPollInterval: s.cfg.PollEvery,
-		FetchCooldown:     min(s.cfg.PollEvery, 100*time.Millisecond),
-		JobTimeout:        -1,
-		Logger:            log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &riverQueue{client: client}, nil
-}
-
-// MigrateQueue creates or upgrades the tables of River, the job queue that
-// runs wait in, in the store's database, and says at which version they are.
-// Attach runs the same migration; `connhub migrate` runs it ahead, so that an
-// operator upgrades the whole schema at once. dsn is as for Attach.
-func MigrateQueue(ctx context.Context, db *sql.DB, backend, dsn string) (int, error) {
-	quiet := slog.New(slog.DiscardHandler)
-	switch backend {
-	case "sqlite":
-		return migrate(ctx, riversqlite.New(db), quiet)
-	case "postgres":
-		return migrate(ctx, riverdatabasesql.New(db), quiet)
-	}
-	return 0, fmt.Errorf("sync: no job queue for a %q store", backend)
-}
-
-func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], log *slog.Logger) (int, error) {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
-	if err != nil {
-		return 0, fmt.Errorf("migrate the job queue: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return 0, fmt.Errorf("the job queue's tables could not be migrated: %w", err)
-	}
-	versions, err := m.ExistingVersions(ctx)
-	if err != nil || len(versions) == 0 {
-		return 0, fmt.Errorf("migrate the job queue: read its version: %v", err)
-	}
-	return versions[len(versions)-1].Version, nil
-}
-
-// Attach puts the service's runs on a queue on the store's database,
-// migrating River's tables; Start queues runs from then on, and Serve works
-// them. db is the store's database: River inserts a run's job in the
-// store's transaction, and works its jobs through db. dsn is the
-// PostgreSQL URL for a PostgreSQL store, where River listens for new jobs
-// on a connection of its own; ignored for SQLite (River polls).
-func (s *Service) Attach(ctx context.Context, db *sql.DB, backend, dsn string) error {
-	if s.queue != nil {
-		return errors.New("sync: the service already has a queue")
-	}
-	log := s.log.With("part", "queue")
-	quiet := slog.New(levelAtLeast{slog.LevelWarn, log.Handler()})
-	var q *riverQueue
-	var err error
-	switch backend {
-	case "sqlite":
-		q, err = newRiverQueue(ctx, s, riversqlite.New(db), quiet)
-	case "postgres":
-		var cfg *pgxpool.Config
-		if cfg, err = pgxpool.ParseConfig(dsn); err != nil {
-			return fmt.Errorf("sync: the job queue's listener: %w", err)
-		}
-		// River takes the listener's one connection out of the pool and
-		// keeps it (riverdatabasesql.NewWithPgxListener).
-		cfg.MinConns, cfg.MaxConns = 0, 1
-		var pool *pgxpool.Pool
-		if pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-			return fmt.Errorf("sync: open the job queue's listener: %w", err)
-		}
-		if q, err = newRiverQueue(ctx, s, riverdatabasesql.NewWithPgxListener(db, pool), quiet); q != nil {
-			q.close = pool.Close
-		} else {
-			pool.Close()
-		}
-	default:
-		err = fmt.Errorf("no job queue for a %q store", backend)
-	}
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	s.queue = q
-	return nil
-}
-
-// Serve works the queue's runs until ctx ends: the workers start, and a
-// sweeper that resumes runs whose replica died and starts runs that
-// schedules say are due. Without Attach first, it attaches to db itself. It
-// returns after stopping the workers (runs in flight stop at their next page
-// and keep their checkpoints).
-func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) error {
-	if s.queue == nil {
-		if err := s.Attach(ctx, db, backend, dsn); err != nil {
-			return err
-		}
-	}
-	if err := s.queue.start(ctx); err != nil {
-		return fmt.Errorf("sync: start the job queue: %w", err)
+// Serve sweeps until ctx ends: it resumes runs whose replica died and
+// starts runs that schedules say are due. The queue's owner (the hub)
+// starts and stops the workers.
+func (s *Service) Serve(ctx context.Context) error {
+	if s.jobs == nil {
+		return errors.New("sync: no queue to serve (UseQueue)")
 	}
 	s.sweep(ctx)
 	t := time.NewTicker(s.cfg.SweepEvery)
@@ -206,9 +73,7 @@ func (s *Service) Serve(ctx context.Context, db *sql.DB, backend, dsn string) er
 	for {
 		select {
 		case <-ctx.Done():
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			return s.queue.stop(stopCtx)
+			return nil
 		case <-t.C:
 			s.sweep(ctx)
 		}
@@ -240,7 +105,7 @@ func (s *Service) sweep(ctx context.Context) {
 				continue
 			}
 			s.log.Info("sync: resuming a run no replica works", "run", r.ID, "last_owner", r.LeaseOwner)
-			if err := s.queue.enqueue(ctx, r.OrgID, r.ID); err != nil {
+			if err := s.jobs.Insert(ctx, runArgs{OrgID: r.OrgID, RunID: r.ID}, runOpts); err != nil {
 				s.log.Warn("sync: sweep: queue a run", "run", r.ID, "err", err)
 			}
 		}
@@ -276,23 +141,4 @@ func (s *Service) resumeInterrupted(ctx context.Context, r store.SyncRun) {
 		s.notify()
 		s.log.Info("sync: resuming a run a shutdown interrupted", "run", r.ID)
 	}
-}
-
-// levelAtLeast drops River's records below a level: its info lines are
-// about its own machinery.
-type levelAtLeast struct {
-	min slog.Level
-	slog.Handler
-}
-
-func (h levelAtLeast) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h levelAtLeast) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelAtLeast{h.min, h.Handler.WithAttrs(a)}
-}
-
-func (h levelAtLeast) WithGroup(g string) slog.Handler {
-	return levelAtLeast{h.min, h.Handler.WithGroup(g)}
 }

@@ -27,9 +27,7 @@ func queued(t *testing.T, postgres bool) (*env, *sql.DB) {
 	t.Helper()
 	e := setup(t, hubtest.Options{Sandbox: slacksim.Config{Users: 10, Channels: 2}, Postgres: postgres}, sync.Config{})
 	db := e.Store.(interface{ DB() *sql.DB }).DB()
-	if err := e.svc.Attach(ctx, db, e.Store.Backend(), e.DSN); err != nil {
-		t.Fatal(err)
-	}
+	hubtest.SyncQueue(t, e.svc, db, e.Store.Backend(), e.DSN, 0)
 	return e, db
 }
 
@@ -81,9 +79,7 @@ func TestTwoReplicasAskedAtOnceStartOneRun(t *testing.T) {
 	postgres := os.Getenv(storetest.PostgresEnv) != ""
 	e, db := queued(t, postgres)
 	other := e.replica(t, sync.Config{})
-	if err := other.Attach(ctx, db, e.Store.Backend(), e.DSN); err != nil {
-		t.Fatal(err)
-	}
+	hubtest.SyncQueue(t, other, db, e.Store.Backend(), e.DSN, 0)
 	for round := range 5 {
 		var wg gosync.WaitGroup
 		start := make(chan struct{})

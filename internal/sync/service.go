@@ -17,6 +17,7 @@ import (
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/audit"
 	"github.com/connhub/connhub/internal/authz"
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/tenant"
@@ -40,9 +41,6 @@ type Config struct {
 	SweepEvery time.Duration
 	// Workers is how many runs a replica works at once (default 4).
 	Workers int
-	// PollEvery is how often the queue looks for new jobs where the database
-	// cannot notify (SQLite; default 200 ms).
-	PollEvery time.Duration
 }
 
 // Service starts, runs, resumes and reports syncs.
@@ -54,22 +52,10 @@ type Service struct {
 	owner  string
 	ttl    time.Duration
 	cfg    Config
-	queue  queue
+	jobs   *queue.Queue // where runs wait for a worker (UseQueue)
 
 	changeMu gosync.Mutex
 	changed  chan struct{} // closed at the next change of a run (Changes)
-}
-
-// queue is where runs wait for a worker: River on the hub's database.
-type queue interface {
-	// enqueueTx queues the run's job in the transaction of q (from
-	// Store.InTx), which writes the run's row.
-	enqueueTx(ctx context.Context, q store.Queries, orgID, runID string) error
-	// enqueue queues the job of a run whose row is as it should be (the
-	// sweeper's: a run no replica works).
-	enqueue(ctx context.Context, orgID, runID string) error
-	start(ctx context.Context) error
-	stop(ctx context.Context) error
 }
 
 // New makes a Service. It runs nothing until Start is given a queue.
@@ -97,9 +83,6 @@ func New(c Config) (*Service, error) {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
-	}
-	if c.PollEvery <= 0 {
-		c.PollEvery = 200 * time.Millisecond
 	}
 	return &Service{store: c.Store, caller: c.Caller, log: c.Log, now: c.Now, owner: c.Owner, ttl: c.LeaseTTL, cfg: c}, nil
 }
@@ -227,10 +210,10 @@ func (s *Service) Start(ctx context.Context, p tenant.Principal, instanceID stri
 // enqueueTx queues the run's job in the transaction of q, where the service
 // has a queue (without one, a test works runs with Execute).
 func (s *Service) enqueueTx(ctx context.Context, q store.Queries, r store.SyncRun) error {
-	if s.queue == nil {
+	if s.jobs == nil {
 		return nil
 	}
-	if err := s.queue.enqueueTx(ctx, q, r.OrgID, r.ID); err != nil {
+	if err := s.jobs.InsertTx(ctx, q, runArgs{OrgID: r.OrgID, RunID: r.ID}, runOpts); err != nil {
 		return fmt.Errorf("sync: queue the run: %w", err)
 	}
 	return nil
