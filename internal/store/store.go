@@ -99,6 +99,37 @@ type Store interface {
 	Close() error
 }
 
+// MaxEventApps bounds the apps AppsForEvents returns, and so the signing
+// secrets an unknown event is tried with.
+const MaxEventApps = 100
+
+// SlackEvent is an event of Slack's Events API as connhub received it.
+type SlackEvent struct {
+	ID           string
+	OrgID        string
+	AppID        string // the app whose signing secret verified it
+	EventID      string // Slack's (Ev…), the same on every delivery of it
+	Type         string // the inner event's type
+	TeamID       string
+	EnterpriseID string
+	EventTime    time.Time
+	ReceivedAt   time.Time
+	Deliveries   int    // how many times Slack delivered it
+	Body         []byte // Slack's envelope as it came, less its verification token
+	Status       string // SlackEvent* below
+	Error        string
+	ProcessedAt  time.Time
+	InstanceIDs  []string // the instances it belongs to, once processed
+}
+
+// Statuses of a SlackEvent.
+const (
+	SlackEventReceived  = "received"  // kept and acknowledged; not processed yet
+	SlackEventProcessed = "processed" // routed to its instances and applied
+	SlackEventUnrouted  = "unrouted"  // no instance of the app has its workspace
+	SlackEventFailed    = "failed"    // processing failed; Error says why
+)
+
 // PacerDone reports what became of a slot LeasePacerSlots handed out.
 type PacerDone struct {
 	Key    string
@@ -137,6 +168,21 @@ type Queries interface {
 	ListApps(ctx context.Context, orgID string, page Page) ([]App, string, error)
 	UpdateApp(ctx context.Context, orgID, id string, fn func(*App) error) (App, error)
 	DeleteApp(ctx context.Context, orgID, id string) error
+	// AppsForEvents lists the apps, of every organization, whose signing
+	// secret may have signed an event of Slack's app slackAppID: the apps
+	// known to be that Slack app, then those not yet known to be any; with
+	// slackAppID empty (a url_verification names none), every app. At most
+	// MaxEventApps.
+	AppsForEvents(ctx context.Context, slackAppID string) ([]App, error)
+
+	// PutSlackEvent keeps a received event, unless its app's event of that
+	// event_id is kept already: then it counts the delivery, and returns the
+	// kept one and false.
+	PutSlackEvent(ctx context.Context, e SlackEvent) (SlackEvent, bool, error)
+	GetSlackEvent(ctx context.Context, orgID, id string) (SlackEvent, error)
+	// FinishSlackEvent records what processing made of an event: its status
+	// and error, and the instances it belongs to.
+	FinishSlackEvent(ctx context.Context, orgID, id, status, errText string, instanceIDs []string) error
 
 	CreateInstance(ctx context.Context, in Instance) (Instance, error)
 	GetInstance(ctx context.Context, orgID, id string) (Instance, error)
@@ -382,7 +428,10 @@ type App struct {
 	BotScopes     []string
 	UserScopes    []string
 	RedirectURL   string
-	CreatedAt     time.Time
+	// SlackAppID is Slack's ID of the app (A…), learned from its first
+	// install or its first verified event; empty until then.
+	SlackAppID string
+	CreatedAt  time.Time
 	UpdatedAt     time.Time
 	Version       int64
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/connhub/connhub/internal/store"
 )
 
-const appCols = `id, org_id, name, client_id, client_secret, signing_secret, bot_scopes, user_scopes, redirect_url, created_at, updated_at, version`
+const appCols = `id, org_id, name, client_id, client_secret, signing_secret, bot_scopes, user_scopes, redirect_url, slack_app_id, created_at, updated_at, version`
 
 func (q *queries) scanApp(r scanner) (store.App, error) {
 	var a store.App
 	var secret, signing []byte
 	var bot, user string
 	var created, updated sql.NullInt64
-	if err := r.Scan(&a.ID, &a.OrgID, &a.Name, &a.ClientID, &secret, &signing, &bot, &user, &a.RedirectURL, &created, &updated, &a.Version); err != nil {
+	if err := r.Scan(&a.ID, &a.OrgID, &a.Name, &a.ClientID, &secret, &signing, &bot, &user, &a.RedirectURL, &a.SlackAppID, &created, &updated, &a.Version); err != nil {
 		return a, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
@@ -44,7 +44,7 @@ func (q *queries) appArgs(a *store.App) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{a.Name, a.ClientID, secret, signing, list(a.BotScopes), list(a.UserScopes), a.RedirectURL}, nil
+	return []any{a.Name, a.ClientID, secret, signing, list(a.BotScopes), list(a.UserScopes), a.RedirectURL, a.SlackAppID}, nil
 }
 
 func (q *queries) CreateApp(ctx context.Context, a store.App) (store.App, error) {
@@ -57,7 +57,7 @@ func (q *queries) CreateApp(ctx context.Context, a store.App) (store.App, error)
 		return store.App{}, err
 	}
 	args = append([]any{a.ID, a.OrgID}, append(args, ms(a.CreatedAt), ms(a.UpdatedAt), a.Version)...)
-	if _, err := q.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 		return store.App{}, fmt.Errorf("store: create app: %w", err)
 	}
 	return a, nil
@@ -99,9 +99,30 @@ func (q *queries) UpdateApp(ctx context.Context, orgID, id string, fn func(*stor
 			if err != nil {
 				return err
 			}
-			return one(q.exec(ctx, `UPDATE apps SET name = ?, client_id = ?, client_secret = ?, signing_secret = ?, bot_scopes = ?, user_scopes = ?, redirect_url = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
+			return one(q.exec(ctx, `UPDATE apps SET name = ?, client_id = ?, client_secret = ?, signing_secret = ?, bot_scopes = ?, user_scopes = ?, redirect_url = ?, slack_app_id = ?, updated_at = ?, version = ? WHERE org_id = ? AND id = ? AND version = ?`,
 				append(args, ms(a.UpdatedAt), a.Version, a.OrgID, a.ID, v)...))
 		})
+}
+
+func (q *queries) AppsForEvents(ctx context.Context, slackAppID string) ([]store.App, error) {
+	where, args := `1 = 1`, []any{}
+	if slackAppID != "" {
+		where, args = `slack_app_id = ? OR slack_app_id = ''`, []any{slackAppID}
+	}
+	rows, err := q.query(ctx, `SELECT `+appCols+` FROM apps WHERE `+where+` ORDER BY slack_app_id DESC, id LIMIT ?`, append(args, store.MaxEventApps)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: apps for events: %w", q.mapErr(err))
+	}
+	defer rows.Close()
+	var apps []store.App
+	for rows.Next() {
+		a, err := q.scanApp(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: apps for events: %w", err)
+		}
+		apps = append(apps, a)
+	}
+	return apps, rows.Err()
 }
 
 func (q *queries) DeleteApp(ctx context.Context, orgID, id string) error {

@@ -10,7 +10,7 @@
 -- +goose Up
 CREATE TABLE pacer_lanes (
 	key           TEXT PRIMARY KEY, -- app/workspace/method[#channel]
-	ring          TEXT NOT NULL,    -- JSON array of the last slots' times, ascending, milliseconds since the epoch
+	ring          TEXT NOT NULL,    -- JSON array of the recent calls, each [slot, done] (done 0 until reported), milliseconds since the epoch
 	blocked_until INTEGER NOT NULL, -- no slot before this (a 429's Retry-After); milliseconds since the epoch
 	expires_at    INTEGER NOT NULL  -- after this the lane constrains nothing and may be deleted
 );

@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/connhub/connhub/internal/store"
+)
+
+// The events of Slack's Events API that connhub received (migration 00011).
+
+const slackEventCols = `id, org_id, app_id, event_id, type, team_id, enterprise_id, event_time, received_at, deliveries, body, status, error, processed_at`
+
+func (q *queries) scanSlackEvent(r scanner) (store.SlackEvent, error) {
+	var e store.SlackEvent
+	var body string
+	var eventTime, received, processed sql.NullInt64
+	err := r.Scan(&e.ID, &e.OrgID, &e.AppID, &e.EventID, &e.Type, &e.TeamID, &e.EnterpriseID, &eventTime, &received, &e.Deliveries,
+		&body, &e.Status, &e.Error, &processed)
+	e.Body, e.EventTime, e.ReceivedAt, e.ProcessedAt = []byte(body), fromMS(eventTime), fromMS(received), fromMS(processed)
+	return e, err
+}
+
+func (q *queries) PutSlackEvent(ctx context.Context, e store.SlackEvent) (store.SlackEvent, bool, error) {
+	if e.ID == "" {
+		e.ID = store.NewID("evt")
+	}
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = now()
+	}
+	e.Deliveries, e.Status, e.Error, e.ProcessedAt, e.InstanceIDs = 1, store.SlackEventReceived, "", time.Time{}, nil
+	res, err := q.exec(ctx, `INSERT INTO slack_events (`+slackEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+		ON CONFLICT (app_id, event_id) DO NOTHING`,
+		e.ID, e.OrgID, e.AppID, e.EventID, e.Type, e.TeamID, e.EnterpriseID, ms(e.EventTime), ms(e.ReceivedAt), e.Deliveries, string(e.Body), e.Status, e.Error)
+	if err != nil {
+		return store.SlackEvent{}, false, fmt.Errorf("store: put slack event: %w", q.mapErr(err))
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return e, true, nil
+	}
+	// A delivery of an event kept already (Slack's retry, or a replay).
+	if _, err := q.exec(ctx, `UPDATE slack_events SET deliveries = deliveries + 1 WHERE app_id = ? AND event_id = ?`, e.AppID, e.EventID); err != nil {
+		return store.SlackEvent{}, false, fmt.Errorf("store: count a slack event's delivery: %w", q.mapErr(err))
+	}
+	kept, err := q.scanSlackEvent(q.queryRow(ctx, `SELECT `+slackEventCols+` FROM slack_events WHERE app_id = ? AND event_id = ?`, e.AppID, e.EventID))
+	if err != nil {
+		return store.SlackEvent{}, false, fmt.Errorf("store: slack event: %w", q.mapErr(err))
+	}
+	return kept, false, nil
+}
+
+func (q *queries) GetSlackEvent(ctx context.Context, orgID, id string) (store.SlackEvent, error) {
+	e, err := q.scanSlackEvent(q.queryRow(ctx, `SELECT `+slackEventCols+` FROM slack_events WHERE org_id = ? AND id = ?`, orgID, id))
+	if err != nil {
+		return store.SlackEvent{}, fmt.Errorf("store: slack event: %w", q.mapErr(err))
+	}
+	rows, err := q.query(ctx, `SELECT instance_id FROM slack_event_instances WHERE event_id = ? ORDER BY instance_id`, id)
+	if err != nil {
+		return store.SlackEvent{}, fmt.Errorf("store: slack event's instances: %w", q.mapErr(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var in string
+		if err := rows.Scan(&in); err != nil {
+			return store.SlackEvent{}, err
+		}
+		e.InstanceIDs = append(e.InstanceIDs, in)
+	}
+	return e, rows.Err()
+}
+
+func (q *queries) FinishSlackEvent(ctx context.Context, orgID, id, status, errText string, instanceIDs []string) error {
+	return q.inTx(ctx, func(q *queries) error {
+		var received sql.NullInt64
+		if err := q.queryRow(ctx, `SELECT received_at FROM slack_events WHERE org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id).Scan(&received); err != nil {
+			return fmt.Errorf("store: finish slack event: %w", q.mapErr(err))
+		}
+		if err := one(q.exec(ctx, `UPDATE slack_events SET status = ?, error = ?, processed_at = ? WHERE org_id = ? AND id = ?`,
+			status, errText, ms(now()), orgID, id)); err != nil {
+			return fmt.Errorf("store: finish slack event: %w", err)
+		}
+		// Processed again (a retried job): the instances are what it says now.
+		if _, err := q.exec(ctx, `DELETE FROM slack_event_instances WHERE event_id = ?`, id); err != nil {
+			return err
+		}
+		for _, in := range instanceIDs {
+			if _, err := q.exec(ctx, `INSERT INTO slack_event_instances (event_id, org_id, instance_id, received_at) VALUES (?, ?, ?, ?)`,
+				id, orgID, in, received.Int64); err != nil {
+				return fmt.Errorf("store: route slack event: %w", q.mapErr(err))
+			}
+		}
+		return nil
+	})
+}
