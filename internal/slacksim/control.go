@@ -37,6 +37,16 @@ import (
 //	POST   /_sandbox/channels         create a channel
 //	POST   /_sandbox/channels/{id}/archive, /unarchive
 //	POST   /_sandbox/messages         post a message or a thread reply as a user
+//	POST   /_sandbox/channels/{id}/rename, DELETE /_sandbox/channels/{id}
+//	POST   /_sandbox/channels/{id}/members, DELETE …/members/{user}  join or leave a channel
+//	PATCH, DELETE /_sandbox/messages/{channel}/{ts}  edit or delete a message
+//	POST   /_sandbox/usergroups, PATCH /_sandbox/usergroups/{id}, PUT …/{id}/users
+//	POST   /_sandbox/emoji, DELETE /_sandbox/emoji/{name}?team_id=
+//	GET|POST /_sandbox/event_subscriptions  the app's Request URL and events (url_verification first)
+//	POST   /_sandbox/events           emit an arbitrary event: {"team_id", "event": {...}}
+//	GET    /_sandbox/events/deliveries  each delivery with its attempts, newest last
+//	POST   /_sandbox/app/uninstall    remove the app from a workspace (tokens_revoked, app_uninstalled)
+//	POST   /_sandbox/tokens/revoke    revoke the app's tokens in a workspace (tokens_revoked)
 
 func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sandbox/{$}", s.ctlIndex)
@@ -63,6 +73,8 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sandbox/channels/{id}/archive", s.noting(s.ctlSetArchived(true)))
 	mux.HandleFunc("POST /_sandbox/channels/{id}/unarchive", s.noting(s.ctlSetArchived(false)))
 	mux.HandleFunc("POST /_sandbox/messages", s.noting(s.ctlPostMessage))
+	s.changeRoutes(mux)
+	s.eventRoutes(mux)
 	mux.HandleFunc("/_sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusNotFound, "not_found", "no control at "+r.Method+" "+r.URL.Path+"; GET /_sandbox/ lists them")
 	})
@@ -110,7 +122,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bo
 }
 
 func (s *Server) ctlIndex(w http.ResponseWriter, r *http.Request) {
-	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "controls": []string{
+	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "controls": slices.Concat([]string{
 		"GET /_sandbox/stats", "POST /_sandbox/reset", "GET /_sandbox/workspace",
 		"GET|POST|DELETE /_sandbox/faults", "DELETE /_sandbox/faults/{id}",
 		"GET|POST /_sandbox/clock", "POST /_sandbox/tokens", "POST /_sandbox/app/client-secret", "POST /_sandbox/org-install/teams",
@@ -118,7 +130,7 @@ func (s *Server) ctlIndex(w http.ResponseWriter, r *http.Request) {
 		"POST /_sandbox/users", "PATCH /_sandbox/users/{id}", "POST /_sandbox/users/{id}/deactivate", "POST /_sandbox/users/{id}/reactivate",
 		"POST /_sandbox/channels", "POST /_sandbox/channels/{id}/archive", "POST /_sandbox/channels/{id}/unarchive",
 		"POST /_sandbox/messages",
-	}, "emulated_methods": s.Emulated()})
+	}, changeControls, eventControls), "emulated_methods": s.Emulated()})
 }
 
 func (s *Server) ctlStats(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,7 @@ func (s *Server) ctlAddUser(w http.ResponseWriter, r *http.Request) {
 	}
 	wd.addUser(u)
 	wd.joinGeneral(u)
+	s.emit(wd, wd.userEvent("team_join", u, s.now()))
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "user": wd.renderUser(u, userView{email: true, team: t})})
 }
 
@@ -119,6 +120,7 @@ func (s *Server) ctlUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.Updated = max(s.now().Unix(), u.Updated+1)
+	s.emit(wd, wd.userEvent("user_change", u, s.now()))
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "user": wd.renderUser(u, userView{email: true})})
 }
 
@@ -136,7 +138,10 @@ func (s *Server) ctlSetDeleted(deleted bool) http.HandlerFunc {
 			ctlError(w, http.StatusBadRequest, "cant_deactivate", "the primary owner and Slackbot cannot be deactivated")
 			return
 		}
-		wd.setDeleted(u, deleted, s.now().Unix())
+		if u.Deleted != deleted {
+			wd.setDeleted(u, deleted, s.now().Unix())
+			s.emit(wd, wd.userEvent("user_change", u, s.now()))
+		}
 		ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "user": wd.renderUser(u, userView{email: true})})
 	}
 }
@@ -227,6 +232,14 @@ func (s *Server) ctlAddChannel(w http.ResponseWriter, r *http.Request) {
 	wd.channels[ch.ID] = ch
 	i, _ := slices.BinarySearchFunc(t.channels, ch.ID, func(c *channel, id string) int { return strings.Compare(c.ID, id) })
 	t.channels = slices.Insert(t.channels, i, ch)
+	if ch.Kind == kindPublic {
+		s.emit(wd, channelCreatedEvent(ch))
+	}
+	for _, u := range ch.members {
+		if u != creator {
+			s.emit(wd, memberEvent(ch, u, true, creator))
+		}
+	}
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "channel": renderChannel(ch, creator, t, true)})
 }
 
@@ -269,8 +282,15 @@ func (s *Server) ctlSetArchived(archived bool) http.HandlerFunc {
 			ctlError(w, http.StatusBadRequest, "cant_archive_general", "#general cannot be archived")
 			return
 		}
-		ch.Archived = archived
-		ch.Updated = s.now().UnixMilli()
+		if ch.Archived != archived {
+			ch.Archived = archived
+			ch.Updated = s.now().UnixMilli()
+			what := "archive"
+			if !archived {
+				what = "unarchive"
+			}
+			s.emit(wd, channelStateEvent(ch, what, wd.installer()))
+		}
 		ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": renderChannel(ch, nil, ch.Team, true)})
 	}
 }
@@ -330,5 +350,6 @@ func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
 	if m.TS/1e6 > u.LastActive {
 		u.LastActive = m.TS / 1e6
 	}
+	s.emit(wd, messageEvent(ch, m))
 	ctlJSON(w, http.StatusCreated, map[string]any{"ok": true, "channel": ch.ID, "ts": formatTS(m.TS), "message": renderMessage(ch, m)})
 }
