@@ -111,7 +111,7 @@ func (s *Server) emit(w *world, ev event) {
 		ev.body["event_ts"] = eventTS(s.now())
 	}
 	if ev.to != nil {
-		if sub.wants(typ, ev.to.kind == kindBot) {
+		if sub.wants(typ, true) || sub.wants(typ, false) {
 			s.enqueue(sub, s.wrap(w, ev, ev.teams[0], ev.to))
 		}
 		return
