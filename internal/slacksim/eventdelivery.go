@@ -247,7 +247,7 @@ func (s *Server) SetEventSubscription(ctx context.Context, es EventSubscription)
 		return EventSubscriptionState{}, errors.New("the sandbox is closed")
 	}
 	if old := h.subs[a.ID]; old != nil {
-		h.stopLocked(old, "the subscription was replaced")
+		s.stopLocked(old, "the subscription was replaced")
 	}
 	h.subs[a.ID] = sub
 	if sub.state == SubscriptionEnabled {
@@ -493,6 +493,7 @@ func (s *Server) deliver(sub *subscription, d *delivery, retryNum int, retryReas
 
 	h.mu.Lock()
 	d.Attempts = append(d.Attempts, at)
+	disabled := s.noteOutcomeLocked(sub, at.At, at.Acked)
 	retry := !at.Acked && !noRetry && retryNum < len(retryDelays) && sub.state == SubscriptionEnabled
 	switch {
 	case at.Acked:
@@ -502,8 +503,7 @@ func (s *Server) deliver(sub *subscription, d *delivery, retryNum int, retryReas
 	default:
 		d.State, d.Reason = DeliveryFailed, at.Reason
 	}
-	disabled := s.noteOutcomeLocked(sub, at.At, at.Acked)
-	if retry && !disabled {
+	if retry {
 		h.wg.Add(1)
 	}
 	h.mu.Unlock()
@@ -526,7 +526,7 @@ func (s *Server) deliver(sub *subscription, d *delivery, retryNum int, retryReas
 			st.Events.Disabled++
 		}
 	})
-	if !retry || disabled {
+	if !retry {
 		return
 	}
 	go func() {
@@ -580,7 +580,7 @@ func (s *Server) noteOutcomeLocked(sub *subscription, at time.Time, ok bool) boo
 		return false
 	}
 	sub.disabled = at
-	s.events.stopLocked(sub, fmt.Sprintf("%d of the %d deliveries in the last %s failed (Slack's hour, scaled by the rate window): Slack disables event subscriptions that fail 95%% of deliveries over 60 minutes; set the subscription again to re-enable it",
+	s.stopLocked(sub, fmt.Sprintf("%d of the %d deliveries in the last %s failed (Slack's hour, scaled by the rate window): Slack disables event subscriptions that fail 95%% of deliveries over 60 minutes; set the subscription again to re-enable it",
 		failed, len(sub.outcomes), window))
 	sub.state = SubscriptionDisabled
 	return true
@@ -588,17 +588,27 @@ func (s *Server) noteOutcomeLocked(sub *subscription, at time.Time, ok bool) boo
 
 // stopLocked stops sub's sender and retries and drops what it had queued. The
 // caller holds the hub lock.
-func (h *eventHub) stopLocked(sub *subscription, why string) {
+func (s *Server) stopLocked(sub *subscription, why string) {
 	if sub.state == SubscriptionEnabled {
 		sub.state, sub.reason = SubscriptionDisabled, why
 	}
 	if sub.cancel != nil {
 		sub.cancel()
 	}
+	s.dropQueueLocked(sub, why)
+}
+
+// dropQueueLocked drops the deliveries sub has not sent yet. The caller holds
+// the hub lock.
+func (s *Server) dropQueueLocked(sub *subscription, why string) {
 	for _, d := range sub.queue {
 		d.State, d.Reason = DeliveryDropped, why
 	}
+	n := int64(len(sub.queue))
 	sub.queue = nil
+	if n > 0 {
+		s.stats.add(func(st *Stats) { st.Events.Dropped += n })
+	}
 }
 
 // closeEvents stops every sender and waits for them and their retries.
@@ -614,10 +624,7 @@ func (s *Server) closeEvents() {
 		if sub.cancel != nil {
 			sub.cancel()
 		}
-		for _, d := range sub.queue {
-			d.State, d.Reason = DeliveryDropped, "the sandbox closed"
-		}
-		sub.queue = nil
+		s.dropQueueLocked(sub, "the sandbox closed")
 	}
 	h.mu.Unlock()
 	h.wg.Wait()

@@ -1,6 +1,7 @@
 package slacksim_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -262,5 +263,50 @@ func checkInner(t *testing.T, i int, r received, parsed slackevents.EventsAPIEve
 		}
 	default:
 		fail("slack-go parsed it as %T", parsed.InnerEvent.Data)
+	}
+}
+
+// TestPrivateChannelAndUserEvents: a private channel's life is told with
+// group_* events and channel_type "G"/"group"; an event type in user_events
+// reaches a user install, authorized as that user.
+func TestPrivateChannelAndUserEvents(t *testing.T) {
+	t.Parallel()
+	srv, base := startSandbox(t, slacksim.Config{Seed: 5})
+	info := srv.Info(base)
+	rc := newReceiver(t, info.SigningSecret)
+	person, err := srv.IssueToken(slacksim.TokenRequest{Kind: "user", Scopes: []string{"groups:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = srv.SetEventSubscription(context.Background(), slacksim.EventSubscription{RequestURL: rc.url,
+		UserEvents: []string{"channel_created", "group_rename", "group_archive", "group_deleted", "member_joined_channel", "message"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := controlJSON(t, base, "POST", "/_sandbox/channels", `{"name":"secret-room","private":true}`, 201)["channel"].(map[string]any)["id"].(string)
+	controlJSON(t, base, "POST", "/_sandbox/channels/"+cid+"/rename", `{"name":"secret-room-2"}`, 200)
+	uid := controlJSON(t, base, "POST", "/_sandbox/users", `{"real_name":"Quiet Person"}`, 201)["user"].(map[string]any)["id"].(string)
+	controlJSON(t, base, "POST", "/_sandbox/channels/"+cid+"/members", `{"user":"`+uid+`"}`, 200)
+	controlJSON(t, base, "POST", "/_sandbox/channels/"+cid+"/archive", "", 200)
+	controlJSON(t, base, "DELETE", "/_sandbox/channels/"+cid, "", 200)
+
+	got := rc.waitCount(t, 5)
+	var order []string
+	for _, r := range got {
+		order = append(order, r.eventType())
+		a := r.env["authorizations"].([]any)[0].(map[string]any)
+		if a["is_bot"] != false || a["user_id"] != person.UserID {
+			t.Errorf("%s: got authorization %v, want the user %s", r.eventType(), a, person.UserID)
+		}
+		parseSlackGo(t, r)
+	}
+	if want := "group_rename member_joined_channel message group_archive group_deleted"; strings.Join(order, " ") != want {
+		t.Errorf("got %v, want %s (no channel_created for a private channel)", order, want)
+	}
+	if ct := got[1].event()["channel_type"]; ct != "G" {
+		t.Errorf("member_joined_channel: got channel_type %v, want G", ct)
+	}
+	if ct := got[2].event()["channel_type"]; ct != "group" {
+		t.Errorf("message: got channel_type %v, want group", ct)
 	}
 }
