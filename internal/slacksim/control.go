@@ -43,8 +43,8 @@ import (
 //	POST   /_sandbox/usergroups, PATCH /_sandbox/usergroups/{id}, PUT …/{id}/users
 //	POST   /_sandbox/emoji, DELETE /_sandbox/emoji/{name}?team_id=
 //	GET|POST /_sandbox/event_subscriptions  the app's Request URL and events (url_verification first)
-//	POST   /_sandbox/events           emit an arbitrary event: {"team_id", "event": {...}}
-//	GET    /_sandbox/events/deliveries  each delivery with its attempts, newest last
+//	POST   /_sandbox/events           emit an arbitrary event: {"team_id", "event": {...}}; answers its event_ids
+//	GET    /_sandbox/events/deliveries  each delivery with its attempts, newest last (?event_id=&type=&state=)
 //	POST   /_sandbox/app/uninstall    remove the app from a workspace (tokens_revoked, app_uninstalled)
 //	POST   /_sandbox/tokens/revoke    revoke the app's tokens in a workspace (tokens_revoked)
 

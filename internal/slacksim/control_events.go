@@ -59,16 +59,21 @@ func (s *Server) ctlEmitEvent(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, false) {
 		return
 	}
-	team, err := s.EmitEvent(req.TeamID, req.Event)
+	ids, err := s.EmitEvent(req.TeamID, req.Event)
 	if err != nil {
 		ctlError(w, http.StatusBadRequest, "invalid_event", err.Error())
 		return
 	}
-	ctlJSON(w, http.StatusAccepted, map[string]any{"ok": true, "team_id": team})
+	if ids == nil {
+		ids = []string{}
+	}
+	ctlJSON(w, http.StatusAccepted, map[string]any{"ok": true, "event_ids": ids})
 }
 
 func (s *Server) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
-	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "deliveries": s.EventDeliveries()})
+	q := r.URL.Query()
+	f := DeliveryFilter{EventID: q.Get("event_id"), Type: q.Get("type"), State: q.Get("state")}
+	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "deliveries": s.eventDeliveries(f)})
 }
 
 // Uninstall removes the app from workspace teamID (empty: the primary one),
@@ -189,6 +194,6 @@ func (s *Server) answerRevoked(w http.ResponseWriter, n int, err error) {
 
 // eventControls lists the controls of this file for GET /_sandbox/.
 var eventControls = []string{
-	"GET|POST /_sandbox/event_subscriptions", "POST /_sandbox/events", "GET /_sandbox/events/deliveries",
+	"GET|POST /_sandbox/event_subscriptions", "POST /_sandbox/events", "GET /_sandbox/events/deliveries?event_id=&type=&state=",
 	"POST /_sandbox/app/uninstall", "POST /_sandbox/tokens/revoke",
 }

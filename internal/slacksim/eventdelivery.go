@@ -276,13 +276,27 @@ func (s *Server) EventSubscription() (EventSubscriptionState, bool) {
 }
 
 // EventDeliveries lists the latest deliveries, oldest first (at most 10,000).
-func (s *Server) EventDeliveries() []EventDelivery {
+func (s *Server) EventDeliveries() []EventDelivery { return s.eventDeliveries(DeliveryFilter{}) }
+
+// DeliveryFilter narrows the delivery log: each set field must match.
+type DeliveryFilter struct {
+	EventID, Type, State string
+}
+
+func (f DeliveryFilter) match(d *delivery) bool {
+	return (f.EventID == "" || d.EventID == f.EventID) && (f.Type == "" || d.Type == f.Type) && (f.State == "" || d.State == f.State)
+}
+
+func (s *Server) eventDeliveries(f DeliveryFilter) []EventDelivery {
 	h := s.events
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	from := max(0, len(h.log)-maxDeliveries)
-	out := make([]EventDelivery, 0, len(h.log)-from)
+	out := []EventDelivery{}
 	for _, d := range h.log[from:] {
+		if !f.match(d) {
+			continue
+		}
 		ed := d.EventDelivery
 		ed.Attempts = slices.Clone(d.Attempts)
 		out = append(out, ed)
@@ -392,14 +406,14 @@ func failureReason(err error) string {
 	return "unknown_error"
 }
 
-// enqueue queues a delivery for sub's sender. The caller may hold the world
-// and auth locks.
-func (s *Server) enqueue(sub *subscription, d *delivery) {
+// enqueue queues a delivery for sub's sender and answers its event ID. The
+// caller may hold the world and auth locks.
+func (s *Server) enqueue(sub *subscription, d *delivery) []string {
 	h := s.events
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed || h.subs[sub.app.ID] != sub || sub.state != SubscriptionEnabled {
-		return
+		return nil
 	}
 	d.State = DeliveryQueued
 	d.Attempts = []DeliveryAttempt{}
@@ -413,6 +427,7 @@ func (s *Server) enqueue(sub *subscription, d *delivery) {
 	case sub.wake <- struct{}{}:
 	default:
 	}
+	return []string{d.EventID}
 }
 
 // sender makes the first attempts of sub's deliveries in order.

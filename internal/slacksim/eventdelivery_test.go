@@ -56,7 +56,9 @@ func TestURLVerification(t *testing.T) {
 			t.Errorf("challenge %s: got subscription %v, want it unverified with a reason", mode, sub)
 		}
 	}
-	emitTest(t, base)
+	if ids := emitTest(t, base); len(ids) != 0 {
+		t.Errorf("got event IDs %v for an unverified URL, want none", ids)
+	}
 	if n := len(srv.EventDeliveries()); n != 0 {
 		t.Errorf("got %d deliveries to an unverified URL, want none", n)
 	}
@@ -77,8 +79,11 @@ func TestRetriesOnHTTPError(t *testing.T) {
 	srv, base, rc := setupEvents(t, slacksim.Config{})
 	subscribe(t, srv, rc, "app_mention")
 	rc.setAnswer(func(*http.Request, int) (int, http.Header) { return http.StatusInternalServerError, nil })
-	emitTest(t, base)
+	ids := emitTest(t, base)
 	d := waitDelivery(t, srv, slacksim.DeliveryFailed)
+	if len(ids) != 1 || ids[0] != d.EventID {
+		t.Fatalf("the control answered event IDs %v, want [%s]", ids, d.EventID)
+	}
 	got := rc.waitCount(t, 4)
 	if len(got) != 4 || len(d.Attempts) != 4 {
 		t.Fatalf("got %d requests and %d attempts, want the first and three retries", len(got), len(d.Attempts))
@@ -98,7 +103,7 @@ func TestRetriesOnHTTPError(t *testing.T) {
 			t.Errorf("attempt %d: got %+v", i, a)
 		}
 	}
-	list := controlJSON(t, base, "GET", "/_sandbox/events/deliveries", "", 200)["deliveries"].([]any)
+	list := controlJSON(t, base, "GET", "/_sandbox/events/deliveries?state=failed&event_id="+d.EventID, "", 200)["deliveries"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["state"] != "failed" || len(list[0].(map[string]any)["attempts"].([]any)) != 4 {
 		t.Errorf("got deliveries %v, want one failed with four attempts", list)
 	}

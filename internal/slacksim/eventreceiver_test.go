@@ -196,7 +196,10 @@ func waitDelivery(t testing.TB, srv *slacksim.Server, state string) slacksim.Eve
 	return d
 }
 
-func emitTest(t testing.TB, base string) {
+// emitTest emits an app_mention through the control and answers the event
+// IDs the sandbox gave it.
+func emitTest(t testing.TB, base string) []any {
 	t.Helper()
-	controlJSON(t, base, "POST", "/_sandbox/events", `{"event":{"type":"app_mention","user":"U1","text":"<@U2> hi","channel":"C1","ts":"1.000001"}}`, 202)
+	got := controlJSON(t, base, "POST", "/_sandbox/events", `{"event":{"type":"app_mention","user":"U1","text":"<@U2> hi","channel":"C1","ts":"1.000001"}}`, 202)
+	return got["event_ids"].([]any)
 }

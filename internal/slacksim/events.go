@@ -87,7 +87,8 @@ func asObject(v any) map[string]any {
 	return m
 }
 
-// emit queues ev for every subscription that wants it. The caller holds the
+// emit queues ev for every subscription that wants it and answers the event
+// IDs it was given (none when nobody subscribed to it). The caller holds the
 // world lock (read or write).
 //
 // Routing: for each workspace the event is visible in, in order, the app's
@@ -97,14 +98,14 @@ func asObject(v any) map[string]any {
 // with one authorization (a bot grant when there is one), as Slack has done
 // since authorizations were truncated to one (2021-02-24). An org-wide
 // install reached in several of the workspaces gets the event once.
-func (s *Server) emit(w *world, ev event) {
+func (s *Server) emit(w *world, ev event) []string {
 	h := s.events
 	h.mu.Lock()
 	sub := h.subs[s.app.ID]
 	live := sub != nil && sub.state == SubscriptionEnabled && !h.closed
 	h.mu.Unlock()
 	if !live {
-		return
+		return nil
 	}
 	typ := ev.typ()
 	if _, ok := ev.body["event_ts"]; !ok && typ != "app_uninstalled" {
@@ -112,9 +113,9 @@ func (s *Server) emit(w *world, ev event) {
 	}
 	if ev.to != nil {
 		if sub.wants(typ, true) || sub.wants(typ, false) {
-			s.enqueue(sub, s.wrap(w, ev, ev.teams[0], ev.to))
+			return s.enqueue(sub, s.wrap(w, ev, ev.teams[0], ev.to))
 		}
-		return
+		return nil
 	}
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
@@ -131,10 +132,10 @@ func (s *Server) emit(w *world, ev event) {
 			}
 		}
 		if pick != nil {
-			s.enqueue(sub, s.wrap(w, ev, t, pick))
-			return
+			return s.enqueue(sub, s.wrap(w, ev, t, pick))
 		}
 	}
+	return nil
 }
 
 // wrap puts ev in Slack's envelope for workspace t and the authorization g.
@@ -169,10 +170,12 @@ func (s *Server) wrap(w *world, ev event, t *team, g *grant) *delivery {
 // EmitEvent sends an arbitrary inner event, as if it happened in the
 // workspace teamID (empty: the primary one): the sandbox wraps and signs it
 // like any other and it goes to the subscriptions that want its type.
-// event_ts is added when the event has none. It answers the workspace used.
-func (s *Server) EmitEvent(teamID string, body map[string]any) (string, error) {
+// event_ts is added when the event has none. It answers the event IDs given
+// to its deliveries: none when no subscription wants its type or no install
+// of the app is in the workspace.
+func (s *Server) EmitEvent(teamID string, body map[string]any) ([]string, error) {
 	if typ, _ := body["type"].(string); !errorCodeShape.MatchString(typ) {
-		return "", errInvalidEvent
+		return nil, errInvalidEvent
 	}
 	w := s.world.Load()
 	w.mu.RLock()
@@ -180,11 +183,10 @@ func (s *Server) EmitEvent(teamID string, body map[string]any) (string, error) {
 	t := w.teams[0]
 	if teamID != "" {
 		if t = w.team(teamID); t == nil {
-			return "", errNoTeam
+			return nil, errNoTeam
 		}
 	}
-	s.emit(w, event{body: body, teams: []*team{t}})
-	return t.ID, nil
+	return s.emit(w, event{body: body, teams: []*team{t}}), nil
 }
 
 // channelTeams lists the workspaces a conversation is visible in, its own first.
