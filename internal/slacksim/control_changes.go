@@ -408,24 +408,10 @@ func (s *Server) ctlSetUsergroupUsers(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, "invalid_usergroup", msg)
 		return
 	}
-	added, removed := []string{}, []string{}
-	for _, u := range users {
-		if !slices.Contains(g.users, u) {
-			added = append(added, u.ID)
-		}
-	}
-	for _, u := range g.users {
-		if !slices.Contains(users, u) {
-			removed = append(removed, u.ID)
-		}
-	}
-	prev := g.Updated
+	prev, prevUpdate := g.users, g.Updated
 	g.users = users
 	g.Updated, g.UpdatedBy = max(s.now().Unix(), g.Updated+1), wd.controlActor(req.By)
-	if len(added)+len(removed) > 0 {
-		s.emit(wd, subteamMembersEvent(g, prev, added, removed))
-		s.emit(wd, subteamEvent("subteam_updated", g))
-	}
+	s.emitMembersChanged(wd, g, prev, prevUpdate)
 	ctlJSON(w, http.StatusOK, map[string]any{"ok": true, "usergroup": renderUsergroup(g, true, true)})
 }
 

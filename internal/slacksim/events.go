@@ -288,6 +288,30 @@ func subteamEvent(typ string, g *usergroup) event {
 	return event{body: map[string]any{"type": typ, "subteam": renderUsergroup(g, true, true)}, teams: []*team{g.Team}}
 }
 
+// emitMembersChanged tells of a change of g's members from prev (last
+// updated at prevUpdate): subteam_members_changed with the difference, then
+// subteam_updated, as Slack sends both. Nothing when the members are the same;
+// it reports whether they changed.
+func (s *Server) emitMembersChanged(w *world, g *usergroup, prev []*user, prevUpdate int64) bool {
+	added, removed := []string{}, []string{}
+	for _, u := range g.users {
+		if !slices.Contains(prev, u) {
+			added = append(added, u.ID)
+		}
+	}
+	for _, u := range prev {
+		if !slices.Contains(g.users, u) {
+			removed = append(removed, u.ID)
+		}
+	}
+	if len(added)+len(removed) == 0 {
+		return false
+	}
+	s.emit(w, subteamMembersEvent(g, prevUpdate, added, removed))
+	s.emit(w, subteamEvent("subteam_updated", g))
+	return true
+}
+
 // subteamMembersEvent is subteam_members_changed. The counts are numbers, as
 // Slack sends them, though its documentation's example shows strings.
 func subteamMembersEvent(g *usergroup, prevUpdate int64, added, removed []string) event {

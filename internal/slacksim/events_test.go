@@ -310,3 +310,43 @@ func TestPrivateChannelAndUserEvents(t *testing.T) {
 		t.Errorf("message: got channel_type %v, want group", ct)
 	}
 }
+
+// TestSCIMChangesAreEvents: SCIM provisioning is a change to the workspace
+// like any other: team_join, user_change, subteam_created,
+// subteam_members_changed and subteam_updated follow it.
+func TestSCIMChangesAreEvents(t *testing.T) {
+	t.Parallel()
+	e := scimSetup(t, scimConfig())
+	rc := newReceiver(t, e.srv.Info(e.url).SigningSecret)
+	if _, err := e.srv.IssueToken(slacksim.TokenRequest{Scopes: []string{"users:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	subscribe(t, e.srv, rc, "team_join", "user_change", "subteam_created", "subteam_updated", "subteam_members_changed")
+	id := e.do("POST", "Users", map[string]any{"schemas": scimUserSchemas, "userName": "provisioned", "displayName": "Provisioned Person",
+		"emails": []map[string]any{{"value": "provisioned@example.org"}}}, 201)["id"].(string)
+	e.do("PATCH", "Users/"+id, scimPatchBody(scimOp("replace", "title", "Auditor")), 200)
+	gid := e.do("POST", "Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Auditors"}, 201)["id"].(string)
+	e.do("PATCH", "Groups/"+gid, scimPatchBody(scimOp("add", "members", []map[string]any{{"value": id}})), 200)
+	e.do("DELETE", "Users/"+id, nil, 204)
+	e.do("DELETE", "Groups/"+gid, nil, 204)
+
+	got := rc.waitCount(t, 7)
+	var order []string
+	for _, r := range got {
+		order = append(order, r.eventType())
+		parseSlackGo(t, r)
+	}
+	want := "team_join user_change subteam_created subteam_members_changed subteam_updated user_change subteam_updated"
+	if strings.Join(order, " ") != want {
+		t.Fatalf("got %v, want %s", order, want)
+	}
+	if u := got[1].event()["user"].(map[string]any); u["id"] != id || u["profile"].(map[string]any)["title"] != "Auditor" {
+		t.Errorf("user_change: got %v, want %s titled Auditor", u["id"], id)
+	}
+	if u := got[5].event()["user"].(map[string]any); u["deleted"] != true {
+		t.Errorf("user_change after DELETE: got deleted %v, want true", u["deleted"])
+	}
+	if g := got[6].event()["subteam"].(map[string]any); g["id"] != gid || g["date_delete"] == 0.0 {
+		t.Errorf("subteam_updated after DELETE: got %v, want date_delete set", g)
+	}
+}
