@@ -58,8 +58,10 @@
 // url_verification_failed. Setting it again replaces it (the old one's queued
 // and retrying deliveries are dropped) and re-enables a disabled one.
 //
-// Every change to the workspace, through the controls or through Web API
-// writes (chat.postMessage, conversations.join, auth.revoke), is emitted under
+// Every change to the workspace, through the controls, through Web API
+// writes (chat.postMessage, conversations.join, auth.revoke) or through SCIM
+// (users created, changed, deactivated; groups created, changed, deleted:
+// Slack has no subteam_deleted, so subteam_updated with date_delete), is emitted under
 // the world lock as an event in Slack's event_callback envelope: token (the
 // app's verification token, derived from its signing secret), team_id,
 // api_app_id, event, event_id (Ev and ten characters, random, so unique
