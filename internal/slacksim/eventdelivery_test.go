@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,56 @@ func TestCloseEndsDeliveries(t *testing.T) {
 		if d.State != slacksim.DeliveryDropped {
 			t.Errorf("after Close: delivery %s is %s, want dropped", d.EventID, d.State)
 		}
+	}
+}
+
+// TestTooManyRedirects: Slack follows two redirects and gives up on a third.
+func TestTooManyRedirects(t *testing.T) {
+	t.Parallel()
+	srv, base, rc := setupEvents(t, slacksim.Config{})
+	target := rc.url
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/twice" || r.URL.Path == "/once" {
+			next := map[string]string{"/twice": "/once", "/once": "/done"}[r.URL.Path]
+			http.Redirect(w, r, next, http.StatusTemporaryRedirect)
+			return
+		}
+		if r.URL.Path == "/done" {
+			http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(loop.Close)
+
+	// Two redirects to the Request URL are followed.
+	rc.url = loop.URL + "/once"
+	subscribe(t, srv, rc, "app_mention")
+	emitTest(t, base)
+	d := waitDelivery(t, srv, slacksim.DeliveryAcked)
+	if len(d.Attempts) != 1 {
+		t.Errorf("got attempts %+v, want one acked through two redirects", d.Attempts)
+	}
+
+	// Three are not: url_verification fails, and so would every delivery.
+	if _, err := srv.SetEventSubscription(context.Background(), slacksim.EventSubscription{RequestURL: loop.URL + "/twice", BotEvents: []string{"app_mention"}}); err == nil || !strings.Contains(err.Error(), "too_many_redirects") {
+		t.Fatalf("got %v, want url_verification refused with too_many_redirects", err)
+	}
+}
+
+// TestSignedWithTheSandboxClock: deliveries carry the sandbox's time, so an
+// advanced clock makes them stale to slack-go's verifier, as a replay would be.
+func TestSignedWithTheSandboxClock(t *testing.T) {
+	t.Parallel()
+	srv, base, rc := setupEvents(t, slacksim.Config{})
+	subscribe(t, srv, rc, "app_mention")
+	srv.AdvanceClock(10 * time.Minute)
+	emitTest(t, base)
+	d := waitDelivery(t, srv, slacksim.DeliveryFailed)
+	rc.mu.Lock()
+	unverified := rc.unverified
+	rc.mu.Unlock()
+	if unverified != len(d.Attempts) || d.Attempts[0].Status != http.StatusUnauthorized {
+		t.Errorf("got %d unverified of %d attempts (%+v), want every one refused as stale", unverified, len(d.Attempts), d.Attempts[0])
 	}
 }
