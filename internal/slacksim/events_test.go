@@ -350,3 +350,23 @@ func TestSCIMChangesAreEvents(t *testing.T) {
 		t.Errorf("subteam_updated after DELETE: got %v, want date_delete set", g)
 	}
 }
+
+// TestAuthRevokeSendsTokensRevoked: auth.revoke, like Slack, tells the app
+// with tokens_revoked, authorized as the grant it revoked.
+func TestAuthRevokeSendsTokensRevoked(t *testing.T) {
+	t.Parallel()
+	srv, base, rc := setupEvents(t, slacksim.Config{})
+	subscribe(t, srv, rc, "tokens_revoked")
+	bot, err := srv.IssueToken(slacksim.TokenRequest{Scopes: []string{"chat:write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := webAPI(t, base, bot.AccessToken, "auth.revoke", nil)
+	wantOK(t, got)
+	r := rc.waitCount(t, 1)[0]
+	ev := parseSlackGo(t, r).InnerEvent.Data.(*slackevents.TokensRevokedEvent)
+	a := r.env["authorizations"].([]any)[0].(map[string]any)
+	if len(ev.Tokens.Bot) != 1 || ev.Tokens.Bot[0] != bot.UserID || a["user_id"] != bot.UserID || a["is_bot"] != true {
+		t.Errorf("got tokens %+v, authorization %v; want the bot %s", ev.Tokens, a, bot.UserID)
+	}
+}
