@@ -129,7 +129,7 @@ func TestRetriesOnHTTPError(t *testing.T) {
 
 func TestRetriesOnTimeout(t *testing.T) {
 	t.Parallel()
-	srv, base, rc := setupEvents(t, slacksim.Config{EventAckTimeout: 150 * time.Millisecond})
+	srv, base, rc := setupEvents(t, slacksim.Config{EventAckTimeout: 400 * time.Millisecond})
 	subscribe(t, srv, rc, "app_mention")
 	rc.setAnswer(func(r *http.Request, n int) (int, http.Header) {
 		if n == 1 {
