@@ -30,6 +30,11 @@ type Config struct {
 	// AppName is the pre-registered app's name, shown on the consent page.
 	AppName string
 
+	// EventAckTimeout is how long an event delivery waits for its 2xx before
+	// it counts as http_timeout: Slack's 3 seconds by default. It is not
+	// scaled by RateWindow; tests shorten it here.
+	EventAckTimeout time.Duration
+
 	// LogRequests logs one line per Web API call (method, status, error code;
 	// never a token).
 	LogRequests bool
@@ -61,6 +66,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 12 * time.Hour
+	}
+	if c.EventAckTimeout == 0 {
+		c.EventAckTimeout = 3 * time.Second
 	}
 	if c.AppName == "" {
 		c.AppName = "connhub"
@@ -101,6 +109,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateWindow < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("rate window must be at least 10ms, got %s", c.RateWindow))
+	}
+	if c.EventAckTimeout < 10*time.Millisecond || c.EventAckTimeout > time.Minute {
+		errs = append(errs, fmt.Errorf("event ack timeout must be between 10ms and 1m, got %s", c.EventAckTimeout))
 	}
 	if c.TokenTTL < time.Second {
 		errs = append(errs, fmt.Errorf("token TTL must be at least 1s, got %s", c.TokenTTL))

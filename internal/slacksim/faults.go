@@ -12,10 +12,16 @@ import (
 )
 
 // Fault makes the sandbox misbehave the ways Slack sometimes does, for one
-// method or all, so that clients can be tested against them.
+// method or all, so that clients can be tested against them. A fault with
+// Event instead of Method acts on event deliveries: it delays them
+// (latency_ms) or drops them (drop: the attempt is not made and counts as
+// failed with connection_failed, so Slack's retries follow; count 4 loses an
+// event for good).
 type Fault struct {
 	ID        int     `json:"id"`
-	Method    string  `json:"method"`               // a Web API method name, or "*" for every method
+	Method    string  `json:"method,omitempty"`     // a Web API method name, or "*" for every method
+	Event     string  `json:"event,omitempty"`      // an event type, or "*" for every delivery attempt
+	Drop      bool    `json:"drop,omitempty"`       // events: do not send the attempt
 	Error     string  `json:"error,omitempty"`      // answer {"ok":false,"error":<Error>}
 	Status    int     `json:"status,omitempty"`     // answer this HTTP status with an HTML body (429 adds Retry-After)
 	LatencyMS int     `json:"latency_ms,omitempty"` // wait this long first
@@ -29,8 +35,17 @@ var errorCodeShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 func (f Fault) validate() error {
 	var errs []error
-	if f.Method == "" {
-		errs = append(errs, errors.New(`method is required: a Web API method name or "*"`))
+	switch {
+	case f.Method == "" && f.Event == "":
+		errs = append(errs, errors.New(`method is required: a Web API method name or "*" (or event: an event type or "*")`))
+	case f.Method != "" && f.Event != "":
+		errs = append(errs, errors.New("a fault acts on a method or on event deliveries, not both"))
+	case f.Event != "" && (f.Error != "" || f.Status != 0 || f.Malformed):
+		errs = append(errs, errors.New("an event fault takes drop and latency_ms only"))
+	case f.Event != "" && f.Event != "*" && !errorCodeShape.MatchString(f.Event):
+		errs = append(errs, fmt.Errorf("event %q is not an event type", f.Event))
+	case f.Method != "" && f.Drop:
+		errs = append(errs, errors.New("drop is for event faults"))
 	}
 	if f.Error != "" && !errorCodeShape.MatchString(f.Error) {
 		errs = append(errs, fmt.Errorf("error %q is not an error code (lower case letters, digits and _)", f.Error))
@@ -47,8 +62,8 @@ func (f Fault) validate() error {
 	if f.Count < 0 {
 		errs = append(errs, fmt.Errorf("count must not be negative, got %d", f.Count))
 	}
-	if f.Error == "" && f.Status == 0 && f.LatencyMS == 0 && !f.Malformed {
-		errs = append(errs, errors.New("a fault needs at least one of error, status, latency_ms, malformed"))
+	if f.Error == "" && f.Status == 0 && f.LatencyMS == 0 && !f.Malformed && !f.Drop {
+		errs = append(errs, errors.New("a fault needs at least one of error, status, latency_ms, malformed (drop, latency_ms for events)"))
 	}
 	return errors.Join(errs...)
 }
@@ -100,10 +115,20 @@ func (fs *faultSet) clear() {
 // pick returns the fault that applies to this call of method, if any, and
 // counts the hit; an exhausted fault is removed.
 func (fs *faultSet) pick(method string) (Fault, bool) {
+	return fs.pickWhere(func(f *Fault) bool { return f.Method != "" && (f.Method == "*" || f.Method == method) })
+}
+
+// pickEvent returns the fault that applies to this delivery attempt of an
+// event of type typ, if any, and counts the hit.
+func (fs *faultSet) pickEvent(typ string) (Fault, bool) {
+	return fs.pickWhere(func(f *Fault) bool { return f.Event != "" && (f.Event == "*" || f.Event == typ) })
+}
+
+func (fs *faultSet) pickWhere(match func(*Fault) bool) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for i, f := range fs.faults {
-		if f.Method != "*" && f.Method != method {
+		if !match(f) {
 			continue
 		}
 		if f.Rate > 0 && fs.rnd.Float64() >= f.Rate {

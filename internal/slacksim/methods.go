@@ -97,7 +97,15 @@ func (c *call) authRevoke() *reply {
 	t := s.auth.access[c.p.token]
 	g := t.g
 	s.auth.revokeGrant(g)
+	where := c.team
+	if reach := g.teamsReached(); where == nil && len(reach) > 0 {
+		where = reach[0]
+	}
 	s.auth.mu.Unlock()
+	if where == nil {
+		where = c.w.teams[0]
+	}
+	s.emitRevoked(c.w, where, []*grant{g}, false)
 	if g.kind == kindBot {
 		for _, t := range g.teamsReached() {
 			t.intLogs = slices.Insert(t.intLogs, 0, integrationLog{User: c.w.installer(), Date: c.now.Unix(), ChangeType: "removed", AppID: g.app.ID, AppName: g.app.Name, Reason: "user"})

@@ -308,7 +308,10 @@ func (c *call) conversationsJoin() *reply {
 		c.req.warnings = append(c.req.warnings, "already_in_channel")
 	} else {
 		ch.addMember(c.caller())
-		ch.messages = append(ch.messages, &message{TS: c.w.nextTS(ch, c.now), User: c.caller(), Subtype: "channel_join", Text: "<@" + c.caller().ID + "> has joined the channel"})
+		m := &message{TS: c.w.nextTS(ch, c.now), User: c.caller(), Subtype: "channel_join", Text: "<@" + c.caller().ID + "> has joined the channel"}
+		ch.messages = append(ch.messages, m)
+		c.s.emit(c.w, memberEvent(ch, c.caller(), true, nil))
+		c.s.emit(c.w, messageEvent(ch, m))
 	}
 	return rep.with("channel", renderChannel(ch, c.caller(), c.team, false))
 }
@@ -353,6 +356,7 @@ func (c *call) chatPostMessage() *reply {
 		ch.messages = append(ch.messages, m)
 	}
 	ch.Updated = c.now.UnixMilli()
+	c.s.emit(c.w, messageEvent(ch, m))
 	return okReply().with("channel", ch.ID).with("ts", formatTS(m.TS)).with("message", renderMessage(ch, m))
 }
 

@@ -27,6 +27,7 @@ func startSandbox(t testing.TB, cfg slacksim.Config) (*slacksim.Server, string) 
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(func() { srv.Close() }) // stops event deliveries
 	return srv, ts.URL
 }
 

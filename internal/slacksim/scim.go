@@ -1208,7 +1208,10 @@ func (c *scimCall) deleteUser() (*scimReply, *scimError) {
 	if u.Role == rolePrimaryOwner {
 		return nil, scimErr(http.StatusForbidden, "cannot_disable_primary_owner", "the primary owner cannot be deactivated")
 	}
-	c.w.setDeleted(u, true, c.now.Unix())
+	if !u.Deleted {
+		c.w.setDeleted(u, true, c.now.Unix())
+		c.s.emit(c.w, c.w.userEvent("user_change", u, c.now))
+	}
 	return &scimReply{status: http.StatusNoContent}, nil
 }
 
@@ -1971,6 +1974,7 @@ func (c *scimCall) commitUser(u *user, d *scimDraft) (*user, *scimError) {
 		w.addUser(u)
 		if active {
 			w.joinGeneral(u)
+			c.s.emit(w, w.userEvent("team_join", u, c.now))
 		} else {
 			u.Deleted = true
 		}
@@ -1978,6 +1982,7 @@ func (c *scimCall) commitUser(u *user, d *scimDraft) (*user, *scimError) {
 	}
 	u.Updated = max(now, u.Updated+1)
 	w.setDeleted(u, !active, now)
+	c.s.emit(w, w.userEvent("user_change", u, c.now))
 	return u, nil
 }
 
@@ -2251,10 +2256,15 @@ func (c *scimCall) commitGroup(g *usergroup, d *scimGroupDraft) (*usergroup, *sc
 		c.w.groups[g.ID] = g
 		i, _ := slices.BinarySearchFunc(d.team.usergroups, g.ID, func(x *usergroup, id string) int { return strings.Compare(x.ID, id) })
 		d.team.usergroups = slices.Insert(d.team.usergroups, i, g)
+		c.s.emit(c.w, subteamEvent("subteam_created", g))
 		return g, nil
 	}
+	prev, prevUpdate, renamed := g.users, g.Updated, g.Name != d.name
 	g.Name, g.users = d.name, members
 	g.Updated, g.UpdatedBy = max(now, g.Updated+1), c.p.user
+	if !c.s.emitMembersChanged(c.w, g, prev, prevUpdate) && renamed {
+		c.s.emit(c.w, subteamEvent("subteam_updated", g))
+	}
 	return g, nil
 }
 
@@ -2331,6 +2341,11 @@ func (c *scimCall) deleteGroup() (*scimReply, *scimError) {
 	}
 	delete(c.w.groups, g.ID)
 	g.Team.usergroups = slices.DeleteFunc(g.Team.usergroups, func(x *usergroup) bool { return x == g })
+	// Slack has no subteam_deleted: a group that goes away is told as
+	// subteam_updated with date_delete set.
+	g.Deleted, g.UpdatedBy = c.now.Unix(), c.p.user
+	g.Updated = g.Deleted
+	c.s.emit(c.w, subteamEvent("subteam_updated", g))
 	return &scimReply{status: http.StatusNoContent}, nil
 }
 

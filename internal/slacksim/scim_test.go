@@ -40,6 +40,7 @@ func scimSetup(t *testing.T, cfg slacksim.Config) *scimEnv {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	t.Cleanup(func() { srv.Close() })
 	e := &scimEnv{t: t, srv: srv, url: ts.URL}
 	tok, err := srv.IssueToken(slacksim.TokenRequest{Kind: "user", Scopes: scimAdminScopes, Org: cfg.Edition == slacksim.EditionEnterpriseGrid})
 	if err != nil {

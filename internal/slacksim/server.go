@@ -29,6 +29,7 @@ type Server struct {
 	limiter *limiter
 	faults  *faultSet
 	stats   *statsRecorder
+	events  *eventHub
 	methods map[string]method
 	state   *stateKeeper // nil: the state lives and dies with the process
 
@@ -57,6 +58,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		limiter: newLimiter(),
 		faults:  newFaultSet(cfg.Seed),
 		stats:   newStats(),
+		events:  newEventHub(),
 	}
 	for _, o := range opts {
 		o(s)

@@ -188,11 +188,13 @@ func (s *Server) SaveState() error {
 	return nil
 }
 
-// Close writes the state a last time and stops the delayed writes: once it
-// returns, nothing more is written unless a token is issued. Closing again
-// does nothing. Serve calls it
-// when it stops; a program serving Handler itself calls it when done.
+// Close stops event deliveries (waiting for those in flight to end), writes
+// the state a last time and stops the delayed writes: once it returns,
+// nothing more is written unless a token is issued. Closing again does
+// nothing. Serve calls it when it stops; a program serving Handler itself
+// calls it when done.
 func (s *Server) Close() error {
+	s.closeEvents()
 	k := s.state
 	if k == nil {
 		return nil

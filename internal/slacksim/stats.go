@@ -24,6 +24,7 @@ type Stats struct {
 	Consents    int64                  `json:"consents_shown"`
 	Denials     int64                  `json:"consents_denied"`
 	SCIM        map[string]int64       `json:"scim"`
+	Events      EventStats             `json:"events"`
 }
 
 type statsRecorder struct {
