@@ -107,6 +107,9 @@ type matrixFixture struct {
 	body  func(m *matrix, target string) any
 	// names: the body names one of org A's resources.
 	names bool
+	// slackSigned: the body is signed as Slack signs an event delivery,
+	// with the sandbox app's signing secret (the route's credential).
+	slackSigned bool
 }
 
 var matrixFixtures = map[string]matrixFixture{
@@ -131,12 +134,15 @@ var matrixFixtures = map[string]matrixFixture{
 	"create-credential": {names: true, body: func(m *matrix, _ string) any {
 		return map[string]any{"name": "matrix " + m.clientID(), "instance_id": m.inst1.ID, "kind": "bearer"}
 	}},
-	"list-credentials":     {},
-	"get-credential":       {},
-	"reveal-credential":    {},
-	"rotate-credential":    {fresh: true},
-	"delete-credential":    {fresh: true},
-	"oauth-callback":       {},
+	"list-credentials":  {},
+	"get-credential":    {},
+	"reveal-credential": {},
+	"rotate-credential": {fresh: true},
+	"delete-credential": {fresh: true},
+	"oauth-callback":    {},
+	"slack-events": {slackSigned: true, body: func(*matrix, string) any {
+		return map[string]any{"type": "url_verification", "challenge": "from the matrix", "token": "unused"}
+	}},
 	"start-sync":           {body: func(*matrix, string) any { return map[string]any{"streams": []string{"team"}} }},
 	"list-syncs":           {},
 	"get-sync":             {},
@@ -204,7 +210,7 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 	m := &matrix{Hub: h, inst1: h.Instance, scoped: map[string]string{}}
-	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px})
+	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, Events: h.Hub.Events})
 	ts := httptest.NewServer(m.api.Handler())
 	t.Cleanup(ts.Close)
 	m.url = ts.URL
@@ -424,6 +430,11 @@ func (m *matrix) check(t *testing.T, op matrixOp, fx matrixFixture, who matrixPr
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if fx.slackSigned {
+		b, _ := json.Marshal(fx.body(m, target))
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		signSlack(req.Header, m.Info.SigningSecret, b, time.Now())
+	}
 	rule := authz.Policy[authz.Action(op.action)]
 	if auth := who.auth(m, rule); auth != "" {
 		req.Header.Set("Authorization", auth)
@@ -434,6 +445,9 @@ func (m *matrix) check(t *testing.T, op matrixOp, fx matrixFixture, who matrixPr
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if fx.slackSigned && resp.StatusCode != http.StatusOK {
+		t.Errorf("%s %s as %s: a delivery signed as Slack signs got %d %.200s, want 200", op.method, op.path, who.name, resp.StatusCode, raw)
+	}
 	want := expect(op, fx, who)
 	refused := slices.Contains([]int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, resp.StatusCode)
 	switch {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/connhub/connhub/internal/apidocs"
 	"github.com/connhub/connhub/internal/apierror"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/store"
@@ -49,6 +50,9 @@ type Options struct {
 	// API's request IDs, security headers and logging still apply. Nil: no
 	// console.
 	Console http.Handler
+	// Events receives Slack's Events API (internal/events) at
+	// /v1/events/slack; nil: no such route.
+	Events *events.Service
 }
 
 // API is the HTTP side of connhub.
@@ -132,7 +136,7 @@ func (a *API) ready(w http.ResponseWriter, r *http.Request) {
 const throttleNote = " Repeated failures from one address, or with one credential, are answered 429 too_many_failed_attempts with Retry-After (seconds), before the credentials are checked."
 
 // public are the paths served without credentials.
-var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/metrics": true, "/v1/oauth/slack/callback": true}
+var public = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.json": true, "/openapi.yaml": true, "/metrics": true, "/v1/oauth/slack/callback": true, "/v1/events/slack": true}
 
 var requestIDShape = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/connector/slack"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/secrets"
@@ -124,7 +125,11 @@ func start(t *testing.T) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs,
+	evs, err := events.New(events.Options{Store: s, Instances: svc, Records: syncs, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs, Events: evs,
 		Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
 	ts.Config.Handler = api.Handler()
 	ts.Start()

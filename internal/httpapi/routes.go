@@ -27,6 +27,7 @@ func (a *API) routes() {
 	a.instanceRoutes()
 	a.credentialRoutes()
 	a.callbackRoute()
+	a.eventsRoutes()
 	a.auditRoutes()
 	a.accountRoutes()
 	if a.o.Syncs != nil {

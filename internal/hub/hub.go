@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/console"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
@@ -67,6 +69,7 @@ type Hub struct {
 	Proxy     *proxy.Proxy
 	Caller    *slackcall.Caller
 	Syncs     *sync.Service
+	Events    *events.Service
 	Queue     *queue.Queue // River on the hub's database; nil without a SQL database
 	Console   *console.Console
 	API       *httpapi.API
@@ -140,12 +143,15 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Syncs, err = sync.New(sc); err != nil {
 		return nil, err
 	}
+	if h.Events, err = events.New(events.Options{Store: d.Store, Instances: h.Instances, Records: h.Syncs, Registerer: h.Registry, Log: log}); err != nil {
+		return nil, err
+	}
 	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, BaseURL: o.PublicURL, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	h.API = httpapi.New(httpapi.Options{
-		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console,
+		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console, Events: h.Events,
 		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
 	})
@@ -153,14 +159,21 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	// opened before the API serves, so that every job asked for is queued
 	// at once.
 	if d.SQL != nil {
-		workers := river.NewWorkers()
-		if err := h.Syncs.AddWorkers(workers); err != nil {
-			return nil, err
+		workers, queues := river.NewWorkers(), map[string]int{}
+		for _, f := range []interface {
+			AddWorkers(*river.Workers) error
+			Queues() map[string]int
+		}{h.Syncs, h.Events} {
+			if err := f.AddWorkers(workers); err != nil {
+				return nil, err
+			}
+			maps.Copy(queues, f.Queues())
 		}
-		if h.Queue, err = queue.Open(ctx, d.SQL, d.Backend, d.DSN, queue.Config{Workers: workers, Queues: h.Syncs.Queues(), Log: log}); err != nil {
+		if h.Queue, err = queue.Open(ctx, d.SQL, d.Backend, d.DSN, queue.Config{Workers: workers, Queues: queues, Log: log}); err != nil {
 			return nil, fmt.Errorf("hub: %w", err)
 		}
 		h.Syncs.UseQueue(h.Queue)
+		h.Events.UseQueue(h.Queue)
 	}
 	return h, nil
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	gosync "sync"
@@ -52,6 +53,11 @@ type Options struct {
 	// options before the hub builds them (hub.Options).
 	Sync   func(*sync.Config)
 	Caller func(*slackcall.Options)
+	// Serve runs the hub as serve does: its job queue on the store's
+	// database, its background (Hub.Run) and its HTTP handler on a local
+	// port (URL). Without it the queue is not opened: tests work runs in
+	// their own goroutines.
+	Serve bool
 }
 
 // Hub is a hub's parts, running.
@@ -72,6 +78,7 @@ type Hub struct {
 	Instance store.Instance // the installed instance
 	Logs     *Logs          // everything the hub's parts logged
 	Log      *slog.Logger
+	URL      string // with Options.Serve: where the hub's HTTP handler serves
 }
 
 var ctx = context.Background()
@@ -110,8 +117,7 @@ func Start(t testing.TB, o Options) *Hub {
 		t.Fatal(err)
 	}
 	// The hub as serve wires it, on this store, over the sandbox; paced
-	// when the sandbox limits rates. Its queue is not attached: tests work
-	// runs in their own goroutines.
+	// when the sandbox limits rates.
 	var window time.Duration
 	if o.Sandbox.RateLimits {
 		window = o.Sandbox.RateWindow
@@ -119,10 +125,32 @@ func Start(t testing.TB, o Options) *Hub {
 			window = time.Minute
 		}
 	}
-	h.Hub, err = hub.New(ctx, hub.Options{Database: &hub.Database{Store: h.Store, Keys: h.Keys}, SlackURL: h.SlackURL,
-		PublicURL: "http://127.0.0.1:9", RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller})
+	db := &hub.Database{Store: h.Store, Keys: h.Keys}
+	public := "http://127.0.0.1:9"
+	var srv *httptest.Server
+	if o.Serve {
+		db.SQL, db.Backend, db.DSN = h.Store.(interface{ DB() *sql.DB }).DB(), h.Store.Backend(), h.DSN
+		srv = httptest.NewUnstartedServer(nil)
+		public = "http://" + srv.Listener.Addr().String()
+	}
+	h.Hub, err = hub.New(ctx, hub.Options{Database: db, SlackURL: h.SlackURL,
+		PublicURL: public, RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Serve {
+		srv.Config.Handler = h.Hub.Handler()
+		srv.Start()
+		h.URL = srv.URL
+		runCtx, stop := context.WithCancel(ctx)
+		done := h.Hub.Run(runCtx)
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("hubtest: the hub's background: %v", err)
+			}
+			srv.Close()
+		})
 	}
 	h.Services, h.Stack = h.Hub.Instances, h.Hub.Stack
 	h.Admin = Organization(t, h.Store, "acme")

@@ -295,6 +295,12 @@ func (s *Service) Callback(ctx context.Context, in CallbackInput) (CallbackResul
 		return CallbackResult{}, err
 	}
 	s.auditSystem(ctx, inst, "instance.activate", map[string]any{"team_id": inst.TeamID, "enterprise_id": inst.EnterpriseID, "org_wide": inst.OrgWide})
+	if got.AppID != "" && app.SlackAppID != got.AppID {
+		// Which Slack app this is: its events name it (api_app_id).
+		if _, err := s.store.UpdateApp(ctx, app.OrgID, app.ID, func(a *store.App) error { a.SlackAppID = got.AppID; return nil }); err != nil {
+			s.log.Warn("instance: record the app's Slack app ID", "app", app.ID, "err", err)
+		}
+	}
 	return CallbackResult{Instance: inst, OK: true}, nil
 }
 

@@ -334,6 +334,29 @@ func (s *Service) TokenDead(ctx context.Context, in store.Instance, kind, code s
 	}
 }
 
+// SlackRevoked records that Slack said, by an event (app_uninstalled,
+// tokens_revoked), that the instance's tokens work no more: the instance is
+// revoked with reason, and the change is audited as the system's. An
+// instance revoked already is left as it is.
+func (s *Service) SlackRevoked(ctx context.Context, in store.Instance, event, eventID, reason string) error {
+	ev := audit.Event{Action: "instance.revoked_by_slack", TargetType: "instance", TargetID: in.ID,
+		Details: map[string]any{"event": event, "event_id": eventID, "reason": reason}}
+	err := s.audited(ctx, audit.System(in.OrgID), ev, func(q store.Queries) error {
+		_, err := q.UpdateInstance(ctx, in.OrgID, in.ID, func(i *store.Instance) error {
+			if i.Status == store.StatusRevoked {
+				return errUnchanged
+			}
+			i.Status, i.StatusReason = store.StatusRevoked, reason
+			return nil
+		})
+		return err
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
 // DeleteOptions say how far a delete goes.
 type DeleteOptions struct {
 	// Force deletes even if Slack cannot be reached to revoke the tokens.

@@ -432,8 +432,8 @@ type App struct {
 	// install or its first verified event; empty until then.
 	SlackAppID string
 	CreatedAt  time.Time
-	UpdatedAt     time.Time
-	Version       int64
+	UpdatedAt  time.Time
+	Version    int64
 }
 
 // Instance statuses; internal/instance documents the transitions.

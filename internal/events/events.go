@@ -1,0 +1,132 @@
+// Package events receives Slack's Events API for every app registered in
+// the hub, at one Request URL (POST /v1/events/slack), and acts on each
+// event after acknowledging it.
+//
+// # Receiving (receive.go)
+//
+// A delivery is verified before anything is kept: its timestamp within
+// five minutes of now, its body at most MaxBody, and its v0 signature
+// (HMAC-SHA256 of "v0:timestamp:body") made with the signing secret of the
+// app it names (api_app_id; an app not yet known to be any Slack app is
+// tried too, and every app for a url_verification, which names none),
+// compared in constant time. A url_verification is answered with its
+// challenge. An event_callback is kept in slack_events, deduplicated by the
+// app and Slack's event_id (a retry only counts a delivery), with its
+// processing job, in one transaction, and then acknowledged: well inside
+// Slack's three seconds, and never acknowledged unless kept, so that a crash
+// loses nothing Slack will not deliver again. Other deliveries
+// (app_rate_limited) are acknowledged and logged. A refused delivery is a
+// 4xx with a stable code (missing_signature, stale_request, bad_signature,
+// malformed_event, body_too_large), counted, and logged without its body.
+// The deprecated verification token is dropped from the kept body.
+//
+// # Processing (process.go)
+//
+// On the hub's queue (River), after the answer: the event is routed by its
+// app and its workspaces (the envelope's team and enterprise, and its
+// authorizations) to the instances it belongs to; an org-wide install gets
+// the events of all its workspaces. app_uninstalled, and tokens_revoked
+// naming an instance's bot or user, mark the instance revoked with the
+// reason, audited. user_change and team_join bring the users records up to
+// date without a sync (sync.Service.ApplyEvent). The event then says what
+// became of it: processed, unrouted (no instance of ours has its
+// workspace) or failed.
+package events
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/connhub/connhub/internal/queue"
+	"github.com/connhub/connhub/internal/store"
+)
+
+// Options make a Service.
+type Options struct {
+	Store     store.Store
+	Instances Revoker // the instance service: marks instances Slack revoked
+	Records   Applier // the sync service: keeps records fresh from events
+	// Registerer takes the events' metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Service receives and processes Slack's events.
+type Service struct {
+	store     store.Store
+	instances Revoker
+	records   Applier
+	log       *slog.Logger
+	now       func() time.Time
+	jobs      *queue.Queue
+	metrics   metrics
+}
+
+// New makes a Service. Without a queue (UseQueue) it keeps events and
+// processes none.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Instances == nil || o.Records == nil {
+		return nil, errors.New("events: a store, the instances and the records are needed")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, log: o.Log, now: o.Now, metrics: newMetrics()}
+	if o.Registerer != nil {
+		if err := s.metrics.register(o.Registerer); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+const queueName = "connhub_events"
+
+// AddWorkers adds the worker that processes events to the hub's workers.
+func (s *Service) AddWorkers(w *river.Workers) error {
+	return river.AddWorkerSafely(w, &processWorker{svc: s})
+}
+
+// Queues names the events' River queue and how many events a replica
+// processes at once.
+func (s *Service) Queues() map[string]int { return map[string]int{queueName: 4} }
+
+// UseQueue processes events on q, which has the service's workers.
+func (s *Service) UseQueue(q *queue.Queue) { s.jobs = q }
+
+type metrics struct {
+	received   *prometheus.CounterVec
+	rejected   *prometheus.CounterVec
+	duplicates prometheus.Counter
+	processed  *prometheus.CounterVec
+}
+
+func newMetrics() metrics {
+	return metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "connhub_events_received_total",
+			Help: "Deliveries of Slack's Events API verified and kept (or answered, for url_verification), by event type."}, []string{"type"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "connhub_events_rejected_total",
+			Help: "Deliveries of Slack's Events API refused, by code (bad_signature, stale_request, …)."}, []string{"code"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "connhub_events_duplicates_total",
+			Help: "Deliveries of an event kept already (Slack's retries), counted and not processed again."}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "connhub_events_processed_total",
+			Help: "Events processed, by what became of them: processed, unrouted, failed."}, []string{"status"}),
+	}
+}
+
+func (m metrics) register(r prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.duplicates, m.processed} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
