@@ -84,17 +84,18 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	slackURL := cfg.SlackURL
 	var apps []instance.AppInput
 	var sbInfo slacksim.Info
+	var sbSrv *slacksim.Server
 	if withSandbox {
 		// The sandbox stops after the hub, whose shutdown may still call it,
 		// and writes its state before serve returns.
 		sbCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
-		sb, sbDone, err := startSandbox(sbCtx, cfg.DataDir, sandbox, log)
+		sbServer, sb, sbDone, err := startSandbox(sbCtx, cfg.DataDir, sandbox, log)
 		if err != nil {
 			stopSandbox()
 			return err
 		}
 		defer func() { stopSandbox(); <-sbDone }()
-		sbInfo = sb
+		sbInfo, sbSrv = sb, sbServer
 		slackURL = strings.TrimSuffix(sb.APIURL, "/api/")
 		apps = append(apps, appInput("connhub sandbox app", sb.ClientID, secrets.Secret(sb.ClientSecret), secrets.Secret(sb.SigningSecret)))
 	}
@@ -125,6 +126,9 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	if sbSrv != nil {
+		go subscribeSandbox(ctx, sbSrv, srv.Scheme(), l, log)
+	}
 	var failed error
 	select {
 	case err := <-done:

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,9 +104,9 @@ func (sb *serveSandbox) validate() error {
 // world, app and tokens, on the same port when it is free (on another, which
 // the hub follows, when it is not). The channel is closed once the sandbox has
 // stopped and written its state.
-func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slog.Logger) (slacksim.Info, <-chan struct{}, error) {
+func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slog.Logger) (*slacksim.Server, slacksim.Info, <-chan struct{}, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return slacksim.Info{}, nil, fmt.Errorf("sandbox: create the data directory %s: %w", dataDir, err)
+		return nil, slacksim.Info{}, nil, fmt.Errorf("sandbox: create the data directory %s: %w", dataDir, err)
 	}
 	path := filepath.Join(dataDir, sandboxStateFile)
 	var prevAddr string // a reset sandbox still comes back where the old one was
@@ -114,7 +115,7 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 			prevAddr = prev.Addr
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return slacksim.Info{}, nil, fmt.Errorf("sandbox: --sandbox-reset: %w", err)
+			return nil, slacksim.Info{}, nil, fmt.Errorf("sandbox: --sandbox-reset: %w", err)
 		}
 		log.Info("sandbox: --sandbox-reset: starting afresh", "path", path)
 	}
@@ -123,7 +124,7 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 	flags := map[string]string{"seed": "sandbox-seed", "users": "sandbox-users", "edition": "sandbox-edition"}
 	srv, saved, err := openSavedSandbox(cfg, path, flags, sb.given, "--sandbox-reset", log.With("component", "sandbox"))
 	if err != nil {
-		return slacksim.Info{}, nil, err
+		return nil, slacksim.Info{}, nil, err
 	}
 	addr := "127.0.0.1:0"
 	if saved.Addr != "" {
@@ -139,7 +140,7 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 		}
 	}
 	if err != nil {
-		return slacksim.Info{}, nil, fmt.Errorf("sandbox: listen: %w", err)
+		return nil, slacksim.Info{}, nil, fmt.Errorf("sandbox: listen: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -148,7 +149,26 @@ func startSandbox(ctx context.Context, dataDir string, sb serveSandbox, log *slo
 			log.Error("sandbox: serve", "err", err)
 		}
 	}()
-	return srv.Info("http://" + l.Addr().String()), done, nil
+	return srv, srv.Info("http://" + l.Addr().String()), done, nil
+}
+
+// subscribeSandbox points the sandbox app's Request URL at the hub's
+// receiver, once the hub serves: the sandbox checks it with a
+// url_verification first, as Slack does. The hub listens on l; a listener
+// on every address is reached on the loopback one.
+func subscribeSandbox(ctx context.Context, sb *slacksim.Server, scheme string, l net.Listener, log *slog.Logger) {
+	addr := l.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(addr.Port)) + "/v1/events/slack"
+	st, err := sb.SetEventSubscription(ctx, slacksim.EventSubscription{RequestURL: url, BotEvents: slacksim.EventTypes})
+	if err != nil {
+		log.Warn("sandbox: the app's events could not be pointed at the hub; the hub receives none", "request_url", url, "err", err, "reason", st.Reason)
+		return
+	}
+	log.Info("sandbox: the app's events go to the hub", "request_url", url, "events", len(slacksim.EventTypes))
 }
 
 // openSavedSandbox starts a sandbox kept in the state file at path. When the

@@ -59,6 +59,7 @@ func TestServeSandboxKeepsItsWord(t *testing.T) {
 		}
 	}
 	ping(first)
+	sandboxEventsReachTheHub(t, first)
 	if code := first.Stop(t); code != 0 {
 		t.Fatalf("serve exited %d; logs:\n%s", code, first.Logs)
 	}
@@ -251,5 +252,62 @@ func TestSandboxStateFile(t *testing.T) {
 	code := cli.Execute(context.Background(), []string{"sandbox", "--addr", "127.0.0.1:0", "--state-file", state, "--users", "51"}, io.Discard, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), "--users 50 (not 51)") || !strings.Contains(errOut.String(), "--reset") {
 		t.Errorf("a --users that disagrees with the state file: exit %d, %q; want exit 2 naming --users 50 and --reset", code, errOut.String())
+	}
+}
+
+// sandboxEventsReachTheHub: serve --sandbox points the sandbox app's
+// Request URL at the hub's receiver, which passed the url_verification, and
+// a change in the sandbox is delivered to the hub and acknowledged.
+func sandboxEventsReachTheHub(t *testing.T, hub *servetest.Hub) {
+	t.Helper()
+	get := func(path string, out any) {
+		t.Helper()
+		resp, err := http.Get(hub.SlackURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	var sub struct {
+		Subscription *slacksim.EventSubscriptionState `json:"subscription"`
+	}
+	deadline := time.Now().Add(time.Minute)
+	for get("/_sandbox/event_subscriptions", &sub); sub.Subscription == nil || !sub.Subscription.Enabled; get("/_sandbox/event_subscriptions", &sub) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sandbox's events never went to the hub: %+v; logs:\n%s", sub.Subscription, hub.Logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.HasPrefix(sub.Subscription.RequestURL, "http://127.0.0.1:") || !strings.HasSuffix(sub.Subscription.RequestURL, "/v1/events/slack") {
+		t.Errorf("the sandbox app's Request URL is %s, want the hub's receiver", sub.Subscription.RequestURL)
+	}
+	resp, err := http.Post(hub.SlackURL+"/_sandbox/events", "application/json",
+		strings.NewReader(`{"event": {"type": "channel_created", "channel": {"id": "C0SERVE", "name": "made-for-the-test", "created": 1700000000}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emitted struct {
+		EventIDs []string `json:"event_ids"`
+	}
+	json.NewDecoder(resp.Body).Decode(&emitted)
+	resp.Body.Close()
+	if len(emitted.EventIDs) != 1 {
+		t.Fatalf("POST /_sandbox/events: %d, %v", resp.StatusCode, emitted)
+	}
+	var log struct {
+		Deliveries []slacksim.EventDelivery `json:"deliveries"`
+	}
+	for {
+		get("/_sandbox/events/deliveries?event_id="+emitted.EventIDs[0], &log)
+		if len(log.Deliveries) == 1 && log.Deliveries[0].State == slacksim.DeliveryAcked {
+			return
+		}
+		if len(log.Deliveries) == 1 && log.Deliveries[0].State == slacksim.DeliveryFailed || time.Now().After(deadline) {
+			t.Fatalf("the event's delivery to the hub: %+v; logs:\n%s", log.Deliveries, hub.Logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// EventTypes are the event types the sandbox emits from workspace changes
+// (its controls and Web API writes), for a subscription that wants them all.
+var EventTypes = []string{
+	"message", "user_change", "team_join", "channel_created", "channel_rename", "channel_archive",
+	"channel_unarchive", "channel_deleted", "member_joined_channel", "member_left_channel",
+	"subteam_created", "subteam_updated", "subteam_members_changed", "emoji_changed",
+	"app_uninstalled", "tokens_revoked", "app_mention",
+}
+
 // Events: what changes in the world becomes an event in Slack's envelope,
 // queued for the subscriptions that want it (eventdelivery.go sends them).
 // The builders below run under the world lock, as the change they describe

@@ -13,12 +13,7 @@ import (
 )
 
 // allEventTypes are the event types the sandbox emits from workspace changes.
-var allEventTypes = []string{
-	"message", "user_change", "team_join", "channel_created", "channel_rename", "channel_archive",
-	"channel_unarchive", "channel_deleted", "member_joined_channel", "member_left_channel",
-	"subteam_created", "subteam_updated", "subteam_members_changed", "emoji_changed",
-	"app_uninstalled", "tokens_revoked", "app_mention",
-}
+var allEventTypes = slacksim.EventTypes
 
 // TestEventsFollowSlackShapes causes each event type through the controls and
 // the Web API and checks what a Request URL receives: signed (checked with
