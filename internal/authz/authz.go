@@ -62,6 +62,8 @@ const (
 	ReadRecords       Action = "records.read"
 	ExportRecords     Action = "records.export"
 	ReadAudit         Action = "audit.read"
+	ReadWebhooks      Action = "webhooks.read"  // subscriptions and their deliveries
+	WriteWebhooks     Action = "webhooks.write" // subscribe, change, pause, delete, retry, replay
 	ReadUsers         Action = "users.read"
 	WriteUsers        Action = "users.write"
 	ManageOwnTokens   Action = "tokens.own"  // make, list and revoke one's own API tokens
@@ -82,11 +84,12 @@ const (
 	ScopeAppsWrite      = "apps:write"
 	ScopeUsersWrite     = "users:write"
 	ScopeAuditRead      = "audit:read"
+	ScopeWebhooksWrite  = "webhooks:write"
 )
 
 // Scopes lists every scope, for validation and docs.
 var Scopes = []string{ScopeInstancesRead, ScopeInstancesWrite, ScopeProxy, ScopeRecordsRead, ScopeSyncsWrite, ScopeSecretsReveal,
-	ScopeAppsWrite, ScopeUsersWrite, ScopeAuditRead}
+	ScopeAppsWrite, ScopeUsersWrite, ScopeAuditRead, ScopeWebhooksWrite}
 
 // Rule is who may do an action.
 type Rule struct {
@@ -132,7 +135,12 @@ var Policy = map[Action]Rule{
 	ReadRecords:   {Admin: true, Member: true, Instance: true, Scope: ScopeRecordsRead},
 	ExportRecords: {Admin: true, Member: true, Instance: true, Scope: ScopeRecordsRead},
 
-	ReadAudit:       {Admin: true, Scope: ScopeAuditRead},
+	ReadAudit: {Admin: true, Scope: ScopeAuditRead},
+
+	// Webhooks carry every event of an instance (messages, people): an
+	// admin's, or an instance's own.
+	ReadWebhooks:    {Admin: true, Instance: true, Scope: ScopeInstancesRead},
+	WriteWebhooks:   {Admin: true, Instance: true, Scope: ScopeWebhooksWrite},
 	ReadUsers:       {Admin: true, Member: true},
 	WriteUsers:      {Admin: true, Scope: ScopeUsersWrite},
 	ManageOwnTokens: {Admin: true, Member: true},

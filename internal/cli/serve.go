@@ -109,7 +109,8 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	}
 	defer db.Store.Close()
 	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), SharedPacer: cfg.PacerShared(), Apps: apps,
-		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log})
+		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log,
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate == "true"})
 	if err != nil {
 		return err
 	}

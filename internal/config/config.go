@@ -84,6 +84,9 @@ type Config struct {
 	// chain) and key that `connhub serve` serves HTTPS with; both or neither.
 	TLSCert string
 	TLSKey  string
+	// WebhookAllowPrivate, "true", lets webhook subscribers' URLs name
+	// private and loopback addresses (a subscriber beside the hub, tests).
+	WebhookAllowPrivate string
 
 	// from records, for each setting, the layer its value came from, so that
 	// errors name it the way the user wrote it. Load fills it; a Config built
@@ -136,6 +139,7 @@ const (
 	setMaxBodiesInFlight
 	setTLSCert
 	setTLSKey
+	setWebhookAllowPrivate
 	numSettings
 )
 
@@ -193,6 +197,8 @@ var settings = [numSettings]setting{
 		help: "PEM certificate file (with its chain) to serve HTTPS with; needs --tls-key", def: "none: plain HTTP"},
 	setTLSKey: {key: "tls_key", env: "CONNHUB_TLS_KEY", flag: "tls-key", serve: true,
 		help: "PEM private key file of --tls-cert", def: "none"},
+	setWebhookAllowPrivate: {key: "webhook_allow_private", env: "CONNHUB_WEBHOOK_ALLOW_PRIVATE", flag: "webhook-allow-private", serve: true,
+		help: "let webhook subscribers be private or loopback addresses: true or false", def: "false"},
 }
 
 // get returns the value of setting id.
@@ -244,6 +250,8 @@ func (c *Config) get(id settingID) string {
 		return c.TLSCert
 	case setTLSKey:
 		return c.TLSKey
+	case setWebhookAllowPrivate:
+		return c.WebhookAllowPrivate
 	}
 	panic(fmt.Sprintf("config: no setting %d", id))
 }
@@ -297,6 +305,8 @@ func (c *Config) set(id settingID, v string) {
 		c.TLSCert = v
 	case setTLSKey:
 		c.TLSKey = v
+	case setWebhookAllowPrivate:
+		c.WebhookAllowPrivate = v
 	default:
 		panic(fmt.Sprintf("config: no setting %d", id))
 	}
@@ -502,6 +512,9 @@ func (c Config) Validate() error {
 		bad(setPacer, "want auto, shared or local")
 	case c.Pacer == "shared" && kind == "sqlite":
 		bad(setPacer, "a SQLite hub is one process: its pacer is local (shared needs a postgres:// %s)", c.ref(setDB))
+	}
+	if c.WebhookAllowPrivate != "" && c.WebhookAllowPrivate != "true" && c.WebhookAllowPrivate != "false" {
+		bad(setWebhookAllowPrivate, "want true or false")
 	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		bad(setLogLevel, "want debug, info, warn or error")

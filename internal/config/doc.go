@@ -46,6 +46,7 @@
 //	MaxBodiesInFlight   --max-bodies-in-flight (serve) CONNHUB_MAX_BODIES_IN_FLIGHT max_bodies_in_flight 64MiB (at least 10MiB)
 //	TLSCert             --tls-cert (serve)   CONNHUB_TLS_CERT              tls_cert              none: plain HTTP
 //	TLSKey              --tls-key (serve)    CONNHUB_TLS_KEY               tls_key               none (set with TLSCert)
+//	WebhookAllowPrivate --webhook-allow-private (serve) CONNHUB_WEBHOOK_ALLOW_PRIVATE webhook_allow_private false
 //	(the file itself)   --config             CONNHUB_CONFIG                -                     none
 //
 // (serve) marks the flags of `connhub serve` alone. A dotted YAML key is

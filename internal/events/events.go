@@ -28,7 +28,8 @@
 // the events of all its workspaces. app_uninstalled, and tokens_revoked
 // naming an instance's bot or user, mark the instance revoked with the
 // reason, audited. user_change and team_join bring the users records up to
-// date without a sync (sync.Service.ApplyEvent). The event then says what
+// date without a sync (sync.Service.ApplyEvent). Every processed event is
+// handed to the webhooks (internal/webhooks). The event then says what
 // became of it: processed, unrouted (no instance of ours has its
 // workspace) or failed.
 package events
@@ -50,6 +51,8 @@ type Options struct {
 	Store     store.Store
 	Instances Revoker // the instance service: marks instances Slack revoked
 	Records   Applier // the sync service: keeps records fresh from events
+	// Webhooks, when set, is handed every processed event.
+	Webhooks Notifier
 	// Registerer takes the events' metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
@@ -61,6 +64,7 @@ type Service struct {
 	store     store.Store
 	instances Revoker
 	records   Applier
+	webhooks  Notifier
 	log       *slog.Logger
 	now       func() time.Time
 	jobs      *queue.Queue
@@ -79,7 +83,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, log: o.Log, now: o.Now, metrics: newMetrics()}
+	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, webhooks: o.Webhooks, log: o.Log, now: o.Now, metrics: newMetrics()}
 	if o.Registerer != nil {
 		if err := s.metrics.register(o.Registerer); err != nil {
 			return nil, err

@@ -24,6 +24,11 @@ type Applier interface {
 	ApplyEvent(ctx context.Context, in store.Instance, eventID string, event json.RawMessage) ([]string, error)
 }
 
+// Notifier hands processed events on to subscribers (webhooks.Service).
+type Notifier interface {
+	EventProcessed(ctx context.Context, e store.SlackEvent, instanceIDs []string) error
+}
+
 // processArgs is the job that processes a kept event.
 type processArgs struct {
 	OrgID string `json:"org_id"`
@@ -94,6 +99,13 @@ func (s *Service) Process(ctx context.Context, orgID, id string) error {
 			return fmt.Errorf("events: %s on %s: %w", e.Type, in.ID, err)
 		}
 		ids = append(ids, in.ID)
+	}
+	if s.webhooks != nil {
+		// Before the event is marked processed: a failure here is retried
+		// with the whole processing, which adds no delivery twice.
+		if err := s.webhooks.EventProcessed(ctx, e, ids); err != nil {
+			return fmt.Errorf("events: hand %s to the webhooks: %w", e.ID, err)
+		}
 	}
 	s.finish(ctx, orgID, id, store.SlackEventProcessed, "", ids)
 	return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/connhub/connhub/internal/store"
 	syncsvc "github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
+	"github.com/connhub/connhub/internal/webhooks"
 )
 
 // TestAuthorizationMatrix calls every operation of the OpenAPI document as
@@ -171,6 +172,16 @@ var matrixFixtures = map[string]matrixFixture{
 	"slack-post":          {body: func(*matrix, string) any { return map[string]any{} }},
 	"instance-slack-get":  {},
 	"instance-slack-post": {body: func(*matrix, string) any { return map[string]any{} }},
+	"create-webhook": {body: func(*matrix, string) any {
+		return map[string]any{"url": "https://hooks.example.com/connhub", "events": []string{"user_change"}}
+	}},
+	"list-webhooks":           {},
+	"get-webhook":             {},
+	"update-webhook":          {fresh: true, body: func(*matrix, string) any { return map[string]any{"events": []string{"*"}} }},
+	"delete-webhook":          {fresh: true},
+	"list-webhook-deliveries": {},
+	"retry-webhook-delivery":  {},
+	"replay-webhook":          {body: func(*matrix, string) any { return map[string]any{"since": "2026-01-01T00:00:00Z"} }},
 }
 
 // matrix is a hub with two organizations and what the calls act on.
@@ -190,6 +201,8 @@ type matrix struct {
 	appID      string
 	credID     string
 	runID      string
+	webhookID  string // instance 1's
+	deliveryID string // of webhookID
 	principals []matrixPrincipal
 	n          int
 }
@@ -210,7 +223,8 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 	m := &matrix{Hub: h, inst1: h.Instance, scoped: map[string]string{}}
-	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, Events: h.Hub.Events})
+	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, Events: h.Hub.Events,
+		Webhooks: h.Hub.Webhooks})
 	ts := httptest.NewServer(m.api.Handler())
 	t.Cleanup(ts.Close)
 	m.url = ts.URL
@@ -243,6 +257,13 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 
+	m.webhookID = m.webhook(t, m.inst1.ID)
+	m.deliveryID = "whd_matrix"
+	if _, err := h.Store.AddWebhookDeliveries(ctx, []store.WebhookDelivery{{ID: m.deliveryID, OrgID: h.Admin.Org.ID, WebhookID: m.webhookID,
+		EventID: "evt_matrix", EventType: "user_change", ReceivedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+
 	m.principals = []matrixPrincipal{
 		{name: "no credentials", auth: func(*matrix, authz.Rule) string { return "" }},
 		{name: "org A admin", kind: authz.Admin, operator: true, user: adminUser, auth: func(m *matrix, _ authz.Rule) string { return "Bearer " + m.admin }},
@@ -269,6 +290,18 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 }
 
 func adminUser(m *matrix) string { return m.Admin.User.ID }
+
+// webhook makes a subscription to the events of instance id.
+func (m *matrix) webhook(t *testing.T, id string) string {
+	t.Helper()
+	c, err := m.Hub.Hub.Webhooks.Create(ctx, m.Admin, webhooks.Input{URL: ptr("https://hooks.example.com/matrix"), Events: []string{"*"}, InstanceID: &id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func (m *matrix) instanceToken(t *testing.T, id string) string {
 	t.Helper()
@@ -374,8 +407,13 @@ func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixP
 		id = user
 	case strings.HasPrefix(op.path, "/v1/tokens/"):
 		id = token
+	case strings.HasPrefix(op.path, "/v1/webhooks/"):
+		id = m.webhookID
+		if fx.fresh {
+			id = m.webhook(t, inst)
+		}
 	}
-	r := strings.NewReplacer("{id}", id, "{sync}", run, "{stream}", "users", "{method}", "auth.test")
+	r := strings.NewReplacer("{id}", id, "{delivery_id}", m.deliveryID, "{sync}", run, "{stream}", "users", "{method}", "auth.test")
 	return r.Replace(op.path), id
 }
 
@@ -389,7 +427,8 @@ func expect(op matrixOp, fx matrixFixture, who matrixPrincipal) int {
 		return http.StatusUnauthorized
 	}
 	rule := authz.Policy[authz.Action(op.action)]
-	onInstance := strings.Contains(op.path, "{id}") && strings.HasPrefix(op.path, "/v1/instances/")
+	// Instance 1's webhooks are its instance's too.
+	onInstance := strings.Contains(op.path, "{id}") && (strings.HasPrefix(op.path, "/v1/instances/") || strings.HasPrefix(op.path, "/v1/webhooks/"))
 	onResource := strings.Contains(op.path, "{id}") || fx.names
 	switch who.kind {
 	case authz.Instance:

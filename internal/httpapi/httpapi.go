@@ -24,6 +24,7 @@ import (
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
+	"github.com/connhub/connhub/internal/webhooks"
 )
 
 // Options configure the API.
@@ -53,6 +54,9 @@ type Options struct {
 	// Events receives Slack's Events API (internal/events) at
 	// /v1/events/slack; nil: no such route.
 	Events *events.Service
+	// Webhooks manages webhooks out (internal/webhooks) at /v1/webhooks;
+	// nil: no such routes.
+	Webhooks *webhooks.Service
 }
 
 // API is the HTTP side of connhub.

@@ -33,6 +33,7 @@ import (
 	"github.com/connhub/connhub/internal/store/storetest"
 	syncsvc "github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
+	"github.com/connhub/connhub/internal/webhooks"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/openapi.json from the routes")
@@ -125,11 +126,15 @@ func start(t *testing.T) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := events.New(events.Options{Store: s, Instances: svc, Records: syncs, Log: log})
+	hooks, err := webhooks.New(webhooks.Options{Store: s, Log: log, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs, Events: evs,
+	evs, err := events.New(events.Options{Store: s, Instances: svc, Records: syncs, Webhooks: hooks, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs, Events: evs, Webhooks: hooks,
 		Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
 	ts.Config.Handler = api.Handler()
 	ts.Start()

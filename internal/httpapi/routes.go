@@ -28,6 +28,7 @@ func (a *API) routes() {
 	a.credentialRoutes()
 	a.callbackRoute()
 	a.eventsRoutes()
+	a.webhookRoutes()
 	a.auditRoutes()
 	a.accountRoutes()
 	if a.o.Syncs != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
+	"github.com/connhub/connhub/internal/webhooks"
 )
 
 // Options say how a hub is wired. Serve sets them from the configuration;
@@ -53,6 +54,11 @@ type Options struct {
 	MaxBodiesInFlight int64
 	Version           string
 	Log               *slog.Logger
+	// WebhookAllowPrivate lets webhook subscribers be private or loopback
+	// addresses; Webhooks, when set, changes the webhooks' options before
+	// they are built (tests: a shorter backoff).
+	WebhookAllowPrivate bool
+	Webhooks            func(*webhooks.Options)
 	// Sync and Caller, when set, change the sync service's and the Slack
 	// caller's options before they are built (tests: a clock, a lease).
 	Sync   func(*sync.Config)
@@ -70,6 +76,7 @@ type Hub struct {
 	Caller    *slackcall.Caller
 	Syncs     *sync.Service
 	Events    *events.Service
+	Webhooks  *webhooks.Service
 	Queue     *queue.Queue // River on the hub's database; nil without a SQL database
 	Console   *console.Console
 	API       *httpapi.API
@@ -143,7 +150,14 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Syncs, err = sync.New(sc); err != nil {
 		return nil, err
 	}
-	if h.Events, err = events.New(events.Options{Store: d.Store, Instances: h.Instances, Records: h.Syncs, Registerer: h.Registry, Log: log}); err != nil {
+	wo := webhooks.Options{Store: d.Store, Log: log, AllowPrivate: o.WebhookAllowPrivate}
+	if o.Webhooks != nil {
+		o.Webhooks(&wo)
+	}
+	if h.Webhooks, err = webhooks.New(wo); err != nil {
+		return nil, err
+	}
+	if h.Events, err = events.New(events.Options{Store: d.Store, Instances: h.Instances, Records: h.Syncs, Webhooks: h.Webhooks, Registerer: h.Registry, Log: log}); err != nil {
 		return nil, err
 	}
 	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, BaseURL: o.PublicURL, Log: log})
@@ -151,7 +165,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	h.API = httpapi.New(httpapi.Options{
-		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console, Events: h.Events,
+		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console, Events: h.Events, Webhooks: h.Webhooks,
 		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
 	})
@@ -163,7 +177,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		for _, f := range []interface {
 			AddWorkers(*river.Workers) error
 			Queues() map[string]int
-		}{h.Syncs, h.Events} {
+		}{h.Syncs, h.Events, h.Webhooks} {
 			if err := f.AddWorkers(workers); err != nil {
 				return nil, err
 			}
@@ -174,6 +188,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		}
 		h.Syncs.UseQueue(h.Queue)
 		h.Events.UseQueue(h.Queue)
+		h.Webhooks.UseQueue(h.Queue)
 	}
 	return h, nil
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/connhub/connhub/internal/store/storetest"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
+	"github.com/connhub/connhub/internal/webhooks"
 )
 
 // Options choose the hub.
@@ -58,6 +59,8 @@ type Options struct {
 	// port (URL). Without it the queue is not opened: tests work runs in
 	// their own goroutines.
 	Serve bool
+	// Webhooks changes the webhooks' options (a shorter backoff).
+	Webhooks func(*webhooks.Options)
 }
 
 // Hub is a hub's parts, running.
@@ -134,7 +137,8 @@ func Start(t testing.TB, o Options) *Hub {
 		public = "http://" + srv.Listener.Addr().String()
 	}
 	h.Hub, err = hub.New(ctx, hub.Options{Database: db, SlackURL: h.SlackURL,
-		PublicURL: public, RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller})
+		PublicURL: public, RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller,
+		WebhookAllowPrivate: true, Webhooks: o.Webhooks}) // subscribers in tests are on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,55 @@ type SlackEvent struct {
 	InstanceIDs  []string // the instances it belongs to, once processed
 }
 
+// Webhook is a subscription to the Slack events connhub received.
+type Webhook struct {
+	ID           string
+	OrgID        string
+	InstanceID   string // "": every instance of the organization
+	URL          string
+	Events       []string // event types, or "*"
+	Format       string   // WebhookSlack or WebhookStandard
+	Secret       secrets.Secret
+	Status       string // WebhookActive or WebhookPaused
+	StatusReason string
+	FailingSince time.Time // the first failure of the current streak; zero: none
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int64
+}
+
+// Webhook formats and statuses.
+const (
+	WebhookSlack    = "slack"    // Slack's envelope, signed as Slack signs
+	WebhookStandard = "standard" // the Standard Webhooks specification
+	WebhookActive   = "active"
+	WebhookPaused   = "paused"
+)
+
+// WebhookDelivery is one event's delivery to one webhook.
+type WebhookDelivery struct {
+	ID            string
+	OrgID         string
+	WebhookID     string
+	EventID       string // the SlackEvent's ID (evt_…)
+	EventType     string
+	ReceivedAt    time.Time // the event's: deliveries go in this order
+	Status        string    // DeliveryPending or DeliveryDelivered
+	Attempts      int
+	LastStatus    int // the subscriber's last HTTP status; 0: none
+	LastError     string
+	NextAttemptAt time.Time
+	DeliveredAt   time.Time
+	CreatedAt     time.Time
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+)
+
 // Statuses of a SlackEvent.
 const (
 	SlackEventReceived  = "received"  // kept and acknowledged; not processed yet
@@ -180,9 +229,45 @@ type Queries interface {
 	// kept one and false.
 	PutSlackEvent(ctx context.Context, e SlackEvent) (SlackEvent, bool, error)
 	GetSlackEvent(ctx context.Context, orgID, id string) (SlackEvent, error)
+	// UnprocessedBefore says whether the organization has an event received
+	// before the event id (received at receivedAt) that is not processed
+	// yet: a delivery after it would overtake it.
+	UnprocessedBefore(ctx context.Context, orgID string, receivedAt time.Time, id string) (bool, error)
 	// FinishSlackEvent records what processing made of an event: its status
 	// and error, and the instances it belongs to.
 	FinishSlackEvent(ctx context.Context, orgID, id, status, errText string, instanceIDs []string) error
+
+	CreateWebhook(ctx context.Context, w Webhook) (Webhook, error)
+	GetWebhook(ctx context.Context, orgID, id string) (Webhook, error)
+	// ListWebhooks lists an organization's webhooks, by ID; with instanceID,
+	// only that instance's.
+	ListWebhooks(ctx context.Context, orgID, instanceID string, page Page) ([]Webhook, string, error)
+	UpdateWebhook(ctx context.Context, orgID, id string, fn func(*Webhook) error) (Webhook, error)
+	DeleteWebhook(ctx context.Context, orgID, id string) error
+	// LeaseWebhookSender makes owner the one sender of the webhook's
+	// deliveries until until, if nobody else is: it reports whether owner
+	// holds the lease now.
+	LeaseWebhookSender(ctx context.Context, orgID, id, owner string, until time.Time) (bool, error)
+	// ReleaseWebhookSender ends owner's lease, if owner holds it.
+	ReleaseWebhookSender(ctx context.Context, orgID, id, owner string) error
+	// AddWebhookDeliveries records the deliveries to make; one of a webhook
+	// and event recorded already is left as it is. It returns how many it
+	// added.
+	AddWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) (int, error)
+	// NextWebhookDelivery is the webhook's oldest pending delivery, in
+	// order of the events' receipt: ErrNotFound when none is pending.
+	NextWebhookDelivery(ctx context.Context, orgID, webhookID string) (WebhookDelivery, error)
+	GetWebhookDelivery(ctx context.Context, orgID, webhookID, id string) (WebhookDelivery, error)
+	// PutWebhookDelivery writes a delivery's progress: status, attempts,
+	// last status and error, next attempt, delivered at.
+	PutWebhookDelivery(ctx context.Context, d WebhookDelivery) error
+	// ReplayWebhook makes pending again the webhook's deliveries of the
+	// events received at or after since, and adds those of the processed
+	// events it wants that it has none of (events received before it
+	// existed), due now. It returns how many are pending for the replay.
+	ReplayWebhook(ctx context.Context, w Webhook, since time.Time) (int, error)
+	// ListWebhookDeliveries lists a webhook's deliveries, newest first.
+	ListWebhookDeliveries(ctx context.Context, orgID, webhookID string, page Page) ([]WebhookDelivery, string, error)
 
 	CreateInstance(ctx context.Context, in Instance) (Instance, error)
 	GetInstance(ctx context.Context, orgID, id string) (Instance, error)

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/connhub/connhub/internal/store"
@@ -25,7 +27,10 @@ func (q *queries) scanSlackEvent(r scanner) (store.SlackEvent, error) {
 
 func (q *queries) PutSlackEvent(ctx context.Context, e store.SlackEvent) (store.SlackEvent, bool, error) {
 	if e.ID == "" {
-		e.ID = store.NewID("evt")
+		// Ordered by the time it is kept, to the nanosecond, then at
+		// random: deliveries go in order of (received_at, id), and a
+		// millisecond holds many events.
+		e.ID = fmt.Sprintf("evt_%016x%s", time.Now().UnixNano(), strings.TrimPrefix(store.NewID(""), "_"))
 	}
 	if e.ReceivedAt.IsZero() {
 		e.ReceivedAt = now()
@@ -93,4 +98,17 @@ func (q *queries) FinishSlackEvent(ctx context.Context, orgID, id, status, errTe
 		}
 		return nil
 	})
+}
+
+func (q *queries) UnprocessedBefore(ctx context.Context, orgID string, receivedAt time.Time, id string) (bool, error) {
+	var one int
+	err := q.queryRow(ctx, `SELECT 1 FROM slack_events WHERE org_id = ? AND status = ? AND (received_at < ? OR (received_at = ? AND id < ?)) LIMIT 1`,
+		orgID, store.SlackEventReceived, ms(receivedAt), ms(receivedAt), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: unprocessed events: %w", q.mapErr(err))
+	}
+	return true, nil
 }
