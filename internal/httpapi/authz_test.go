@@ -176,6 +176,7 @@ var matrixFixtures = map[string]matrixFixture{
 		return map[string]any{"url": "https://hooks.example.com/connhub", "events": []string{"user_change"}}
 	}},
 	"list-webhooks":           {},
+	"list-instance-events":    {},
 	"get-webhook":             {},
 	"update-webhook":          {fresh: true, body: func(*matrix, string) any { return map[string]any{"events": []string{"*"}} }},
 	"delete-webhook":          {fresh: true},

@@ -29,6 +29,7 @@ func (a *API) routes() {
 	a.callbackRoute()
 	a.eventsRoutes()
 	a.webhookRoutes()
+	a.instanceEventsRoute()
 	a.auditRoutes()
 	a.accountRoutes()
 	if a.o.Syncs != nil {

@@ -171,6 +171,13 @@ const (
 	DeliveryDelivered = "delivered"
 )
 
+// SlackEventFilter narrows ListSlackEvents. Zero fields do not filter.
+type SlackEventFilter struct {
+	InstanceID string // the events routed to this instance
+	Type       string
+	Since      time.Time // received at or after
+}
+
 // Statuses of a SlackEvent.
 const (
 	SlackEventReceived  = "received"  // kept and acknowledged; not processed yet
@@ -229,6 +236,9 @@ type Queries interface {
 	// kept one and false.
 	PutSlackEvent(ctx context.Context, e SlackEvent) (SlackEvent, bool, error)
 	GetSlackEvent(ctx context.Context, orgID, id string) (SlackEvent, error)
+	// ListSlackEvents lists an organization's kept events in order of
+	// receipt (their IDs are ordered so); the cursor is the last ID.
+	ListSlackEvents(ctx context.Context, orgID string, f SlackEventFilter, page Page) ([]SlackEvent, string, error)
 	// UnprocessedBefore says whether the organization has an event received
 	// before the event id (received at receivedAt) that is not processed
 	// yet: a delivery after it would overtake it.
