@@ -115,8 +115,20 @@ func (s *Service) send(ctx context.Context, owner, orgID, id string) error {
 		switch {
 		case err != nil:
 			return err
+		case backoff > time.Second:
+			return river.JobSnooze(backoff) // the next delivery is backing off: come back then
 		case backoff > 0:
-			return river.JobSnooze(backoff) // this job failed a delivery, or waits for an earlier event: it tries again
+			// A short wait (an earlier event being processed, a first retry)
+			// is waited here: River takes a snoozed job back only at its
+			// scheduler's next pass, seconds later.
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return river.JobSnooze(backoff)
+			}
+			continue
 		}
 		// Let go first, then look: a delivery added while this sender held
 		// the lease (whose own job found it held and ended) is seen here.
@@ -142,9 +154,10 @@ func (s *Service) due(ctx context.Context, orgID, id string) (bool, error) {
 	return err == nil && !d.NextAttemptAt.After(s.now()), err
 }
 
-// sendHeld sends pending deliveries until none is due or one fails: it
-// returns the backoff after a failure of its own, or the wait for an event
-// received before the next one to be processed; else zero.
+// sendHeld sends pending deliveries until none is left or one fails: it
+// returns how long to wait before looking again (a failure's backoff, the
+// next delivery's, or an earlier event's processing); zero when none is
+// left or the subscription is paused.
 func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.Duration, error) {
 	w, err := s.store.GetWebhook(ctx, orgID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -162,8 +175,8 @@ func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.D
 		if err != nil {
 			return 0, err
 		}
-		if d.NextAttemptAt.After(s.now()) {
-			return 0, nil // backing off: the job whose attempt failed comes back
+		if wait := d.NextAttemptAt.Sub(s.now()); wait > 0 {
+			return wait, nil // backing off: come back when it is due
 		}
 		// Events are processed side by side: one received earlier may not
 		// have its deliveries yet. Wait for it, rather than overtake it.
