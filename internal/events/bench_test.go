@@ -29,7 +29,8 @@ import (
 // (the baseline), then to the hub's receiver on SQLite, run as serve runs
 // it (its queue processing the events meanwhile). It reports each one's
 // ack latency (p50, p99, max), and for the hub the events kept against
-// the events acknowledged: none may be lost.
+// the events acknowledged (none may be lost) and how long after the load
+// the last of them was processed.
 //
 //	go test ./internal/events -run '^$' -bench Ingest -benchtime 1x -timeout 30m
 func BenchmarkIngest(b *testing.B) {
@@ -66,6 +67,23 @@ func BenchmarkIngest(b *testing.B) {
 				if target.name == "connhub" {
 					kept := countKept(b, h, target.name)
 					b.ReportMetric(float64(len(lat)-kept), "lost")
+					// How long after the load the processing is done: whether
+					// it keeps up with the receiving.
+					loaded := time.Now()
+					for {
+						left, err := h.Store.ReceivedSlackEvents(ctx, time.Now().Add(time.Hour), "", 1)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(left) == 0 {
+							break
+						}
+						if time.Since(loaded) > 10*time.Minute {
+							b.Fatal("the events were not processed within ten minutes of the load")
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					b.ReportMetric(time.Since(loaded).Seconds(), "processed-after-s")
 				}
 			}
 		})

@@ -12,9 +12,11 @@
 // compared in constant time. A url_verification is answered with its
 // challenge. An event_callback is kept in slack_events, deduplicated by the
 // app and Slack's event_id (a retry only counts a delivery), with its
-// processing job, in one transaction, and then acknowledged: well inside
-// Slack's three seconds, and never acknowledged unless kept, so that a crash
-// loses nothing Slack will not deliver again. Other deliveries
+// and then acknowledged: well inside Slack's three seconds, and never
+// acknowledged unless kept, so that a crash loses nothing Slack will not
+// deliver again. Kept events are queued for processing in batches after
+// the answer, and a sweep queues any a dead replica kept but did not queue
+// (batch.go). Other deliveries
 // (app_rate_limited) are acknowledged and logged. A refused delivery is a
 // 4xx with a stable code (missing_signature, stale_request, bad_signature,
 // malformed_event, body_too_large), counted, and logged without its body.
@@ -68,6 +70,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	jobs      *queue.Queue
+	pending   chan eventRef // kept events to queue for processing (batch.go)
 	metrics   metrics
 }
 
@@ -83,7 +86,8 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, webhooks: o.Webhooks, log: o.Log, now: o.Now, metrics: newMetrics()}
+	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, webhooks: o.Webhooks, log: o.Log, now: o.Now, metrics: newMetrics(),
+		pending: make(chan eventRef, pendingMax)}
 	if o.Registerer != nil {
 		if err := s.metrics.register(o.Registerer); err != nil {
 			return nil, err

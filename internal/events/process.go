@@ -29,16 +29,20 @@ type Notifier interface {
 	EventProcessed(ctx context.Context, e store.SlackEvent, instanceIDs []string) error
 }
 
-// processArgs is the job that processes a kept event.
+// processArgs is the job that processes kept events, in order.
 type processArgs struct {
+	Events []eventRef `json:"events"`
+}
+
+type eventRef struct {
 	OrgID string `json:"org_id"`
 	ID    string `json:"id"`
 }
 
-func (processArgs) Kind() string { return "connhub.slack_event" }
+func (processArgs) Kind() string { return "connhub.slack_events" }
 
-// maxAttempts bounds River's retries of an event's processing (its
-// backoff grows to hours); after the last the event is failed.
+// maxAttempts bounds River's retries of a batch's processing (its backoff
+// grows to hours); after the last, its unprocessed events are failed.
 const maxAttempts = 10
 
 var processOpts = &river.InsertOpts{Queue: queueName, MaxAttempts: maxAttempts}
@@ -49,11 +53,28 @@ type processWorker struct {
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[processArgs]) error {
-	err := w.svc.Process(ctx, job.Args.OrgID, job.Args.ID)
-	if err != nil && job.Attempt >= maxAttempts {
-		w.svc.finish(ctx, job.Args.OrgID, job.Args.ID, store.SlackEventFailed, err.Error(), nil)
+	b := &batch{instances: map[string][]store.Instance{}}
+	for _, e := range job.Args.Events {
+		o, err := w.svc.process(ctx, b, e.OrgID, e.ID)
+		switch {
+		case err != nil && job.Attempt >= maxAttempts:
+			o = &store.SlackEventOutcome{OrgID: e.OrgID, ID: e.ID, Status: store.SlackEventFailed, Error: err.Error()}
+		case err != nil:
+			// What is done stays done; the rest comes back with the retry.
+			return errors.Join(err, w.svc.finish(ctx, b.done))
+		}
+		if o != nil {
+			b.done = append(b.done, *o)
+		}
 	}
-	return err
+	return w.svc.finish(ctx, b.done)
+}
+
+// batch is what a job's processing of several events shares: each
+// organization's instances, read once, and the outcomes, written at once.
+type batch struct {
+	instances map[string][]store.Instance
+	done      []store.SlackEventOutcome
 }
 
 // authorization is one of an event's authorizations: an install that may
@@ -64,17 +85,18 @@ type authorization struct {
 	UserID       string `json:"user_id"`
 }
 
-// Process routes a kept event to its instances and applies it. An event
-// processed already is left as it is; an error leaves it received, for the
-// queue to try again.
-func (s *Service) Process(ctx context.Context, orgID, id string) error {
+// process routes a kept event to its instances and applies it, and says
+// what became of it (nil: processed already, by an earlier try). An error
+// leaves it received, for the queue to try again.
+func (s *Service) process(ctx context.Context, b *batch, orgID, id string) (*store.SlackEventOutcome, error) {
 	e, err := s.store.GetSlackEvent(ctx, orgID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if e.Status != store.SlackEventReceived {
-		return nil
+		return nil, nil
 	}
+	o := &store.SlackEventOutcome{OrgID: orgID, ID: id, ReceivedAt: e.ReceivedAt}
 	var env struct {
 		Event               json.RawMessage `json:"event"`
 		ContextTeamID       string          `json:"context_team_id"`
@@ -82,72 +104,80 @@ func (s *Service) Process(ctx context.Context, orgID, id string) error {
 		Authorizations      []authorization `json:"authorizations"`
 	}
 	if err := json.Unmarshal(e.Body, &env); err != nil {
-		s.finish(ctx, orgID, id, store.SlackEventFailed, "the kept body is not JSON: "+err.Error(), nil)
-		return nil
+		o.Status, o.Error = store.SlackEventFailed, "the kept body is not JSON: "+err.Error()
+		return o, nil
 	}
-	ins, err := s.route(ctx, e, env.ContextTeamID, env.ContextEnterpriseID, env.Authorizations)
+	ins, err := s.route(ctx, b, e, env.ContextTeamID, env.ContextEnterpriseID, env.Authorizations)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(ins) == 0 {
-		s.finish(ctx, orgID, id, store.SlackEventUnrouted, "", nil)
-		return nil
+		o.Status = store.SlackEventUnrouted
+		return o, nil
 	}
-	var ids []string
 	for _, in := range ins {
 		if err := s.apply(ctx, in, e, env.Event); err != nil {
-			return fmt.Errorf("events: %s on %s: %w", e.Type, in.ID, err)
+			return nil, fmt.Errorf("events: %s on %s: %w", e.Type, in.ID, err)
 		}
-		ids = append(ids, in.ID)
+		o.InstanceIDs = append(o.InstanceIDs, in.ID)
 	}
 	if s.webhooks != nil {
 		// Before the event is marked processed: a failure here is retried
 		// with the whole processing, which adds no delivery twice.
-		if err := s.webhooks.EventProcessed(ctx, e, ids); err != nil {
-			return fmt.Errorf("events: hand %s to the webhooks: %w", e.ID, err)
+		if err := s.webhooks.EventProcessed(ctx, e, o.InstanceIDs); err != nil {
+			return nil, fmt.Errorf("events: hand %s to the webhooks: %w", e.ID, err)
 		}
 	}
-	s.finish(ctx, orgID, id, store.SlackEventProcessed, "", ids)
-	return nil
+	o.Status = store.SlackEventProcessed
+	return o, nil
 }
 
-func (s *Service) finish(ctx context.Context, orgID, id, status, errText string, ids []string) {
-	if err := s.store.FinishSlackEvent(ctx, orgID, id, status, errText, ids); err != nil {
-		s.log.Warn("events: record an event's outcome", "event", id, "err", err)
-		return
+// finish records the outcomes, and counts them.
+func (s *Service) finish(ctx context.Context, done []store.SlackEventOutcome) error {
+	if err := s.store.FinishSlackEvents(context.WithoutCancel(ctx), done); err != nil {
+		return fmt.Errorf("events: record %d events' outcomes: %w", len(done), err)
 	}
-	s.metrics.processed.WithLabelValues(status).Inc()
+	for _, o := range done {
+		s.metrics.processed.WithLabelValues(o.Status).Inc()
+	}
+	return nil
 }
 
 // route finds the instances of the event's app that its workspaces belong
 // to: a workspace install of one of them, or an org-wide install of its
 // enterprise. Instances that never got tokens (pending, failed, expired)
 // have no events.
-func (s *Service) route(ctx context.Context, e store.SlackEvent, contextTeam, contextEnterprise string, auths []authorization) ([]store.Instance, error) {
+func (s *Service) route(ctx context.Context, b *batch, e store.SlackEvent, contextTeam, contextEnterprise string, auths []authorization) ([]store.Instance, error) {
 	teams, enterprises := []string{e.TeamID, contextTeam}, []string{e.EnterpriseID, contextEnterprise}
 	for _, a := range auths {
 		teams, enterprises = append(teams, a.TeamID), append(enterprises, a.EnterpriseID)
 	}
-	var out []store.Instance
-	after := ""
-	for {
-		page, next, err := s.store.ListInstances(ctx, e.OrgID, store.InstanceFilter{Connector: "slack"}, store.Page{After: after, Limit: 500})
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range page {
-			switch {
-			case in.AppID != e.AppID, in.Status == store.StatusPending, in.Status == store.StatusFailed, in.Status == store.StatusExpired:
-			case in.OrgWide && in.EnterpriseID != "" && slices.Contains(enterprises, in.EnterpriseID),
-				!in.OrgWide && in.TeamID != "" && slices.Contains(teams, in.TeamID):
-				out = append(out, in)
+	all, ok := b.instances[e.OrgID]
+	if !ok {
+		after := ""
+		for {
+			page, next, err := s.store.ListInstances(ctx, e.OrgID, store.InstanceFilter{Connector: "slack"}, store.Page{After: after, Limit: 500})
+			if err != nil {
+				return nil, err
 			}
+			all = append(all, page...)
+			if next == "" {
+				break
+			}
+			after = next
 		}
-		if next == "" {
-			return out, nil
-		}
-		after = next
+		b.instances[e.OrgID] = all
 	}
+	var out []store.Instance
+	for _, in := range all {
+		switch {
+		case in.AppID != e.AppID, in.Status == store.StatusPending, in.Status == store.StatusFailed, in.Status == store.StatusExpired:
+		case in.OrgWide && in.EnterpriseID != "" && slices.Contains(enterprises, in.EnterpriseID),
+			!in.OrgWide && in.TeamID != "" && slices.Contains(teams, in.TeamID):
+			out = append(out, in)
+		}
+	}
+	return out, nil
 }
 
 // apply acts on one event for one of its instances.

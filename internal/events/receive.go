@@ -110,17 +110,9 @@ func (s *Service) Receive(ctx context.Context, h http.Header, body []byte) (Ack,
 	}
 	e := store.SlackEvent{OrgID: app.OrgID, AppID: app.ID, EventID: env.EventID, Type: inner.Type, TeamID: env.TeamID,
 		EnterpriseID: env.EnterpriseID, EventTime: time.Unix(env.EventTime, 0), ReceivedAt: s.now(), Body: kept}
-	var created bool
-	err = s.store.InTx(ctx, func(q store.Queries) error {
-		var err error
-		if e, created, err = q.PutSlackEvent(ctx, e); err != nil || !created {
-			return err
-		}
-		if s.jobs == nil {
-			return nil
-		}
-		return s.jobs.InsertTx(ctx, q, processArgs{OrgID: e.OrgID, ID: e.ID}, processOpts)
-	})
+	// One statement: the event kept, or counted as a duplicate. Its
+	// processing job is queued after the answer, with others (batch.go).
+	e, created, err := s.store.PutSlackEvent(ctx, e)
 	if err != nil {
 		// Not acknowledged: Slack delivers it again.
 		return Ack{}, fmt.Errorf("events: keep %s: %w", env.EventID, err)
@@ -130,6 +122,7 @@ func (s *Service) Receive(ctx context.Context, h http.Header, body []byte) (Ack,
 		return Ack{ID: e.ID, Duplicate: true}, nil
 	}
 	s.metrics.received.WithLabelValues(inner.Type).Inc()
+	s.queued(e)
 	return Ack{ID: e.ID}, nil
 }
 

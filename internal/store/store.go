@@ -171,6 +171,16 @@ const (
 	DeliveryDelivered = "delivered"
 )
 
+// SlackEventOutcome is what processing made of a SlackEvent.
+type SlackEventOutcome struct {
+	OrgID       string
+	ID          string
+	ReceivedAt  time.Time
+	Status      string
+	Error       string
+	InstanceIDs []string
+}
+
 // SlackEventFilter narrows ListSlackEvents. Zero fields do not filter.
 type SlackEventFilter struct {
 	InstanceID string // the events routed to this instance
@@ -239,13 +249,17 @@ type Queries interface {
 	// ListSlackEvents lists an organization's kept events in order of
 	// receipt (their IDs are ordered so); the cursor is the last ID.
 	ListSlackEvents(ctx context.Context, orgID string, f SlackEventFilter, page Page) ([]SlackEvent, string, error)
+	// ReceivedSlackEvents lists the events, of every organization, received
+	// before before and not processed yet, by ID after after.
+	ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]SlackEvent, error)
 	// UnprocessedBefore says whether the organization has an event received
 	// before the event id (received at receivedAt) that is not processed
 	// yet: a delivery after it would overtake it.
 	UnprocessedBefore(ctx context.Context, orgID string, receivedAt time.Time, id string) (bool, error)
-	// FinishSlackEvent records what processing made of an event: its status
-	// and error, and the instances it belongs to.
-	FinishSlackEvent(ctx context.Context, orgID, id, status, errText string, instanceIDs []string) error
+	// FinishSlackEvents records what processing made of events, in one
+	// transaction: each one's status and error, and the instances it
+	// belongs to.
+	FinishSlackEvents(ctx context.Context, done []SlackEventOutcome) error
 
 	CreateWebhook(ctx context.Context, w Webhook) (Webhook, error)
 	GetWebhook(ctx context.Context, orgID, id string) (Webhook, error)

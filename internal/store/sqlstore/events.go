@@ -76,24 +76,26 @@ func (q *queries) GetSlackEvent(ctx context.Context, orgID, id string) (store.Sl
 	return e, rows.Err()
 }
 
-func (q *queries) FinishSlackEvent(ctx context.Context, orgID, id, status, errText string, instanceIDs []string) error {
+func (q *queries) FinishSlackEvents(ctx context.Context, done []store.SlackEventOutcome) error {
+	if len(done) == 0 {
+		return nil
+	}
 	return q.inTx(ctx, func(q *queries) error {
-		var received sql.NullInt64
-		if err := q.queryRow(ctx, `SELECT received_at FROM slack_events WHERE org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id).Scan(&received); err != nil {
-			return fmt.Errorf("store: finish slack event: %w", q.mapErr(err))
-		}
-		if err := one(q.exec(ctx, `UPDATE slack_events SET status = ?, error = ?, processed_at = ? WHERE org_id = ? AND id = ?`,
-			status, errText, ms(now()), orgID, id)); err != nil {
-			return fmt.Errorf("store: finish slack event: %w", err)
-		}
-		// Processed again (a retried job): the instances are what it says now.
-		if _, err := q.exec(ctx, `DELETE FROM slack_event_instances WHERE event_id = ?`, id); err != nil {
-			return err
-		}
-		for _, in := range instanceIDs {
-			if _, err := q.exec(ctx, `INSERT INTO slack_event_instances (event_id, org_id, instance_id, received_at) VALUES (?, ?, ?, ?)`,
-				id, orgID, in, received.Int64); err != nil {
-				return fmt.Errorf("store: route slack event: %w", q.mapErr(err))
+		at := ms(now())
+		for _, o := range done {
+			if err := one(q.exec(ctx, `UPDATE slack_events SET status = ?, error = ?, processed_at = ? WHERE org_id = ? AND id = ?`,
+				o.Status, o.Error, at, o.OrgID, o.ID)); err != nil {
+				return fmt.Errorf("store: finish slack event: %w", err)
+			}
+			// Processed again (a retried job): the instances are what it says now.
+			if _, err := q.exec(ctx, `DELETE FROM slack_event_instances WHERE event_id = ?`, o.ID); err != nil {
+				return err
+			}
+			for _, in := range o.InstanceIDs {
+				if _, err := q.exec(ctx, `INSERT INTO slack_event_instances (event_id, org_id, instance_id, received_at) VALUES (?, ?, ?, ?)`,
+					o.ID, o.OrgID, in, ms(o.ReceivedAt)); err != nil {
+					return fmt.Errorf("store: route slack event: %w", q.mapErr(err))
+				}
 			}
 		}
 		return nil
@@ -151,4 +153,22 @@ func (q *queries) ListSlackEvents(ctx context.Context, orgID string, f store.Sla
 		out, next = out[:limit], out[limit-1].ID
 	}
 	return out, next, nil
+}
+
+func (q *queries) ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]store.SlackEvent, error) {
+	rows, err := q.query(ctx, `SELECT `+slackEventCols+` FROM slack_events WHERE status = ? AND received_at < ? AND id > ? ORDER BY id LIMIT ?`,
+		store.SlackEventReceived, ms(before), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: received slack events: %w", q.mapErr(err))
+	}
+	defer rows.Close()
+	var out []store.SlackEvent
+	for rows.Next() {
+		e, err := q.scanSlackEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

@@ -27,6 +27,10 @@ CREATE TABLE slack_events (
 	UNIQUE (app_id, event_id)
 );
 CREATE INDEX slack_events_org_received ON slack_events (org_id, received_at, id);
+-- The events not processed yet: the sweep's, and what a webhook's sender
+-- waits on before it overtakes one.
+CREATE INDEX slack_events_unprocessed ON slack_events (org_id, received_at, id) WHERE status = 'received';
+CREATE INDEX slack_events_unprocessed_id ON slack_events (id) WHERE status = 'received';
 
 -- The instances an event belongs to (an org-wide install gets its
 -- workspaces' events; a workspace may have several instances of one app).
