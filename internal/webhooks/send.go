@@ -258,7 +258,8 @@ func (s *Service) deliver(ctx context.Context, w store.Webhook, d store.WebhookD
 	req.Header = header
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("connection failed: %s", strings.TrimPrefix(err.Error(), "Post \""+w.URL+"\": "))
+		// The URL may hold a secret (a token in its path): never in the error.
+		return 0, fmt.Errorf("connection failed: %s", strings.ReplaceAll(strings.TrimPrefix(err.Error(), "Post \""+w.URL+"\": "), w.URL, "the URL"))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

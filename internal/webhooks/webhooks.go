@@ -191,7 +191,7 @@ func (s *Service) Create(ctx context.Context, p tenant.Principal, in Input) (Cre
 			return err
 		}
 		return audit.Write(ctx, q, p, audit.Event{Action: "webhook.create", TargetType: "webhook", TargetID: w.ID,
-			Details: map[string]any{"url": w.URL, "events": w.Events, "instance_id": w.InstanceID, "format": w.Format}})
+			Details: map[string]any{"url": origin(w.URL), "events": w.Events, "instance_id": w.InstanceID, "format": w.Format}})
 	})
 	if err != nil {
 		return Created{}, err
@@ -267,7 +267,7 @@ func (s *Service) Update(ctx context.Context, p tenant.Principal, id string, in 
 			return err
 		}
 		if err := audit.Write(ctx, q, p, audit.Event{Action: "webhook.update", TargetType: "webhook", TargetID: w.ID,
-			Details: map[string]any{"url": w.URL, "events": w.Events, "status": w.Status}}); err != nil {
+			Details: map[string]any{"url": origin(w.URL), "events": w.Events, "status": w.Status}}); err != nil {
 			return err
 		}
 		if resumed {
@@ -440,6 +440,16 @@ func newSecret(format string) (string, error) {
 		return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
 	}
 	return hex.EncodeToString(b[:16]), nil
+}
+
+// origin is a subscriber URL's scheme and host, for the audit log: its
+// path and query may hold a secret (many services put a token there).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func actorOf(p tenant.Principal) string {
