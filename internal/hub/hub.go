@@ -217,7 +217,7 @@ func (h *Hub) Run(ctx context.Context) <-chan error {
 	if h.Queue != nil {
 		wg.Go(func() {
 			// The workers return before ctx ends only when they cannot start.
-			if queueErr = h.Queue.Work(ctx, h.Syncs.Serve, h.Events.Serve); queueErr != nil && ctx.Err() == nil {
+			if queueErr = h.Queue.Work(ctx, h.Syncs.Serve, h.Events.Serve, h.Webhooks.Serve); queueErr != nil && ctx.Err() == nil {
 				cancel()
 			}
 		})

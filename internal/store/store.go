@@ -273,6 +273,10 @@ type Queries interface {
 	// deliveries until until, if nobody else is: it reports whether owner
 	// holds the lease now.
 	LeaseWebhookSender(ctx context.Context, orgID, id, owner string, until time.Time) (bool, error)
+	// WebhooksDue lists the active webhooks, of every organization, with a
+	// delivery due at now and no sender holding them: ones whose sender
+	// died. At most limit, as [org ID, webhook ID].
+	WebhooksDue(ctx context.Context, now time.Time, limit int) ([][2]string, error)
 	// ReleaseWebhookSender ends owner's lease, if owner holds it.
 	ReleaseWebhookSender(ctx context.Context, orgID, id, owner string) error
 	// AddWebhookDeliveries records the deliveries to make; one of a webhook

@@ -99,6 +99,35 @@ func (s *Service) EventsProcessed(ctx context.Context, done []store.SlackEvent, 
 	})
 }
 
+// Serve wakes the senders of subscriptions nobody sends for (a sender that
+// died with its job, a snoozed job lost), every Options.SweepEvery, until
+// ctx ends. The queue's owner (the hub) works the jobs.
+func (s *Service) Serve(ctx context.Context) error {
+	t := time.NewTicker(s.o.SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	due, err := s.store.WebhooksDue(ctx, s.now(), 500)
+	if err != nil {
+		s.log.Warn("webhooks: sweep", "err", err)
+		return
+	}
+	for _, k := range due {
+		if err := s.jobs.Insert(ctx, sendArgs{OrgID: k[0], WebhookID: k[1]}, sendOpts); err != nil {
+			s.log.Warn("webhooks: sweep: wake a sender", "webhook", k[1], "err", err)
+		}
+	}
+}
+
 // wake queues a sender of the subscription in q's transaction.
 func (s *Service) wake(ctx context.Context, q store.Queries, orgID, id string) error {
 	if s.jobs == nil {

@@ -73,6 +73,9 @@ type Options struct {
 	RetryBase time.Duration
 	// Timeout bounds one attempt (default ten seconds).
 	Timeout time.Duration
+	// SweepEvery is how often subscriptions with due deliveries and no
+	// sender are looked for (default 30 s).
+	SweepEvery time.Duration
 }
 
 // Service manages subscriptions and delivers their events.
@@ -105,6 +108,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = 30 * time.Second
 	}
 	host, _ := os.Hostname()
 	b := make([]byte, 4)

@@ -302,6 +302,41 @@ func testPausedAndResumed(t *testing.T, postgres bool) {
 	}
 }
 
+// TestASenderThatDiedIsReplaced: a subscription whose sender died holding
+// its lease, with a delivery due, is found by the sweep once the lease
+// lapses, and the delivery goes.
+func TestASenderThatDiedIsReplaced(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Serve: true, Sandbox: slacksim.Config{Users: 20, Channels: 3},
+		Webhooks: func(o *webhooks.Options) { o.RetryBase, o.SweepEvery = 20*time.Millisecond, 50*time.Millisecond }})
+	if _, err := h.Sandbox.SetEventSubscription(ctx, slacksim.EventSubscription{RequestURL: h.URL + "/v1/events/slack",
+		BotEvents: slacksim.EventTypes}); err != nil {
+		t.Fatal(err)
+	}
+	sub := slackSubscriber(t)
+	w := subscribe(t, h, sub, store.WebhookSlack, "channel_created")
+	first := emit(t, h, 1)
+	eventually(t, "the first delivery", func() bool { return len(sub.seen()) == 1 })
+	// A sender takes the lease and dies; its delivery is made due again,
+	// and no job is queued for it.
+	if ok, err := h.Store.LeaseWebhookSender(ctx, h.Admin.Org.ID, w.ID, "a replica that died", time.Now().Add(300*time.Millisecond)); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	ds, _, err := h.Store.ListWebhookDeliveries(ctx, h.Admin.Org.ID, w.ID, store.Page{})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries: %v %v", ds, err)
+	}
+	d := ds[0]
+	d.Status, d.NextAttemptAt = store.DeliveryPending, time.Now()
+	if err := h.Store.PutWebhookDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the delivery sent again by another sender", func() bool { return len(sub.seen()) == 2 })
+	if got := sub.seen(); got[1] != first[0] {
+		t.Errorf("sent again: %v, want %s", got, first[0])
+	}
+}
+
 // TestSubscriberURLsAreChecked: a private or loopback subscriber is
 // refused unless the operator allows them.
 func TestSubscriberURLsAreChecked(t *testing.T) {
