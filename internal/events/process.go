@@ -26,9 +26,7 @@ type Applier interface {
 
 // Notifier hands processed events on to subscribers (webhooks.Service).
 type Notifier interface {
-	// EventsProcessed is called once a batch, with each event processed
-	// and the instances it went to, before their outcomes are written.
-	EventsProcessed(ctx context.Context, done []store.SlackEvent, instanceIDs [][]string) error
+	EventProcessed(ctx context.Context, e store.SlackEvent, instanceIDs []string) error
 }
 
 // processArgs is the job that processes kept events, in order.
@@ -63,13 +61,13 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[processArgs]) e
 			o = &store.SlackEventOutcome{OrgID: e.OrgID, ID: e.ID, Status: store.SlackEventFailed, Error: err.Error()}
 		case err != nil:
 			// What is done stays done; the rest comes back with the retry.
-			return errors.Join(err, w.svc.finish(ctx, b))
+			return errors.Join(err, w.svc.finish(ctx, b.done))
 		}
 		if o != nil {
 			b.done = append(b.done, *o)
 		}
 	}
-	return w.svc.finish(ctx, b)
+	return w.svc.finish(ctx, b.done)
 }
 
 // batch is what a job's processing of several events shares: each
@@ -77,8 +75,6 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[processArgs]) e
 type batch struct {
 	instances map[string][]store.Instance
 	done      []store.SlackEventOutcome
-	routed    []store.SlackEvent // the processed events, for the webhooks
-	routedTo  [][]string
 }
 
 // authorization is one of an event's authorizations: an install that may
@@ -125,21 +121,19 @@ func (s *Service) process(ctx context.Context, b *batch, orgID, id string) (*sto
 		}
 		o.InstanceIDs = append(o.InstanceIDs, in.ID)
 	}
-	b.routed, b.routedTo = append(b.routed, e), append(b.routedTo, o.InstanceIDs)
+	if s.webhooks != nil {
+		// Before the event is marked processed: a failure here is retried
+		// with the whole processing, which adds no delivery twice.
+		if err := s.webhooks.EventProcessed(ctx, e, o.InstanceIDs); err != nil {
+			return nil, fmt.Errorf("events: hand %s to the webhooks: %w", e.ID, err)
+		}
+	}
 	o.Status = store.SlackEventProcessed
 	return o, nil
 }
 
-// finish hands the batch's processed events to the webhooks, then records
-// the outcomes, and counts them. Handed before they are marked processed:
-// a failure is retried with the batch, which adds no delivery twice.
-func (s *Service) finish(ctx context.Context, b *batch) error {
-	done := b.done
-	if s.webhooks != nil && len(b.routed) > 0 {
-		if err := s.webhooks.EventsProcessed(context.WithoutCancel(ctx), b.routed, b.routedTo); err != nil {
-			return fmt.Errorf("events: hand %d events to the webhooks: %w", len(b.routed), err)
-		}
-	}
+// finish records the outcomes, and counts them.
+func (s *Service) finish(ctx context.Context, done []store.SlackEventOutcome) error {
 	if err := s.store.FinishSlackEvents(context.WithoutCancel(ctx), done); err != nil {
 		return fmt.Errorf("events: record %d events' outcomes: %w", len(done), err)
 	}

@@ -163,7 +163,6 @@ type WebhookDelivery struct {
 	NextAttemptAt time.Time
 	DeliveredAt   time.Time
 	CreatedAt     time.Time
-	EventBody     []byte // the event's envelope, from PendingWebhookDeliveries
 }
 
 // Delivery statuses.
@@ -286,16 +285,10 @@ type Queries interface {
 	// NextWebhookDelivery is the webhook's oldest pending delivery, in
 	// order of the events' receipt: ErrNotFound when none is pending.
 	NextWebhookDelivery(ctx context.Context, orgID, webhookID string) (WebhookDelivery, error)
-	// PendingWebhookDeliveries lists up to limit of the webhook's pending
-	// deliveries, oldest first, each with its event's body (EventBody).
-	PendingWebhookDeliveries(ctx context.Context, orgID, webhookID string, limit int) ([]WebhookDelivery, error)
 	GetWebhookDelivery(ctx context.Context, orgID, webhookID, id string) (WebhookDelivery, error)
 	// PutWebhookDelivery writes a delivery's progress: status, attempts,
 	// last status and error, next attempt, delivered at.
 	PutWebhookDelivery(ctx context.Context, d WebhookDelivery) error
-	// PutWebhookDeliveries writes several deliveries' progress in one
-	// transaction.
-	PutWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
 	// ReplayWebhook makes pending again the webhook's deliveries of the
 	// events received at or after since, and adds those of the processed
 	// events it wants that it has none of (events received before it

@@ -44,44 +44,36 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
 }
 
 // orderWait is how long a sender waits for an earlier event's processing.
-const orderWait = 10 * time.Millisecond
+const orderWait = 50 * time.Millisecond
 
 // leaseTTL is how long a sender holds a subscription without renewing.
 const leaseTTL = time.Minute
 
-// EventsProcessed records the deliveries of processed events (each with
-// the instances it went to) to the subscriptions of their organizations that
-// want them, and wakes each of those senders once, in one transaction. Called
-// again (a retried batch), it adds nothing twice.
-func (s *Service) EventsProcessed(ctx context.Context, done []store.SlackEvent, instanceIDs [][]string) error {
-	hooks := map[string][]store.Webhook{} // by organization
+// EventProcessed records the deliveries of an event processed for
+// instances to the organization's subscriptions that want it, and wakes
+// their senders. It is called after the event is routed; called again
+// (a retried processing), it adds nothing twice.
+func (s *Service) EventProcessed(ctx context.Context, e store.SlackEvent, instances []string) error {
 	var ds []store.WebhookDelivery
-	woken := map[[2]string]bool{}
-	for i, e := range done {
-		ws, ok := hooks[e.OrgID]
-		if !ok {
-			after := ""
-			for {
-				page, next, err := s.store.ListWebhooks(ctx, e.OrgID, "", store.Page{After: after, Limit: 500})
-				if err != nil {
-					return err
-				}
-				ws = append(ws, page...)
-				if next == "" {
-					break
-				}
-				after = next
-			}
-			hooks[e.OrgID] = ws
+	var woken []string
+	after := ""
+	for {
+		page, next, err := s.store.ListWebhooks(ctx, e.OrgID, "", store.Page{After: after, Limit: 500})
+		if err != nil {
+			return err
 		}
-		for _, w := range ws {
-			if wants(w, e.Type, instanceIDs[i]) {
+		for _, w := range page {
+			if wants(w, e.Type, instances) {
 				ds = append(ds, store.WebhookDelivery{OrgID: e.OrgID, WebhookID: w.ID, EventID: e.ID, EventType: e.Type, ReceivedAt: e.ReceivedAt})
 				if w.Status == store.WebhookActive {
-					woken[[2]string{e.OrgID, w.ID}] = true
+					woken = append(woken, w.ID)
 				}
 			}
 		}
+		if next == "" {
+			break
+		}
+		after = next
 	}
 	if len(ds) == 0 {
 		return nil
@@ -90,8 +82,8 @@ func (s *Service) EventsProcessed(ctx context.Context, done []store.SlackEvent, 
 		if _, err := q.AddWebhookDeliveries(ctx, ds); err != nil {
 			return err
 		}
-		for k := range woken {
-			if err := s.wake(ctx, q, k[0], k[1]); err != nil {
+		for _, id := range woken {
+			if err := s.wake(ctx, q, e.OrgID, id); err != nil {
 				return err
 			}
 		}
@@ -191,10 +183,6 @@ func (s *Service) due(ctx context.Context, orgID, id string) (bool, error) {
 	return err == nil && !d.NextAttemptAt.After(s.now()), err
 }
 
-// sendRun is how many pending deliveries a sender reads at once; their
-// outcomes are written together after them.
-const sendRun = 100
-
 // sendHeld sends pending deliveries until none is left or one fails: it
 // returns how long to wait before looking again (a failure's backoff, the
 // next delivery's, or an earlier event's processing); zero when none is
@@ -209,87 +197,68 @@ func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.D
 	}
 	renewed := s.now()
 	for {
-		ds, err := s.store.PendingWebhookDeliveries(ctx, orgID, id, sendRun)
-		if err != nil || len(ds) == 0 {
+		d, err := s.store.NextWebhookDelivery(ctx, orgID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil
+		}
+		if err != nil {
 			return 0, err
 		}
-		if wait := ds[0].NextAttemptAt.Sub(s.now()); wait > 0 {
+		if wait := d.NextAttemptAt.Sub(s.now()); wait > 0 {
 			return wait, nil // backing off: come back when it is due
 		}
-		// Events are processed side by side: one received before a delivery
-		// may not have its deliveries yet. None may be overtaken: when one
-		// is pending before the run's last, send only up to the head, and
-		// when before the head, wait.
-		run := ds
-		if blocked, err := s.store.UnprocessedBefore(ctx, orgID, ds[len(ds)-1].ReceivedAt, ds[len(ds)-1].EventID); err != nil {
-			return 0, err
-		} else if blocked {
-			if blocked, err := s.store.UnprocessedBefore(ctx, orgID, ds[0].ReceivedAt, ds[0].EventID); err != nil || blocked {
-				return orderWait, err
-			}
-			run = ds[:1]
+		// Events are processed side by side: one received earlier may not
+		// have its deliveries yet. Wait for it, rather than overtake it.
+		if blocked, err := s.store.UnprocessedBefore(ctx, orgID, d.ReceivedAt, d.EventID); err != nil || blocked {
+			return orderWait, err
 		}
-		var done []store.WebhookDelivery
-		for _, d := range run {
-			if d.NextAttemptAt.After(s.now()) {
-				break
+		if s.now().Sub(renewed) > leaseTTL/3 {
+			if _, err := s.store.LeaseWebhookSender(ctx, orgID, id, owner, s.now().Add(leaseTTL)); err != nil {
+				return 0, err
 			}
-			if s.now().Sub(renewed) > leaseTTL/3 {
-				if _, err := s.store.LeaseWebhookSender(ctx, orgID, id, owner, s.now().Add(leaseTTL)); err != nil {
-					return 0, errors.Join(err, s.store.PutWebhookDeliveries(ctx, done))
+			renewed = s.now()
+		}
+		status, sendErr := s.deliver(ctx, w, d)
+		d.Attempts++
+		d.LastStatus = status
+		if sendErr == nil {
+			d.Status, d.LastError, d.DeliveredAt = store.DeliveryDelivered, "", s.now()
+			if err := s.store.PutWebhookDelivery(ctx, d); err != nil {
+				return 0, err
+			}
+			if !w.FailingSince.IsZero() {
+				if w, err = s.store.UpdateWebhook(ctx, orgID, id, func(w *store.Webhook) error { w.FailingSince = time.Time{}; return nil }); err != nil {
+					return 0, err
 				}
-				renewed = s.now()
 			}
-			status, sendErr := s.deliver(ctx, w, d)
-			d.Attempts++
-			d.LastStatus = status
-			if sendErr == nil {
-				d.Status, d.LastError, d.DeliveredAt, d.EventBody = store.DeliveryDelivered, "", s.now(), nil
-				done = append(done, d)
-				continue
-			}
-			backoff := s.backoff(d.Attempts)
-			d.LastError, d.NextAttemptAt = sendErr.Error(), s.now().Add(backoff)
-			if err := s.store.PutWebhookDeliveries(ctx, append(done, d)); err != nil {
-				return 0, err
-			}
-			return s.failing(ctx, orgID, id, d, status, sendErr, backoff)
+			continue
 		}
-		if err := s.store.PutWebhookDeliveries(ctx, done); err != nil {
+		backoff := s.backoff(d.Attempts)
+		d.LastError, d.NextAttemptAt = sendErr.Error(), s.now().Add(backoff)
+		if err := s.store.PutWebhookDelivery(ctx, d); err != nil {
 			return 0, err
 		}
-		if !w.FailingSince.IsZero() {
-			if w, err = s.store.UpdateWebhook(ctx, orgID, id, func(w *store.Webhook) error { w.FailingSince = time.Time{}; return nil }); err != nil {
-				return 0, err
+		paused := false
+		w, err = s.store.UpdateWebhook(ctx, orgID, id, func(w *store.Webhook) error {
+			if w.FailingSince.IsZero() {
+				w.FailingSince = s.now()
 			}
+			if s.now().Sub(w.FailingSince) >= s.o.GiveUpAfter {
+				w.Status, paused = store.WebhookPaused, true
+				w.StatusReason = fmt.Sprintf("failing since %s: %s; resume it (PATCH status active) once the subscriber answers",
+					w.FailingSince.UTC().Format(time.RFC3339), d.LastError)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
 		}
-	}
-}
-
-// failing records a failed delivery on its subscription, and pauses it
-// when it has failed for longer than GiveUpAfter. It returns the backoff,
-// or zero once paused.
-func (s *Service) failing(ctx context.Context, orgID, id string, d store.WebhookDelivery, status int, sendErr error, backoff time.Duration) (time.Duration, error) {
-	paused := false
-	_, err := s.store.UpdateWebhook(ctx, orgID, id, func(w *store.Webhook) error {
-		if w.FailingSince.IsZero() {
-			w.FailingSince = s.now()
+		s.log.Info("webhooks: a delivery failed", "webhook", id, "delivery", d.ID, "attempts", d.Attempts, "status", status, "err", sendErr, "paused", paused)
+		if paused {
+			return 0, nil
 		}
-		if s.now().Sub(w.FailingSince) >= s.o.GiveUpAfter {
-			w.Status, paused = store.WebhookPaused, true
-			w.StatusReason = fmt.Sprintf("failing since %s: %s; resume it (PATCH status active) once the subscriber answers",
-				w.FailingSince.UTC().Format(time.RFC3339), d.LastError)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		return backoff, nil
 	}
-	s.log.Info("webhooks: a delivery failed", "webhook", id, "delivery", d.ID, "attempts", d.Attempts, "status", status, "err", sendErr, "paused", paused)
-	if paused {
-		return 0, nil
-	}
-	return backoff, nil
 }
 
 // backoff is the wait after a delivery's n-th failed attempt: RetryBase
@@ -303,7 +272,10 @@ func (s *Service) backoff(n int) time.Duration {
 // deliver makes one attempt: the subscriber's status, and an error unless
 // it answered 2xx.
 func (s *Service) deliver(ctx context.Context, w store.Webhook, d store.WebhookDelivery) (int, error) {
-	e := store.SlackEvent{ID: d.EventID, Type: d.EventType, ReceivedAt: d.ReceivedAt, Body: d.EventBody}
+	e, err := s.store.GetSlackEvent(ctx, w.OrgID, d.EventID)
+	if err != nil {
+		return 0, fmt.Errorf("the event: %w", err)
+	}
 	body, header, err := s.message(w, e)
 	if err != nil {
 		return 0, err

@@ -260,45 +260,6 @@ func (q *queries) ReplayWebhook(ctx context.Context, w store.Webhook, since time
 	})
 	return n, err
 }
-
-func (q *queries) PendingWebhookDeliveries(ctx context.Context, orgID, webhookID string, limit int) ([]store.WebhookDelivery, error) {
-	cols := `d.` + strings.ReplaceAll(deliveryCols, `, `, `, d.`)
-	rows, err := q.query(ctx, `SELECT `+cols+`, e.body FROM webhook_deliveries d JOIN slack_events e ON e.id = d.event_id
-		WHERE d.org_id = ? AND d.webhook_id = ? AND d.status = ? ORDER BY d.received_at, d.event_id LIMIT ?`,
-		orgID, webhookID, store.DeliveryPending, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: pending webhook deliveries: %w", q.mapErr(err))
-	}
-	defer rows.Close()
-	var out []store.WebhookDelivery
-	for rows.Next() {
-		var d store.WebhookDelivery
-		var body string
-		var received, next, delivered, created sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.OrgID, &d.WebhookID, &d.EventID, &d.EventType, &received, &d.Status, &d.Attempts, &d.LastStatus, &d.LastError,
-			&next, &delivered, &created, &body); err != nil {
-			return nil, err
-		}
-		d.ReceivedAt, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt, d.EventBody = fromMS(received), fromMS(next), fromMS(delivered), fromMS(created), []byte(body)
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-func (q *queries) PutWebhookDeliveries(ctx context.Context, ds []store.WebhookDelivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	return q.inTx(ctx, func(q *queries) error {
-		for _, d := range ds {
-			if err := q.PutWebhookDelivery(ctx, d); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 func (q *queries) WebhooksDue(ctx context.Context, at time.Time, limit int) ([][2]string, error) {
 	rows, err := q.query(ctx, `SELECT w.org_id, w.id FROM webhooks w
 		WHERE w.status = ? AND (w.sender_owner = '' OR w.sender_until IS NULL OR w.sender_until < ?)
