@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -103,5 +101,3 @@ func (s *Service) sweep(ctx context.Context) {
 		after = evs[len(evs)-1].ID
 	}
 }
-
-var _ river.JobArgs = processArgs{}

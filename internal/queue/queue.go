@@ -155,6 +155,21 @@ func (q *Queue) Work(ctx context.Context, loops ...func(context.Context) error) 
 	return errors.Join(errs...)
 }
 
+// Every runs fn every d until ctx ends: the loop of the features' sweeps,
+// which run beside the workers (Work).
+func Every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
 // Migrate creates or upgrades River's tables in the store's database, and
 // says at which version they are. Open runs the same migration; `connhub
 // migrate` runs it ahead, so that an operator upgrades the whole schema at

@@ -68,16 +68,8 @@ func (s *Service) Serve(ctx context.Context) error {
 		return errors.New("sync: no queue to serve (UseQueue)")
 	}
 	s.sweep(ctx)
-	t := time.NewTicker(s.cfg.SweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			s.sweep(ctx)
-		}
-	}
+	queue.Every(ctx, s.cfg.SweepEvery, s.sweep)
+	return nil
 }
 
 // sweep queues again the runs that no replica works (their lease lapsed, or

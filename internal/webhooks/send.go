@@ -19,6 +19,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -95,16 +96,8 @@ func (s *Service) EventProcessed(ctx context.Context, e store.SlackEvent, instan
 // died with its job, a snoozed job lost), every Options.SweepEvery, until
 // ctx ends. The queue's owner (the hub) works the jobs.
 func (s *Service) Serve(ctx context.Context) error {
-	t := time.NewTicker(s.o.SweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			s.sweep(ctx)
-		}
-	}
+	queue.Every(ctx, s.o.SweepEvery, s.sweep)
+	return nil
 }
 
 func (s *Service) sweep(ctx context.Context) {

@@ -23,7 +23,8 @@
 // (River's snooze). The same event ID (webhook-id, event_id) goes with every
 // attempt. A subscription failing for longer than Options.GiveUpAfter is
 // paused with the reason; PATCH status active resumes it, and it delivers
-// everything it missed, in order. Subscriber URLs must not be private or
+// everything it missed, in order. A sender that died holding its lease is
+// replaced by any replica's sweep once the lease lapses (Serve). Subscriber URLs must not be private or
 // loopback addresses unless the operator allows them
 // (--webhook-allow-private), checked at creation and at every connection.
 package webhooks
