@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/connhub/connhub/internal/query"
@@ -367,8 +368,13 @@ type Queries interface {
 
 	// UpsertRecords writes a page of a stream's records on their natural keys:
 	// a new key is inserted, a known one updated (and undeleted); either way
-	// the record is marked seen by runID. It reports how many were new.
+	// the record is marked seen now by runID (a sync run's ID, or the ID of
+	// the Slack event that changed it). It reports how many were new.
 	UpsertRecords(ctx context.Context, orgID, instanceID, stream, runID string, recs []Record) (inserted int, err error)
+	// MarkRecordDeleted marks one live record deleted at at, seen so by
+	// runID (the Slack event that said it is gone), and says whether there
+	// was one to mark.
+	MarkRecordDeleted(ctx context.Context, orgID, instanceID, stream, key, runID string, at time.Time) (bool, error)
 	// MarkUnseen marks deleted the stream's live records that run runID did
 	// not see (records that vanished between full syncs are marked, never
 	// dropped). It returns how many it marked.
@@ -775,15 +781,28 @@ type Record struct {
 	SourceUpdatedAt time.Time       // the object's own "updated", when it has one
 	FirstSeenAt     time.Time
 	LastSeenAt      time.Time
-	SeenRunID       string
-	DeletedAt       time.Time // zero: live; set when the object vanished or was deactivated
+	// SeenRunID is what wrote it last: a sync run, or a Slack event
+	// (SlackEventIDPrefix) that kept it fresh between syncs.
+	SeenRunID string
+	DeletedAt time.Time // zero: live; set when the object vanished or was deactivated
 }
+
+// SlackEventIDPrefix begins the ID of every SlackEvent, and so the
+// SeenRunID of a record an event wrote.
+const SlackEventIDPrefix = "evt_"
+
+// WrittenByEvent says whether a Slack event, not a sync run, wrote the
+// record last.
+func (r Record) WrittenByEvent() bool { return strings.HasPrefix(r.SeenRunID, SlackEventIDPrefix) }
 
 // RecordFilter narrows ListRecords.
 type RecordFilter struct {
 	TeamID         string
 	IncludeDeleted bool
 	UpdatedSince   time.Time // LastSeenAt at or after
+	KeyPrefix      string    // keys that begin with it: "C1/" for a channel's pages
+	// WrittenByEvents keeps the records a Slack event wrote last.
+	WrittenByEvents bool
 }
 
 // RecordQuery asks QueryRecords for one page of a stream's records.

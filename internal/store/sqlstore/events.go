@@ -30,7 +30,7 @@ func (q *queries) PutSlackEvent(ctx context.Context, e store.SlackEvent) (store.
 		// Ordered by the time it is kept, to the nanosecond, then at
 		// random: deliveries go in order of (received_at, id), and a
 		// millisecond holds many events.
-		e.ID = fmt.Sprintf("evt_%016x%s", time.Now().UnixNano(), strings.TrimPrefix(store.NewID(""), "_"))
+		e.ID = fmt.Sprintf(store.SlackEventIDPrefix+"%016x%s", time.Now().UnixNano(), strings.TrimPrefix(store.NewID(""), "_"))
 	}
 	if e.ReceivedAt.IsZero() {
 		e.ReceivedAt = now()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -408,6 +409,17 @@ func (q *queries) MarkUnseen(ctx context.Context, orgID, instanceID, stream, run
 	return int(n), err
 }
 
+func (q *queries) MarkRecordDeleted(ctx context.Context, orgID, instanceID, stream, key, runID string, at time.Time) (bool, error) {
+	r, err := q.exec(ctx, `UPDATE records SET deleted_at = ?, last_seen_at = ?, seen_run_id = ?
+		WHERE org_id = ? AND instance_id = ? AND stream = ? AND record_key = ? AND deleted_at IS NULL`,
+		ms(at), ms(at), runID, orgID, instanceID, stream, key)
+	if err != nil {
+		return false, fmt.Errorf("store: mark a %s record deleted: %w", stream, err)
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
 func (q *queries) MarkTeamDeleted(ctx context.Context, orgID, instanceID, teamID string, at time.Time) (int, error) {
 	if teamID == "" {
 		return 0, fmt.Errorf("store: mark a workspace's records: no workspace named")
@@ -450,6 +462,19 @@ func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream str
 	}
 	if !f.UpdatedSince.IsZero() {
 		where, args = where+` AND last_seen_at >= ?`, append(args, ms(f.UpdatedSince))
+	}
+	if f.KeyPrefix != "" {
+		// A range of the key's bytewise order, which the primary key's
+		// index serves: "C1/" up to "C10".
+		last := len(f.KeyPrefix) - 1
+		if f.KeyPrefix[last] == 0xff {
+			return nil, "", fmt.Errorf("store: a key prefix that ends in 0xff")
+		}
+		end := f.KeyPrefix[:last] + string([]byte{f.KeyPrefix[last] + 1})
+		where, args = where+` AND record_key >= ? AND record_key < ?`, append(args, f.KeyPrefix, end)
+	}
+	if f.WrittenByEvents {
+		where += ` AND substr(seen_run_id, 1, ` + strconv.Itoa(len(store.SlackEventIDPrefix)) + `) = '` + store.SlackEventIDPrefix + `'`
 	}
 	return listAfter(ctx, q, stream+" records", scanRecord, func(r store.Record) string { return r.Key }, p,
 		`SELECT `+recordCols+` FROM records WHERE `+where+` AND record_key > ? ORDER BY record_key LIMIT ?`, args...)

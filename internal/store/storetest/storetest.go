@@ -775,6 +775,44 @@ func testRecords(t *testing.T, e *env) {
 		t.Errorf("channels stream: got %d records, want 0", len(other))
 	}
 
+	// What a Slack event writes: seen by the event; one record marked gone;
+	// and found again by the event and by key prefix.
+	evt := store.SlackEventIDPrefix + "1"
+	asOf := time.UnixMilli(1700000123456)
+	pages := []store.Record{rec("C1/0000", "T1", "a"), rec("C1/0001", "T1", "b"), rec("C10/0000", "T1", "c"), rec("C2/0000", "T1", "d")}
+	_, err = e.s.UpsertRecords(ctx, o.ID, in.ID, "channel_members", "run1", pages)
+	must(t, err)
+	_, err = e.s.UpsertRecords(ctx, o.ID, in.ID, "channel_members", evt, []store.Record{rec("C1/0001", "T1", "b2")})
+	must(t, err)
+	if got, _ := e.s.GetRecord(ctx, o.ID, in.ID, "channel_members", "C1/0001"); !got.WrittenByEvent() {
+		t.Errorf("a record an event wrote: seen by %q, want %s", got.SeenRunID, evt)
+	}
+	gone, err := e.s.MarkRecordDeleted(ctx, o.ID, in.ID, "channel_members", "C2/0000", evt, asOf)
+	must(t, err)
+	again, err := e.s.MarkRecordDeleted(ctx, o.ID, in.ID, "channel_members", "C2/0000", evt, asOf)
+	must(t, err)
+	if !gone || again {
+		t.Errorf("marking a record deleted: %v, then again %v; want true, false", gone, again)
+	}
+	if got, _ := e.s.GetRecord(ctx, o.ID, in.ID, "channel_members", "C2/0000"); !got.DeletedAt.Equal(asOf) || got.SeenRunID != evt {
+		t.Errorf("a record an event marked deleted: %+v", got)
+	}
+	for _, c := range []struct {
+		f    store.RecordFilter
+		want []string
+	}{
+		{store.RecordFilter{KeyPrefix: "C1/"}, []string{"C1/0000", "C1/0001"}},
+		{store.RecordFilter{KeyPrefix: "C10/"}, []string{"C10/0000"}},
+		{store.RecordFilter{WrittenByEvents: true}, []string{"C1/0001"}},
+		{store.RecordFilter{WrittenByEvents: true, IncludeDeleted: true}, []string{"C1/0001", "C2/0000"}},
+	} {
+		got, _, err := e.s.ListRecords(ctx, o.ID, in.ID, "channel_members", c.f, store.Page{})
+		must(t, err)
+		if keys := recordKeys(got); !slices.Equal(keys, c.want) {
+			t.Errorf("records with %+v: %v, want %v", c.f, keys, c.want)
+		}
+	}
+
 	// A page of records and its checkpoint commit together or not at all.
 	boom := errors.New("crash before commit")
 	err = e.s.InTx(ctx, func(q store.Queries) error {
