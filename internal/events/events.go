@@ -103,9 +103,14 @@ func (s *Service) AddWorkers(w *river.Workers) error {
 	return river.AddWorkerSafely(w, &processWorker{svc: s})
 }
 
-// Queues names the events' River queue and how many events a replica
-// processes at once.
-func (s *Service) Queues() map[string]int { return map[string]int{queueName: 4} }
+// Queues names the events' River queue, which a replica works one batch at
+// a time: batches are queued in order of receipt, and processed so, an
+// event's changes to the records are made after those of the events
+// received before it (an emoji added, then removed, stays removed). Across
+// replicas the order is not promised: there a record an event wrote is not
+// overwritten by an older event, and the next sync corrects what remains
+// (sync.Service.ApplyEvent).
+func (s *Service) Queues() map[string]int { return map[string]int{queueName: 1} }
 
 // UseQueue processes events on q, which has the service's workers.
 func (s *Service) UseQueue(q *queue.Queue) { s.jobs = q }

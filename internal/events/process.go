@@ -21,7 +21,7 @@ type Revoker interface {
 // Applier brings the records an event concerns up to date
 // (sync.Service).
 type Applier interface {
-	ApplyEvent(ctx context.Context, in store.Instance, eventID string, event json.RawMessage) ([]string, error)
+	ApplyEvent(ctx context.Context, in store.Instance, e store.SlackEvent, event json.RawMessage) ([]string, error)
 }
 
 // Notifier hands processed events on to subscribers (webhooks.Service).
@@ -211,6 +211,6 @@ func (s *Service) apply(ctx context.Context, in store.Instance, e store.SlackEve
 		}
 		return s.instances.SlackRevoked(ctx, in, e.Type, e.EventID, "tokens_revoked: Slack revoked the instance's "+tokens+"; re-authenticate it")
 	}
-	_, err := s.records.ApplyEvent(ctx, in, e.ID, event)
+	_, err := s.records.ApplyEvent(ctx, in, e, event)
 	return err
 }

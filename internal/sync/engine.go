@@ -596,6 +596,9 @@ func (r *runner) walk(ctx context.Context, s *stream) error {
 	if w.pos.Done {
 		return nil // done before the process that was running it stopped
 	}
+	if err := w.loadFromEvents(ctx); err != nil {
+		return fmt.Errorf("%s: read what events wrote: %w", s.Name, err)
+	}
 	for _, team := range r.teams(s) {
 		if team < w.pos.Team || (team == w.pos.Team && w.pos.TeamDone) {
 			continue

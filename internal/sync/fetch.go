@@ -724,6 +724,9 @@ func (w *walker) threadReplies(ctx context.Context, ch store.Record, page []stor
 		args := url.Values{"channel": {ch.Key}, "ts": {m.TS}, "limit": {"999"}}
 		stored, err := w.r.svc.store.GetRecord(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, rec.Key)
 		switch {
+		case err == nil && stored.WrittenByEvent():
+			// An event wrote the parent: its latest_reply does not say
+			// which replies are stored, so the whole thread is read.
 		case err == nil:
 			var old message
 			json.Unmarshal(stored.Data, &old)

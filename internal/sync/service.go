@@ -610,6 +610,9 @@ func stats(r *runner) map[string]int64 {
 		if p.Deleted > 0 {
 			out[name+".deleted"] = p.Deleted
 		}
+		if p.Corrected > 0 {
+			out[name+".corrected"] = p.Corrected
+		}
 		out["records"] += p.Records
 		out["calls"] += p.Calls
 		out["waited_ms"] += p.WaitedMS

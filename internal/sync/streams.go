@@ -50,6 +50,10 @@ type stream struct {
 	Fields fieldSet
 	// Doc says what it holds, for people.
 	Doc string
+	// Volatile are the fields Slack changes with no event that keeps the
+	// record fresh (a channel's updated, with every message): a sync does
+	// not count them as corrections of a record an event wrote.
+	Volatile []string
 
 	fetch func(ctx context.Context, w *walker) error
 }
@@ -106,7 +110,8 @@ var streams = []*stream{
 			"is_shared:boolean is_org_shared:boolean is_ext_shared:boolean is_pending_ext_shared:boolean " +
 			"shared_team_ids:array is_member:boolean topic:object purpose:object previous_names:array " +
 			"num_members:number context_team_id updated:number properties:object parent_conversation:any pending_shared:array"),
-		Doc: "Public and private channels, archived ones included (private ones the app was added to).", fetch: fetchChannels},
+		Doc: "Public and private channels, archived ones included (private ones the app was added to).", fetch: fetchChannels,
+		Volatile: []string{"updated", "num_members", "is_member", "topic", "purpose"}},
 	{Name: "channel_members", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
 		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: fields("channel_id page:number count:number user_ids:array"),
 		Doc: "Who is in each channel: a record per page of up to 1,000 members; user_ids HAS 'U…' finds a user's channels.", fetch: fetchChannelMembers},

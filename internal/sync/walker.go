@@ -63,6 +63,9 @@ type counts struct {
 	// progress, and share it.
 	SkippedBy map[string]int64 `json:"skipped_by,omitempty"`
 	Joined    int64            `json:"joined,omitempty"` // public channels the bot joined (join_public_channels)
+	// Corrected counts the records events wrote that Slack answered
+	// otherwise (reconcile.go).
+	Corrected int64 `json:"corrected,omitempty"`
 }
 
 // add adds the calls of c (calls, retries, waiting, channels joined) to these.
@@ -79,7 +82,7 @@ func (c *counts) add(o counts) {
 func (c *counts) atLeast(o counts) {
 	for _, f := range []struct{ a, b *int64 }{{&c.Records, &o.Records}, {&c.Inserted, &o.Inserted}, {&c.Deleted, &o.Deleted},
 		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped},
-		{&c.Joined, &o.Joined}} {
+		{&c.Joined, &o.Joined}, {&c.Corrected, &o.Corrected}} {
 		*f.a = max(*f.a, *f.b)
 	}
 	if len(o.SkippedBy) > 0 {
@@ -142,6 +145,11 @@ type walker struct {
 	waited   time.Duration // the stream's time waiting for the budget, this process
 	waits    int           // calls waiting now
 	waitFrom time.Time     // since when one of them has waited (waits > 0)
+
+	// fromEvents are the stream's records events wrote, by key, that the
+	// walk has not read again yet; logged counts the corrections logged.
+	fromEvents map[string]store.Record
+	logged     int
 }
 
 // call calls Slack with the stream's token, for the walker's workspace. It
@@ -234,6 +242,7 @@ func (w *walker) commit(ctx context.Context, recs []store.Record, next position)
 		if len(recs) == 0 {
 			return nil
 		}
+		next.Corrected += w.reconcile(recs)
 		inserted, err := q.UpsertRecords(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, recs)
 		next.Records += int64(len(recs))
 		next.Inserted += int64(inserted)
@@ -258,6 +267,7 @@ func (w *walker) finish(ctx context.Context) error {
 		if w.s.Walk != walkFull && (w.s.Walk != walkDerived || w.s.History) {
 			return nil
 		}
+		next.Corrected += w.unlisted()
 		n, err := q.MarkUnseen(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, w.r.run.ID, w.r.svc.now())
 		next.Deleted += int64(n)
 		return err
