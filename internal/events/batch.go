@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -15,9 +16,15 @@ import (
 // the sweep (Serve), which queues the received events older than
 // sweepAfter: none is left behind.
 
+// Batches are processed one at a time, and a replica starts at most one
+// job each queue.FetchCooldown: so that a backlog is worked in batches as
+// large as the rate needs, not one small batch per fetch, a batch is
+// queued batchEvery after its first event only if the one before was
+// queued at least queue.FetchCooldown before (or when it is full).
+
 const (
 	batchMax   = 200                   // events a job processes
-	batchEvery = 10 * time.Millisecond // longest an event waits to be queued
+	batchEvery = 10 * time.Millisecond // the shortest an event waits to be queued
 	sweepEvery = 10 * time.Second      // how often received events are looked for
 	sweepAfter = 5 * time.Second       // how old a received event is when the sweep queues it
 	pendingMax = 50_000                // events waiting to be queued here; past it the sweep queues them
@@ -42,10 +49,12 @@ func (s *Service) Serve(ctx context.Context) error {
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	var batch []eventRef
+	var last time.Time // when the last batch was queued
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
+		last = time.Now()
 		if err := s.jobs.Insert(context.WithoutCancel(ctx), processArgs{Events: batch}, processOpts); err != nil {
 			s.log.Warn("events: queue a batch for processing; the sweep will", "events", len(batch), "err", err)
 		}
@@ -67,6 +76,10 @@ func (s *Service) Serve(ctx context.Context) error {
 				tick = timer.C
 			}
 		case <-tick:
+			if wait := queue.FetchCooldown - time.Since(last); wait > 0 {
+				timer.Reset(wait)
+				continue
+			}
 			timer, tick = nil, nil
 			flush()
 		case <-sweep.C:

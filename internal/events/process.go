@@ -26,7 +26,10 @@ type Applier interface {
 
 // Notifier hands processed events on to subscribers (webhooks.Service).
 type Notifier interface {
-	EventProcessed(ctx context.Context, e store.SlackEvent, instanceIDs []string) error
+	// EventsProcessed is called once a batch, in the transaction that
+	// marks its events processed, with each event and the instances it
+	// went to.
+	EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instanceIDs [][]string) error
 }
 
 // processArgs is the job that processes kept events, in order.
@@ -61,13 +64,13 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[processArgs]) e
 			o = &store.SlackEventOutcome{OrgID: e.OrgID, ID: e.ID, Status: store.SlackEventFailed, Error: err.Error()}
 		case err != nil:
 			// What is done stays done; the rest comes back with the retry.
-			return errors.Join(err, w.svc.finish(ctx, b.done))
+			return errors.Join(err, w.svc.finish(ctx, b))
 		}
 		if o != nil {
 			b.done = append(b.done, *o)
 		}
 	}
-	return w.svc.finish(ctx, b.done)
+	return w.svc.finish(ctx, b)
 }
 
 // batch is what a job's processing of several events shares: each
@@ -75,6 +78,8 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[processArgs]) e
 type batch struct {
 	instances map[string][]store.Instance
 	done      []store.SlackEventOutcome
+	routed    []store.SlackEvent // the events processed, for the webhooks
+	routedTo  [][]string         // and the instances each went to
 }
 
 // authorization is one of an event's authorizations: an install that may
@@ -121,23 +126,27 @@ func (s *Service) process(ctx context.Context, b *batch, orgID, id string) (*sto
 		}
 		o.InstanceIDs = append(o.InstanceIDs, in.ID)
 	}
-	if s.webhooks != nil {
-		// Before the event is marked processed: a failure here is retried
-		// with the whole processing, which adds no delivery twice.
-		if err := s.webhooks.EventProcessed(ctx, e, o.InstanceIDs); err != nil {
-			return nil, fmt.Errorf("events: hand %s to the webhooks: %w", e.ID, err)
-		}
-	}
+	b.routed, b.routedTo = append(b.routed, e), append(b.routedTo, o.InstanceIDs)
 	o.Status = store.SlackEventProcessed
 	return o, nil
 }
 
-// finish records the outcomes, and counts them.
-func (s *Service) finish(ctx context.Context, done []store.SlackEventOutcome) error {
-	if err := s.store.FinishSlackEvents(context.WithoutCancel(ctx), done); err != nil {
-		return fmt.Errorf("events: record %d events' outcomes: %w", len(done), err)
+// finish records the batch's outcomes, with the webhooks' deliveries of the
+// events processed, in one transaction; and counts them.
+func (s *Service) finish(ctx context.Context, b *batch) error {
+	ctx = context.WithoutCancel(ctx)
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		if s.webhooks != nil && len(b.routed) > 0 {
+			if err := s.webhooks.EventsProcessed(ctx, q, b.routed, b.routedTo); err != nil {
+				return fmt.Errorf("hand %d events to the webhooks: %w", len(b.routed), err)
+			}
+		}
+		return q.FinishSlackEvents(ctx, b.done)
+	})
+	if err != nil {
+		return fmt.Errorf("events: record %d events' outcomes: %w", len(b.done), err)
 	}
-	for _, o := range done {
+	for _, o := range b.done {
 		s.metrics.processed.WithLabelValues(o.Status).Inc()
 	}
 	return nil

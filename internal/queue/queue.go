@@ -52,6 +52,11 @@ type Queue struct {
 // jobs. dsn is the PostgreSQL URL for a PostgreSQL store, where River
 // listens for new jobs on a connection of its own; ignored for SQLite
 // (River polls).
+// FetchCooldown is the shortest time between two fetches of a queue's jobs
+// by one replica: a queue worked one job at a time (as the events' is)
+// starts at most one job per FetchCooldown, whatever the backlog.
+const FetchCooldown = 100 * time.Millisecond
+
 func Open(ctx context.Context, db *sql.DB, backend, dsn string, c Config) (*Queue, error) {
 	if c.Workers == nil || len(c.Queues) == 0 {
 		return nil, errors.New("queue: no workers or no queues")
@@ -96,7 +101,7 @@ func Open(ctx context.Context, db *sql.DB, backend, dsn string, c Config) (*Queu
 		Queues:            queues,
 		Workers:           c.Workers,
 		FetchPollInterval: c.PollEvery,
-		FetchCooldown:     min(c.PollEvery, 100*time.Millisecond),
+		FetchCooldown:     min(c.PollEvery, FetchCooldown),
 		JobTimeout:        -1,
 		Logger:            quiet,
 	})

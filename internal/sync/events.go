@@ -100,12 +100,30 @@ type edit struct {
 
 // apply makes edits in one transaction.
 func (a *applying) apply(ctx context.Context, edits ...edit) error {
-	return a.plan(ctx, func(store.Queries) ([]edit, error) { return edits, nil })
+	var streams []string
+	for _, ed := range edits {
+		streams = append(streams, ed.stream)
+	}
+	return a.plan(ctx, streams, func(store.Queries) ([]edit, error) { return edits, nil })
 }
 
 // plan makes the edits that edits plans from what is stored, in one
-// transaction: each in its stream, if the instance synced it.
-func (a *applying) plan(ctx context.Context, edits func(q store.Queries) ([]edit, error)) error {
+// transaction: each in its stream, if the instance synced it. The
+// transaction is not begun when the instance synced none of streams, the
+// ones the edits may be of: most events concern no stream an instance
+// synced, and a write transaction costs every other writer a wait.
+func (a *applying) plan(ctx context.Context, streams []string, edits func(q store.Queries) ([]edit, error)) error {
+	wanted := false
+	for _, st := range streams {
+		ok, err := a.wants(ctx, a.s.store, st)
+		if err != nil {
+			return err
+		}
+		wanted = wanted || ok
+	}
+	if !wanted {
+		return nil
+	}
 	var changed []string
 	err := a.s.store.InTx(ctx, func(q store.Queries) error {
 		changed = nil
@@ -322,10 +340,7 @@ func (a *applying) member(ctx context.Context, joined bool, event json.RawMessag
 // from them.
 func (a *applying) membership(ctx context.Context, joined bool, user, channel string) error {
 	ev := struct{ User, Channel string }{user, channel}
-	return a.plan(ctx, func(q store.Queries) ([]edit, error) {
-		if ok, err := a.wants(ctx, q, "channel_members"); err != nil || !ok {
-			return nil, err
-		}
+	return a.plan(ctx, []string{"channel_members"}, func(q store.Queries) ([]edit, error) {
 		recs, _, err := q.ListRecords(ctx, a.in.OrgID, a.in.ID, "channel_members", store.RecordFilter{KeyPrefix: ev.Channel + "/"}, store.Page{Limit: 1000})
 		if err != nil {
 			return nil, err
@@ -395,7 +410,7 @@ func (a *applying) usergroup(ctx context.Context, event json.RawMessage) error {
 	delete(ev.Subteam, "users")
 	data, _ := json.Marshal(ev.Subteam)
 	updated := unix(g.DateUpdate)
-	return a.plan(ctx, func(q store.Queries) ([]edit, error) {
+	return a.plan(ctx, []string{"usergroups", "usergroup_members"}, func(q store.Queries) ([]edit, error) {
 		edits := []edit{{stream: "usergroups", key: g.ID, data: data, updated: updated}}
 		if g.Users == nil {
 			return edits, nil

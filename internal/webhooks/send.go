@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,46 +51,63 @@ const orderWait = 50 * time.Millisecond
 // leaseTTL is how long a sender holds a subscription without renewing.
 const leaseTTL = time.Minute
 
-// EventProcessed records the deliveries of an event processed for
-// instances to the organization's subscriptions that want it, and wakes
-// their senders. It is called after the event is routed; called again
-// (a retried processing), it adds nothing twice.
-func (s *Service) EventProcessed(ctx context.Context, e store.SlackEvent, instances []string) error {
+// EventsProcessed records, in q's transaction, the deliveries of a batch
+// of processed events (each with the instances it went to) to the
+// subscriptions of their organizations that want them, and wakes each of
+// those senders once. The event processing calls it in the transaction
+// that marks the events processed: a retried batch adds nothing twice.
+func (s *Service) EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instances [][]string) error {
+	hooks := map[string][]store.Webhook{} // by organization
 	var ds []store.WebhookDelivery
-	var woken []string
-	after := ""
-	for {
-		page, next, err := s.store.ListWebhooks(ctx, e.OrgID, "", store.Page{After: after, Limit: 500})
-		if err != nil {
-			return err
+	var woken [][2]string // organization, subscription
+	for i, e := range evs {
+		ws, ok := hooks[e.OrgID]
+		if !ok {
+			var err error
+			if ws, err = s.allWebhooks(ctx, q, e.OrgID); err != nil {
+				return err
+			}
+			hooks[e.OrgID] = ws
 		}
-		for _, w := range page {
-			if wants(w, e.Type, instances) {
-				ds = append(ds, store.WebhookDelivery{OrgID: e.OrgID, WebhookID: w.ID, EventID: e.ID, EventType: e.Type, ReceivedAt: e.ReceivedAt})
-				if w.Status == store.WebhookActive {
-					woken = append(woken, w.ID)
-				}
+		for _, w := range ws {
+			if !wants(w, e.Type, instances[i]) {
+				continue
+			}
+			ds = append(ds, store.WebhookDelivery{OrgID: e.OrgID, WebhookID: w.ID, EventID: e.ID, EventType: e.Type, ReceivedAt: e.ReceivedAt})
+			if k := [2]string{e.OrgID, w.ID}; w.Status == store.WebhookActive && !slices.Contains(woken, k) {
+				woken = append(woken, k)
 			}
 		}
-		if next == "" {
-			break
-		}
-		after = next
 	}
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.store.InTx(ctx, func(q store.Queries) error {
-		if _, err := q.AddWebhookDeliveries(ctx, ds); err != nil {
+	if _, err := q.AddWebhookDeliveries(ctx, ds); err != nil {
+		return err
+	}
+	for _, k := range woken {
+		if err := s.wake(ctx, q, k[0], k[1]); err != nil {
 			return err
 		}
-		for _, id := range woken {
-			if err := s.wake(ctx, q, e.OrgID, id); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// allWebhooks lists an organization's subscriptions.
+func (s *Service) allWebhooks(ctx context.Context, q store.Queries, orgID string) ([]store.Webhook, error) {
+	var out []store.Webhook
+	after := ""
+	for {
+		page, next, err := q.ListWebhooks(ctx, orgID, "", store.Page{After: after, Limit: 500})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
 }
 
 // Serve wakes the senders of subscriptions nobody sends for (a sender that

@@ -318,11 +318,15 @@ func TestASenderThatDiedIsReplaced(t *testing.T) {
 	w := subscribe(t, h, sub, store.WebhookSlack, "channel_created")
 	first := emit(t, h, 1)
 	eventually(t, "the first delivery", func() bool { return len(sub.seen()) == 1 })
-	// A sender takes the lease and dies; its delivery is made due again,
-	// and no job is queued for it.
-	if ok, err := h.Store.LeaseWebhookSender(ctx, h.Admin.Org.ID, w.ID, "a replica that died", time.Now().Add(300*time.Millisecond)); err != nil || !ok {
-		t.Fatalf("lease: %v %v", ok, err)
-	}
+	// A sender takes the lease (once the one that sent lets it go) and
+	// dies; its delivery is made due again, and no job is queued for it.
+	eventually(t, "the lease, let go by the sender", func() bool {
+		ok, err := h.Store.LeaseWebhookSender(ctx, h.Admin.Org.ID, w.ID, "a replica that died", time.Now().Add(300*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	})
 	ds, _, err := h.Store.ListWebhookDeliveries(ctx, h.Admin.Org.ID, w.ID, store.Page{})
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("deliveries: %v %v", ds, err)

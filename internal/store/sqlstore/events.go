@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,26 +81,67 @@ func (q *queries) FinishSlackEvents(ctx context.Context, done []store.SlackEvent
 	if len(done) == 0 {
 		return nil
 	}
+	// A statement for many events at once: a batch's outcomes are written
+	// in a handful of statements, not three an event, and the one writer
+	// (SQLite) is held the shorter.
 	return q.inTx(ctx, func(q *queries) error {
 		at := ms(now())
+		type outcome struct{ org, status, error string }
+		ids := map[outcome][]string{}
+		var order []outcome
 		for _, o := range done {
-			if err := one(q.exec(ctx, `UPDATE slack_events SET status = ?, error = ?, processed_at = ? WHERE org_id = ? AND id = ?`,
-				o.Status, o.Error, at, o.OrgID, o.ID)); err != nil {
-				return fmt.Errorf("store: finish slack event: %w", err)
+			k := outcome{o.OrgID, o.Status, o.Error}
+			if _, ok := ids[k]; !ok {
+				order = append(order, k)
 			}
-			// Processed again (a retried job): the instances are what it says now.
-			if _, err := q.exec(ctx, `DELETE FROM slack_event_instances WHERE event_id = ?`, o.ID); err != nil {
+			ids[k] = append(ids[k], o.ID)
+		}
+		for _, k := range order {
+			for chunk := range slices.Chunk(ids[k], 200) {
+				args := append([]any{k.status, k.error, at, k.org}, anys(chunk)...)
+				res, err := q.exec(ctx, `UPDATE slack_events SET status = ?, error = ?, processed_at = ? WHERE org_id = ? AND id IN (?`+repeat(", ?", len(chunk)-1)+`)`, args...)
+				if err != nil {
+					return fmt.Errorf("store: finish slack events: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n != int64(len(chunk)) {
+					return fmt.Errorf("store: finish slack events: %d of %d found: %w", n, len(chunk), store.ErrNotFound)
+				}
+			}
+		}
+		// Processed again (a retried job): the instances are what it says now.
+		for chunk := range slices.Chunk(done, 200) {
+			args := make([]any, len(chunk))
+			for i, o := range chunk {
+				args[i] = o.ID
+			}
+			if _, err := q.exec(ctx, `DELETE FROM slack_event_instances WHERE event_id IN (?`+repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
 				return err
 			}
+		}
+		var rows []any
+		for _, o := range done {
 			for _, in := range o.InstanceIDs {
-				if _, err := q.exec(ctx, `INSERT INTO slack_event_instances (event_id, org_id, instance_id, received_at) VALUES (?, ?, ?, ?)`,
-					o.ID, o.OrgID, in, ms(o.ReceivedAt)); err != nil {
-					return fmt.Errorf("store: route slack event: %w", q.mapErr(err))
-				}
+				rows = append(rows, o.ID, o.OrgID, in, ms(o.ReceivedAt))
+			}
+		}
+		for chunk := range slices.Chunk(rows, 4*200) {
+			n := len(chunk) / 4
+			if _, err := q.exec(ctx, `INSERT INTO slack_event_instances (event_id, org_id, instance_id, received_at) VALUES (?, ?, ?, ?)`+
+				repeat(", (?, ?, ?, ?)", n-1), chunk...); err != nil {
+				return fmt.Errorf("store: route slack events: %w", q.mapErr(err))
 			}
 		}
 		return nil
 	})
+}
+
+// anys is ids as statement arguments.
+func anys(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 func (q *queries) UnprocessedBefore(ctx context.Context, orgID string, receivedAt time.Time, id string) (bool, error) {

@@ -127,25 +127,28 @@ func scanDelivery(r scanner) (store.WebhookDelivery, error) {
 func (q *queries) AddWebhookDeliveries(ctx context.Context, ds []store.WebhookDelivery) (int, error) {
 	added := 0
 	err := q.inTx(ctx, func(q *queries) error {
-		for _, d := range ds {
-			if d.ID == "" {
-				d.ID = store.NewID("whd")
+		for chunk := range slices.Chunk(ds, 100) {
+			args := make([]any, 0, len(chunk)*10)
+			for _, d := range chunk {
+				if d.ID == "" {
+					d.ID = store.NewID("whd")
+				}
+				if d.Status == "" {
+					d.Status = store.DeliveryPending
+				}
+				if d.NextAttemptAt.IsZero() {
+					d.NextAttemptAt = now()
+				}
+				args = append(args, d.ID, d.OrgID, d.WebhookID, d.EventID, d.EventType, ms(d.ReceivedAt), d.Status, ms(d.NextAttemptAt), ms(now()))
 			}
-			if d.Status == "" {
-				d.Status = store.DeliveryPending
-			}
-			if d.NextAttemptAt.IsZero() {
-				d.NextAttemptAt = now()
-			}
-			res, err := q.exec(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, '', ?, NULL, ?)
-				ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-				d.ID, d.OrgID, d.WebhookID, d.EventID, d.EventType, ms(d.ReceivedAt), d.Status, ms(d.NextAttemptAt), ms(now()))
+			const row = "(?, ?, ?, ?, ?, ?, ?, 0, 0, '', ?, NULL, ?)"
+			res, err := q.exec(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`) VALUES `+row+repeat(", "+row, len(chunk)-1)+`
+				ON CONFLICT (webhook_id, event_id) DO NOTHING`, args...)
 			if err != nil {
-				return fmt.Errorf("store: add webhook delivery: %w", q.mapErr(err))
+				return fmt.Errorf("store: add webhook deliveries: %w", q.mapErr(err))
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				added++
-			}
+			n, _ := res.RowsAffected()
+			added += int(n)
 		}
 		return nil
 	})
