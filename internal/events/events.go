@@ -29,11 +29,13 @@
 // authorizations) to the instances it belongs to; an org-wide install gets
 // the events of all its workspaces. app_uninstalled, and tokens_revoked
 // naming an instance's bot or user, mark the instance revoked with the
-// reason, audited. user_change and team_join bring the users records up to
-// date without a sync (sync.Service.ApplyEvent). Every processed event is
-// handed to the webhooks (internal/webhooks). The event then says what
-// became of it: processed, unrouted (no instance of ours has its
-// workspace) or failed.
+// reason, audited. The others bring the records of the streams they
+// concern (users, channels, channel members, user groups and their
+// members, emoji, messages) up to date without a sync
+// (sync.Service.ApplyEvent). A replica processes one batch at a time, in
+// order of receipt. A batch's processed events are handed to the webhooks
+// (internal/webhooks) in the transaction that records what became of each:
+// processed, unrouted (no instance of ours has its workspace) or failed.
 package events
 
 import (

@@ -73,4 +73,10 @@
 // join (conversations.join, needing channels:join) each open public channel
 // that answered not_in_channel, writing the join to the audit log first and
 // not joining if it cannot, then reads the channel.
+//
+// Between syncs, Slack's events keep the records of the streams they
+// concern fresh (events.go: ApplyEvent), each record saying which event
+// wrote it; the next sync that reads such a record again compares Slack's
+// answer with it and counts the records it corrects (reconcile.go), a
+// figure that should stay at zero.
 package sync
