@@ -134,7 +134,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	if err != nil || app.SlackAppID == "" {
 		t.Errorf("the app does not know its Slack app ID after an install and an event: %q (%v)", app.SlackAppID, err)
 	}
-	listed, _, err := h.Hub.Events.List(ctx, h.Admin, h.Instance.ID, store.SlackEventFilter{Type: "user_change"}, store.Page{})
+	listed, _, err := h.Hub.Events.List(ctx, h.Admin, h.Instance.ID, store.SlackEventFilter{Types: []string{"user_change"}}, store.Page{})
 	if err != nil || len(listed) != 1 || listed[0].ID != e.ID {
 		t.Errorf("the instance's user_change events: %d (%v), want the one", len(listed), err)
 	}

@@ -176,6 +176,6 @@ func (s *Service) List(ctx context.Context, p tenant.Principal, id string, f sto
 	if _, err := s.store.GetInstance(ctx, p.Org.ID, id); err != nil {
 		return nil, "", apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
 	}
-	f.InstanceID = id
+	f.InstanceIDs = []string{id}
 	return s.store.ListSlackEvents(ctx, p.Org.ID, f, page)
 }

@@ -91,7 +91,11 @@ func (a *API) instanceEventsRoute() {
 			Type  string    `query:"type" maxLength:"100" doc:"Only events of this type (user_change, message, …)"`
 			Since time.Time `query:"since" doc:"Only events received at or after this time (RFC 3339)"`
 		}) (*slackEventsListOutput, error) {
-			evs, next, err := a.o.Events.List(ctx, principal(ctx), in.ID, store.SlackEventFilter{Type: in.Type, Since: in.Since}, in.page())
+			f := store.SlackEventFilter{Since: in.Since}
+			if in.Type != "" {
+				f.Types = []string{in.Type}
+			}
+			evs, next, err := a.o.Events.List(ctx, principal(ctx), in.ID, f, in.page())
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
