@@ -17,6 +17,7 @@ import (
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
@@ -36,6 +37,9 @@ type Options struct {
 	Auth      *tenant.Authenticator
 	// Syncs reports syncs and their records; nil: no sync pages.
 	Syncs *sync.Service
+	// Events lists and streams the Slack events connhub received; nil: no
+	// events page.
+	Events *events.Service
 	// BaseURL is the hub's public URL (http://host:port, no trailing
 	// slash), shown in the credentials view for integration tools.
 	BaseURL string
