@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/authz"
@@ -44,27 +43,29 @@ func (s *Service) List(ctx context.Context, p tenant.Principal, id string, f sto
 
 // Recent returns the newest events, at most limit, that p may see and f
 // selects, among those a stream would have sent by now (see Stream); and
-// where a stream started now would go on from when there are none (its
-// StreamInput.Since). A stream that goes on after the newest of them
-// misses none and repeats none.
-func (s *Service) Recent(ctx context.Context, p tenant.Principal, f Filter, limit int) ([]store.SlackEvent, StreamInput, error) {
+// the place a stream goes on from after them (StreamInput.After), missing
+// none and repeating none: the newest one's ID, or when there is none, the
+// end of what was looked at.
+func (s *Service) Recent(ctx context.Context, p tenant.Principal, f Filter, limit int) ([]store.SlackEvent, string, error) {
 	sight, err := s.sight(ctx, p, f)
 	if err != nil {
-		return nil, StreamInput{}, err
+		return nil, "", err
 	}
 	end, err := s.settled(ctx, p.Org.ID)
 	if err != nil {
-		return nil, StreamInput{}, err
+		return nil, "", err
 	}
 	evs, err := s.store.ScanSlackEvents(ctx, p.Org.ID, store.SlackEventScan{SlackEventFilter: sight, Before: end, Newest: true, Limit: limit})
 	if err != nil {
-		return nil, StreamInput{}, err
+		return nil, "", err
 	}
-	next := StreamInput{Filter: f, Since: end.ReceivedAt}
 	if len(evs) > 0 {
-		next.Since, next.After = time.Time{}, evs[0].ID
+		return seenBy(p, evs), evs[0].ID, nil
 	}
-	return seenBy(p, evs), next, nil
+	// Every event before end is looked at: none before it matches. (At a
+	// place within a millisecond, the events of that millisecond before it
+	// do not match either.)
+	return nil, placeAt(end.ReceivedAt), nil
 }
 
 // sight is the part of the organization's events that p may see, narrowed

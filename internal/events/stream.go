@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -16,7 +18,9 @@ import (
 // order of receipt (received_at, then ID), each once, from any replica: it
 // reads the store, never this process's memory, every StreamPoll. Its
 // place is the last event it sent, so that a reader that reconnects with
-// that event's ID (SSE's Last-Event-ID) misses none and gets none twice.
+// that event's ID (SSE's Last-Event-ID) misses none and gets none twice;
+// before its first event, the place is where it started (Start,
+// since_<Unix ms>), which a reader reconnects with just as well.
 //
 // An event is sent once it is processed (its status and instances are
 // known, and the reader may be allowed it only by them), so a stream holds
@@ -42,13 +46,18 @@ const streamBatch = 200
 // StreamInput says which events a stream carries and where it starts.
 type StreamInput struct {
 	Filter
-	// After is the ID of the last event the reader has (SSE's
-	// Last-Event-ID): the stream goes on after it.
+	// After is where the reader is (SSE's Last-Event-ID): the ID of the
+	// last event it has, or the place a stream started (Stream.Start)
+	// when it had none. The stream goes on from there.
 	After string
 	// Since, without After, starts the stream with the events received at
 	// or after it; zero: from now.
 	Since time.Time
 }
+
+// sincePrefix begins the place of a stream that started at a time, not
+// after an event: since_<Unix milliseconds>.
+const sincePrefix = "since_"
 
 // Stream is one reader's stream of events; Run sends them.
 type Stream struct {
@@ -59,6 +68,7 @@ type Stream struct {
 	// at the end of the last stretch read (included).
 	from         store.SlackEventKey
 	fromIncluded bool
+	start        bool // it starts at a time, not after an event
 }
 
 // Stream checks that p may see the events in accepts, and where the stream
@@ -69,18 +79,28 @@ func (s *Service) Stream(ctx context.Context, p tenant.Principal, in StreamInput
 		return nil, err
 	}
 	st := &Stream{s: s, p: p, sight: sight}
-	if in.After == "" {
-		since := in.Since
-		if since.IsZero() {
-			since = s.now()
+	badCursor := apierror.New(http.StatusBadRequest, "invalid_cursor",
+		"Last-Event-ID (or after) is neither an event you have seen nor where a stream started: connect without it to start from now, or with since")
+	since, fromTime := strings.CutPrefix(in.After, sincePrefix)
+	switch {
+	case in.After == "":
+		at := in.Since
+		if at.IsZero() {
+			at = s.now()
 		}
-		st.from, st.fromIncluded = store.SlackEventKey{ReceivedAt: since.UTC().Truncate(time.Millisecond)}, true
+		st.from, st.fromIncluded, st.start = store.SlackEventKey{ReceivedAt: at.UTC().Truncate(time.Millisecond)}, true, true
+		return st, nil
+	case fromTime:
+		ms, err := strconv.ParseInt(since, 10, 64)
+		if err != nil || ms < 0 {
+			return nil, badCursor
+		}
+		st.from, st.fromIncluded, st.start = store.SlackEventKey{ReceivedAt: time.UnixMilli(ms).UTC()}, true, true
 		return st, nil
 	}
 	e, err := s.store.GetSlackEvent(ctx, p.Org.ID, in.After)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !sees(sight, e) {
-		return nil, apierror.New(http.StatusBadRequest, "invalid_cursor",
-			"Last-Event-ID (or after) names no event you have seen: connect without it to start from now, or with since")
+		return nil, badCursor
 	}
 	if err != nil {
 		return nil, err
@@ -88,6 +108,20 @@ func (s *Service) Stream(ctx context.Context, p tenant.Principal, in StreamInput
 	st.from = e.Key()
 	return st, nil
 }
+
+// Start is where the stream starts, for a reader that gets no event before
+// it reconnects to go on from (StreamInput.After): "" when it goes on
+// after an event, whose ID the reader has.
+func (st *Stream) Start() string {
+	if !st.start {
+		return ""
+	}
+	return placeAt(st.from.ReceivedAt)
+}
+
+// placeAt is the place of a stream that starts with the events received at
+// or after t.
+func placeAt(t time.Time) string { return sincePrefix + strconv.FormatInt(t.UnixMilli(), 10) }
 
 // Run sends the stream's events to send, a batch at a time in order of
 // receipt, until ctx ends, the service ends its streams (EndStreams), or

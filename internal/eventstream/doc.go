@@ -5,7 +5,10 @@
 // (SlackEvent), which the API's lists use too.
 //
 // An answer starts with a retry field (how long a browser waits before it
-// reconnects), then carries one message an event:
+// reconnects) and, unless it goes on after an event, an id field without
+// data: where it started (since_<Unix ms>), which a reader that reconnects
+// before its first event sends back as its Last-Event-ID (a browser's
+// EventSource keeps it so). Then it carries one message an event:
 //
 //	id: evt_…               the event's connhub ID: a reader reconnecting with it as Last-Event-ID goes on after it
 //	event: slack_event

@@ -59,6 +59,11 @@ func Serve(w http.ResponseWriter, r *http.Request, st *events.Stream, log *slog.
 	w.WriteHeader(http.StatusOK)
 	sw := &writer{buf: bufio.NewWriter(w), rc: http.NewResponseController(w)}
 	fmt.Fprintf(sw.buf, "retry: %d\n\n", Retry.Milliseconds())
+	if start := st.Start(); start != "" {
+		// An id without data: where the reader goes on from, should it
+		// reconnect before its first event.
+		fmt.Fprintf(sw.buf, "id: %s\n\n", start)
+	}
 	if sw.flush() != nil {
 		return
 	}

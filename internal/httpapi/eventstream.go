@@ -43,6 +43,7 @@ func (a *API) eventStreamRoute() {
 			"An instance's token gets its own instance's events; people get every instance's they may read, and an organization's admins the events that reached no instance too. " +
 			"instance_id and type narrow the stream (each may be repeated). It starts with the events received from now on, or since a time; " +
 			"a reader that reconnects with the last ID it got as Last-Event-ID (a browser does so by itself), or as after, goes on after that event: nothing missed, nothing twice. " +
+			"Before any event, the stream sends an id without data, where it started (since_<Unix milliseconds>), to reconnect with just as well. " +
 			"The stream holds an event until it is processed, and until every event received before it is: a stretch of seconds after its receipt. " +
 			"Any replica serves it; one that shuts down ends its streams, and their readers reconnect.",
 		Tags: []string{"Events"},
@@ -52,7 +53,7 @@ func (a *API) eventStreamRoute() {
 		func(ctx context.Context, in *struct {
 			InstanceIDs []string  `query:"instance_id,explode" maxItems:"100" doc:"Only the events routed to this instance; repeat it for several (an instance's token may name only its own)"`
 			Types       []string  `query:"type,explode" maxItems:"100" doc:"Only the events of this type (user_change, message, …); repeat it for several"`
-			LastEventID string    `header:"Last-Event-ID" maxLength:"100" doc:"The ID of the last event the reader got: the stream goes on after it"`
+			LastEventID string    `header:"Last-Event-ID" maxLength:"100" doc:"Where the reader is: the ID of the last event it got, or the id the stream started with (since_…); the stream goes on from there"`
 			After       string    `query:"after" maxLength:"100" doc:"As Last-Event-ID, for a first connection that cannot set headers; Last-Event-ID wins"`
 			Since       time.Time `query:"since" doc:"Without Last-Event-ID or after: start with the events received at or after this time (RFC 3339); default now"`
 		}) (*eventStreamOutput, error) {

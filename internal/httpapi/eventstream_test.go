@@ -212,8 +212,8 @@ func (r *sseReader) next() sseMessage {
 			switch {
 			case !ok:
 				r.t.Fatal("the stream ended")
-			case m.comment != "" || m.retry != "":
-				continue
+			case m.comment != "" || m.retry != "" || m.event == "" && m.data.ID == "":
+				continue // a comment, a retry field, or the place the stream started
 			case m.event != eventstream.Name || m.id == "" || m.id != m.data.ID:
 				r.t.Fatalf("a message that is not a slack_event: %+v", m)
 			}
@@ -295,15 +295,28 @@ func testTheEventStream(t *testing.T, postgres bool) {
 	both := sh.stream(t, sh.admin, "instance_id="+sh.a.ID+"&instance_id="+sh.b.ID+"&type=emoji_changed", "")
 	asA := sh.stream(t, sh.tokenA, "", "")
 	asMember := sh.stream(t, sh.member, "", "")
-	// The stream says at once how long a browser waits to reconnect.
-	select {
-	case m := <-all.msgs:
-		if m.retry != fmt.Sprint(eventstream.Retry.Milliseconds()) {
-			t.Errorf("the stream's first message: %+v, want its retry field", m)
+	// The stream says at once how long a browser waits to reconnect, and
+	// where it started, to reconnect with before any event came.
+	first := func(r *sseReader) sseMessage {
+		t.Helper()
+		select {
+		case m := <-r.msgs:
+			return m
+		case <-time.After(time.Minute):
+			t.Fatal("waited a minute for the stream's first messages")
 		}
-	case <-time.After(time.Minute):
-		t.Fatal("waited a minute for the stream's first message")
+		return sseMessage{}
 	}
+	if m := first(all); m.retry != fmt.Sprint(eventstream.Retry.Milliseconds()) {
+		t.Errorf("the stream's first message: %+v, want its retry field", m)
+	}
+	if m := first(all); !strings.HasPrefix(m.id, "since_") || m.event != "" || m.data.ID != "" {
+		t.Errorf("the stream's second message: %+v, want the place it started (an id without data)", m)
+	}
+	early := sh.stream(t, sh.tokenA, "", "")
+	first(early)
+	start := first(early).id
+	early.close()
 
 	sent := []string{
 		sh.emit(t, a, "channel_created"), // 0: A
@@ -350,6 +363,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 		{"A's and B's emoji_changed", both, pick(2, 4)},
 		{"instance A's token's", asA, pick(0, 2)},
 		{"a member's (no event that reached no instance)", asMember, pick(0, 1, 2, 4)},
+		{"instance A's, reconnected with where its stream started", sh.stream(t, sh.tokenA, "", start), pick(0, 2)},
 	} {
 		if ids := slackIDs(c.r.events(len(c.want))); !slices.Equal(ids, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, ids, c.want)
