@@ -113,6 +113,10 @@ func (c *Console) routes() {
 		c.mux.Handle("POST /instances/{id}/syncs", c.authed(c.startSync))
 		c.mux.Handle("GET /instances/{id}/records", c.authed(c.recordsPage))
 	}
+	if c.o.Events != nil {
+		c.mux.Handle("GET /events", c.authed(c.eventsPage))
+		c.mux.Handle("GET /events/stream", c.authed(c.eventStream))
+	}
 	c.mux.Handle("GET /settings", c.authed(c.settingsPage))
 	c.mux.Handle("POST /settings/tokens", c.authed(c.createToken))
 	c.mux.Handle("POST /settings/tokens/{id}/revoke", c.authed(c.revokeToken))
@@ -278,8 +282,10 @@ type page struct {
 	// Refresh reloads the page after so many seconds (a sync in progress);
 	// zero: never.
 	Refresh int
-	// Syncs says the sync pages exist.
-	Syncs bool
+	// Syncs says the sync pages exist, Events the events page.
+	Syncs, Events bool
+	// Script is a script of static/ the page loads besides console.js.
+	Script string
 	// CanAudit says the audit log's page is the user's to see.
 	CanAudit bool
 	Data     any
@@ -319,7 +325,7 @@ func (c *Console) view(req *request, nav, title string, data any) *page {
 		c.o.Log.Error("console: take the flash message", "request_id", tenant.RequestID(req.ctx), "err", err)
 	}
 	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: f, Syncs: c.o.Syncs != nil,
-		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
+		Events: c.o.Events != nil, CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
 // problem returns what a person may be told of a service error: a Problem's
