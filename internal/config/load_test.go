@@ -238,7 +238,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
+		{serve, []string{"addr", "events-stream-poll", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {
