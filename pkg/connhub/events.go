@@ -103,27 +103,13 @@ func (c *Client) StreamEvents(ctx context.Context, opts StreamOptions) (*EventSt
 	} else if !opts.Since.IsZero() {
 		q.Set("since", opts.Since.UTC().Format(time.RFC3339Nano))
 	}
-	hc := c.hc
-	if hc.Timeout > 0 {
-		untimed := *hc
-		untimed.Timeout = 0
-		hc = &untimed
-	}
 	const path = "/v1/events/stream"
-	resp, err := c.send(ctx, hc, http.MethodGet, path, q, nil, "text/event-stream, application/json")
+	resp, err := c.send(ctx, c.untimed(), http.MethodGet, path, q, nil, "text/event-stream, application/json")
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil {
-			return nil, fmt.Errorf("connhub: GET %s: read the answer: %w", path, err)
-		}
-		if resp.StatusCode < 300 {
-			return nil, unexpected(resp, resp.Header.Get("X-Request-Id"))
-		}
-		return nil, answerError(resp, data)
+		return nil, notStreamed(resp, path)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), maxBody)

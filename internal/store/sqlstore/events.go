@@ -134,19 +134,10 @@ func (q *queries) ListSlackEvents(ctx context.Context, orgID string, f store.Sla
 }
 
 func (q *queries) ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]store.SlackEvent, error) {
-	rows, err := q.query(ctx, `SELECT `+slackEventCols+` FROM slack_events WHERE status = ? AND received_at < ? AND id > ? ORDER BY id LIMIT ?`,
-		store.SlackEventReceived, ms(before), after, limit)
+	out, err := q.slackEvents(ctx, `e.status = ? AND e.received_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+		[]any{store.SlackEventReceived, ms(before), after, limit})
 	if err != nil {
-		return nil, fmt.Errorf("store: received slack events: %w", q.mapErr(err))
+		return nil, fmt.Errorf("store: received slack events: %w", err)
 	}
-	defer rows.Close()
-	var out []store.SlackEvent
-	for rows.Next() {
-		e, err := q.scanSlackEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
