@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/pkg/connhub"
@@ -122,7 +123,7 @@ func TestEventsAndWebhooksCommands(t *testing.T) {
 	line := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  channel_created +(Ev\w+)  T\w+  processed +` + id[1] + `$`)
 	waitForN := func(n int) []string {
 		t.Helper()
-		eventuallyCLI(t, "tail to print "+strconv.Itoa(n)+" lines", func() bool { return len(line.FindAllString(tail.stdout.String(), -1)) >= n })
+		hubtest.Eventually(t, "tail to print "+strconv.Itoa(n)+" lines", func() bool { return len(line.FindAllString(tail.stdout.String(), -1)) >= n })
 		var ids []string
 		for _, m := range line.FindAllStringSubmatch(tail.stdout.String(), -1) {
 			ids = append(ids, m[1])
@@ -179,9 +180,9 @@ func TestEventsAndWebhooksCommands(t *testing.T) {
 	if out := h.cliOK(t, "events", "replay", wh[1], "--since", "1h"); !strings.Contains(out, "4 deliveries queued for webhook "+wh[1]) {
 		t.Errorf("events replay printed %q", out)
 	}
-	eventuallyCLI(t, "the four events at the subscriber", func() bool { return len(sub.got()) >= 4 })
+	hubtest.Eventually(t, "the four events at the subscriber", func() bool { return len(sub.got()) >= 4 })
 	var deliveries []connhub.WebhookDelivery
-	eventuallyCLI(t, "four deliveries delivered", func() bool {
+	hubtest.Eventually(t, "four deliveries delivered", func() bool {
 		deliveries = cliJSON[[]connhub.WebhookDelivery](t, h, "webhooks", "deliveries", wh[1])
 		return len(deliveries) == 4 && !slices.ContainsFunc(deliveries, func(d connhub.WebhookDelivery) bool { return d.Status != "delivered" })
 	})
@@ -191,7 +192,7 @@ func TestEventsAndWebhooksCommands(t *testing.T) {
 	if out := h.cliOK(t, "webhooks", "retry", wh[1], deliveries[0].ID); !strings.Contains(out, "queued to be sent again") {
 		t.Errorf("webhooks retry printed %q", out)
 	}
-	eventuallyCLI(t, "the delivery sent again", func() bool { return len(sub.got()) >= 5 })
+	hubtest.Eventually(t, "the delivery sent again", func() bool { return len(sub.got()) >= 5 })
 
 	for _, c := range []struct {
 		args []string
@@ -211,18 +212,5 @@ func TestEventsAndWebhooksCommands(t *testing.T) {
 			t.Errorf("connhub %s: exit %d, want %d (%q)", strings.Join(c.args, " "), code, c.code, errOut)
 		}
 		oneLine(t, "connhub "+strings.Join(c.args, " "), errOut, c.says...)
-	}
-}
-
-// eventuallyCLI waits for cond, looking every few milliseconds, for at most
-// a minute (the machine may be loaded: a deadline, not a timing).
-func eventuallyCLI(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

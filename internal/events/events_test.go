@@ -35,19 +35,6 @@ func served(t *testing.T) *hubtest.Hub {
 	return h
 }
 
-// eventually waits for cond, looking every few milliseconds, for at most
-// a minute (the machine may be loaded: a deadline, not a timing).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // syncUsers syncs the users stream to its end through the hub's queue.
 func syncUsers(t *testing.T, h *hubtest.Hub) {
 	t.Helper()
@@ -109,7 +96,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	}
 	patchSandbox(t, h, "/_sandbox/users/"+target, `{"real_name": "Renamed By An Event"}`)
 	var rec store.Record
-	eventually(t, "the rename in the users records", func() bool {
+	hubtest.Eventually(t, "the rename in the users records", func() bool {
 		rec, err = h.Store.GetRecord(ctx, h.Admin.Org.ID, h.Instance.ID, "users", target)
 		return err == nil && bytes.Contains(rec.Data, []byte("Renamed By An Event"))
 	})
@@ -123,7 +110,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	if e.Type != "user_change" || !strings.HasPrefix(e.EventID, "Ev") || len(e.InstanceIDs) != 1 || e.InstanceIDs[0] != h.Instance.ID {
 		t.Errorf("the kept event: %+v", e)
 	}
-	eventually(t, "the event marked processed", func() bool {
+	hubtest.Eventually(t, "the event marked processed", func() bool {
 		e, err = h.Store.GetSlackEvent(ctx, h.Admin.Org.ID, rec.SeenRunID)
 		return err == nil && e.Status == store.SlackEventProcessed
 	})
@@ -149,7 +136,7 @@ func TestAnUninstallMarksTheInstanceRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in store.Instance
-	eventually(t, "the instance revoked", func() bool {
+	hubtest.Eventually(t, "the instance revoked", func() bool {
 		var err error
 		in, err = h.Store.GetInstance(ctx, h.Admin.Org.ID, h.Instance.ID)
 		return err == nil && in.Status == store.StatusRevoked

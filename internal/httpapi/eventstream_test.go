@@ -266,16 +266,7 @@ func (sh *streamHub) inReceiptOrder(t *testing.T, slackIDs ...string) []string {
 // where it was; silence brings keepalives; a shutdown ends the streams.
 func TestTheEventStream(t *testing.T) {
 	t.Parallel()
-	for _, postgres := range []bool{false, true} {
-		name := "sqlite"
-		if postgres {
-			name = "postgres"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testTheEventStream(t, postgres)
-		})
-	}
+	hubtest.Backends(t, testTheEventStream)
 }
 
 func testTheEventStream(t *testing.T, postgres bool) {
@@ -284,7 +275,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 
 	// An event before anyone connects, processed: no stream from now has it.
 	before := sh.emit(t, a, "channel_created")
-	eventually(t, "the first event processed", func() bool {
+	hubtest.Eventually(t, "the first event processed", func() bool {
 		evs, _, err := sh.Store.ListSlackEvents(ctx, sh.Admin.Org.ID, store.SlackEventFilter{}, store.Page{})
 		return err == nil && len(evs) == 1 && evs[0].Status == store.SlackEventProcessed
 	})
@@ -327,7 +318,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 	}
 	order := sh.inReceiptOrder(t, sent...)
 	// The sandbox sends in the background: wait for the hub to have all.
-	eventually(t, "the hub to receive every event", func() bool { order = sh.inReceiptOrder(t, sent...); return len(order) == len(sent) })
+	hubtest.Eventually(t, "the hub to receive every event", func() bool { order = sh.inReceiptOrder(t, sent...); return len(order) == len(sent) })
 	pick := func(idx ...int) []string {
 		var want []string
 		for _, id := range order {
@@ -385,7 +376,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 	// its ID gets the rest, and what came meanwhile, each once.
 	all.close()
 	more := []string{sh.emit(t, a, "channel_created"), sh.emit(t, b, "emoji_changed")}
-	eventually(t, "the hub to receive the two more", func() bool { return len(sh.inReceiptOrder(t, more...)) == 2 })
+	hubtest.Eventually(t, "the hub to receive the two more", func() bool { return len(sh.inReceiptOrder(t, more...)) == 2 })
 	resumed := sh.stream(t, sh.admin, "", got[1].id)
 	want := slices.Concat(order[2:], sh.inReceiptOrder(t, more...))
 	if ids := slackIDs(resumed.events(len(want))); !slices.Equal(ids, want) {
@@ -398,7 +389,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 
 	// Silence brings keepalives, and no event that was not sent.
 	var extra []string
-	eventually(t, "a keepalive", func() bool {
+	hubtest.Eventually(t, "a keepalive", func() bool {
 		for {
 			select {
 			case m := <-resumed.msgs:
@@ -417,7 +408,7 @@ func testTheEventStream(t *testing.T, postgres bool) {
 
 	// A shutdown ends every stream: its readers see the end.
 	sh.Hub.Hub.Close()
-	eventually(t, "the stream to end at the shutdown", func() bool {
+	hubtest.Eventually(t, "the stream to end at the shutdown", func() bool {
 		for {
 			select {
 			case _, ok := <-resumed.msgs:
@@ -429,17 +420,4 @@ func testTheEventStream(t *testing.T, postgres bool) {
 			}
 		}
 	})
-}
-
-// eventually waits for cond, looking every few milliseconds, for at most a
-// minute (the machine may be loaded: a deadline, not a timing).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
