@@ -33,6 +33,7 @@ type testHub struct {
 	token   string // the admin's API token, as the first start printed it
 	dataDir string
 	logs    *servetest.Buffer // the hub's stderr
+	served  *servetest.Hub
 }
 
 // startHub runs a sandbox and a hub for one test; both stop when it ends.
@@ -55,7 +56,7 @@ func startHub(t *testing.T, cfg slacksim.Config, serveArgs ...string) *testHub {
 		"CONNHUB_SLACK_CLIENT_SECRET":  h.info.ClientSecret,
 		"CONNHUB_SLACK_SIGNING_SECRET": h.info.SigningSecret,
 	})
-	h.url, h.token, h.logs = served.URL, served.APIToken, served.Logs
+	h.url, h.token, h.logs, h.served = served.URL, served.APIToken, served.Logs, served
 	if h.token == "" {
 		t.Fatal("connhub serve's first start printed no API token")
 	}

@@ -213,4 +213,32 @@ func TestEventsAndWebhooksCommands(t *testing.T) {
 		}
 		oneLine(t, "connhub "+strings.Join(c.args, " "), errOut, c.says...)
 	}
+
+	// A stream still open does not hold serve's shutdown up: serve ends
+	// it, and stops without waiting out its shutdown's time.
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/events/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a stream: %v %v", resp, err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		ended <- err
+	}()
+	if code := h.served.Stop(t); code != 0 {
+		t.Errorf("serve with a stream open: exit %d", code)
+	}
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("the stream broke off at the shutdown (%v); want it ended", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the stream did not end with serve")
+	}
+	if strings.Contains(h.logs.String(), "serve: shutdown") {
+		t.Errorf("serve's shutdown waited for the open stream:\n%s", h.logs)
+	}
 }
