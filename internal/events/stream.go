@@ -71,8 +71,8 @@ type Stream struct {
 	start        bool // it starts at a time, not after an event
 }
 
-// Stream checks that p may see the events in accepts, and where the stream
-// starts. Its errors are Problems, to answer before streaming.
+// Stream checks that p may see the events in asks for, and where the
+// stream starts. Its errors are Problems, to answer before streaming.
 func (s *Service) Stream(ctx context.Context, p tenant.Principal, in StreamInput) (*Stream, error) {
 	sight, err := s.sight(ctx, p, in.Filter)
 	if err != nil {
@@ -109,9 +109,9 @@ func (s *Service) Stream(ctx context.Context, p tenant.Principal, in StreamInput
 	return st, nil
 }
 
-// Start is where the stream starts, for a reader that gets no event before
-// it reconnects to go on from (StreamInput.After): "" when it goes on
-// after an event, whose ID the reader has.
+// Start is where the stream starts (ask before Run), for a reader that gets
+// no event before it reconnects to go on from (StreamInput.After): "" when
+// it goes on after an event, whose ID the reader has.
 func (st *Stream) Start() string {
 	if !st.start {
 		return ""
