@@ -32,6 +32,9 @@ const maxFilter = 100
 // List lists the events routed to instance id, in order of receipt, for a
 // principal that may read its records.
 func (s *Service) List(ctx context.Context, p tenant.Principal, id string, f store.SlackEventFilter, page store.Page) ([]store.SlackEvent, string, error) {
+	if strings.TrimSpace(id) == "" || strings.Contains(id, ",") {
+		return nil, "", apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
+	}
 	sight, err := s.sight(ctx, p, Filter{InstanceIDs: []string{id}})
 	if err != nil {
 		return nil, "", err
