@@ -35,6 +35,12 @@ func served(t *testing.T) *hubtest.Hub {
 	return h
 }
 
+// eventually waits for cond as hubtest.Eventually does.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	hubtest.Eventually(t, what, cond)
+}
+
 // syncUsers syncs the users stream to its end through the hub's queue.
 func syncUsers(t *testing.T, h *hubtest.Hub) {
 	t.Helper()
@@ -96,7 +102,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	}
 	patchSandbox(t, h, "/_sandbox/users/"+target, `{"real_name": "Renamed By An Event"}`)
 	var rec store.Record
-	hubtest.Eventually(t, "the rename in the users records", func() bool {
+	eventually(t, "the rename in the users records", func() bool {
 		rec, err = h.Store.GetRecord(ctx, h.Admin.Org.ID, h.Instance.ID, "users", target)
 		return err == nil && bytes.Contains(rec.Data, []byte("Renamed By An Event"))
 	})
@@ -110,7 +116,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	if e.Type != "user_change" || !strings.HasPrefix(e.EventID, "Ev") || len(e.InstanceIDs) != 1 || e.InstanceIDs[0] != h.Instance.ID {
 		t.Errorf("the kept event: %+v", e)
 	}
-	hubtest.Eventually(t, "the event marked processed", func() bool {
+	eventually(t, "the event marked processed", func() bool {
 		e, err = h.Store.GetSlackEvent(ctx, h.Admin.Org.ID, rec.SeenRunID)
 		return err == nil && e.Status == store.SlackEventProcessed
 	})
@@ -136,7 +142,7 @@ func TestAnUninstallMarksTheInstanceRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in store.Instance
-	hubtest.Eventually(t, "the instance revoked", func() bool {
+	eventually(t, "the instance revoked", func() bool {
 		var err error
 		in, err = h.Store.GetInstance(ctx, h.Admin.Org.ID, h.Instance.ID)
 		return err == nil && in.Status == store.StatusRevoked
