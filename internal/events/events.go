@@ -22,6 +22,18 @@
 // malformed_event, body_too_large), counted, and logged without its body.
 // The deprecated verification token is dropped from the kept body.
 //
+// # Reading and following (read.go, stream.go)
+//
+// A principal sees an event routed to instances if it may read their
+// records (authz.ReadRecords: an instance's credentials, their own
+// instance's only), and one routed to none only as an organization's admin
+// (authz.ReadUnroutedEvents). List lists an instance's events; Recent the
+// newest of those a principal sees; Stream follows them as they are
+// processed, in order of receipt, each once, by polling the store (so that
+// it works from any replica) and resuming after the last event a reader
+// has (GET /v1/events/stream, served as server-sent events by
+// internal/eventstream). EndStreams ends the streams at shutdown.
+//
 // # Processing (process.go)
 //
 // On the hub's queue (River), after the answer: the event is routed by its
@@ -34,18 +46,6 @@
 // handed to the webhooks (internal/webhooks). The event then says what
 // became of it: processed, unrouted (no instance of ours has its
 // workspace) or failed.
-//
-// # Reading and following (read.go, stream.go)
-//
-// A principal sees an event routed to instances if it may read their
-// records (authz.ReadRecords: an instance's credentials, their own
-// instance's only), and one routed to none only as an organization's admin
-// (authz.ReadUnroutedEvents). List lists an instance's events; Recent the
-// newest of those a principal sees; Stream follows them as they are
-// processed, in order of receipt, each once, by polling the store (so that
-// it works from any replica) and resuming after the last event a reader
-// has (GET /v1/events/stream, served as server-sent events by
-// internal/eventstream). EndStreams ends the streams at shutdown.
 package events
 
 import (

@@ -131,6 +131,17 @@ func subscribe(t *testing.T, h *hubtest.Hub, s *subscriber, format string, event
 	return c.Webhook
 }
 
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // emit sends n events from the sandbox, each a new channel, and returns
 // their Slack event IDs in order.
 func emit(t *testing.T, h *hubtest.Hub, n int) []string {
@@ -174,7 +185,7 @@ func TestBothFormatsVerifyWithOthersVerifiers(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(patch); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("rename: %v %v", resp, err)
 	}
-	hubtest.Eventually(t, "six events at the slack subscriber and five at the standard one", func() bool {
+	eventually(t, "six events at the slack subscriber and five at the standard one", func() bool {
 		return len(firsts(slackSub.seen())) >= 6 && len(firsts(stdSub.seen())) >= 5
 	})
 	for _, s := range []*subscriber{slackSub, stdSub} {
@@ -195,7 +206,22 @@ func TestBothFormatsVerifyWithOthersVerifiers(t *testing.T) {
 // that failed, and reach it in order of receipt once it is back.
 func TestASubscriberDownGetsEverythingOnceBackInOrder(t *testing.T) {
 	t.Parallel()
-	hubtest.Backends(t, testASubscriberDown)
+	backends(t, testASubscriberDown)
+}
+
+// backends runs test on SQLite, and on PostgreSQL where
+// CONNHUB_TEST_POSTGRES names one (hubtest skips it otherwise).
+func backends(t *testing.T, test func(t *testing.T, postgres bool)) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, pg)
+		})
+	}
 }
 
 func testASubscriberDown(t *testing.T, postgres bool) {
@@ -204,7 +230,7 @@ func testASubscriberDown(t *testing.T, postgres bool) {
 	w := subscribe(t, h, sub, store.WebhookSlack, "channel_created")
 	sub.down.Store(true)
 	want := emit(t, h, 20)
-	hubtest.Eventually(t, "a failed attempt recorded", func() bool {
+	eventually(t, "a failed attempt recorded", func() bool {
 		ds, _, err := h.Store.ListWebhookDeliveries(ctx, h.Admin.Org.ID, w.ID, store.Page{Limit: 100})
 		if err != nil {
 			return false
@@ -220,7 +246,7 @@ func testASubscriberDown(t *testing.T, postgres bool) {
 		t.Fatalf("a subscriber answering 503 was counted as having %d", n)
 	}
 	sub.down.Store(false)
-	hubtest.Eventually(t, "all 20 events at the subscriber", func() bool { return len(firsts(sub.seen())) == 20 })
+	eventually(t, "all 20 events at the subscriber", func() bool { return len(firsts(sub.seen())) == 20 })
 	if got := firsts(sub.seen()); !slices.Equal(got, want) {
 		t.Errorf("after the outage the subscriber got %v, want in order %v", got, want)
 	}
@@ -228,7 +254,7 @@ func testASubscriberDown(t *testing.T, postgres bool) {
 		t.Logf("%d deliveries for 20 events (at least once: a repeat is allowed, and the same event_id)", len(got))
 	}
 	// The sender writes its outcomes after the subscriber has them.
-	hubtest.Eventually(t, "the subscription no longer failing", func() bool {
+	eventually(t, "the subscription no longer failing", func() bool {
 		ww, err := h.Hub.Webhooks.Get(ctx, h.Admin, w.ID)
 		return err == nil && ww.Status == store.WebhookActive && ww.FailingSince.IsZero()
 	})
@@ -239,7 +265,7 @@ func testASubscriberDown(t *testing.T, postgres bool) {
 // missed; a replay delivers the events again, with their IDs.
 func TestASubscriptionFailingTooLongIsPausedAndResumed(t *testing.T) {
 	t.Parallel()
-	hubtest.Backends(t, testPausedAndResumed)
+	backends(t, testPausedAndResumed)
 }
 
 func testPausedAndResumed(t *testing.T, postgres bool) {
@@ -249,7 +275,7 @@ func testPausedAndResumed(t *testing.T, postgres bool) {
 	sub.down.Store(true)
 	start := time.Now()
 	want := emit(t, h, 3)
-	hubtest.Eventually(t, "the subscription paused", func() bool {
+	eventually(t, "the subscription paused", func() bool {
 		ww, err := h.Hub.Webhooks.Get(ctx, h.Admin, w.ID)
 		return err == nil && ww.Status == store.WebhookPaused
 	})
@@ -262,7 +288,7 @@ func testPausedAndResumed(t *testing.T, postgres bool) {
 	if _, err := h.Hub.Webhooks.Update(ctx, h.Admin, w.ID, webhooks.Input{Status: &active}); err != nil {
 		t.Fatal(err)
 	}
-	hubtest.Eventually(t, "the missed events after the resume", func() bool { return len(firsts(sub.seen())) == 3 })
+	eventually(t, "the missed events after the resume", func() bool { return len(firsts(sub.seen())) == 3 })
 	if got := firsts(sub.seen()); !slices.Equal(got, want) {
 		t.Errorf("after the resume: %v, want %v", got, want)
 	}
@@ -271,7 +297,7 @@ func testPausedAndResumed(t *testing.T, postgres bool) {
 	if err != nil || n != 3 {
 		t.Fatalf("replay: %d pending (%v), want 3", n, err)
 	}
-	hubtest.Eventually(t, "the replayed events", func() bool { return len(sub.seen()) >= before+3 })
+	eventually(t, "the replayed events", func() bool { return len(sub.seen()) >= before+3 })
 	if got := sub.seen()[before:]; !slices.Equal(got[:3], want) {
 		t.Errorf("the replay delivered %v, want %v again", got, want)
 	}
@@ -291,7 +317,7 @@ func TestASenderThatDiedIsReplaced(t *testing.T) {
 	sub := slackSubscriber(t)
 	w := subscribe(t, h, sub, store.WebhookSlack, "channel_created")
 	first := emit(t, h, 1)
-	hubtest.Eventually(t, "the first delivery", func() bool { return len(sub.seen()) == 1 })
+	eventually(t, "the first delivery", func() bool { return len(sub.seen()) == 1 })
 	// A sender takes the lease and dies; its delivery is made due again,
 	// and no job is queued for it.
 	if ok, err := h.Store.LeaseWebhookSender(ctx, h.Admin.Org.ID, w.ID, "a replica that died", time.Now().Add(300*time.Millisecond)); err != nil || !ok {
@@ -306,7 +332,7 @@ func TestASenderThatDiedIsReplaced(t *testing.T) {
 	if err := h.Store.PutWebhookDelivery(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	hubtest.Eventually(t, "the delivery sent again by another sender", func() bool { return len(sub.seen()) == 2 })
+	eventually(t, "the delivery sent again by another sender", func() bool { return len(sub.seen()) == 2 })
 	if got := sub.seen(); got[1] != first[0] {
 		t.Errorf("sent again: %v, want %s", got, first[0])
 	}
