@@ -70,6 +70,11 @@ const (
 	ManageOrgTokens   Action = "tokens.org"  // list and revoke anyone's in the organization
 	ManageOrgs        Action = "orgs.manage" // hub operators only
 	ReadOrganizations Action = "orgs.read"
+
+	// ReadUnroutedEvents: the Slack events routed to no instance (unrouted,
+	// or failed before they were routed). An event routed to instances is
+	// seen by who may read their records (ReadRecords).
+	ReadUnroutedEvents Action = "events.unrouted"
 )
 
 // Scopes a scoped API token can be given. A token with scopes may do an
@@ -148,6 +153,10 @@ var Policy = map[Action]Rule{
 
 	ManageOrgs:        {Operator: true, Scope: ScopeUsersWrite},
 	ReadOrganizations: {Operator: true, Scope: ScopeUsersWrite},
+
+	// An event that reached no instance is the organization's at large:
+	// no instance's readers are its readers, so its admins are.
+	ReadUnroutedEvents: {Admin: true, Scope: ScopeRecordsRead},
 }
 
 // KindOf is what sort of principal p is. A person who names an instance

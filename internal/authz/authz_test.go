@@ -38,7 +38,7 @@ func TestInstancePrincipalsReachNothingElse(t *testing.T) {
 	never := []authz.Action{authz.ListInstances, authz.CreateInstance, authz.UpdateInstance, authz.ReauthInstance, authz.DeleteInstance,
 		authz.RevealInstanceToken, authz.RotateInstanceToken, authz.RevealIntegrationKey, authz.ReadApps, authz.WriteApps,
 		authz.ReadCredentials, authz.RevealCredential, authz.WriteCredentials, authz.ReadUsers, authz.WriteUsers, authz.ManageOwnTokens,
-		authz.ManageOrgTokens, authz.ManageOrgs, authz.ReadOrganizations, authz.ReadAudit, authz.ScheduleSyncs}
+		authz.ManageOrgTokens, authz.ManageOrgs, authz.ReadOrganizations, authz.ReadAudit, authz.ScheduleSyncs, authz.ReadUnroutedEvents}
 	for _, p := range []tenant.Principal{instance, service, element} {
 		for _, a := range never {
 			if got := status(authz.Allow(p, a, "ins_1")); got != http.StatusForbidden {
@@ -59,7 +59,7 @@ func TestInstancePrincipalsReachNothingElse(t *testing.T) {
 // Members use instances but never reveal secrets nor change apps, credentials or people.
 func TestMembersRevealNothing(t *testing.T) {
 	for _, a := range []authz.Action{authz.RevealInstanceToken, authz.RevealIntegrationKey, authz.RevealCredential, authz.WriteApps,
-		authz.WriteCredentials, authz.WriteUsers, authz.ReadAudit, authz.CreateInstance, authz.DeleteInstance, authz.ManageOrgs} {
+		authz.WriteCredentials, authz.WriteUsers, authz.ReadAudit, authz.CreateInstance, authz.DeleteInstance, authz.ManageOrgs, authz.ReadUnroutedEvents} {
 		if got := status(authz.Allow(member, a, "ins_1")); got != http.StatusForbidden {
 			t.Errorf("%s as a member: %d; want 403", a, got)
 		}

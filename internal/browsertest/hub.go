@@ -45,6 +45,17 @@ func (h *Hub) Logs() string { return h.logs.String() }
 // into out (when not nil); any status but want fails the test.
 func (h *Hub) Do(t *testing.T, method, path, bearer string, body, out any, want int) {
 	t.Helper()
+	call(t, method, h.URL+path, bearer, body, out, want)
+}
+
+// DoSandbox calls the sandbox's controls (/_sandbox/…) as Do calls the hub.
+func (h *Hub) DoSandbox(t *testing.T, method, path string, body, out any, want int) {
+	t.Helper()
+	call(t, method, h.SlackURL+path, "", body, out, want)
+}
+
+func call(t *testing.T, method, target, bearer string, body, out any, want int) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -53,26 +64,28 @@ func (h *Hub) Do(t *testing.T, method, path, bearer string, body, out any, want 
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
+	req, err := http.NewRequest(method, target, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		t.Fatalf("%s %s: got %d, want %d: %s", method, path, resp.StatusCode, want, b)
+		t.Fatalf("%s %s: got %d, want %d: %s", method, target, resp.StatusCode, want, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+			t.Fatalf("%s %s: %v in %s", method, target, err, b)
 		}
 	}
 }

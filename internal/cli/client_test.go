@@ -33,10 +33,12 @@ type testHub struct {
 	token   string // the admin's API token, as the first start printed it
 	dataDir string
 	logs    *servetest.Buffer // the hub's stderr
+	served  *servetest.Hub
 }
 
 // startHub runs a sandbox and a hub for one test; both stop when it ends.
-func startHub(t *testing.T, cfg slacksim.Config) *testHub {
+// serveArgs are more arguments of `connhub serve`.
+func startHub(t *testing.T, cfg slacksim.Config, serveArgs ...string) *testHub {
 	t.Helper()
 	if cfg.Users == 0 {
 		cfg.Users = 30
@@ -49,12 +51,12 @@ func startHub(t *testing.T, cfg slacksim.Config) *testHub {
 	ts := httptest.NewServer(sb.Handler())
 	t.Cleanup(ts.Close)
 	h := &testHub{sandbox: sb, sbURL: ts.URL, info: sb.Info(ts.URL), dataDir: t.TempDir()}
-	served := servetest.Start(t, []string{"--data-dir", h.dataDir, "--slack-url", ts.URL}, map[string]string{
+	served := servetest.Start(t, append([]string{"--data-dir", h.dataDir, "--slack-url", ts.URL}, serveArgs...), map[string]string{
 		"CONNHUB_SLACK_CLIENT_ID":      h.info.ClientID,
 		"CONNHUB_SLACK_CLIENT_SECRET":  h.info.ClientSecret,
 		"CONNHUB_SLACK_SIGNING_SECRET": h.info.SigningSecret,
 	})
-	h.url, h.token, h.logs = served.URL, served.APIToken, served.Logs
+	h.url, h.token, h.logs, h.served = served.URL, served.APIToken, served.Logs, served
 	if h.token == "" {
 		t.Fatal("connhub serve's first start printed no API token")
 	}
@@ -114,12 +116,13 @@ type background struct {
 	stdout, stderr *syncBuffer
 	done           chan int
 	args           []string
+	interrupt      context.CancelFunc // as Ctrl-C does
 }
 
 func start(t *testing.T, env map[string]string, args ...string) *background {
 	t.Helper()
-	b := &background{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), args: args}
 	ctx, cancel := context.WithCancel(context.Background())
+	b := &background{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), args: args, interrupt: cancel}
 	go func() {
 		b.done <- cli.ExecuteEnv(ctx, args, b.stdout, b.stderr, func(k string) string { return env[k] })
 	}()

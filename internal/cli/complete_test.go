@@ -18,6 +18,7 @@ func TestCompletion(t *testing.T) {
 	a, b := h.createFromToken(t, "Alpha"), h.createFromToken(t, "Beta")
 	h.cliOK(t, "sync", "run", a, "--streams", "users", "--poll-interval", "20ms")
 	syncID := strings.TrimSpace(h.cliOK(t, "sync", "list", a, "--jq", ".[0].id"))
+	webhookID := strings.TrimSpace(h.cliOK(t, "webhooks", "create", "--url", "https://hooks.example.com/complete", "--events", "*", "--jq", ".id"))
 
 	for shell, want := range map[string]string{"bash": "__start_connhub", "zsh": "#compdef connhub", "fish": "complete -c connhub"} {
 		if out := h.cliOK(t, "completion", shell); !strings.Contains(out, want) {
@@ -53,6 +54,13 @@ func TestCompletion(t *testing.T) {
 		{[]string{"instances", "create", "--edition", ""}, sorted("free", "pro", "business_plus", "enterprise_grid", "compliance")},
 		{[]string{"instances", "list", "-o", ""}, sorted("table", "json", "jsonl", "csv", "yaml")},
 		{[]string{"instances", "get", a, ""}, nil}, // one ID is all it takes
+		{[]string{"events", "list", ""}, sorted(a, b)},
+		{[]string{"events", "tail", "--instance", ""}, sorted(a, b)},
+		{[]string{"events", "replay", ""}, []string{webhookID}},
+		{[]string{"webhooks", "deliveries", ""}, []string{webhookID}},
+		{[]string{"webhooks", "retry", webhookID, ""}, nil}, // no delivery yet
+		{[]string{"webhooks", "create", "--format", ""}, sorted("slack", "standard")},
+		{[]string{"events", "tail", "-o", ""}, sorted("table", "jsonl")},
 	} {
 		got, dir := complete(h.env(nil), tc.args...)
 		if !slices.Equal(got, tc.want) || dir != noFiles {

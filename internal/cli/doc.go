@@ -12,8 +12,9 @@
 // as `sandbox --state-file` keeps a standalone one; and the keys commands
 // (keys.go) refuse a step of key rotation that a live replica could not
 // follow. The client's commands
-// (instances, apps, credentials, token, streams, sync, records, export, orgs,
-// users, tokens, audit) call a running hub over its REST API through
+// (instances, apps, credentials, token, streams, sync, records, export,
+// events, webhooks, orgs, users, tokens, audit) call a running hub over its
+// REST API through
 // pkg/connhub, as any program would, and share with the server only where its
 // files are (config's data directory, tenant's file name). Flags come first,
 // then the environment, then the context `connhub login` saved (login.go):
@@ -28,12 +29,17 @@
 // Output goes through one layer (output.go): -o table for people, or the
 // API's objects as json or yaml, lists also as jsonl or csv (through
 // internal/safecsv); --jq filters the JSON with gojq. Shell completion
-// (complete.go) asks the hub for instance IDs, streams and syncs.
+// (complete.go) asks the hub for instance IDs, streams, syncs, webhooks and
+// their deliveries.
 //
 // `sync run` and `sync status --watch` follow a sync: on a terminal with a
 // bar a stream (mpb), elsewhere with plain lines a script or CI's log can
 // keep (syncview.go). `export` streams to stdout or --file, which it renames
-// into place only once the hub declared the export complete.
+// into place only once the hub declared the export complete. `events tail`
+// follows the hub's event stream (server-sent events), a line an event,
+// connecting again after a lost connection from the last event it printed
+// (pkg/connhub's FollowEvents), until Ctrl-C, which exits 0 (events.go).
+// `webhooks create` prints the subscription's signing secret once.
 //
 // Errors are printed as one line, "connhub: <what went wrong>", and the process
 // exits non-zero: 2 for a command line that cannot be understood, 1 for

@@ -12,6 +12,7 @@ import (
 
 	"github.com/connhub/connhub/internal/config"
 	"github.com/connhub/connhub/internal/connector"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/httpserver"
 	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/instance"
@@ -110,7 +111,7 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	defer db.Store.Close()
 	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), SharedPacer: cfg.PacerShared(), Apps: apps,
 		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log,
-		WebhookAllowPrivate: cfg.WebhookAllowPrivate == "true"})
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate == "true", Events: func(o *events.Options) { o.StreamPoll = cfg.StreamPoll() }})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,10 @@ type Config struct {
 	// WebhookAllowPrivate, "true", lets webhook subscribers' URLs name
 	// private and loopback addresses (a subscriber beside the hub, tests).
 	WebhookAllowPrivate string
+	// EventsStreamPoll is how often each event stream (GET
+	// /v1/events/stream, the console's Events page) looks in the store for
+	// new events, as a duration ("500ms").
+	EventsStreamPoll string
 
 	// from records, for each setting, the layer its value came from, so that
 	// errors name it the way the user wrote it. Load fills it; a Config built
@@ -110,6 +114,7 @@ const (
 	DefaultIdleTimeout       = "2m"
 	DefaultMaxHeaderBytes    = "64KiB"
 	DefaultMaxBodiesInFlight = "64MiB"
+	DefaultEventsStreamPoll  = "500ms"
 )
 
 // settingID indexes settings and Config.from.
@@ -140,6 +145,7 @@ const (
 	setTLSCert
 	setTLSKey
 	setWebhookAllowPrivate
+	setEventsStreamPoll
 	numSettings
 )
 
@@ -199,6 +205,8 @@ var settings = [numSettings]setting{
 		help: "PEM private key file of --tls-cert", def: "none"},
 	setWebhookAllowPrivate: {key: "webhook_allow_private", env: "CONNHUB_WEBHOOK_ALLOW_PRIVATE", flag: "webhook-allow-private", serve: true,
 		help: "let webhook subscribers be private or loopback addresses: true or false", def: "false"},
+	setEventsStreamPoll: {key: "events_stream_poll", env: "CONNHUB_EVENTS_STREAM_POLL", flag: "events-stream-poll", serve: true,
+		help: "how often each event stream looks in the store for new events (50ms to 10s)", def: DefaultEventsStreamPoll},
 }
 
 // get returns the value of setting id.
@@ -252,6 +260,8 @@ func (c *Config) get(id settingID) string {
 		return c.TLSKey
 	case setWebhookAllowPrivate:
 		return c.WebhookAllowPrivate
+	case setEventsStreamPoll:
+		return c.EventsStreamPoll
 	}
 	panic(fmt.Sprintf("config: no setting %d", id))
 }
@@ -307,6 +317,8 @@ func (c *Config) set(id settingID, v string) {
 		c.TLSKey = v
 	case setWebhookAllowPrivate:
 		c.WebhookAllowPrivate = v
+	case setEventsStreamPoll:
+		c.EventsStreamPoll = v
 	default:
 		panic(fmt.Sprintf("config: no setting %d", id))
 	}
@@ -404,6 +416,7 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 		setReadHeaderTimeout: DefaultReadHeaderTimeout, setReadTimeout: DefaultReadTimeout,
 		setWriteTimeout: DefaultWriteTimeout, setIdleTimeout: DefaultIdleTimeout,
 		setMaxHeaderBytes: DefaultMaxHeaderBytes, setMaxBodiesInFlight: DefaultMaxBodiesInFlight,
+		setEventsStreamPoll: DefaultEventsStreamPoll,
 	} {
 		if c.get(id) == "" {
 			c.set(id, def)
@@ -516,6 +529,11 @@ func (c Config) Validate() error {
 	if c.WebhookAllowPrivate != "" && c.WebhookAllowPrivate != "true" && c.WebhookAllowPrivate != "false" {
 		bad(setWebhookAllowPrivate, "want true or false")
 	}
+	if c.EventsStreamPoll != "" {
+		if d, err := time.ParseDuration(c.EventsStreamPoll); err != nil || d < minStreamPoll || d > maxStreamPoll {
+			bad(setEventsStreamPoll, "want a duration from 50ms to 10s, e.g. 500ms")
+		}
+	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
 		bad(setLogLevel, "want debug, info, warn or error")
 	}
@@ -618,6 +636,23 @@ func (c Config) Backend() (kind, dsn string, err error) {
 func (c Config) PacerShared() bool {
 	kind, _, _ := c.Backend()
 	return c.Pacer == "shared" || ((c.Pacer == "auto" || c.Pacer == "") && kind == "postgres")
+}
+
+// Bounds of EventsStreamPoll: more often would be a query a stream every
+// few milliseconds; less often, not live.
+const (
+	minStreamPoll = 50 * time.Millisecond
+	maxStreamPoll = 10 * time.Second
+)
+
+// StreamPoll is EventsStreamPoll as a duration (the default when unset or
+// bad; Validate reports a bad one).
+func (c Config) StreamPoll() time.Duration {
+	if d, err := time.ParseDuration(c.EventsStreamPoll); err == nil && d >= minStreamPoll && d <= maxStreamPoll {
+		return d
+	}
+	d, _ := time.ParseDuration(DefaultEventsStreamPoll)
+	return d
 }
 
 // RateWindow is SlackRateWindow as a duration (a minute when unset or bad;

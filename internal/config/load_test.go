@@ -167,6 +167,7 @@ var settingCases = []settingCase{
 	{"idle_timeout", "CONNHUB_IDLE_TIMEOUT", "idle-timeout", func(c config.Config) string { return c.IdleTimeout }, "7s", "8s", "9s"},
 	{"max_header_bytes", "CONNHUB_MAX_HEADER_BYTES", "max-header-bytes", func(c config.Config) string { return c.MaxHeaderBytes }, "8KiB", "16KiB", "32KiB"},
 	{"max_bodies_in_flight", "CONNHUB_MAX_BODIES_IN_FLIGHT", "max-bodies-in-flight", func(c config.Config) string { return c.MaxBodiesInFlight }, "16MiB", "32MiB", "1GiB"},
+	{"events_stream_poll", "CONNHUB_EVENTS_STREAM_POLL", "events-stream-poll", func(c config.Config) string { return c.EventsStreamPoll }, "1s", "2s", "250ms"},
 }
 
 // yamlFor writes one setting as YAML, nesting a dotted key.
@@ -238,7 +239,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
+		{serve, []string{"addr", "events-stream-poll", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

@@ -17,6 +17,7 @@ import (
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
@@ -36,6 +37,9 @@ type Options struct {
 	Auth      *tenant.Authenticator
 	// Syncs reports syncs and their records; nil: no sync pages.
 	Syncs *sync.Service
+	// Events lists and streams the Slack events connhub received; nil: no
+	// events page.
+	Events *events.Service
 	// BaseURL is the hub's public URL (http://host:port, no trailing
 	// slash), shown in the credentials view for integration tools.
 	BaseURL string
@@ -108,6 +112,10 @@ func (c *Console) routes() {
 		c.mux.Handle("GET /instances/{id}/syncs", c.authed(c.syncsPage))
 		c.mux.Handle("POST /instances/{id}/syncs", c.authed(c.startSync))
 		c.mux.Handle("GET /instances/{id}/records", c.authed(c.recordsPage))
+	}
+	if c.o.Events != nil {
+		c.mux.Handle("GET /events", c.authed(c.eventsPage))
+		c.mux.Handle("GET /events/stream", c.authed(c.eventStream))
 	}
 	c.mux.Handle("GET /settings", c.authed(c.settingsPage))
 	c.mux.Handle("POST /settings/tokens", c.authed(c.createToken))
@@ -274,8 +282,10 @@ type page struct {
 	// Refresh reloads the page after so many seconds (a sync in progress);
 	// zero: never.
 	Refresh int
-	// Syncs says the sync pages exist.
-	Syncs bool
+	// Syncs says the sync pages exist, Events the events page.
+	Syncs, Events bool
+	// Script is a script of static/ the page loads besides console.js.
+	Script string
 	// CanAudit says the audit log's page is the user's to see.
 	CanAudit bool
 	Data     any
@@ -315,7 +325,7 @@ func (c *Console) view(req *request, nav, title string, data any) *page {
 		c.o.Log.Error("console: take the flash message", "request_id", tenant.RequestID(req.ctx), "err", err)
 	}
 	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: f, Syncs: c.o.Syncs != nil,
-		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
+		Events: c.o.Events != nil, CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
 // problem returns what a person may be told of a service error: a Problem's

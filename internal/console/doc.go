@@ -1,8 +1,15 @@
 // Package console is connhub's web console: server-rendered pages (Go
-// html/template, embedded with the stylesheet and one small script), served
+// html/template, embedded with the stylesheet and two small scripts), served
 // by `connhub serve` at every path the API does not own. It calls the
 // services (internal/instance) directly with the signed-in principal, never
 // the HTTP API.
+//
+// The Events page lists the newest Slack events the person may see
+// (internal/events decides which: those of the instances they may read,
+// and for admins those that reached none), filtered by instance and type,
+// and static/events.js adds newer ones as they come, from the same
+// server-sent events the API streams, without a reload; under the CSP, no
+// script is inline.
 //
 // Sign-in takes an API token (chub_…), or the User and Organization
 // secrets, checks them with tenant.Authenticator and opens a server-side
@@ -41,12 +48,14 @@
 //	GET  /instances/{id}/credentials · POST …     base URL; the Authorization header on request
 //	GET  /instances/{id}/syncs · POST …           sync status (runs, per-stream progress); Sync now
 //	GET  /instances/{id}/records?stream=&where=   the records browser
+//	GET  /events?instance=&type=                  the Slack events the person may see, newest first, live (static/events.js)
+//	GET  /events/stream?instance_id=&type=&after= the page's live events: the API's event stream (internal/eventstream), by session
 //	GET  /settings                                API tokens (one's own; an admin's: the organization's) and, for admins, people
 //	POST /settings/tokens · POST /settings/tokens/{id}/revoke     make a token (shown once), revoke one
 //	POST /settings/users · POST /settings/users/{id}              add a person (first token shown once); change a role, remove
 //	GET  /audit?action=&actor=&target=&after=     the audit log (admins), newest first
 //	POST /audit/verify                            check the log's hash chain
-//	GET  /static/console.css, /static/console.js
+//	GET  /static/console.css, /static/console.js, /static/events.js
 //
 // Install flow: Authenticate → Create Instance (a pending instance) → Slack's
 // consent page → the API's callback (/v1/oauth/slack/callback), whose page
@@ -56,8 +65,8 @@
 // Every control has a visible label and a stable id, for people using
 // assistive technology and for the browser tests alike; the ids of an
 // instance's controls end with its ID: ping-ID, view-token-ID, api-docs-ID,
-// credentials-ID, syncs-ID, records-ID, edit-ID, delete-ID and, while it is
-// not active, reauthenticate-ID. The rest: token, signin, user-secret,
+// credentials-ID, syncs-ID, records-ID, events-ID, edit-ID, delete-ID and,
+// while it is not active, reauthenticate-ID. The rest: token, signin, user-secret,
 // organization-secret, signin-secrets, signout, nav-connectors,
 // nav-instances, nav-docs, connector-search, authenticate-slack,
 // instance-name, instance-edition, instance-tags, create-instance,
@@ -69,6 +78,8 @@
 // records-stream, records-where, records-submit, nav-settings, nav-audit,
 // token-name, create-token, new-secret, revoke-token-ID, user-email,
 // create-user, role-ID, save-role-ID, remove-user-ID, audit-action,
-// audit-filter, verify-audit, audit-verified, audit-events; messages are
-// flash and error.
+// audit-filter, verify-audit, audit-verified, audit-events, nav-events,
+// events-instance, events-type, events-filter, events-live (its
+// data-state: live, connecting or stopped), events, events-body, event-ID
+// (a row, by the event's evt_ ID), no-events; messages are flash and error.
 package console

@@ -22,6 +22,18 @@
 // malformed_event, body_too_large), counted, and logged without its body.
 // The deprecated verification token is dropped from the kept body.
 //
+// # Reading and following (read.go, stream.go)
+//
+// A principal sees an event routed to instances if it may read their
+// records (authz.ReadRecords: an instance's credentials, their own
+// instance's only), and one routed to none only as an organization's admin
+// (authz.ReadUnroutedEvents). List lists an instance's events; Recent the
+// newest of those a principal sees; Stream follows them as they are
+// processed, in order of receipt, each once, by polling the store (so that
+// it works from any replica) and resuming after the last event a reader
+// has (GET /v1/events/stream, served as server-sent events by
+// internal/eventstream). EndStreams ends the streams at shutdown.
+//
 // # Processing (process.go)
 //
 // On the hub's queue (River), after the answer: the event is routed by its
@@ -61,6 +73,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
 	Now        func() time.Time
+	// StreamPoll is how often a stream looks for new events,
+	// StreamSettle how long after its receipt an event may be streamed,
+	// StreamKeepalive how long a stream may stay silent (stream.go); zero:
+	// the defaults.
+	StreamPoll, StreamSettle, StreamKeepalive time.Duration
 }
 
 // Service receives and processes Slack's events.
@@ -74,6 +91,7 @@ type Service struct {
 	jobs      *queue.Queue
 	pending   chan eventRef // kept events to queue for processing (batch.go)
 	metrics   metrics
+	streams   streamOptions
 }
 
 // New makes a Service. Without a queue (UseQueue) it keeps events and
@@ -89,7 +107,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	s := &Service{store: o.Store, instances: o.Instances, records: o.Records, webhooks: o.Webhooks, log: o.Log, now: o.Now, metrics: newMetrics(),
-		pending: make(chan eventRef, pendingMax)}
+		pending: make(chan eventRef, pendingMax), streams: newStreamOptions(o)}
 	if o.Registerer != nil {
 		if err := s.metrics.register(o.Registerer); err != nil {
 			return nil, err

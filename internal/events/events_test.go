@@ -35,17 +35,10 @@ func served(t *testing.T) *hubtest.Hub {
 	return h
 }
 
-// eventually waits for cond, looking every few milliseconds, for at most
-// a minute (the machine may be loaded: a deadline, not a timing).
+// eventually waits for cond as hubtest.Eventually does.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited a minute for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	hubtest.Eventually(t, what, cond)
 }
 
 // syncUsers syncs the users stream to its end through the hub's queue.
@@ -134,7 +127,7 @@ func TestARenameInSlackReachesTheUsersRecordsWithoutASync(t *testing.T) {
 	if err != nil || app.SlackAppID == "" {
 		t.Errorf("the app does not know its Slack app ID after an install and an event: %q (%v)", app.SlackAppID, err)
 	}
-	listed, _, err := h.Hub.Events.List(ctx, h.Admin, h.Instance.ID, store.SlackEventFilter{Type: "user_change"}, store.Page{})
+	listed, _, err := h.Hub.Events.List(ctx, h.Admin, h.Instance.ID, store.SlackEventFilter{Types: []string{"user_change"}}, store.Page{})
 	if err != nil || len(listed) != 1 || listed[0].ID != e.ID {
 		t.Errorf("the instance's user_change events: %d (%v), want the one", len(listed), err)
 	}

@@ -14,9 +14,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/connhub/connhub/internal/apierror"
-	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/store"
-	"github.com/connhub/connhub/internal/tenant"
 )
 
 // MaxBody caps a delivery's body. Slack's events are a few KiB; a message
@@ -165,17 +163,4 @@ func (s *Service) reject(code string, status int, message string) error {
 	s.metrics.rejected.WithLabelValues(code).Inc()
 	s.log.Warn("events: a delivery refused", "code", code)
 	return apierror.New(status, code, message)
-}
-
-// List lists the events routed to instance id, in order of receipt, for a
-// principal that may read its records.
-func (s *Service) List(ctx context.Context, p tenant.Principal, id string, f store.SlackEventFilter, page store.Page) ([]store.SlackEvent, string, error) {
-	if err := authz.Allow(p, authz.ReadRecords, id); err != nil {
-		return nil, "", err
-	}
-	if _, err := s.store.GetInstance(ctx, p.Org.ID, id); err != nil {
-		return nil, "", apierror.New(http.StatusNotFound, "not_found", "no such instance in your organization")
-	}
-	f.InstanceID = id
-	return s.store.ListSlackEvents(ctx, p.Org.ID, f, page)
 }

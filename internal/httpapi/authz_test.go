@@ -111,6 +111,13 @@ type matrixFixture struct {
 	// slackSigned: the body is signed as Slack signs an event delivery,
 	// with the sandbox app's signing secret (the route's credential).
 	slackSigned bool
+	// query is the call's query string; onInstance says it names instance
+	// 1, which an instance principal bound to another may not know of.
+	query      func(m *matrix) string
+	onInstance bool
+	// stream: the answer streams until the caller goes; an allowed call is
+	// read up to its headers.
+	stream bool
 }
 
 var matrixFixtures = map[string]matrixFixture{
@@ -177,6 +184,7 @@ var matrixFixtures = map[string]matrixFixture{
 	}},
 	"list-webhooks":           {},
 	"list-instance-events":    {},
+	"stream-events":           {stream: true, names: true, onInstance: true, query: func(m *matrix) string { return "instance_id=" + m.inst1.ID }},
 	"get-webhook":             {},
 	"update-webhook":          {fresh: true, body: func(*matrix, string) any { return map[string]any{"events": []string{"*"}} }},
 	"delete-webhook":          {fresh: true},
@@ -429,7 +437,7 @@ func expect(op matrixOp, fx matrixFixture, who matrixPrincipal) int {
 	}
 	rule := authz.Policy[authz.Action(op.action)]
 	// Instance 1's webhooks are its instance's too.
-	onInstance := strings.Contains(op.path, "{id}") && (strings.HasPrefix(op.path, "/v1/instances/") || strings.HasPrefix(op.path, "/v1/webhooks/"))
+	onInstance := strings.Contains(op.path, "{id}") && (strings.HasPrefix(op.path, "/v1/instances/") || strings.HasPrefix(op.path, "/v1/webhooks/")) || fx.onInstance
 	onResource := strings.Contains(op.path, "{id}") || fx.names
 	switch who.kind {
 	case authz.Instance:
@@ -466,6 +474,9 @@ func (m *matrix) check(t *testing.T, op matrixOp, fx matrixFixture, who matrixPr
 		b, _ := json.Marshal(fx.body(m, target))
 		body = bytes.NewReader(b)
 	}
+	if fx.query != nil {
+		path += "?" + fx.query(m)
+	}
 	req, _ := http.NewRequest(op.method, m.url+path, body)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -483,7 +494,14 @@ func (m *matrix) check(t *testing.T, op matrixOp, fx matrixFixture, who matrixPr
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := io.ReadAll(resp.Body)
+	var raw []byte
+	if fx.stream && resp.StatusCode == http.StatusOK {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+			t.Errorf("%s %s as %s: a stream answered with %q", op.method, op.path, who.name, ct)
+		}
+	} else {
+		raw, _ = io.ReadAll(resp.Body)
+	}
 	resp.Body.Close()
 	if fx.slackSigned && resp.StatusCode != http.StatusOK {
 		t.Errorf("%s %s as %s: a delivery signed as Slack signs got %d %.200s, want 200", op.method, op.path, who.name, resp.StatusCode, raw)

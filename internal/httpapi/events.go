@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/events"
+	"github.com/connhub/connhub/internal/eventstream"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -56,25 +56,10 @@ func (a *API) eventsRoutes() {
 		})
 }
 
-// SlackEvent is an event of Slack's Events API as connhub received it.
-type SlackEvent struct {
-	ID           string          `json:"id" doc:"connhub's ID (evt_…): ordered by receipt; the webhook-id of its deliveries"`
-	EventID      string          `json:"event_id" doc:"Slack's (Ev…)"`
-	Type         string          `json:"type"`
-	TeamID       string          `json:"team_id,omitempty"`
-	EnterpriseID string          `json:"enterprise_id,omitempty"`
-	EventTime    time.Time       `json:"event_time"`
-	ReceivedAt   time.Time       `json:"received_at"`
-	Deliveries   int             `json:"deliveries" doc:"How many times Slack delivered it (its retries)"`
-	Status       string          `json:"status" enum:"received,processed,unrouted,failed"`
-	Error        string          `json:"error,omitempty"`
-	Envelope     json.RawMessage `json:"envelope" doc:"Slack's envelope as it came, less its verification token"`
-}
-
 type slackEventsListOutput struct {
 	Body struct {
-		Events     []SlackEvent `json:"events"`
-		NextCursor string       `json:"next_cursor,omitempty"`
+		Events     []eventstream.SlackEvent `json:"events"`
+		NextCursor string                   `json:"next_cursor,omitempty"`
 	}
 }
 
@@ -91,16 +76,18 @@ func (a *API) instanceEventsRoute() {
 			Type  string    `query:"type" maxLength:"100" doc:"Only events of this type (user_change, message, …)"`
 			Since time.Time `query:"since" doc:"Only events received at or after this time (RFC 3339)"`
 		}) (*slackEventsListOutput, error) {
-			evs, next, err := a.o.Events.List(ctx, principal(ctx), in.ID, store.SlackEventFilter{Type: in.Type, Since: in.Since}, in.page())
+			f := store.SlackEventFilter{Since: in.Since}
+			if in.Type != "" {
+				f.Types = []string{in.Type}
+			}
+			evs, next, err := a.o.Events.List(ctx, principal(ctx), in.ID, f, in.page())
 			if err != nil {
 				return nil, a.fail(ctx, err)
 			}
 			out := &slackEventsListOutput{}
-			out.Body.Events, out.Body.NextCursor = []SlackEvent{}, next
-			for _, e := range evs {
-				out.Body.Events = append(out.Body.Events, SlackEvent{ID: e.ID, EventID: e.EventID, Type: e.Type, TeamID: e.TeamID,
-					EnterpriseID: e.EnterpriseID, EventTime: e.EventTime, ReceivedAt: e.ReceivedAt, Deliveries: e.Deliveries, Status: e.Status,
-					Error: e.Error, Envelope: e.Body})
+			out.Body.Events, out.Body.NextCursor = make([]eventstream.SlackEvent, len(evs)), next
+			for i, e := range evs {
+				out.Body.Events[i] = eventstream.View(e)
 			}
 			return out, nil
 		})

@@ -30,6 +30,7 @@ func (a *API) routes() {
 	a.eventsRoutes()
 	a.webhookRoutes()
 	a.instanceEventsRoute()
+	a.eventStreamRoute()
 	a.auditRoutes()
 	a.accountRoutes()
 	if a.o.Syncs != nil {

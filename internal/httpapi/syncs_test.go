@@ -68,11 +68,17 @@ func (h *syncHub) serve(t *testing.T, st store.Store) string {
 // apiToken gives the hub's admin an API token.
 func apiToken(t *testing.T, h *hubtest.Hub) string {
 	t.Helper()
+	return userToken(t, h, h.Admin.User.ID)
+}
+
+// userToken gives a person of the hub's organization an API token.
+func userToken(t *testing.T, h *hubtest.Hub, userID string) string {
+	t.Helper()
 	token, err := secrets.NewToken(tenant.APITokenPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Store.CreateAPICredential(ctx, store.APICredential{OrgID: h.Admin.Org.ID, UserID: h.Admin.User.ID, Name: "test",
+	if _, err := h.Store.CreateAPICredential(ctx, store.APICredential{OrgID: h.Admin.Org.ID, UserID: userID, Name: "test",
 		TokenHash: secrets.HashToken(token), Hint: tenant.Hint(token)}); err != nil {
 		t.Fatal(err)
 	}

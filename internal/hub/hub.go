@@ -59,6 +59,9 @@ type Options struct {
 	// they are built (tests: a shorter backoff).
 	WebhookAllowPrivate bool
 	Webhooks            func(*webhooks.Options)
+	// Events, when set, changes the events' options before they are built
+	// (tests: how often a stream looks for new events).
+	Events func(*events.Options)
 	// Sync and Caller, when set, change the sync service's and the Slack
 	// caller's options before they are built (tests: a clock, a lease).
 	Sync   func(*sync.Config)
@@ -157,10 +160,14 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Webhooks, err = webhooks.New(wo); err != nil {
 		return nil, err
 	}
-	if h.Events, err = events.New(events.Options{Store: d.Store, Instances: h.Instances, Records: h.Syncs, Webhooks: h.Webhooks, Registerer: h.Registry, Log: log}); err != nil {
+	eo := events.Options{Store: d.Store, Instances: h.Instances, Records: h.Syncs, Webhooks: h.Webhooks, Registerer: h.Registry, Log: log}
+	if o.Events != nil {
+		o.Events(&eo)
+	}
+	if h.Events, err = events.New(eo); err != nil {
 		return nil, err
 	}
-	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, BaseURL: o.PublicURL, Log: log})
+	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, Events: h.Events, BaseURL: o.PublicURL, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +243,14 @@ func (h *Hub) Run(ctx context.Context) <-chan error {
 
 // Close ends every wait for Slack's budget, present and future, so that the
 // calls waiting are answered (503 shutting_down) rather than cut off when a
-// shutdown's time runs out.
+// shutdown's time runs out; and it ends the event streams, which would
+// hold the shutdown up for as long as their readers stay (they reconnect
+// and go on where they were).
 func (h *Hub) Close() {
 	if h.Pacer != nil {
 		h.Pacer.Close()
 	}
+	h.Events.EndStreams()
 }
 
 // watchKeys keeps the key ring in step with its key file (on change, on

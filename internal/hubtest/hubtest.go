@@ -24,6 +24,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/hub"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/queue"
@@ -59,8 +60,10 @@ type Options struct {
 	// port (URL). Without it the queue is not opened: tests work runs in
 	// their own goroutines.
 	Serve bool
-	// Webhooks changes the webhooks' options (a shorter backoff).
+	// Webhooks changes the webhooks' options (a shorter backoff), Events
+	// the events' (a stream's polling).
 	Webhooks func(*webhooks.Options)
+	Events   func(*events.Options)
 }
 
 // Hub is a hub's parts, running.
@@ -138,7 +141,7 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	h.Hub, err = hub.New(ctx, hub.Options{Database: db, SlackURL: h.SlackURL,
 		PublicURL: public, RateWindow: window, Log: h.Log, Sync: o.Sync, Caller: o.Caller,
-		WebhookAllowPrivate: true, Webhooks: o.Webhooks}) // subscribers in tests are on 127.0.0.1
+		WebhookAllowPrivate: true, Webhooks: o.Webhooks, Events: o.Events}) // subscribers in tests are on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +156,7 @@ func Start(t testing.TB, o Options) *Hub {
 			if err := <-done; err != nil {
 				t.Errorf("hubtest: the hub's background: %v", err)
 			}
+			h.Hub.Close() // as serve does before its shutdown: event streams end
 			srv.Close()
 		})
 	}

@@ -182,11 +182,39 @@ type SlackEventOutcome struct {
 	InstanceIDs []string
 }
 
-// SlackEventFilter narrows ListSlackEvents. Zero fields do not filter.
+// SlackEventFilter narrows ListSlackEvents and ScanSlackEvents. Zero fields
+// do not filter.
 type SlackEventFilter struct {
-	InstanceID string // the events routed to this instance
-	Type       string
-	Since      time.Time // received at or after
+	InstanceIDs []string  // the events routed to any of these instances
+	Types       []string  // the events of any of these types
+	Since       time.Time // received at or after
+	// Routed leaves out the events routed to no instance (unrouted, or
+	// failed before they were routed).
+	Routed bool
+}
+
+// SlackEventKey is an event's place in the order of receipt: by the time
+// it was received (to the millisecond the store keeps), then by its ID.
+type SlackEventKey struct {
+	ReceivedAt time.Time
+	ID         string
+}
+
+// Key is the event's place in the order of receipt.
+func (e SlackEvent) Key() SlackEventKey { return SlackEventKey{ReceivedAt: e.ReceivedAt, ID: e.ID} }
+
+// SlackEventScan asks ScanSlackEvents for a stretch of the order of
+// receipt.
+type SlackEventScan struct {
+	SlackEventFilter
+	// After and Before bound the stretch, and are left out of it, but for
+	// After with AfterIncluded. A zero key (no ReceivedAt) leaves its end
+	// open.
+	After, Before SlackEventKey
+	AfterIncluded bool
+	// Newest lists newest first, back from Before.
+	Newest bool
+	Limit  int // at most MaxPage; zero: 100
 }
 
 // Statuses of a SlackEvent.
@@ -248,8 +276,17 @@ type Queries interface {
 	PutSlackEvent(ctx context.Context, e SlackEvent) (SlackEvent, bool, error)
 	GetSlackEvent(ctx context.Context, orgID, id string) (SlackEvent, error)
 	// ListSlackEvents lists an organization's kept events in order of
-	// receipt (their IDs are ordered so); the cursor is the last ID.
+	// receipt (their IDs are ordered so), each with the instances it was
+	// routed to; the cursor is the last ID.
 	ListSlackEvents(ctx context.Context, orgID string, f SlackEventFilter, page Page) ([]SlackEvent, string, error)
+	// ScanSlackEvents lists an organization's kept events that s selects,
+	// in order of receipt (received_at, then ID) or newest first, each
+	// with the instances it was routed to.
+	ScanSlackEvents(ctx context.Context, orgID string, s SlackEventScan) ([]SlackEvent, error)
+	// FirstUnprocessedSlackEvent is the place of the organization's
+	// earliest event not processed yet (status received); ErrNotFound
+	// when there is none.
+	FirstUnprocessedSlackEvent(ctx context.Context, orgID string) (SlackEventKey, error)
 	// ReceivedSlackEvents lists the events, of every organization, received
 	// before before and not processed yet, by ID after after.
 	ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]SlackEvent, error)

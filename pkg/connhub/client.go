@@ -183,6 +183,32 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	return resp, nil
 }
 
+// untimed is the client's http.Client without its Timeout, for an answer
+// that streams for as long as its context lets it (an export, the event
+// stream): a timeout would cut a long one off.
+func (c *Client) untimed() *http.Client {
+	if c.hc.Timeout <= 0 {
+		return c.hc
+	}
+	hc := *c.hc
+	hc.Timeout = 0
+	return &hc
+}
+
+// notStreamed reads and closes an answer that is not the stream asked for
+// and returns its error: the hub's, or that it is not connhub's answer.
+func notStreamed(resp *http.Response, path string) error {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("connhub: GET %s: read the answer: %w", path, err)
+	}
+	if resp.StatusCode < 300 {
+		return unexpected(resp, resp.Header.Get("X-Request-Id"))
+	}
+	return answerError(resp, data)
+}
+
 // answerError is the *Error of an answer that is not a success, whose body
 // is data.
 func answerError(resp *http.Response, data []byte) *Error {

@@ -61,4 +61,19 @@
 // lines or CSV: its reader ends in io.EOF only when the hub declared the
 // export complete (the Connhub-Export-Records trailer), and in an error
 // wrapping [ErrExportTruncated] when it broke off.
+//
+// # Events and webhooks
+//
+// The hub receives Slack's events for every instance. ListInstanceEvents
+// lists an instance's; StreamEvents follows the events the caller may see
+// as the hub processes them (server-sent events), and FollowEvents does so
+// for as long as ctx lasts, connecting again after a lost stream from the
+// last event it handed on, so that nothing is missed or repeated:
+//
+//	err := c.FollowEvents(ctx, connhub.FollowOptions{StreamOptions: connhub.StreamOptions{Types: []string{"user_change"}}},
+//		func(e connhub.SlackEvent) error { … })
+//
+// CreateWebhook subscribes a URL to them (its signing secret is in the
+// answer, once); WebhookDeliveries, RetryDelivery and ReplayWebhook show
+// and send its deliveries again.
 package connhub

@@ -85,27 +85,13 @@ func (c *Client) Export(ctx context.Context, instanceID, stream string, opts Exp
 	if format == FormatCSV {
 		accept = "text/csv"
 	}
-	hc := c.hc
-	if hc.Timeout > 0 {
-		untimed := *hc
-		untimed.Timeout = 0
-		hc = &untimed
-	}
 	path := recordsPath(instanceID, stream) + "/export"
-	resp, err := c.send(ctx, hc, http.MethodGet, path, q, nil, accept+", application/json")
+	resp, err := c.send(ctx, c.untimed(), http.MethodGet, path, q, nil, accept+", application/json")
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil {
-			return nil, fmt.Errorf("connhub: GET %s: read the answer: %w", path, err)
-		}
-		if resp.StatusCode < 300 {
-			return nil, unexpected(resp, resp.Header.Get("X-Request-Id"))
-		}
-		return nil, answerError(resp, data)
+		return nil, notStreamed(resp, path)
 	}
 	return &ExportReader{ctx: ctx, resp: resp, jsonl: format == FormatJSONL}, nil
 }

@@ -158,59 +158,28 @@ func (q *queries) UnprocessedBefore(ctx context.Context, orgID string, receivedA
 }
 
 func (q *queries) ListSlackEvents(ctx context.Context, orgID string, f store.SlackEventFilter, p store.Page) ([]store.SlackEvent, string, error) {
-	cols := `e.` + strings.ReplaceAll(slackEventCols, `, `, `, e.`)
-	from, where, args := `slack_events e`, `e.org_id = ? AND e.id > ?`, []any{}
-	if f.InstanceID != "" {
-		from, args = `slack_events e JOIN slack_event_instances i ON i.event_id = e.id AND i.org_id = e.org_id AND i.instance_id = ?`, append(args, f.InstanceID)
-	}
-	args = append(args, orgID, p.After)
-	if f.Type != "" {
-		where, args = where+` AND e.type = ?`, append(args, f.Type)
-	}
-	if !f.Since.IsZero() {
-		where, args = where+` AND e.received_at >= ?`, append(args, ms(f.Since))
-	}
+	where, args := slackEventWhere(orgID, f)
+	where, args = where+` AND e.id > ?`, append(args, p.After)
 	limit := p.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := q.query(ctx, `SELECT `+cols+` FROM `+from+` WHERE `+where+` ORDER BY e.id LIMIT ?`, append(args, limit+1)...)
+	out, err := q.slackEvents(ctx, where+` ORDER BY e.id LIMIT ?`, append(args, limit+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("store: list slack events: %w", q.mapErr(err))
-	}
-	defer rows.Close()
-	var out []store.SlackEvent
-	for rows.Next() {
-		e, err := q.scanSlackEvent(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("store: list slack events: %w", err)
 	}
 	next := ""
 	if len(out) > limit {
 		out, next = out[:limit], out[limit-1].ID
 	}
-	return out, next, nil
+	return out, next, q.routedTo(ctx, out)
 }
 
 func (q *queries) ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]store.SlackEvent, error) {
-	rows, err := q.query(ctx, `SELECT `+slackEventCols+` FROM slack_events WHERE status = ? AND received_at < ? AND id > ? ORDER BY id LIMIT ?`,
-		store.SlackEventReceived, ms(before), after, limit)
+	out, err := q.slackEvents(ctx, `e.status = ? AND e.received_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+		[]any{store.SlackEventReceived, ms(before), after, limit})
 	if err != nil {
-		return nil, fmt.Errorf("store: received slack events: %w", q.mapErr(err))
+		return nil, fmt.Errorf("store: received slack events: %w", err)
 	}
-	defer rows.Close()
-	var out []store.SlackEvent
-	for rows.Next() {
-		e, err := q.scanSlackEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -91,6 +91,7 @@ func Run(t *testing.T, b Backend) {
 		{"InstallationSecret", testInstallationSecret},
 		{"ExpiringInstances", testExpiringInstances},
 		{"ExpiredInstalls", testExpiredInstalls},
+		{"SlackEventScan", testSlackEventScan},
 		{"ConsoleSessions", testConsoleSessions},
 		{"ConsoleFlash", testConsoleFlash},
 		{"ConsoleSessionSweep", testConsoleSessionSweep},
