@@ -24,8 +24,8 @@ import (
 //
 // An event is sent once it is processed (its status and instances are
 // known, and the reader may be allowed it only by them), so a stream holds
-// at the organization's first event not processed yet: events are
-// processed side by side, and one received earlier could otherwise be
+// at the organization's first event not processed yet: replicas process
+// events side by side, and one received earlier could otherwise be
 // passed over, as the webhooks' senders hold (internal/webhooks). And it
 // passes an event only StreamSettle after its receipt: an event's place
 // is taken when it is received and kept a moment later, so a slower write
