@@ -28,8 +28,8 @@ type Applier interface {
 type Notifier interface {
 	// EventsProcessed is called once a batch, in the transaction that
 	// marks its events processed, with each event and the instances it
-	// went to.
-	EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instanceIDs [][]string) error
+	// went to; wake is called once that transaction commits.
+	EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instanceIDs [][]string) (wake func(context.Context), err error)
 }
 
 // processArgs is the job that processes kept events, in order.
@@ -135,9 +135,11 @@ func (s *Service) process(ctx context.Context, b *batch, orgID, id string) (*sto
 // events processed, in one transaction; and counts them.
 func (s *Service) finish(ctx context.Context, b *batch) error {
 	ctx = context.WithoutCancel(ctx)
+	wake := func(context.Context) {}
 	err := s.store.InTx(ctx, func(q store.Queries) error {
 		if s.webhooks != nil && len(b.routed) > 0 {
-			if err := s.webhooks.EventsProcessed(ctx, q, b.routed, b.routedTo); err != nil {
+			var err error
+			if wake, err = s.webhooks.EventsProcessed(ctx, q, b.routed, b.routedTo); err != nil {
 				return fmt.Errorf("hand %d events to the webhooks: %w", len(b.routed), err)
 			}
 		}
@@ -146,6 +148,7 @@ func (s *Service) finish(ctx context.Context, b *batch) error {
 	if err != nil {
 		return fmt.Errorf("events: record %d events' outcomes: %w", len(b.done), err)
 	}
+	wake(ctx)
 	for _, o := range b.done {
 		s.metrics.processed.WithLabelValues(o.Status).Inc()
 	}

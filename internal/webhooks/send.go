@@ -53,19 +53,22 @@ const leaseTTL = time.Minute
 
 // EventsProcessed records, in q's transaction, the deliveries of a batch
 // of processed events (each with the instances it went to) to the
-// subscriptions of their organizations that want them, and wakes each of
-// those senders once. The event processing calls it in the transaction
-// that marks the events processed: a retried batch adds nothing twice.
-func (s *Service) EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instances [][]string) error {
+// subscriptions of their organizations that want them. The event
+// processing calls it in the transaction that marks the events processed:
+// a retried batch adds nothing twice. Once that commits, wake wakes each
+// of those senders once: outside the transaction, so that the queue starts
+// them at once (River fetches at once after an insert of its own, but
+// only at its next poll after one in a caller's transaction, on SQLite).
+// A process that dies between the two leaves the deliveries to the sweep.
+func (s *Service) EventsProcessed(ctx context.Context, q store.Queries, evs []store.SlackEvent, instances [][]string) (wake func(context.Context), err error) {
 	hooks := map[string][]store.Webhook{} // by organization
 	var ds []store.WebhookDelivery
 	var woken [][2]string // organization, subscription
 	for i, e := range evs {
 		ws, ok := hooks[e.OrgID]
 		if !ok {
-			var err error
 			if ws, err = s.allWebhooks(ctx, q, e.OrgID); err != nil {
-				return err
+				return nil, err
 			}
 			hooks[e.OrgID] = ws
 		}
@@ -80,17 +83,21 @@ func (s *Service) EventsProcessed(ctx context.Context, q store.Queries, evs []st
 		}
 	}
 	if len(ds) == 0 {
-		return nil
+		return func(context.Context) {}, nil
 	}
 	if _, err := q.AddWebhookDeliveries(ctx, ds); err != nil {
-		return err
+		return nil, err
 	}
-	for _, k := range woken {
-		if err := s.wake(ctx, q, k[0], k[1]); err != nil {
-			return err
+	return func(ctx context.Context) {
+		if s.jobs == nil {
+			return
 		}
-	}
-	return nil
+		for _, k := range woken {
+			if err := s.jobs.Insert(ctx, sendArgs{OrgID: k[0], WebhookID: k[1]}, sendOpts); err != nil {
+				s.log.Warn("webhooks: wake a sender; the sweep will", "webhook", k[1], "err", err)
+			}
+		}
+	}, nil
 }
 
 // allWebhooks lists an organization's subscriptions.
