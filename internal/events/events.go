@@ -140,6 +140,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	duplicates prometheus.Counter
 	processed  *prometheus.CounterVec
+	ack        prometheus.Histogram
 }
 
 func newMetrics() metrics {
@@ -152,11 +153,14 @@ func newMetrics() metrics {
 			Help: "Deliveries of an event kept already (Slack's retries), counted and not processed again."}),
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "connhub_events_processed_total",
 			Help: "Events processed, by what became of them: processed, unrouted, failed."}, []string{"status"}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "connhub_events_ack_seconds",
+			Help:    "Time from a delivery's arrival to its acknowledgement, for the deliveries kept (Slack's limit is 3 s).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 	}
 }
 
 func (m metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.duplicates, m.processed} {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.duplicates, m.processed, m.ack} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

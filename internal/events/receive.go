@@ -55,6 +55,7 @@ type Ack struct {
 // event_id) with its processing job, in one transaction. It does nothing
 // else: processing runs on the queue, after the answer.
 func (s *Service) Receive(ctx context.Context, h http.Header, body []byte) (Ack, error) {
+	arrived := time.Now()
 	if len(body) > MaxBody {
 		return Ack{}, s.reject("body_too_large", http.StatusRequestEntityTooLarge, fmt.Sprintf("a delivery is at most %d bytes", MaxBody))
 	}
@@ -120,6 +121,7 @@ func (s *Service) Receive(ctx context.Context, h http.Header, body []byte) (Ack,
 		return Ack{ID: e.ID, Duplicate: true}, nil
 	}
 	s.metrics.received.WithLabelValues(inner.Type).Inc()
+	s.metrics.ack.Observe(time.Since(arrived).Seconds())
 	s.queued(e)
 	return Ack{ID: e.ID}, nil
 }

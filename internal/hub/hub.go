@@ -153,7 +153,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Syncs, err = sync.New(sc); err != nil {
 		return nil, err
 	}
-	wo := webhooks.Options{Store: d.Store, Log: log, AllowPrivate: o.WebhookAllowPrivate}
+	wo := webhooks.Options{Store: d.Store, Log: log, AllowPrivate: o.WebhookAllowPrivate, Registerer: h.Registry}
 	if o.Webhooks != nil {
 		o.Webhooks(&wo)
 	}

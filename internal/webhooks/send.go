@@ -241,6 +241,8 @@ func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.D
 		d.LastStatus = status
 		if sendErr == nil {
 			d.Status, d.LastError, d.DeliveredAt = store.DeliveryDelivered, "", s.now()
+			s.attempts.WithLabelValues("delivered").Inc()
+			s.latency.Observe(d.DeliveredAt.Sub(d.ReceivedAt).Seconds())
 			if err := s.store.PutWebhookDelivery(ctx, d); err != nil {
 				return 0, err
 			}
@@ -251,6 +253,7 @@ func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.D
 			}
 			continue
 		}
+		s.attempts.WithLabelValues("failed").Inc()
 		backoff := s.backoff(d.Attempts)
 		d.LastError, d.NextAttemptAt = sendErr.Error(), s.now().Add(backoff)
 		if err := s.store.PutWebhookDelivery(ctx, d); err != nil {
@@ -273,6 +276,7 @@ func (s *Service) sendHeld(ctx context.Context, owner, orgID, id string) (time.D
 		}
 		s.log.Info("webhooks: a delivery failed", "webhook", id, "delivery", d.ID, "attempts", d.Attempts, "status", status, "err", sendErr, "paused", paused)
 		if paused {
+			s.paused.Inc()
 			return 0, nil
 		}
 		return backoff, nil

@@ -47,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/connhub/connhub/internal/apierror"
@@ -77,6 +78,8 @@ type Options struct {
 	// SweepEvery is how often subscriptions with due deliveries and no
 	// sender are looked for (default 30 s).
 	SweepEvery time.Duration
+	// Registerer takes the deliveries' metrics; nil: not exported.
+	Registerer prometheus.Registerer
 }
 
 // Service manages subscriptions and delivers their events.
@@ -88,6 +91,10 @@ type Service struct {
 	client *http.Client
 	owner  string
 	jobs   *queue.Queue
+
+	attempts *prometheus.CounterVec // by outcome: delivered, failed
+	latency  prometheus.Histogram   // from an event's receipt to its delivery
+	paused   prometheus.Counter
 }
 
 // New makes a Service.
@@ -127,6 +134,20 @@ func New(o Options) (*Service, error) {
 		// A subscriber's redirect is not followed: the URL it gave is where
 		// its events go.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	s.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "connhub_webhook_attempts_total",
+		Help: "Attempts to deliver an event to a subscriber, by outcome: delivered, failed."}, []string{"outcome"})
+	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "connhub_webhook_delivery_seconds",
+		Help:    "Time from an event's receipt by connhub to its delivery to a subscriber (the attempt that succeeded).",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}})
+	s.paused = prometheus.NewCounter(prometheus.CounterOpts{Name: "connhub_webhook_subscriptions_paused_total",
+		Help: "Subscriptions paused for failing longer than the give-up time."})
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.attempts, s.latency, s.paused} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("webhooks: metrics: %w", err)
+			}
+		}
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -301,6 +302,50 @@ func testPausedAndResumed(t *testing.T, postgres bool) {
 	if got := sub.seen()[before:]; !slices.Equal(got[:3], want) {
 		t.Errorf("the replay delivered %v, want %v again", got, want)
 	}
+	// The metrics say it all: failures, a pause, deliveries and their
+	// latency, and the receiver's acknowledgements.
+	for name, atLeast := range map[string]float64{
+		`connhub_webhook_attempts_total{outcome="failed"}`:    1,
+		`connhub_webhook_attempts_total{outcome="delivered"}`: 6,
+		`connhub_webhook_subscriptions_paused_total`:          1,
+		`connhub_webhook_delivery_seconds_count`:              6,
+		`connhub_events_ack_seconds_count`:                    3,
+	} {
+		if got := metric(t, h, name); got < atLeast {
+			t.Errorf("%s = %v, want at least %v", name, got, atLeast)
+		}
+	}
+}
+
+// metric reads one sample of the hub's metrics, by its name and labels as
+// the exposition writes them.
+func metric(t *testing.T, h *hubtest.Hub, sample string) float64 {
+	t.Helper()
+	families, err := h.Hub.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name, labels := f.GetName(), ""
+			for i, l := range m.GetLabel() {
+				if i > 0 {
+					labels += ","
+				}
+				labels += fmt.Sprintf("%s=%q", l.GetName(), l.GetValue())
+			}
+			if labels != "" {
+				name += "{" + labels + "}"
+			}
+			switch {
+			case m.Counter != nil && name == sample:
+				return m.Counter.GetValue()
+			case m.Histogram != nil && sample == name+"_count":
+				return float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return -1
 }
 
 // TestASenderThatDiedIsReplaced: a subscription whose sender died holding
