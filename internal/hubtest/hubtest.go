@@ -105,11 +105,7 @@ func Start(t testing.TB, o Options) *Hub {
 	h.Sandbox, h.SlackURL = sandboxtest.Start(t, o.Sandbox)
 	h.Info = h.Sandbox.Info(h.SlackURL)
 	if o.Postgres {
-		tt, ok := t.(*testing.T)
-		if !ok {
-			t.Fatal("hubtest: PostgreSQL needs a *testing.T")
-		}
-		h.DSN = storetest.PostgresDatabase(tt)
+		h.DSN = storetest.PostgresDatabase(t)
 		h.Store, err = postgres.Open(ctx, h.DSN, h.Keys)
 	} else {
 		h.DSN = filepath.Join(t.TempDir(), "connhub.db")

@@ -28,9 +28,12 @@ import (
 // It reports the events a second delivered and the end-to-end p50 and p99.
 //
 //	go test ./internal/webhooks -run '^$' -bench Delivery -benchtime 1x -timeout 30m
+//
+// With BENCH_POSTGRES=1 (and CONNHUB_TEST_POSTGRES) the hub's store is on
+// PostgreSQL.
 func BenchmarkDelivery(b *testing.B) {
 	rate, seconds := envInt("BENCH_RATE", 500), envInt("BENCH_SECONDS", 30)
-	h := hubtest.Start(b, hubtest.Options{Serve: true, Sandbox: slacksim.Config{Users: 20, Channels: 3},
+	h := hubtest.Start(b, hubtest.Options{Serve: true, Sandbox: slacksim.Config{Users: 20, Channels: 3}, Postgres: os.Getenv("BENCH_POSTGRES") != "",
 		Webhooks: func(o *webhooks.Options) { o.RetryBase = 20 * time.Millisecond }})
 	var mu gosync.Mutex
 	arrived := map[string]time.Time{}
