@@ -144,10 +144,19 @@ func anys(ids []string) []any {
 	return out
 }
 
+// receivedSQL is the status of an event not processed yet, written into
+// the statements that look for such events: the partial indexes on
+// received events (WHERE status = 'received') serve a query only when it
+// names the status itself. With a parameter, SQLite never uses them, nor
+// PostgreSQL once it plans a prepared statement generically: every call
+// then scanned the organization's events, and the senders' order checks
+// took a PostgreSQL core at 150 events a second.
+const receivedSQL = `'` + store.SlackEventReceived + `'`
+
 func (q *queries) UnprocessedBefore(ctx context.Context, orgID string, receivedAt time.Time, id string) (bool, error) {
 	var one int
-	err := q.queryRow(ctx, `SELECT 1 FROM slack_events WHERE org_id = ? AND status = ? AND (received_at < ? OR (received_at = ? AND id < ?)) LIMIT 1`,
-		orgID, store.SlackEventReceived, ms(receivedAt), ms(receivedAt), id).Scan(&one)
+	err := q.queryRow(ctx, `SELECT 1 FROM slack_events WHERE org_id = ? AND status = `+receivedSQL+` AND (received_at < ? OR (received_at = ? AND id < ?)) LIMIT 1`,
+		orgID, ms(receivedAt), ms(receivedAt), id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -176,8 +185,8 @@ func (q *queries) ListSlackEvents(ctx context.Context, orgID string, f store.Sla
 }
 
 func (q *queries) ReceivedSlackEvents(ctx context.Context, before time.Time, after string, limit int) ([]store.SlackEvent, error) {
-	out, err := q.slackEvents(ctx, `e.status = ? AND e.received_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
-		[]any{store.SlackEventReceived, ms(before), after, limit})
+	out, err := q.slackEvents(ctx, `e.status = `+receivedSQL+` AND e.received_at < ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+		[]any{ms(before), after, limit})
 	if err != nil {
 		return nil, fmt.Errorf("store: received slack events: %w", err)
 	}

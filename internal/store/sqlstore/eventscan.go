@@ -114,8 +114,8 @@ func (q *queries) ScanSlackEvents(ctx context.Context, orgID string, s store.Sla
 func (q *queries) FirstUnprocessedSlackEvent(ctx context.Context, orgID string) (store.SlackEventKey, error) {
 	var k store.SlackEventKey
 	var at sql.NullInt64
-	err := q.queryRow(ctx, `SELECT received_at, id FROM slack_events WHERE org_id = ? AND status = ? ORDER BY received_at, id LIMIT 1`,
-		orgID, store.SlackEventReceived).Scan(&at, &k.ID)
+	err := q.queryRow(ctx, `SELECT received_at, id FROM slack_events WHERE org_id = ? AND status = `+receivedSQL+` ORDER BY received_at, id LIMIT 1`,
+		orgID).Scan(&at, &k.ID)
 	if err != nil {
 		if err = q.mapErr(err); !errors.Is(err, store.ErrNotFound) {
 			err = fmt.Errorf("store: the first unprocessed slack event: %w", err)
