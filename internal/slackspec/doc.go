@@ -10,4 +10,7 @@
 //
 // The package imports nothing of connhub's and holds no state beyond the parsed
 // table.
+//
+// SCIM (scim.go) has its own limits, org-wide and with bursts, listed as data
+// too: the sandbox enforces them and connhub paces its SCIM calls by them.
 package slackspec
