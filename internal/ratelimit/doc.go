@@ -6,6 +6,12 @@
 // limits per channel (chat.postMessage, about one a second), with the
 // budgets of internal/slackspec, the same table the sandbox enforces.
 //
+// SCIM's limits (slackspec.SCIMLimit) are buckets with a burst: a limit of
+// 180 a minute with a burst of 20 is paced as 20 calls in any ninth of a
+// window, which keeps Slack's bucket from emptying at the same long-run
+// rate (slackspec.Budget). Their keys name the organization and the limit,
+// not the app: every SCIM app of an org shares them.
+//
 // Slack counts calls in one-minute windows, as they arrive. The pacer keeps,
 // for each key, the last N calls it let go (N the method's budget per window)
 // and lets the next one go no sooner than a window after the oldest of them

@@ -97,7 +97,8 @@ type lane struct {
 	key     string
 	fine    bool // a per-channel key's
 	budget  int
-	slots   []*slot // ring of the last budget calls, oldest at next; grows to budget
+	span    time.Duration // the budget is for any span this long: a window, or a SCIM limit's burst time
+	slots   []*slot       // ring of the last budget calls, oldest at next; grows to budget
 	next    int
 	blocked time.Time // no call before this (after a 429)
 	last    time.Time // the latest time any of its calls went or was done
@@ -253,7 +254,7 @@ func Key(workspace, method, channel string) string {
 // call it follows to be done.
 func (p *Pacer) Reserve(key, method string) *Ticket {
 	now := p.now()
-	budget, limited := p.budget(method)
+	budget, span, limited := p.budget(method)
 	if !limited {
 		return &Ticket{At: now, p: p}
 	}
@@ -261,8 +262,8 @@ func (p *Pacer) Reserve(key, method string) *Ticket {
 	defer p.mu.Unlock()
 	p.sweep(now)
 	l := p.lane(key, now)
-	if l.budget != budget { // new, or made by a Backoff, or the table changed
-		l.budget, l.slots, l.next = budget, make([]*slot, 0, min(budget, 8)), 0
+	if l.budget != budget || l.span != span { // new, or made by a Backoff, or the table changed
+		l.budget, l.span, l.slots, l.next = budget, span, make([]*slot, 0, min(budget, 8)), 0
 	}
 	at := now
 	if l.blocked.After(at) {
@@ -271,7 +272,7 @@ func (p *Pacer) Reserve(key, method string) *Ticket {
 	var prev *slot
 	if len(l.slots) == budget {
 		prev = l.slots[l.next]
-		if free := prev.time().Add(p.window + p.margin); free.After(at) {
+		if free := prev.time().Add(span + p.margin); free.After(at) {
 			at = free
 		}
 	}
@@ -289,18 +290,19 @@ func (p *Pacer) Reserve(key, method string) *Ticket {
 	return &Ticket{At: at, p: p, own: own, prev: prev}
 }
 
-// budget is how many calls of method go in a window, and whether Slack
-// limits them at all; a fallback pacer's share of it.
-func (p *Pacer) budget(method string) (int, bool) {
-	m, known := slackspec.Lookup(method)
-	budget, limited := m.PerMinute()
-	if !known || !limited || budget <= 0 {
-		return 0, false
+// budget is how many calls of method go in any span of time this long (a
+// window, or for a SCIM limit the time its burst takes to refill:
+// slackspec.Budget), and whether Slack limits them at all; a fallback
+// pacer's share of it.
+func (p *Pacer) budget(method string) (int, time.Duration, bool) {
+	budget, windows, limited := slackspec.Budget(method)
+	if !limited || budget <= 0 {
+		return 0, 0, false
 	}
 	if p.divide != nil {
 		budget = max(budget/p.share(), 1)
 	}
-	return budget, true
+	return budget, time.Duration(float64(p.window) * windows), true
 }
 
 // lane finds key's lane, making it if need be, and marks it the most
@@ -335,7 +337,7 @@ func (p *Pacer) lane(key string, now time.Time) *lane {
 // it. A fresh lane would then give every call the same time, so dropping it
 // changes nothing.
 func (p *Pacer) idle(l *lane, now time.Time) bool {
-	return l.pending == 0 && !now.Before(l.last.Add(p.window+p.margin)) && !now.Before(l.blocked)
+	return l.pending == 0 && !now.Before(l.last.Add(max(l.span, p.window)+p.margin)) && !now.Before(l.blocked)
 }
 
 func (p *Pacer) drop(l *lane) {
@@ -385,11 +387,11 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 	default:
 	}
 	if p.shared != nil {
-		budget, limited := p.budget(method)
+		budget, span, limited := p.budget(method)
 		if !limited {
 			return &Ticket{At: start, p: p}, 0, ctx.Err()
 		}
-		return p.waitShared(ctx, key, method, budget, start)
+		return p.waitShared(ctx, key, method, budget, span, start)
 	}
 	t := p.Reserve(key, method)
 	if err := sleepUntil(ctx, p, t.At); err != nil {
@@ -409,7 +411,7 @@ func (p *Pacer) Wait(ctx context.Context, key, method string) (*Ticket, time.Dur
 			return t, p.now().Sub(start), closedErr(ctx)
 		}
 		p.mu.Lock()
-		after := t.prev.done.Add(p.window + p.margin)
+		after := t.prev.done.Add(t.prev.lane.span + p.margin)
 		p.mu.Unlock()
 		if err := sleepUntil(ctx, p, after); err != nil {
 			t.Done()

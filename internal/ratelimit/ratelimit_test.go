@@ -266,3 +266,29 @@ func TestWaitSleepsAndHonoursCancel(t *testing.T) {
 		t.Errorf("a cancelled wait: %v", err)
 	}
 }
+
+// A SCIM limit is a bucket of its burst that refills at its rate
+// (slackspec.Budget): the pacer lets the burst go at once, then a burst every
+// time the rate takes to refill it, so that Slack's bucket is never empty.
+func TestSCIMBurstsRefillAtTheirRate(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	window := 9 * time.Second // POST /Users: 180 a window, burst 20: 20 every second
+	p := ratelimit.New(ratelimit.Options{Window: window, Margin: time.Millisecond, Now: clock.now})
+	var slots []time.Time
+	for range 200 {
+		slots = append(slots, p.Reserve("E1/scim.users.create", "scim.users.create").At)
+	}
+	if slots[19] != slots[0] {
+		t.Errorf("the burst of 20 should go at once; the 20th waits %s", slots[19].Sub(slots[0]))
+	}
+	for i := 20; i < len(slots); i++ {
+		if gap := slots[i].Sub(slots[i-20]); gap < time.Second {
+			t.Fatalf("slots %d and %d are %s apart: 21 calls while the bucket refills 20", i-20, i, gap)
+		}
+	}
+	// 200 calls at 180 a window after a burst of 20: 9 refills of a second.
+	if last, floor := slots[len(slots)-1].Sub(slots[0]), 9*time.Second; last < floor || last > floor+9*time.Millisecond {
+		t.Errorf("200 calls span %s, want %s plus the margins", last, floor)
+	}
+}

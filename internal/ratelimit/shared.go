@@ -51,8 +51,9 @@ type sharedLane struct {
 	key     string
 	fine    bool
 	budget  int
-	slots   []sharedSlot // leased and not yet taken, ascending
-	want    int          // callers waiting for a slot
+	span    time.Duration // the budget holds for any span this long
+	slots   []sharedSlot  // leased and not yet taken, ascending
+	want    int           // callers waiting for a slot
 	leasing bool
 	retryAt time.Time     // no slot within the horizon before this, said the shared budget
 	blocked time.Time     // a Backoff here
@@ -80,9 +81,9 @@ const leaseTimeout = 2 * time.Second
 const retryShared = 5 * time.Second
 
 // waitShared is Wait with a shared budget.
-func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, start time.Time) (*Ticket, time.Duration, error) {
+func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, span time.Duration, start time.Time) (*Ticket, time.Duration, error) {
 	p.smu.Lock()
-	l := p.sharedLane(key, budget, start)
+	l := p.sharedLane(key, budget, span, start)
 	l.want++
 	for {
 		now := p.now()
@@ -126,7 +127,7 @@ func (p *Pacer) waitShared(ctx context.Context, key, method string, budget int, 
 			l.leasing = true
 			n := min(l.want, l.budget)
 			p.smu.Unlock()
-			slots, dbNow, next, err := p.lease(l.key, l.budget, n)
+			slots, dbNow, next, err := p.lease(l.key, l.budget, n, l.span)
 			got := p.now()
 			p.smu.Lock()
 			l.leasing = false
@@ -199,13 +200,14 @@ func (p *Pacer) sleepOrWake(ctx context.Context, at time.Time, wake <-chan struc
 // lease asks the shared budget for n slots of key. A call counts in the
 // lane from when its answer came, or until that is reported, from its slot
 // and twice the hold: made as late as its slot allows, and delayed on its
-// way to Slack as long again. A window between calls is a window and the
-// margin, as for a pacer alone.
-func (p *Pacer) lease(key string, budget, n int) ([]int64, int64, time.Duration, error) {
+// way to Slack as long again. A window between calls is the lane's span (a
+// window, or a SCIM limit's burst time) and the margin, as for a pacer
+// alone.
+func (p *Pacer) lease(key string, budget, n int, span time.Duration) ([]int64, int64, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout)
 	defer cancel()
 	p.leases.Add(1)
-	slots, now, next, err := p.shared.LeasePacerSlots(ctx, key, budget, n, p.window+p.margin, 2*p.hold, p.horizon)
+	slots, now, next, err := p.shared.LeasePacerSlots(ctx, key, budget, n, span+p.margin, 2*p.hold, p.horizon)
 	if err != nil {
 		p.failures.Add(1)
 		return nil, 0, 0, err
@@ -298,7 +300,7 @@ func (p *Pacer) goDown(err error, now time.Time) {
 // sharedLane finds key's lane, making it if need be. Idle lanes go, at most
 // once a window; at the cap of channels' lanes a channel's call takes its
 // coarser key's lane. The caller holds smu.
-func (p *Pacer) sharedLane(key string, budget int, now time.Time) *sharedLane {
+func (p *Pacer) sharedLane(key string, budget int, span time.Duration, now time.Time) *sharedLane {
 	if now.Sub(p.sharedSwept) >= p.window {
 		p.sharedSwept = now
 		for k, l := range p.slanes {
@@ -318,19 +320,17 @@ func (p *Pacer) sharedLane(key string, budget int, now time.Time) *sharedLane {
 		}
 	}
 	if l := p.slanes[key]; l != nil {
-		if l.budget != budget {
-			l.budget = budget
-		}
+		l.budget, l.span = budget, span
 		return l
 	}
 	coarse, _, fine := strings.Cut(key, "#")
 	if fine && p.sharedFine >= p.maxFine {
-		return p.sharedLane(coarse, budget, now)
+		return p.sharedLane(coarse, budget, span, now)
 	}
 	if fine {
 		p.sharedFine++
 	}
-	l := &sharedLane{key: key, fine: fine, budget: budget, wake: make(chan struct{}), last: now}
+	l := &sharedLane{key: key, fine: fine, budget: budget, span: span, wake: make(chan struct{}), last: now}
 	p.slanes[key] = l
 	return l
 }
