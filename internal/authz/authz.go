@@ -50,6 +50,11 @@ const (
 	Proxy          Action = "proxy"            // call Slack through connhub with the instance's bot token
 	ProxyUserToken Action = "proxy.user_token" // …with the installing user's token, where the instance allows it
 
+	// SCIM through connhub, with the instance's admin user token: an
+	// identity provider's instance token, or an organization admin.
+	ReadSCIM  Action = "scim.read"  // list and get users and groups, and SCIM's schemas
+	WriteSCIM Action = "scim.write" // create, replace, patch, deactivate
+
 	ReadApps  Action = "apps.read"
 	WriteApps Action = "apps.write" // register, change, rotate secrets, delete
 
@@ -90,11 +95,12 @@ const (
 	ScopeUsersWrite     = "users:write"
 	ScopeAuditRead      = "audit:read"
 	ScopeWebhooksWrite  = "webhooks:write"
+	ScopeSCIM           = "scim"
 )
 
 // Scopes lists every scope, for validation and docs.
 var Scopes = []string{ScopeInstancesRead, ScopeInstancesWrite, ScopeProxy, ScopeRecordsRead, ScopeSyncsWrite, ScopeSecretsReveal,
-	ScopeAppsWrite, ScopeUsersWrite, ScopeAuditRead, ScopeWebhooksWrite}
+	ScopeAppsWrite, ScopeUsersWrite, ScopeAuditRead, ScopeWebhooksWrite, ScopeSCIM}
 
 // Rule is who may do an action.
 type Rule struct {
@@ -126,6 +132,11 @@ var Policy = map[Action]Rule{
 
 	Proxy:          {Admin: true, Member: true, Instance: true, Scope: ScopeProxy},
 	ProxyUserToken: {Admin: true, Member: true, Instance: true, Scope: ScopeProxy},
+
+	// SCIM reads and changes the workspace's people with an admin's token:
+	// not for members, whatever they may read of synced records.
+	ReadSCIM:  {Admin: true, Instance: true, Scope: ScopeSCIM},
+	WriteSCIM: {Admin: true, Instance: true, Scope: ScopeSCIM},
 
 	ReadApps:  {Admin: true, Member: true, Scope: ScopeInstancesRead},
 	WriteApps: {Admin: true, Scope: ScopeAppsWrite},

@@ -20,6 +20,7 @@ import (
 	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/scim"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
@@ -193,6 +194,26 @@ var matrixFixtures = map[string]matrixFixture{
 	"replay-webhook":          {body: func(*matrix, string) any { return map[string]any{"since": "2026-01-01T00:00:00Z"} }},
 }
 
+func init() {
+	// SCIM, on a group of the sandbox: made by the call (create), made
+	// fresh for a call that changes or removes it, or the matrix's own.
+	group := func(m *matrix, _ string) any {
+		return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "matrix " + m.clientID()}
+	}
+	patch := func(m *matrix, _ string) any {
+		return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []map[string]any{{"op": "replace", "path": "displayName", "value": "matrix " + m.clientID()}}}
+	}
+	for _, family := range []string{"scim-", "instance-scim-"} {
+		matrixFixtures[family+"list"] = matrixFixture{}
+		matrixFixtures[family+"get"] = matrixFixture{}
+		matrixFixtures[family+"create"] = matrixFixture{body: group}
+		matrixFixtures[family+"replace"] = matrixFixture{fresh: true, body: group}
+		matrixFixtures[family+"patch"] = matrixFixture{fresh: true, body: patch}
+		matrixFixtures[family+"delete"] = matrixFixture{fresh: true}
+	}
+}
+
 // matrix is a hub with two organizations and what the calls act on.
 type matrix struct {
 	*hubtest.Hub
@@ -210,6 +231,7 @@ type matrix struct {
 	appID      string
 	credID     string
 	runID      string
+	groupID    string // a SCIM group of the sandbox
 	webhookID  string // instance 1's
 	deliveryID string // of webhookID
 	principals []matrixPrincipal
@@ -232,7 +254,11 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 	m := &matrix{Hub: h, inst1: h.Instance, scoped: map[string]string{}}
-	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, Events: h.Hub.Events,
+	relay, err := scim.New(scim.Options{SlackURL: h.SlackURL, Instances: h.Services, Auth: auth, Log: h.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, SCIM: relay, Events: h.Hub.Events,
 		Webhooks: h.Hub.Webhooks})
 	ts := httptest.NewServer(m.api.Handler())
 	t.Cleanup(ts.Close)
@@ -266,6 +292,7 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 
+	m.groupID = m.scimGroup(t)
 	m.webhookID = m.webhook(t, m.inst1.ID)
 	m.deliveryID = "whd_matrix"
 	if _, err := h.Store.AddWebhookDeliveries(ctx, []store.WebhookDelivery{{ID: m.deliveryID, OrgID: h.Admin.Org.ID, WebhookID: m.webhookID,
@@ -311,6 +338,25 @@ func (m *matrix) webhook(t *testing.T, id string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// scimGroup makes a user group at Slack through connhub's SCIM, as org A's
+// admin, and returns its ID.
+func (m *matrix) scimGroup(t *testing.T) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "matrix " + m.clientID()})
+	req, _ := http.NewRequest(http.MethodPost, m.url+"/v1/instances/"+m.inst1.ID+"/scim/v2/Groups", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+m.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var g struct{ ID string }
+	if json.NewDecoder(resp.Body).Decode(&g); resp.StatusCode != http.StatusCreated || g.ID == "" {
+		t.Fatalf("the matrix's SCIM group: HTTP %d", resp.StatusCode)
+	}
+	return g.ID
+}
 
 func (m *matrix) instanceToken(t *testing.T, id string) string {
 	t.Helper()
@@ -422,7 +468,12 @@ func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixP
 			id = m.webhook(t, inst)
 		}
 	}
-	r := strings.NewReplacer("{id}", id, "{delivery_id}", m.deliveryID, "{sync}", run, "{stream}", "users", "{method}", "auth.test")
+	group := m.groupID
+	if fx.fresh && strings.Contains(op.path, "/scim/") {
+		group = m.scimGroup(t)
+	}
+	r := strings.NewReplacer("{id}", id, "{delivery_id}", m.deliveryID, "{sync}", run, "{stream}", "users", "{method}", "auth.test",
+		"{resource}", "Groups", "{resource_id}", group)
 	return r.Replace(op.path), id
 }
 

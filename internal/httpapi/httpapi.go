@@ -21,6 +21,7 @@ import (
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/scim"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
@@ -40,6 +41,9 @@ type Options struct {
 	// Proxy serves the pass-through to Slack (internal/proxy); it
 	// authenticates its callers itself. Nil: no proxy routes.
 	Proxy http.Handler
+	// SCIM serves SCIM 2.0 through connhub (internal/scim); it
+	// authenticates its callers itself. Nil: no SCIM routes.
+	SCIM http.Handler
 	// Metrics serves /metrics (Prometheus); nil: none.
 	Metrics http.Handler
 	// Syncs starts and reports syncs (internal/sync); nil: no routes for
@@ -112,6 +116,7 @@ func New(o Options) *API {
 		})
 	}
 	a.documentProxy()
+	a.documentSCIM()
 	checkPolicy(a.huma.OpenAPI())
 	a.handler = a.middleware(mux)
 	return a
@@ -173,6 +178,10 @@ func (a *API) middleware(next http.Handler) http.Handler {
 		}()
 		if a.o.Proxy != nil && proxy.Routes(r.URL.Path) {
 			a.o.Proxy.ServeHTTP(rec, r) // it authenticates and bounds bodies itself
+			return
+		}
+		if a.o.SCIM != nil && scim.Routes(r.URL.Path) {
+			a.o.SCIM.ServeHTTP(rec, r) // so does it
 			return
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, 1<<20)

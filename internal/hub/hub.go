@@ -24,6 +24,7 @@ import (
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
 	"github.com/connhub/connhub/internal/proxy"
+	"github.com/connhub/connhub/internal/scim"
 	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/ratelimit"
 	"github.com/connhub/connhub/internal/replica"
@@ -76,6 +77,7 @@ type Hub struct {
 	Pacer     *ratelimit.Pacer // nil without a rate window
 	Stack     *slackcall.Stack // the one way to Slack, with Instances as its tokens
 	Proxy     *proxy.Proxy
+	SCIM      *scim.Relay
 	Caller    *slackcall.Caller
 	Syncs     *sync.Service
 	Events    *events.Service
@@ -136,6 +138,11 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.SCIM, err = scim.New(scim.Options{SlackURL: scim.SlackSCIMURL(o.SlackURL), Instances: h.Instances, Auth: h.Auth, Stack: h.Stack, Log: log,
+		Metrics: scim.NewMetrics(h.Registry)})
+	if err != nil {
+		return nil, err
+	}
 	px := h.Proxy
 	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
 		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
@@ -172,7 +179,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	h.API = httpapi.New(httpapi.Options{
-		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, Syncs: h.Syncs, Console: h.Console, Events: h.Events, Webhooks: h.Webhooks,
+		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, SCIM: h.SCIM, Syncs: h.Syncs, Console: h.Console, Events: h.Events, Webhooks: h.Webhooks,
 		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
 	})

@@ -27,6 +27,12 @@ type Call struct {
 	Method string
 	// Lane is the budget the call spends (Lane); empty: not paced.
 	Lane string
+	// SCIM marks a call to Slack's SCIM API (its URL's path holds
+	// /scim/v2/): it spends the SCIM limits its verb and path name
+	// (slackspec.SCIMLimits) in the organization's lanes (SCIMLanes), not
+	// Lane; it only reads when it GETs; and a 401 is taken for a token that
+	// expired early, refreshed once, since SCIM answers an expired token so.
+	SCIM bool
 	// Waiting, if set, is told when the call starts to wait for Slack's
 	// budget or out a Retry-After (true) and when that wait ends (false).
 	Waiting func(waiting bool)

@@ -178,6 +178,28 @@ func Lane(in store.Instance, method, team, channel string) string {
 	return in.AppID + "/" + ratelimit.Key(place, method, channel)
 }
 
+// SCIMLanes are the lanes a SCIM call spends, each with the limit it
+// counts against (the pacer's method): its endpoint's limit, if it has one,
+// then its set's, in the organization's lanes: Slack's SCIM limits hold for
+// the Enterprise Grid org (or the workspace), shared by every SCIM app, so
+// the lanes name no app. path is the URL's path from /scim/v2/ on.
+func SCIMLanes(in store.Instance, verb, path string) (lanes, limits []string) {
+	org := in.EnterpriseID
+	if org == "" {
+		org = in.TeamID
+	}
+	if org == "" {
+		org = in.ID
+	}
+	_, rest, _ := strings.Cut(path, "/scim/v2/")
+	resource, id, _ := strings.Cut(strings.Trim(rest, "/"), "/")
+	for _, l := range slackspec.SCIMLimits(verb, resource, id != "") {
+		lanes = append(lanes, "scim/"+ratelimit.Key(org, l.Name, ""))
+		limits = append(limits, l.Name)
+	}
+	return lanes, limits
+}
+
 // Read reports whether a method only reads, so that it is safe to send again
 // when its answer was lost.
 func Read(method string) bool {

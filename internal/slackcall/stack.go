@@ -144,6 +144,14 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return resp, err
 		}
+		if c.SCIM && resp.StatusCode == http.StatusUnauthorized && !forced {
+			// SCIM says 401 for a token that expired before connhub
+			// expected; a refreshed one is sent once (a 401 again is the
+			// answer: the token's user may have lost the admin role).
+			discard(resp)
+			c.retried("token_expired")
+			continue
+		}
 		code := shortError(resp)
 		switch a := slack.Classify(code); {
 		case a == slack.Refresh && !forced:
@@ -212,6 +220,9 @@ type paceTransport struct {
 
 func (p *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := callOf(req.Context())
+	if p.pacer != nil && c != nil && c.SCIM {
+		return p.scim(req, c)
+	}
 	if p.pacer == nil || c == nil || c.Lane == "" {
 		resp, err := p.next.RoundTrip(req)
 		if err != nil {
@@ -240,6 +251,48 @@ func (p *paceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// scim paces a SCIM call: it waits for each of its limits' lanes in turn
+// (its endpoint's, then its set's), and tells every one of them a 429's
+// Retry-After, Slack's answer not saying which limit it met.
+func (p *paceTransport) scim(req *http.Request, c *Call) (*http.Response, error) {
+	lanes, limits := SCIMLanes(c.Instance, req.Method, req.URL.Path)
+	tickets := make([]*ratelimit.Ticket, 0, len(lanes))
+	done := func() {
+		for _, t := range tickets {
+			t.Done()
+		}
+	}
+	c.waiting(true)
+	var waited time.Duration
+	for i, lane := range lanes {
+		t, w, err := p.pacer.Wait(req.Context(), lane, limits[i])
+		waited += w
+		tickets = append(tickets, t)
+		if err != nil {
+			c.waiting(false)
+			c.Waited += waited
+			done()
+			return nil, err
+		}
+	}
+	c.waiting(false)
+	c.Waited += waited
+	if c.Paced != nil {
+		c.Paced(waited)
+	}
+	resp, err := p.next.RoundTrip(req)
+	done()
+	if err != nil {
+		return nil, &SendError{err}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		for _, lane := range lanes {
+			p.pacer.Backoff(lane, retryAfter(resp.Header))
+		}
+	}
+	return resp, nil
+}
+
 // retryTransport sends a call again as its Policy says: after a 429 (the
 // pacer, or else a sleep here, waits out Retry-After), and after a 5xx or a
 // network error when the method only reads.
@@ -256,7 +309,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c = &Call{} // an install's call: counted here only
 	}
 	method := c.method(req)
-	read, paced := Read(method), t.s.pacer != nil && c.Lane != ""
+	read, paced := Read(method), t.s.pacer != nil && (c.Lane != "" || c.SCIM)
+	if c.SCIM {
+		read = req.Method == http.MethodGet || req.Method == http.MethodHead
+	}
 	limited, failed := 0, 0
 	for attempt := 0; ; attempt++ {
 		r := req
@@ -313,7 +369,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			discard(resp)
 			reason = "server_error"
-		case t.p.Whole && resp.StatusCode == http.StatusOK:
+		case t.p.Whole && resp.StatusCode == http.StatusOK && !c.SCIM:
 			body, rerr := readWhole(resp, t.p.MaxBody)
 			if rerr != nil {
 				err = &SendError{rerr}
