@@ -79,4 +79,3 @@ func hasAll(granted, needed []string) bool {
 	}
 	return true
 }
-
