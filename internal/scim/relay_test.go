@@ -271,3 +271,40 @@ func TestSCIMRefusalsSayWhy(t *testing.T) {
 		t.Errorf("a bad filter: HTTP %d %s, want Slack's 400", a.status, a.raw)
 	}
 }
+
+// Calls through connhub are paced under Slack's org-wide SCIM limits: a
+// burst of creates, more than a user-create burst and a window's budget,
+// all succeed and Slack answers none of them 429.
+func TestSCIMCallsArePacedUnderSlacksLimits(t *testing.T) {
+	t.Parallel()
+	h, base := start(t, slacksim.Config{RateLimits: true, RateWindow: time.Second})
+	c := idp{t: t, base: base + "/scim/v2", bearer: instanceToken(t, h, h.Instance.ID)}
+	const n = 240 // POST /Users: 180 a window, burst 20
+	errs := make(chan string, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			a := c.do(http.MethodPost, "/Users", map[string]any{
+				"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+				"userName": fmt.Sprintf("paced%d", i),
+				"emails":   []map[string]any{{"value": fmt.Sprintf("paced%d@acme.example", i), "primary": true}},
+			})
+			if a.status != http.StatusCreated {
+				errs <- fmt.Sprintf("create %d: HTTP %d %.200s", i, a.status, a.raw)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range n {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	st := h.Sandbox.Stats()
+	if st.SCIM["POST /Users"] != n || st.SCIM["ratelimited"] != 0 {
+		t.Errorf("Slack saw %d creates and answered %d with 429; want %d and none", st.SCIM["POST /Users"], st.SCIM["ratelimited"], n)
+	}
+}
