@@ -38,7 +38,7 @@ const defaultServer = "http://127.0.0.1:8080"
 func newClientCmds(io streams) []*cobra.Command {
 	return []*cobra.Command{newAppsCmd(io), newInstancesCmd(io), newCredentialsCmd(io), newTokenCmd(io),
 		newStreamsCmd(io), newSyncCmd(io), newRecordsCmd(io), newExportCmd(io),
-		newEventsCmd(io), newWebhooksCmd(io), newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io), newLoginCmd(io), newLogoutCmd(io),
+		newEventsCmd(io), newWebhooksCmd(io), newSCIMCmd(io), newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io), newLoginCmd(io), newLogoutCmd(io),
 		newContextCmd(io)}
 }
 
@@ -326,6 +326,17 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
 			return usageError{fmt.Errorf("%s takes %s, got %d arguments (see 'connhub %s --help')",
+				cmd.CommandPath(), strings.Join(names, " "), len(args), strings.TrimPrefix(cmd.CommandPath(), "connhub "))}
+		}
+		return nil
+	}
+}
+
+// minArgs wants the named positional arguments, the last one or more times.
+func minArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < len(names) {
+			return usageError{fmt.Errorf("%s takes %s…, got %d arguments (see 'connhub %s --help')",
 				cmd.CommandPath(), strings.Join(names, " "), len(args), strings.TrimPrefix(cmd.CommandPath(), "connhub "))}
 		}
 		return nil

@@ -581,6 +581,7 @@ func newInstancesPingCmd(io streams, cf *clientFlags) *cobra.Command {
 				{"Team", team}, {"Enterprise", p.EnterpriseID}, {"URL", p.URL}, {"User", user}, {"Bot", p.BotID},
 				{"Token kind", p.TokenKind}, {"Token expires", expires}, {"Scopes", join(p.Scopes)},
 				{"Missing bot scopes", join(p.MissingBotScopes)}, {"Missing user scopes", join(p.MissingUserScopes)},
+				{"SCIM", scimText(p.SCIM)},
 			})
 		},
 	}
@@ -589,8 +590,10 @@ func newInstancesPingCmd(io streams, cf *clientFlags) *cobra.Command {
 func newInstancesCredentialsCmd(io streams, cf *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "credentials ID",
-		Short: "Print the instance's ready Authorization header (admins; audit-logged)",
-		Long: "Print the Authorization header with the instance token, for curl or an integration tool.\n" +
+		Short: "Print the instance's ready Authorization header and SCIM connection (admins; audit-logged)",
+		Long: "Print the Authorization header with the instance token, for curl or an integration tool, and\n" +
+			"the SCIM base URL and token to paste into an identity provider's provisioning connection\n" +
+			"(PingFederate, Okta, Entra ID): the token is the instance token, which does not expire.\n" +
 			"For the Open Connectors form (User …, Organization …, Element …) make a named credential\n" +
 			"(`connhub credentials create`): it gets an identity of its own, so no person's secret is handed out.",
 		Args: exactArgs("ID"),
@@ -606,7 +609,11 @@ func newInstancesCredentialsCmd(io streams, cf *clientFlags) *cobra.Command {
 			if !h.human() {
 				return h.emit(c)
 			}
-			return printFields(io.stdout, []field{{"Bearer", c.Bearer}})
+			fields := []field{{"Bearer", c.Bearer}}
+			if c.SCIM.Path != "" {
+				fields = append(fields, field{"SCIM base URL", h.BaseURL() + c.SCIM.Path}, field{"SCIM token", c.SCIM.Token}, field{"SCIM", scimText(c.SCIM.SCIMStatus)})
+			}
+			return printFields(io.stdout, fields)
 		},
 	}
 }
@@ -672,4 +679,12 @@ func runInstancesDelete(ctx context.Context, opts instancesDeleteOptions, io str
 		fmt.Fprintf(io.stdout, "connhub: these instances lost their access and must be re-authenticated: %s\n", strings.Join(d.Affected, ", "))
 	}
 	return nil
+}
+
+// scimText says whether an instance can provision over SCIM, or why not.
+func scimText(s connhub.SCIMStatus) string {
+	if s.Ready {
+		return "ready"
+	}
+	return "not ready: " + s.Message
 }

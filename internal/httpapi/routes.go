@@ -13,6 +13,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/authz"
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/instance"
@@ -306,13 +307,33 @@ type pingOutput struct {
 		TokenExpiresAt    *time.Time `json:"token_expires_at,omitempty"`
 		MissingBotScopes  []string   `json:"missing_bot_scopes" doc:"Scopes the edition needs for connhub's features that were not granted"`
 		MissingUserScopes []string   `json:"missing_user_scopes"`
+		SCIM              SCIMStatus `json:"scim" doc:"Whether the instance can provision over SCIM, and if not why and how to fix it"`
 		LatencyMS         int64      `json:"latency_ms"`
 	}
+}
+
+// SCIMStatus says whether an instance can provision over SCIM.
+type SCIMStatus struct {
+	Ready   bool   `json:"ready"`
+	Code    string `json:"code,omitempty" doc:"Why not: scim_plan_required, scim_scope_missing, scim_org_install_required, instance_not_active"`
+	Message string `json:"message,omitempty" doc:"Why not, and how to fix it"`
+}
+
+func scimStatus(p *apierror.Problem) SCIMStatus {
+	if p == nil {
+		return SCIMStatus{Ready: true}
+	}
+	return SCIMStatus{Code: p.Code, Message: p.Message}
 }
 
 type credentialsOutput struct {
 	Body struct {
 		Bearer string `json:"bearer" doc:"The Authorization header value with the instance token"`
+		SCIM   struct {
+			SCIMStatus
+			Path  string `json:"path" doc:"The SCIM base URL's path on this hub, for an identity provider's provisioning connection"`
+			Token string `json:"token" doc:"The bearer token an identity provider's SCIM connection takes: the instance token, which does not expire"`
+		} `json:"scim"`
 	}
 }
 
@@ -440,6 +461,7 @@ func (a *API) instanceRoutes() {
 			b.OK, b.Team, b.TeamID, b.EnterpriseID, b.User, b.UserID, b.BotID, b.URL = r.OK, r.Team, r.TeamID, r.EnterpriseID, r.User, r.UserID, r.BotID, r.URL
 			b.TokenKind, b.Scopes, b.TokenExpiresAt = r.TokenKind, orEmpty(r.Scopes), timePtr(r.ExpiresAt)
 			b.MissingBotScopes, b.MissingUserScopes, b.LatencyMS = orEmpty(r.MissingBotScopes), orEmpty(r.MissingUserScopes), r.Latency.Milliseconds()
+			b.SCIM = scimStatus(r.SCIM)
 			return out, nil
 		})
 	huma.Register(a.huma, guarded(authz.RevealIntegrationKey, huma.Operation{OperationID: "get-instance-credentials", Method: http.MethodGet, Path: "/v1/instances/{id}/credentials",
@@ -453,6 +475,7 @@ func (a *API) instanceRoutes() {
 			}
 			out := &credentialsOutput{}
 			out.Body.Bearer = c.Bearer.Reveal()
+			out.Body.SCIM.SCIMStatus, out.Body.SCIM.Path, out.Body.SCIM.Token = scimStatus(c.SCIM), "/scim/v2", c.SCIMToken.Reveal()
 			return out, nil
 		})
 	huma.Register(a.huma, guarded(authz.DeleteInstance, huma.Operation{OperationID: "delete-instance", Method: http.MethodDelete, Path: "/v1/instances/{id}",

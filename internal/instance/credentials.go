@@ -18,6 +18,11 @@ import (
 type Credentials struct {
 	// Bearer is "Bearer <instance token>".
 	Bearer secrets.Secret
+	// SCIMToken is the bearer an identity provider's SCIM connection takes
+	// (the instance token: it does not expire), and SCIM why the instance
+	// cannot provision yet (SCIMReadiness), nil when it can.
+	SCIMToken secrets.Secret
+	SCIM      *apierror.Problem
 }
 
 // Credentials assembles an instance's ready Authorization header, once its
@@ -33,7 +38,7 @@ func (s *Service) Credentials(ctx context.Context, p tenant.Principal, id string
 	if err != nil {
 		return Credentials{}, err
 	}
-	return Credentials{Bearer: secrets.Secret("Bearer " + in.InstanceToken.Reveal())}, nil
+	return Credentials{Bearer: secrets.Secret("Bearer " + in.InstanceToken.Reveal()), SCIMToken: in.InstanceToken, SCIM: SCIMReadiness(in)}, nil
 }
 
 // Named credential kinds.

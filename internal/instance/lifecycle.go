@@ -218,7 +218,10 @@ type PingResult struct {
 	// features that were not granted.
 	MissingBotScopes  []string
 	MissingUserScopes []string
-	Latency           time.Duration
+	// SCIM is why the instance cannot provision over SCIM (SCIMReadiness),
+	// nil when it can.
+	SCIM    *apierror.Problem
+	Latency time.Duration
 }
 
 // Ping checks the instance's token with auth.test, refreshing it first when it
@@ -279,7 +282,7 @@ func (s *Service) Ping(ctx context.Context, p tenant.Principal, id string) (Ping
 		return PingResult{}, slackProblem(err, "ping (auth.test)")
 	}
 	res := PingResult{OK: true, Team: ident.Team, TeamID: ident.TeamID, EnterpriseID: ident.EnterpriseID, User: ident.User, UserID: ident.UserID,
-		BotID: ident.BotID, URL: ident.URL, TokenKind: ident.Kind, Scopes: ident.Scopes, ExpiresAt: ident.ExpiresAt, Latency: latency}
+		BotID: ident.BotID, URL: ident.URL, TokenKind: ident.Kind, Scopes: ident.Scopes, ExpiresAt: ident.ExpiresAt, Latency: latency, SCIM: SCIMReadiness(in)}
 	if c, ok := connector.Get(in.Connector); ok {
 		if e, ok := c.Edition(in.Edition); ok {
 			res.MissingBotScopes, res.MissingUserScopes = e.MissingScopes(in.BotScopes, in.UserScopes)

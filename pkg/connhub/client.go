@@ -218,8 +218,20 @@ func answerError(resp *http.Response, data []byte) *Error {
 		Message  string `json:"message"`
 		Position int    `json:"position"`
 	}
-	if !jsonContent(resp.Header.Get("Content-Type")) || json.Unmarshal(data, &e) != nil || e.Code == "" {
+	if !jsonContent(resp.Header.Get("Content-Type")) || json.Unmarshal(data, &e) != nil {
 		return unexpected(resp, reqID)
+	}
+	if e.Code == "" {
+		// Slack's SCIM errors, relayed as Slack gave them:
+		// {"Errors":{"description":"<code>","code":<status>}}.
+		var s struct {
+			Errors struct{ Description string } `json:"Errors"`
+		}
+		if json.Unmarshal(data, &s) != nil || s.Errors.Description == "" {
+			return unexpected(resp, reqID)
+		}
+		e.Code = "slack_" + s.Errors.Description
+		e.Message = fmt.Sprintf("Slack's SCIM API answered HTTP %d %s", resp.StatusCode, s.Errors.Description)
 	}
 	return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID, Position: e.Position}
 }

@@ -175,13 +175,29 @@ type PingResult struct {
 	TokenExpiresAt    *time.Time `json:"token_expires_at,omitempty"`
 	MissingBotScopes  []string   `json:"missing_bot_scopes"` // needed by the edition, not granted
 	MissingUserScopes []string   `json:"missing_user_scopes"`
+	SCIM              SCIMStatus `json:"scim"`
 	LatencyMS         int64      `json:"latency_ms"`
+}
+
+// SCIMStatus says whether an instance can provision over SCIM, and if not
+// why (Code) and how to fix it (Message).
+type SCIMStatus struct {
+	Ready   bool   `json:"ready"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // InstanceCredentials is the instance's ready Authorization header. The
 // Open Connectors form is a named credential's (CreateCredential).
 type InstanceCredentials struct {
 	Bearer string `json:"bearer"` // Bearer <instance token>
+	// SCIM is what an identity provider's provisioning connection takes:
+	// the base URL's path on the hub (/scim/v2) and its bearer token.
+	SCIM struct {
+		SCIMStatus
+		Path  string `json:"path"`
+		Token string `json:"token"`
+	} `json:"scim"`
 }
 
 // Credential is a named credential. Value is set only in the answers that
