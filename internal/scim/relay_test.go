@@ -265,6 +265,15 @@ func TestSCIMRefusalsSayWhy(t *testing.T) {
 			t.Errorf("GET /scim/v2%s: HTTP %d, want 404", path, a.status)
 		}
 	}
+	// A named credential of kind bearer, bound to the instance, is an
+	// identity provider's bearer too, with an identity of its own.
+	cred, err := h.Services.CreateCredential(ctx, h.Admin, "okta", h.Instance.ID, instance.CredentialBearer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := idp{t: t, base: base + "/scim/v2", bearer: strings.TrimPrefix(cred.Value.Reveal(), "Bearer ")}
+	named.must(http.StatusOK, http.MethodGet, "/ServiceProviderConfig", nil)
+
 	// Slack's own answers come back as Slack gives them: a bad filter.
 	good := idp{t: t, base: base + "/scim/v2", bearer: instanceToken(t, h, h.Instance.ID)}
 	if a := good.do(http.MethodGet, "/Users?filter="+url.QueryEscape(`userName zz "x"`), nil); a.status != http.StatusBadRequest || a.body["Errors"] == nil {
