@@ -42,6 +42,9 @@ type Feature struct {
 	Name                  string
 	BotScopes, UserScopes []string
 	Editions              []string // edition keys
+	// Requires is what else the feature needs, for a person: who must
+	// install, and how.
+	Requires string
 }
 
 // Catalog lists every connector. The result is the caller's to change.

@@ -69,7 +69,9 @@ func slackFeatures() []Feature {
 		{Key: "emoji", Name: "Custom emoji", BotScopes: []string{"emoji:read"}, Editions: allEditions},
 		{Key: "bookmarks", Name: "Channel bookmarks", BotScopes: []string{"bookmarks:read"}, Editions: allEditions},
 		{Key: "calls", Name: "Calls", BotScopes: []string{"calls:read"}, Editions: allEditions},
-		{Key: "scim", Name: "User provisioning (SCIM)", UserScopes: []string{"admin"}, Editions: plusEditions},
+		{Key: "scim", Name: "User provisioning (SCIM)", UserScopes: []string{"admin"}, Editions: plusEditions,
+			Requires: "Business+ or Enterprise Grid; the admin user scope, allowed by a workspace owner or admin (on Enterprise Grid, an org-wide install by an org owner). " +
+				"Identity providers then call /scim/v2 with the instance token."},
 	}
 	for i := range features { // the edition lists above are shared; give each feature its own
 		features[i].Editions = slices.Clone(features[i].Editions)

@@ -147,6 +147,7 @@ type Feature struct {
 	BotScopes  []string `json:"bot_scopes"`
 	UserScopes []string `json:"user_scopes"`
 	Editions   []string `json:"editions"`
+	Requires   string   `json:"requires,omitempty" doc:"What else the feature needs: who must install, and how"`
 }
 
 func connectorView(c connector.Connector) Connector {
@@ -158,7 +159,7 @@ func connectorView(c connector.Connector) Connector {
 		v.AuthMethods = append(v.AuthMethods, AuthMethod{Key: m.Key, Name: m.Name, Description: m.Description})
 	}
 	for _, f := range c.Features {
-		v.Features = append(v.Features, Feature{Key: f.Key, Name: f.Name, BotScopes: orEmpty(f.BotScopes), UserScopes: orEmpty(f.UserScopes), Editions: orEmpty(f.Editions)})
+		v.Features = append(v.Features, Feature{Key: f.Key, Name: f.Name, BotScopes: orEmpty(f.BotScopes), UserScopes: orEmpty(f.UserScopes), Editions: orEmpty(f.Editions), Requires: f.Requires})
 	}
 	return v
 }

@@ -93,6 +93,7 @@ type Feature struct {
 	BotScopes  []string `json:"bot_scopes"`
 	UserScopes []string `json:"user_scopes"`
 	Editions   []string `json:"editions"`
+	Requires   string   `json:"requires,omitempty"` // what else it needs: who must install, and how
 }
 
 // App is a registered Slack app, without its secrets.
