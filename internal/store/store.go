@@ -236,6 +236,8 @@ type PacerDone struct {
 // Queries are the operations on entities, each in its own transaction unless
 // run inside InTx.
 type Queries interface {
+	ProvisioningQueries
+
 	CreateOrganization(ctx context.Context, o Organization) (Organization, error)
 	GetOrganization(ctx context.Context, id string) (Organization, error)
 	OrganizationBySecretHash(ctx context.Context, hash []byte) (Organization, error)

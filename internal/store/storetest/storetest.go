@@ -92,6 +92,7 @@ func Run(t *testing.T, b Backend) {
 		{"ExpiringInstances", testExpiringInstances},
 		{"ExpiredInstalls", testExpiredInstalls},
 		{"SlackEventScan", testSlackEventScan},
+		{"Provisioning", testProvisioning},
 		{"ConsoleSessions", testConsoleSessions},
 		{"ConsoleFlash", testConsoleFlash},
 		{"ConsoleSessionSweep", testConsoleSessionSweep},
@@ -1618,7 +1619,8 @@ func testUnfinishedRunsMigration(t *testing.T, b Backend) {
 		t.Skip("the backend has no SQL database to set up")
 	}
 	// The database as it was before migration 9 (and the ones after it).
-	for _, q := range []string{`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, `DROP TABLE slack_event_instances`, `DROP TABLE slack_events`,
+	for _, q := range []string{`DROP TABLE provisioning_outcomes`, `DROP TABLE provisioning_runs`, `DROP TABLE provisioning_plans`,
+		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, `DROP TABLE slack_event_instances`, `DROP TABLE slack_events`,
 		`DROP INDEX apps_slack_app_id`, `ALTER TABLE apps DROP COLUMN slack_app_id`,
 		`DROP INDEX sync_runs_unfinished`, `DROP TABLE pacer_lanes`, `DELETE FROM goose_db_version WHERE version_id >= 9`} {
 		if _, err := raw.DB().ExecContext(ctx, q); err != nil {
