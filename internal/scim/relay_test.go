@@ -15,6 +15,8 @@ import (
 
 	"github.com/connhub/connhub/internal/hubtest"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/scim"
+	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
 	"github.com/connhub/connhub/internal/store"
 )
@@ -315,5 +317,38 @@ func TestSCIMCallsArePacedUnderSlacksLimits(t *testing.T) {
 	st := h.Sandbox.Stats()
 	if st.SCIM["POST /Users"] != n || st.SCIM["ratelimited"] != 0 {
 		t.Errorf("Slack saw %d creates and answered %d with 429; want %d and none", st.SCIM["POST /Users"], st.SCIM["ratelimited"], n)
+	}
+}
+
+// connhub's own SCIM calls (a provisioning run's) go through the same
+// stack: a Caller pages through Slack's users at SCIM's largest page.
+func TestCallerPagesThroughUsers(t *testing.T) {
+	t.Parallel()
+	h, _ := start(t, slacksim.Config{Users: 2500, RateLimits: true, RateWindow: time.Second})
+	c, err := scim.NewCaller(h.Stack, h.SlackURL, slackcall.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for start := 1; ; {
+		status, body, err := c.Do(ctx, h.Instance, http.MethodGet, "Users", url.Values{"startIndex": {fmt.Sprint(start)}, "count": {"1000"}}, nil)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("page at %d: HTTP %d %v %.200s", start, status, err, body)
+		}
+		var page struct {
+			TotalResults int
+			Resources    []struct{ ID string }
+		}
+		json.Unmarshal(body, &page)
+		for _, r := range page.Resources {
+			seen[r.ID] = true
+		}
+		start += len(page.Resources)
+		if len(page.Resources) == 0 || start > page.TotalResults {
+			if len(seen) != page.TotalResults || len(seen) < 2000 { // bots are not SCIM users
+				t.Errorf("read %d distinct users of %d", len(seen), page.TotalResults)
+			}
+			break
+		}
 	}
 }
