@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/connhub/connhub/internal/slackspec"
 )
 
 // SCIM v2 is Slack's provisioning API for Business+ and Enterprise Grid (FACTS
@@ -56,21 +58,35 @@ import (
 //
 // # Rate limits
 //
-// Org-wide and shared by every app (FACTS 5), in their own key space of the
-// limiter ("scim/<enterprise or team>/<class>"), a budget per RateWindow like
-// the Web API's tiers. A call spends its endpoint's class, then its set's:
+// Slack's SCIM limits come from slackspec (SCIMLimits), as Slack's "SCIM API
+// rate limits" page lists them: org-wide, shared by every app and token of the
+// org (the enterprise on Grid, else the workspace). A call spends its
+// endpoint's limit, if it has one, and its set's:
 //
-//	read          1000  every GET
-//	write          600  every POST, PUT, PATCH, DELETE
-//	users.get      300  GET /Users/{id}
-//	groups.get     300  GET /Groups/{id}
-//	users.write    180  POST /Users, PUT|PATCH|DELETE /Users/{id}
-//	groups.write   180  POST /Groups, PUT|PATCH|DELETE /Groups/{id}
+//	                       per minute  burst
+//	scim.read                    1000   1000  every GET
+//	scim.write                    600    180  every POST, PUT, PATCH, DELETE
+//	scim.users.get                300    300  GET /Users/{id}
+//	scim.users.create             180     20  POST /Users
+//	scim.users.update             180     20  PUT|PATCH /Users/{id}
+//	scim.users.delete             180     20  DELETE /Users/{id}
+//	scim.groups.get               300    300  GET /Groups/{id}
+//	scim.groups.create            180     20  POST /Groups
+//	scim.groups.update            180     80  PUT|PATCH /Groups/{id}
+//	scim.groups.delete            180     20  DELETE /Groups/{id}
 //
-// Slack's bursts (20 user writes, 80 group updates) are not modelled: the
-// sliding log already refuses anything over the budget in any window. A call
-// refused by the set's budget has still spent its class's. A 429 carries
-// Retry-After and the error too_many_requests.
+// Each limit is a token bucket (ratelimit.go): it holds burst calls and gains
+// one every RateWindow/perMinute, so a minute is the sandbox's --rate-window
+// as for the Web API's tiers. A call passes when every one of its buckets
+// holds a call, and then takes one from each; a call one bucket refuses takes
+// from none (Slack's page does not say; refusing without charging is what a
+// client pacing by both limits expects, and it matches the Web API's "refused
+// calls do not count"). A refused call is 429 too_many_requests with
+// Retry-After: the whole seconds (rounded up, at least 1) until every bucket
+// of the call holds one call again. Calls that do not reach an endpoint (404
+// bad_endpoint, 405) and calls that fail authentication spend nothing; every
+// other call spends, whatever it answers. Stats.SCIM counts refused calls
+// under "ratelimited".
 //
 // # Decisions where Slack's documentation is silent
 //
@@ -170,12 +186,12 @@ type scimReply struct {
 
 // scimRoute is what a request asks for, found before the world is locked.
 type scimRoute struct {
-	key     string // the Stats.SCIM key, such as "GET /Users/{id}"
-	write   bool
-	body    bool
-	classes []scimClass
-	id      string
-	fn      func(*scimCall) (*scimReply, *scimError)
+	key    string // the Stats.SCIM key, such as "GET /Users/{id}"
+	write  bool
+	body   bool
+	limits []slackspec.SCIMLimit // its endpoint's, then its set's
+	id     string
+	fn     func(*scimCall) (*scimReply, *scimError)
 }
 
 // scimCall is one SCIM request being answered under the world lock.
@@ -274,7 +290,7 @@ func (s *Server) runSCIM(rt scimRoute, r *http.Request) (*scimReply, *scimError)
 	if e := c.authenticate(); e != nil {
 		return nil, e
 	}
-	if e := c.spend(rt.classes); e != nil {
+	if e := c.spend(rt.limits); e != nil {
 		return nil, e
 	}
 	if bodyErr != nil {
@@ -287,78 +303,63 @@ func (s *Server) runSCIM(rt scimRoute, r *http.Request) (*scimReply, *scimError)
 // scimRouteFor maps a request to its endpoint, or to 404 or 405.
 func scimRouteFor(r *http.Request) (scimRoute, *scimError) {
 	unknown := scimRoute{key: "(unknown)"}
+	noEndpoint := scimErr(http.StatusNotFound, "bad_endpoint", "no SCIM endpoint at "+r.URL.Path)
 	rest, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/")
-	if !ok {
-		if r.URL.Path != "/scim/v2" {
-			if strings.HasPrefix(r.URL.Path, "/scim/v1") {
-				return unknown, scimErr(http.StatusNotFound, "unsupported_version", "the sandbox emulates SCIM v2 only; use /scim/v2/")
-			}
-			return unknown, scimErr(http.StatusNotFound, "bad_endpoint", "no SCIM endpoint at "+r.URL.Path)
+	if !ok && r.URL.Path != "/scim/v2" {
+		if strings.HasPrefix(r.URL.Path, "/scim/v1") {
+			return unknown, scimErr(http.StatusNotFound, "unsupported_version", "the sandbox emulates SCIM v2 only; use /scim/v2/")
 		}
+		return unknown, noEndpoint
 	}
 	resource, id, _ := strings.Cut(strings.Trim(rest, "/"), "/")
 	if strings.Contains(id, "/") {
-		return unknown, scimErr(http.StatusNotFound, "bad_endpoint", "no SCIM endpoint at "+r.URL.Path)
+		return unknown, noEndpoint
 	}
-	type handler struct {
-		fn      func(*scimCall) (*scimReply, *scimError)
-		classes []scimClass
-	}
+	type handler = func(*scimCall) (*scimReply, *scimError)
 	var name string
 	var routes map[string]handler
-	read := []scimClass{scimReads}
 	switch strings.ToLower(resource) {
 	case "serviceproviderconfig":
 		if id != "" {
-			return unknown, scimErr(http.StatusNotFound, "bad_endpoint", "no SCIM endpoint at "+r.URL.Path)
+			return unknown, noEndpoint
 		}
-		name, routes = "/ServiceProviderConfig", map[string]handler{http.MethodGet: {(*scimCall).serviceProviderConfig, read}}
+		name, routes = "ServiceProviderConfig", map[string]handler{http.MethodGet: (*scimCall).serviceProviderConfig}
 	case "resourcetypes":
-		name, routes = "/ResourceTypes", map[string]handler{http.MethodGet: {(*scimCall).resourceTypes, read}}
+		name, routes = "ResourceTypes", map[string]handler{http.MethodGet: (*scimCall).resourceTypes}
 	case "schemas":
-		name, routes = "/Schemas", map[string]handler{http.MethodGet: {(*scimCall).schemas, read}}
+		name, routes = "Schemas", map[string]handler{http.MethodGet: (*scimCall).schemas}
 	case "users":
-		uw := []scimClass{scimUsersWrite, scimWrites}
+		name = "Users"
 		if id == "" {
-			name, routes = "/Users", map[string]handler{
-				http.MethodGet:  {(*scimCall).listUsers, read},
-				http.MethodPost: {(*scimCall).createUser, uw},
-			}
+			routes = map[string]handler{http.MethodGet: (*scimCall).listUsers, http.MethodPost: (*scimCall).createUser}
 		} else {
-			name, routes = "/Users/{id}", map[string]handler{
-				http.MethodGet:    {(*scimCall).getUser, []scimClass{scimUsersGet, scimReads}},
-				http.MethodPut:    {(*scimCall).putUser, uw},
-				http.MethodPatch:  {(*scimCall).patchUser, uw},
-				http.MethodDelete: {(*scimCall).deleteUser, uw},
-			}
+			routes = map[string]handler{http.MethodGet: (*scimCall).getUser, http.MethodPut: (*scimCall).putUser,
+				http.MethodPatch: (*scimCall).patchUser, http.MethodDelete: (*scimCall).deleteUser}
 		}
 	case "groups":
-		gw := []scimClass{scimGroupsWrite, scimWrites}
+		name = "Groups"
 		if id == "" {
-			name, routes = "/Groups", map[string]handler{
-				http.MethodGet:  {(*scimCall).listGroups, read},
-				http.MethodPost: {(*scimCall).createGroup, gw},
-			}
+			routes = map[string]handler{http.MethodGet: (*scimCall).listGroups, http.MethodPost: (*scimCall).createGroup}
 		} else {
-			name, routes = "/Groups/{id}", map[string]handler{
-				http.MethodGet:    {(*scimCall).getGroup, []scimClass{scimGroupsGet, scimReads}},
-				http.MethodPut:    {(*scimCall).putGroup, gw},
-				http.MethodPatch:  {(*scimCall).patchGroup, gw},
-				http.MethodDelete: {(*scimCall).deleteGroup, gw},
-			}
+			routes = map[string]handler{http.MethodGet: (*scimCall).getGroup, http.MethodPut: (*scimCall).putGroup,
+				http.MethodPatch: (*scimCall).patchGroup, http.MethodDelete: (*scimCall).deleteGroup}
 		}
 	default:
-		return unknown, scimErr(http.StatusNotFound, "bad_endpoint", "no SCIM endpoint at "+r.URL.Path)
+		return unknown, noEndpoint
 	}
-	h, ok := routes[r.Method]
+	path := "/" + name
+	if id != "" && (name == "Users" || name == "Groups") {
+		path += "/{id}"
+	}
+	fn, ok := routes[r.Method]
 	if !ok {
-		e := scimErr(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+name)
+		e := scimErr(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+path)
 		e.header = http.Header{"Allow": {strings.Join(slices.Sorted(maps.Keys(routes)), ", ")}}
-		return scimRoute{key: r.Method + " " + name}, e
+		return scimRoute{key: r.Method + " " + path}, e
 	}
 	write := r.Method != http.MethodGet
-	return scimRoute{key: r.Method + " " + name, write: write, body: write && r.Method != http.MethodDelete,
-		classes: h.classes, id: id, fn: h.fn}, nil
+	return scimRoute{key: r.Method + " " + path, write: write, body: write && r.Method != http.MethodDelete,
+		limits: slackspec.SCIMLimits(r.Method, name, id != ""), id: id, fn: fn}, nil
 }
 
 // authenticate resolves the Bearer token and checks it may use SCIM here.

@@ -3,39 +3,41 @@ package slacksim
 import (
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/connhub/connhub/internal/slackspec"
 )
 
-// scimClass is one rate-limit budget: calls per RateWindow.
-type scimClass struct {
-	name   string
-	budget int
-}
-
-var (
-	scimReads       = scimClass{"read", 1000}
-	scimWrites      = scimClass{"write", 600}
-	scimUsersGet    = scimClass{"users.get", 300}
-	scimGroupsGet   = scimClass{"groups.get", 300}
-	scimUsersWrite  = scimClass{"users.write", 180}
-	scimGroupsWrite = scimClass{"groups.write", 180}
-)
-
-// spend takes one call from each of the request's rate-limit classes.
-func (c *scimCall) spend(classes []scimClass) *scimError {
+// spend takes one call from each of the request's limits (slackspec's
+// SCIMLimits: its endpoint's, then its set's), or from none: a call one
+// limit refuses costs the others nothing. The buckets are the org's (the
+// enterprise on Grid, else the workspace), shared by every token and app, and
+// a minute is the sandbox's RateWindow.
+func (c *scimCall) spend(limits []slackspec.SCIMLimit) *scimError {
 	if !c.s.cfg.RateLimits {
 		return nil
 	}
-	place := c.w.teams[0].ID
+	org := c.w.teams[0].ID
 	if c.w.enterprise != nil {
-		place = c.w.enterprise.ID
+		org = c.w.enterprise.ID
 	}
-	for _, cl := range classes {
-		ok, wait := c.s.limiter.take("scim/"+place+"/"+cl.name, cl.budget, c.s.cfg.RateWindow, c.now)
-		if !ok {
-			e := scimErr(http.StatusTooManyRequests, "too_many_requests", "over the SCIM "+cl.name+" budget")
-			e.header = http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds(wait))}}
-			return e
-		}
+	buckets := make([]bucket, len(limits))
+	for i, l := range limits {
+		buckets[i] = bucket{key: "scim/" + org + "/" + l.Name, burst: l.Burst, interval: refillInterval(c.s.cfg.RateWindow, l.PerMinute)}
 	}
-	return nil
+	ok, wait, refused := c.s.limiter.takeAll(buckets, c.now)
+	if ok {
+		return nil
+	}
+	e := scimErr(http.StatusTooManyRequests, "too_many_requests", "over the SCIM limit "+limits[refused].Name)
+	e.header = http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds(wait))}}
+	return e
+}
+
+// refillInterval is how long a bucket that refills perMinute calls a window
+// takes to gain one, rounded up to the nanosecond so that the sandbox never
+// allows more than Slack would.
+func refillInterval(window time.Duration, perMinute int) time.Duration {
+	n := time.Duration(perMinute)
+	return (window + n - 1) / n
 }
