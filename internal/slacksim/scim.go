@@ -124,13 +124,21 @@ import (
 //     string comparisons ignore case. An empty filter is 400 no_filters, an unknown attribute or
 //     operator 400 invalid_query, a bad grouping 400 invalid_filter_group, a
 //     truncated one 400 incomplete_filter.
-//   - Sorting, attributes/excludedAttributes, ETags, bulk, /Me and the
-//     sandbox's faults are not emulated; /scim/v1/ answers 404
+//   - Sorting, attributes/excludedAttributes, ETags, bulk and /Me are not
+//     emulated; /scim/v1/ answers 404
 //     unsupported_version, an unknown endpoint 404 bad_endpoint and a wrong
 //     verb 405 method_not_allowed.
 //
+// # Faults
+//
+// POST /_sandbox/faults with "scim" (a limit's name such as
+// "scim.users.create", or "*") makes SCIM calls fail before they are
+// authenticated or limited: a status with a SCIM error body (429 with
+// Retry-After), a delay, a truncated body; see Fault.
+//
 // Stats.SCIM counts every call by route ("GET /Users/{id}", "(unknown)"),
-// plus the totals "errors" and "ratelimited".
+// plus the totals "errors", "ratelimited" and "faults" (calls a fault
+// answered, counted in neither of the others).
 
 const (
 	scimCoreUser      = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -194,6 +202,15 @@ type scimRoute struct {
 	fn     func(*scimCall) (*scimReply, *scimError)
 }
 
+// limitNames names the limits the route spends, for faults.
+func (rt scimRoute) limitNames() []string {
+	names := make([]string, len(rt.limits))
+	for i, l := range rt.limits {
+		names[i] = l.Name
+	}
+	return names
+}
+
 // scimCall is one SCIM request being answered under the world lock.
 type scimCall struct {
 	s    *Server
@@ -213,6 +230,11 @@ func (s *Server) scimHandler() http.Handler { return http.HandlerFunc(s.serveSCI
 func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	rt, e := scimRouteFor(r)
 	s.stats.add(func(st *Stats) { st.SCIM[rt.key]++ })
+	w.Header().Set("X-Slack-Req-Id", strconv.FormatUint(s.reqSeq.Add(1), 36)+randHex(8))
+	if f, ok := s.faults.pickSCIM(rt.limitNames()); ok && f.applySCIM(w, r) {
+		s.stats.add(func(st *Stats) { st.SCIM["faults"]++ })
+		return
+	}
 	var rep *scimReply
 	if e == nil {
 		rep, e = s.runSCIM(rt, r)
@@ -220,7 +242,6 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 			s.changed()
 		}
 	}
-	w.Header().Set("X-Slack-Req-Id", strconv.FormatUint(s.reqSeq.Add(1), 36)+randHex(8))
 	if e != nil {
 		s.stats.add(func(st *Stats) {
 			if e.status == http.StatusTooManyRequests {
