@@ -16,7 +16,7 @@ import (
 // 5). It changes the same world as the Web API: a user created or deactivated
 // here shows in users.list, a group changed here in usergroups.users.list.
 //
-//	GET    /scim/v2/ServiceProviderConfig
+//	GET    /scim/v2/ServiceProviderConfig  (also ServiceProviderConfigs, v1's name, which Slack's Java SDK asks v2 for)
 //	GET    /scim/v2/ResourceTypes[/{User|Group}]
 //	GET    /scim/v2/Schemas[/{Users|Groups|<schema URN>}]
 //	GET    /scim/v2/Users             startIndex (1-based), count (default 10, at most 1000), filter
@@ -31,9 +31,14 @@ import (
 //	DELETE /scim/v2/Groups/{id}       removes the group for good (204)
 //
 // Every answer is JSON. Errors carry Slack's body {"Errors":{"description":
-// "<code>","code":<status>}} together with the RFC 7644 fields Slack's v2 also
-// sends (schemas, detail, status); the description is one of the codes of
-// Slack's SCIM error table, never free text, so clients can match on it.
+// "<code>","code":<status>}} (the SDKs' models) together with the RFC 7644
+// fields of Slack's v2 example error ({"schemas":[…Error],"detail":
+// "missing_schema_element","status":400}: detail is the code, status a
+// number, where RFC 7644 has a string); the code is one of Slack's SCIM error
+// table, never free text, so clients can match on it.
+//
+// What Slack's SCIM reference (docs.slack.dev/reference/scim-api) says is
+// followed; where it is silent, the choice is listed under Decisions below.
 //
 // The files: scim.go routes, authenticates and writes answers and errors;
 // scim_limits.go spends the rate limits; scim_schema.go answers discovery
@@ -88,30 +93,74 @@ import (
 // other call spends, whatever it answers. Stats.SCIM counts refused calls
 // under "ratelimited".
 //
+// # Following Slack's reference
+//
+//   - DELETE /Users/{id} deactivates (204; the account stays, active:false,
+//     out of its channels and user groups); again is 204. DELETE of a bot or
+//     Slackbot is 403 cannot_disable_bot_user_with_scim (the status is the
+//     sandbox's choice); any other call on one is 404 no_such_user (below).
+//   - Multi-channel guests are the slack:guest extension {type, expiration}:
+//     type "multi" is the only one that can be set, expiration is ISO 8601
+//     and answered as RFC 3339 in UTC ("2020-11-30T23:59:59Z"). Converting a
+//     deactivated account reactivates it; admins and owners cannot become
+//     guests (400 cannot_make_user_guest); only Enterprise Grid provisions
+//     guests (elsewhere 403 permission_denied). Single-channel guests are
+//     shown as type "single". FACTS 5 lists a v1 channels[] too; neither
+//     Slack's v2 reference nor the SDKs' models (Java's SlackGuest, the
+//     types generated from Slack's answers) have it, so it is neither
+//     answered nor read.
+//   - Emails are answered as Slack's v2 examples draw them: value and primary,
+//     no type. Slack keeps two, the primary and a secondary; a path or filter
+//     may still name a type: the primary's is work, the secondary's home.
+//   - Updates to externalId are not supported (Slack's reference, for PATCH
+//     and PUT): it is kept from the create, and a PATCH or PUT of it is
+//     ignored, not refused (the reference names no error). password is 400
+//     password_change_not_allowed after the create.
+//   - userName and nickName are one field; longer than 21 characters is 400
+//     username_too_long, or long_nickname when it came as nickName.
+//   - Filters take the operators Slack lists as valid: eq, co, sw, pr, gt,
+//     ge, lt, le, with and, or and parentheses, attribute names and
+//     operators in any case, strings in double or single quotes (Slack's own
+//     examples use both, and bare IDs in members[value eq U123ABC456]). ne,
+//     ew and not are RFC 7644's but not Slack's: 400 invalid_query, so a
+//     filter that works here works at Slack. An empty filter is 400
+//     no_filters, an unknown attribute or operator 400 invalid_query, a bad
+//     grouping 400 invalid_filter_group, a truncated one 400
+//     incomplete_filter. The language is package scimfilter.
+//   - Lists: startIndex is 1-based (below 1 reads as 1), count defaults to 10
+//     and is capped at 1000 (larger reads as 1000, as Slack has done since
+//     2019), a negative count reads as 0; values that are not integers take
+//     the defaults. The body is {schemas, totalResults, itemsPerPage,
+//     startIndex, Resources}.
+//   - An admin's token acts on admins, members and guests, never on owners
+//     (403 cannot_modify_owner); reading them is allowed. Nobody deactivates
+//     the primary owner (403 cannot_disable_primary_owner).
+//   - PATCH paths Slack's examples use are accepted, "address" (remove)
+//     among them, though the sandbox keeps no address.
+//
 // # Decisions where Slack's documentation is silent
 //
 //   - Bots and Slackbot are not SCIM users: they are not listed and their IDs
-//     answer 404 no_such_user. Deactivated people are listed, active:false.
+//     answer 404 no_such_user (DELETE aside, above). Deactivated people are
+//     listed, active:false.
 //   - POST, PUT and PATCH bodies must carry "schemas" (400
 //     missing_schema_element, as Slack answers). Unknown attributes in a body
 //     are ignored; an unknown PATCH path is 400 invalid_request_payload.
 //   - userName is made Slack-like: the local part of an email, lower-cased,
-//     characters other than letters, digits, '.', '_' and '-' turned into '_',
-//     at most 21 characters (400 username_too_long). It must not be taken by
-//     another account or a channel of the workspace (409 username_taken).
-//     nickName is the same field. A primary email is required (400
-//     email_empty) and unique (409 email_taken); a second email, externalId,
-//     one role and the enterprise extension are kept beside the model.
+//     characters other than letters, digits, '.', '_' and '-' turned into '_'.
+//     It must not be taken by another account or a channel of the workspace
+//     (409 username_taken). A primary email is required (400 email_empty) and
+//     unique (409 email_taken); a second email, externalId, one role and the
+//     enterprise extension are kept beside the model.
 //   - PUT replaces everything the body can carry, but keeps the primary email,
 //     active, the time zone and the guest type when the body omits them:
 //     omitting is not how Slack removes a primary email or converts a guest.
+//     (Slack's PUT example answers active:false for a body without active,
+//     but also keeps the name the body omits; the example is not taken as a
+//     rule.)
 //   - New users join the first workspace (the org's first on Grid) and, unless
 //     they are guests, its #general, as a newly joined person does; they have
 //     never signed in. Reactivation rejoins #general (world.setDeleted).
-//   - Guest conversions (the slack:guest extension, type "multi") are for
-//     Enterprise Grid only as Slack documents; elsewhere 403 permission_denied.
-//     Admins and owners cannot become guests (400 cannot_make_user_guest).
-//     "single" is reported for single-channel guests but cannot be set.
 //   - New groups belong to the first workspace. On Grid any person of the org
 //     may be a member; elsewhere members come from the workspace. Deactivated
 //     people and single-channel guests cannot be added (400
@@ -119,15 +168,11 @@ import (
 //     no_such_group_members. Group names are unique per workspace, case
 //     ignored (409 name_already_exists, the Web API's code). Disabled user
 //     groups are not SCIM groups (404 no_such_group).
-//   - Filters (package scimfilter) support eq, ne, co, sw, ew, gt, ge, lt, le,
-//     pr, and, or, not, parentheses and value paths (emails[type eq "work"]);
-//     string comparisons ignore case. An empty filter is 400 no_filters, an unknown attribute or
-//     operator 400 invalid_query, a bad grouping 400 invalid_filter_group, a
-//     truncated one 400 incomplete_filter.
 //   - Sorting, attributes/excludedAttributes, ETags, bulk and /Me are not
-//     emulated; /scim/v1/ answers 404
-//     unsupported_version, an unknown endpoint 404 bad_endpoint and a wrong
-//     verb 405 method_not_allowed.
+//     emulated, nor Slack's 429 for a write to a user or group another write
+//     is still changing (the sandbox's writes take the world lock in turn);
+//     /scim/v1/ answers 404 unsupported_version, an unknown endpoint 404
+//     bad_endpoint and a wrong verb 405 method_not_allowed.
 //
 // # Faults
 //
@@ -340,11 +385,16 @@ func scimRouteFor(r *http.Request) (scimRoute, *scimError) {
 	var name string
 	var routes map[string]handler
 	switch strings.ToLower(resource) {
-	case "serviceproviderconfig":
+	case "serviceproviderconfig", "serviceproviderconfigs":
+		// v2's name has no s; Slack's Java SDK asks v2 for v1's, so both answer.
 		if id != "" {
 			return unknown, noEndpoint
 		}
-		name, routes = "ServiceProviderConfig", map[string]handler{http.MethodGet: (*scimCall).serviceProviderConfig}
+		name = "ServiceProviderConfig"
+		if strings.HasSuffix(strings.ToLower(resource), "s") {
+			name += "s"
+		}
+		routes = map[string]handler{http.MethodGet: (*scimCall).serviceProviderConfig}
 	case "resourcetypes":
 		name, routes = "ResourceTypes", map[string]handler{http.MethodGet: (*scimCall).resourceTypes}
 	case "schemas":

@@ -65,10 +65,16 @@ func scimPage[T any](c *scimCall, all iter.Seq[T], f scimfilter.Filter, rec func
 	return &scimReply{status: http.StatusOK, body: out}
 }
 
+// scimOperators are the filter operators Slack's SCIM reference lists as
+// valid (with and, or and parentheses). RFC 7644's ne, ew and not are not
+// among them: the sandbox answers them 400 invalid_query, so that a filter
+// that works here works at Slack.
+var scimOperators = []string{"eq", "co", "sw", "pr", "gt", "ge", "lt", "le"}
+
 // scimParseFilter parses a filter; known says which lower-cased attribute
 // paths exist. A filter that does not parse is a 400 with its code.
 func scimParseFilter(s string, known func(string) bool) (scimfilter.Filter, *scimError) {
-	f, err := scimfilter.Parse(s, known)
+	f, err := scimfilter.Parse(s, scimfilter.Syntax{Known: known, Operators: scimOperators})
 	if err != nil {
 		var fe *scimfilter.Error
 		if errors.As(err, &fe) {

@@ -29,6 +29,11 @@ func TestSCIMDiscovery(t *testing.T) {
 				t.Errorf("got bulk.supported %v, want false", got)
 			}
 		}},
+		{"ServiceProviderConfigs", func(t *testing.T, b map[string]any) { // v1's name, which Slack's Java SDK asks v2 for
+			if got := fmt.Sprint(b["schemas"]); got != "[urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig]" {
+				t.Errorf("got schemas %s, want the ServiceProviderConfig schema", got)
+			}
+		}},
 		{"ResourceTypes", func(t *testing.T, b map[string]any) {
 			rs := scimResources(t, b)
 			if got := scimIDs(rs); !slices.Equal(got, []string{"User", "Group"}) {

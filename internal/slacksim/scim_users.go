@@ -36,9 +36,11 @@ type scimName struct {
 	FamilyName string `json:"familyName"`
 }
 
+// scimEmailJSON is an email as Slack's v2 answers draw it: value and primary,
+// no type (a path or filter may still name the type: the primary's is work,
+// the secondary's home).
 type scimEmailJSON struct {
 	Value   string `json:"value"`
-	Type    string `json:"type"`
 	Primary bool   `json:"primary"`
 }
 
@@ -131,10 +133,10 @@ func (c *scimCall) renderUser(u *user, groups []*usergroup) scimUserJSON {
 		Photos: []scimValue{{Value: avatarURL(u, u.home(), 192), Type: "photo"}},
 	}
 	if u.Email != "" {
-		j.Emails = append(j.Emails, scimEmailJSON{Value: u.Email, Type: "work", Primary: true})
+		j.Emails = append(j.Emails, scimEmailJSON{Value: u.Email, Primary: true})
 	}
 	if x.email2 != "" {
-		j.Emails = append(j.Emails, scimEmailJSON{Value: x.email2, Type: "home"})
+		j.Emails = append(j.Emails, scimEmailJSON{Value: x.email2})
 	}
 	if u.Phone != "" {
 		j.PhoneNumbers = []scimValue{{Value: u.Phone, Type: "work", Primary: true}}
@@ -311,6 +313,7 @@ type scimDraft struct {
 	guest                                       string // "", "multi" or "single"
 	guestExpiry                                 int64
 	startDate                                   string // YYYY-MM-DD
+	fromNick                                    bool   // userName was last set as nickName
 }
 
 func (c *scimCall) draftOf(u *user) *scimDraft {
@@ -388,7 +391,7 @@ func (c *scimCall) putUser() (*scimReply, *scimError) {
 	}
 	d := c.draftOf(u)
 	d.given, d.family, d.displayName, d.title, d.phone = "", "", "", "", ""
-	d.externalID, d.role, d.email2, d.startDate, d.ent = "", "", "", "", scimEnt{}
+	d.role, d.email2, d.startDate, d.ent = "", "", "", scimEnt{} // externalId stays: Slack does not update it
 	if e := c.applyUserObject(d, "replace", obj, scimReplace); e != nil {
 		return nil, e
 	}
@@ -430,6 +433,9 @@ func (c *scimCall) patchUser() (*scimReply, *scimError) {
 }
 
 func (c *scimCall) deleteUser() (*scimReply, *scimError) {
+	if u := c.w.users[c.id]; u != nil && !scimPerson(u) {
+		return nil, scimErr(http.StatusForbidden, "cannot_disable_bot_user_with_scim", u.ID+" is a bot")
+	}
 	u, e := c.person(true)
 	if e != nil {
 		return nil, e
@@ -493,6 +499,7 @@ func (c *scimCall) setUserPath(d *scimDraft, op, path string, raw json.RawMessag
 		if p.sub != "" {
 			return unknown()
 		}
+		d.fromNick = p.attr == "nickname"
 		return str(&d.userName)
 	case "name":
 		switch p.sub {
@@ -527,6 +534,9 @@ func (c *scimCall) setUserPath(d *scimDraft, op, path string, raw json.RawMessag
 	case "displayname", "title", "externalid":
 		if p.sub != "" {
 			return unknown()
+		}
+		if p.attr == "externalid" && mode != scimCreate {
+			return nil // Slack: "updates to the externalId attribute are not supported"
 		}
 		dst := map[string]*string{"displayname": &d.displayName, "title": &d.title, "externalid": &d.externalID}[p.attr]
 		return str(dst)
@@ -595,9 +605,10 @@ func (c *scimCall) setUserPath(d *scimDraft, op, path string, raw json.RawMessag
 		if mode != scimCreate {
 			return scimBad("password_change_not_allowed", "SCIM cannot change a password")
 		}
-	case "schemas", "id", "meta", "groups", "photos", "addresses", "usertype", "locale", "preferredlanguage",
+	case "schemas", "id", "meta", "groups", "photos", "addresses", "address", "usertype", "locale", "preferredlanguage",
 		"profileurl", "entitlements", "ims", "x509certificates":
-		// Accepted and not modelled (groups and profileUrl are read-only).
+		// Accepted and not modelled (groups and profileUrl are read-only;
+		// Slack's own PATCH example removes "address").
 	default:
 		return unknown()
 	}
@@ -985,7 +996,11 @@ func (c *scimCall) commitUser(u *user, d *scimDraft) (*user, *scimError) {
 		}
 		if isNew || h != u.Name {
 			if len(h) > scimMaxHandle {
-				return nil, scimBad("username_too_long", "userName is over 21 characters: "+h)
+				code := "username_too_long"
+				if d.fromNick {
+					code = "long_nickname"
+				}
+				return nil, scimBad(code, "userName is over 21 characters: "+h)
 			}
 			if c.handleTaken(h, u, teams) {
 				return nil, scimErr(http.StatusConflict, "username_taken", "the username "+h+" is taken")

@@ -4,7 +4,9 @@
 // "work"]).
 //
 // Parse turns a filter into a Filter; Match runs it over a Record, which the
-// caller implements for its resources. Attribute names reach the Record
+// caller implements for its resources. A Syntax says which attributes exist
+// and which operators a filter may use (a service may allow fewer than the
+// RFC's). Attribute names reach the Record
 // lower-cased, with a leading core schema URN
 // (urn:ietf:params:scim:schemas:core:2.0:User: or …:Group:) taken off, and
 // sub-attributes joined by a dot ("name.givenname", "emails.value").

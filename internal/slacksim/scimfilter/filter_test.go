@@ -18,6 +18,9 @@ func known(attr string) bool {
 	return false
 }
 
+// rfc allows every operator of RFC 7644.
+var rfc = scimfilter.Syntax{Known: known}
+
 func TestParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ filter, want string }{
@@ -56,7 +59,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
 			t.Parallel()
-			f, err := scimfilter.Parse(tt.filter, known)
+			f, err := scimfilter.Parse(tt.filter, rfc)
 			if err != nil {
 				t.Fatalf("got error %v, want %s", err, tt.want)
 			}
@@ -104,13 +107,45 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
 			t.Parallel()
-			f, err := scimfilter.Parse(tt.filter, known)
+			f, err := scimfilter.Parse(tt.filter, rfc)
 			var fe *scimfilter.Error
 			if !errors.As(err, &fe) {
 				t.Fatalf("got %v, %v; want a *scimfilter.Error with code %s", f, err, tt.code)
 			}
 			if fe.Code != tt.code {
 				t.Errorf("got code %s (%s), want %s", fe.Code, fe.Detail, tt.code)
+			}
+		})
+	}
+}
+
+// TestParseOperators: a Syntax may allow fewer operators than the RFC's, as
+// Slack's list does; the others are invalid_query.
+func TestParseOperators(t *testing.T) {
+	t.Parallel()
+	slack := scimfilter.Syntax{Known: known, Operators: []string{"eq", "co", "sw", "pr", "gt", "ge", "lt", "le"}}
+	for _, tt := range []struct {
+		filter string
+		ok     bool
+	}{
+		{`userName eq "a" and (title pr or title sw "x")`, true},
+		{`title gt "a" or title ge "a" or title lt "a" or title le "a" or title co "a"`, true},
+		{`emails[type eq "work"]`, true},
+		{`userName ne "a"`, false},
+		{`userName ew "a"`, false},
+		{`not (title pr)`, false},
+		{`emails[not (type eq "work")]`, false},
+		{`userName EW "a"`, false},
+	} {
+		t.Run(tt.filter, func(t *testing.T) {
+			t.Parallel()
+			_, err := scimfilter.Parse(tt.filter, slack)
+			var fe *scimfilter.Error
+			switch {
+			case tt.ok && err != nil:
+				t.Errorf("got %v, want it parsed", err)
+			case !tt.ok && (!errors.As(err, &fe) || fe.Code != scimfilter.CodeInvalidQuery):
+				t.Errorf("got %v, want invalid_query", err)
 			}
 		})
 	}
@@ -179,7 +214,7 @@ func TestMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
 			t.Parallel()
-			f, err := scimfilter.Parse(tt.filter, known)
+			f, err := scimfilter.Parse(tt.filter, rfc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +230,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		flt, err := scimfilter.Parse(s, known)
+		flt, err := scimfilter.Parse(s, rfc)
 		if err != nil {
 			var fe *scimfilter.Error
 			if !errors.As(err, &fe) || fe.Code == "" {
@@ -204,7 +239,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// A filter's rendering parses to the same filter.
-		again, err := scimfilter.Parse(flt.String(), known)
+		again, err := scimfilter.Parse(flt.String(), rfc)
 		if err != nil || again.String() != flt.String() {
 			t.Fatalf("%q parsed as %s, which parses as %v, %v", s, flt, again, err)
 		}

@@ -2,6 +2,7 @@ package scimfilter
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,12 +30,27 @@ func fail(code, detail string) *Error { return &Error{Code: code, Detail: detail
 // name an attribute by its schema URN.
 var coreURNs = []string{"urn:ietf:params:scim:schemas:core:2.0:user:", "urn:ietf:params:scim:schemas:core:2.0:group:"}
 
-var operators = map[string]bool{"eq": true, "ne": true, "co": true, "sw": true, "ew": true, "gt": true, "ge": true, "lt": true, "le": true, "pr": true}
+// RFC7644 lists every operator of RFC 7644's filters: the comparisons and
+// not. (and and or are always allowed.)
+var RFC7644 = []string{"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "not"}
 
-// Parse parses the filter s. known says which attributes exist, by their
-// lower-cased path ("username", "emails.type"); inside a value path attr[…]
-// it is asked about "attr.sub". The error, if any, is an *Error.
-func Parse(s string, known func(attr string) bool) (Filter, error) {
+// Syntax says what a filter may use.
+type Syntax struct {
+	// Known says which attributes exist, by their lower-cased path
+	// ("username", "emails.type"); inside a value path attr[…] it is asked
+	// about "attr.sub".
+	Known func(attr string) bool
+	// Operators are the comparison operators a filter may use, and "not";
+	// nil allows all of RFC7644. Another operator is invalid_query.
+	Operators []string
+}
+
+func (syn Syntax) allows(op string) bool {
+	return syn.Operators == nil || slices.Contains(syn.Operators, op)
+}
+
+// Parse parses the filter s. The error, if any, is an *Error.
+func Parse(s string, syn Syntax) (Filter, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fail(CodeNoFilters, "the filter is empty")
 	}
@@ -42,7 +58,7 @@ func Parse(s string, known func(attr string) bool) (Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks, known: known}
+	p := &parser{toks: toks, known: syn.Known, syn: syn}
 	f, err := p.expr()
 	if err != nil {
 		return nil, err
@@ -113,6 +129,7 @@ type parser struct {
 	toks  []token
 	i     int
 	known func(string) bool
+	syn   Syntax
 }
 
 func (p *parser) peekWord(w string) bool {
@@ -165,6 +182,9 @@ func (p *parser) factor() (Filter, *Error) {
 	case t.kind == '(':
 		return p.group(')')
 	case t.kind == 'w' && strings.EqualFold(t.text, "not") && p.i < len(p.toks) && p.toks[p.i].kind == '(':
+		if !p.syn.allows("not") {
+			return nil, fail(CodeInvalidQuery, "the filter uses not, which is not supported")
+		}
 		p.i++
 		f, err := p.group(')')
 		if err != nil {
@@ -203,8 +223,11 @@ func (p *parser) factor() (Filter, *Error) {
 	}
 	o := p.toks[p.i]
 	op := strings.ToLower(o.text)
-	if o.kind != 'w' || !operators[op] {
+	if o.kind != 'w' || op == "not" || !slices.Contains(RFC7644, op) {
 		return nil, fail(CodeInvalidQuery, "not a filter operator: "+o.text)
+	}
+	if !p.syn.allows(op) {
+		return nil, fail(CodeInvalidQuery, "the filter uses "+op+", which is not supported")
 	}
 	p.i++
 	if op == "pr" {
