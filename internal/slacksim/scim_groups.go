@@ -37,13 +37,17 @@ func (c *scimCall) groupIndex() map[*user][]*usergroup {
 	return idx
 }
 
+// groupsOf lists the enabled groups u belongs to, by ID.
 func (c *scimCall) groupsOf(u *user) []*usergroup {
 	var out []*usergroup
-	for _, g := range c.groups() {
-		if slices.Contains(g.users, u) {
-			out = append(out, g)
+	for _, t := range c.w.teams {
+		for _, g := range t.usergroups {
+			if g.Deleted == 0 && slices.Contains(g.users, u) {
+				out = append(out, g)
+			}
 		}
 	}
+	slices.SortFunc(out, func(a, b *usergroup) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

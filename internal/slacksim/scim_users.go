@@ -286,11 +286,10 @@ func scimRank(u *user) int {
 }
 
 func (c *scimCall) userReply(status int, u *user) *scimReply {
-	rep := &scimReply{status: status, body: c.renderUser(u, c.groupsOf(u))}
-	if status == http.StatusCreated {
-		rep.location = c.base + "/Users/" + u.ID
+	if status == http.StatusCreated { // a new account belongs to no group yet
+		return &scimReply{status: status, body: c.renderUser(u, nil), location: c.base + "/Users/" + u.ID}
 	}
-	return rep
+	return &scimReply{status: status, body: c.renderUser(u, c.groupsOf(u))}
 }
 
 func (c *scimCall) getUser() (*scimReply, *scimError) {
@@ -959,12 +958,11 @@ func scimValidEmail(e string) bool {
 }
 
 // handleTaken reports whether another account or a channel of the
-// workspaces already uses the username.
+// workspaces already uses the username. The accounts are a lookup in
+// world.handles; the channels, far fewer than the people, are scanned.
 func (c *scimCall) handleTaken(h string, self *user, teams []*team) bool {
-	for _, o := range c.w.users {
-		if o != self && strings.EqualFold(o.Name, h) {
-			return true
-		}
+	if c.w.handleUsed(h, self) {
+		return true
 	}
 	for _, t := range teams {
 		for _, ch := range t.channels {
@@ -1069,7 +1067,7 @@ func (c *scimCall) commitUser(u *user, d *scimDraft) (*user, *scimError) {
 		}
 		u = &user{ID: w.newID(prefix), Teams: teams, Color: colors[len(w.users)%len(colors)], Created: now, Updated: now}
 	}
-	u.Name = handle
+	w.setHandle(u, handle)
 	u.FirstName, u.LastName = strings.TrimSpace(d.given), strings.TrimSpace(d.family)
 	u.RealName = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	u.DisplayName, u.Title, u.Phone, u.TZ, u.StartDate = d.displayName, d.title, d.phone, d.tz, d.startDate

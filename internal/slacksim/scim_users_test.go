@@ -553,3 +553,34 @@ func TestSCIMEnterpriseGrid(t *testing.T) {
 	status, _, errBody = e.call(http.MethodPatch, "Users/"+e.user, "Bearer "+e.token, scimPatchBody(scimOp("add", guestExt, map[string]any{"type": "multi"})))
 	scimWantError(t, status, errBody, http.StatusBadRequest, "cannot_make_user_guest")
 }
+
+// TestSCIMUsernamesFollowRenames: a username is taken while an account uses
+// it and free once none does, whoever renamed the account (the controls or
+// SCIM).
+func TestSCIMUsernamesFollowRenames(t *testing.T) {
+	t.Parallel()
+	e := scimSetup(t, scimConfig())
+	people := scimPeople(e.webUsers())
+	a := scimPick(t, people, "active member", scimActiveMember)
+	b := scimPick(t, people, "second active member", func(u map[string]any) bool { return scimActiveMember(u) && u["id"] != a["id"] })
+	aOld, bOld := a["name"].(string), b["name"].(string)
+	create := func(userName string, n int) (int, map[string]any) {
+		status, _, body := e.call(http.MethodPost, "Users", "Bearer "+e.token, map[string]any{"schemas": scimUserSchemas,
+			"userName": userName, "emails": []map[string]any{{"value": "rename" + strconv.Itoa(n) + "@new.example"}}})
+		return status, body
+	}
+
+	controlJSON(t, e.url, "PATCH", "/_sandbox/users/"+a["id"].(string), `{"name":"Renamed.By.Control"}`, http.StatusOK)
+	e.do(http.MethodPatch, "Users/"+b["id"].(string), scimPatchBody(scimOp("replace", "userName", "renamed.by.scim")), http.StatusOK)
+	for i, name := range []string{"renamed.by.control", "RENAMED.BY.SCIM"} {
+		status, body := create(name, i)
+		scimWantError(t, status, body, http.StatusConflict, "username_taken")
+	}
+	for i, name := range []string{aOld, bOld} {
+		if status, body := create(name, 10+i); status != http.StatusCreated {
+			t.Errorf("POST /Users %s after its account was renamed: got %d %v, want 201", name, status, body)
+		}
+	}
+	// Renaming to one's own name, in another case, is not a conflict.
+	e.do(http.MethodPatch, "Users/"+b["id"].(string), scimPatchBody(scimOp("replace", "userName", "Renamed.By.SCIM")), http.StatusOK)
+}
