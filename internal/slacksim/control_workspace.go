@@ -92,7 +92,9 @@ func (w *world) applyUserChange(u *user, ch UserChange) string {
 			*dst = *src
 		}
 	}
-	set(&u.Name, ch.Name)
+	if ch.Name != nil {
+		w.setHandle(u, *ch.Name)
+	}
 	set(&u.RealName, ch.RealName)
 	set(&u.DisplayName, ch.DisplayName)
 	set(&u.Title, ch.Title)

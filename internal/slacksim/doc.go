@@ -10,7 +10,7 @@
 //	/api/<method>            the Web API: OAuth and auth methods, users, conversations,
 //	                         usergroups, team, billing, access and integration logs,
 //	                         analytics files, files, emoji, bookmarks, calls, chat.postMessage
-//	/scim/v2/                SCIM users and groups
+//	/scim/v2/                SCIM users and groups (scim.go; filters in scimfilter)
 //	/_sandbox/               the sandbox's own controls (control.go)
 //
 // and, once an app's Request URL is set, it POSTs events to it (Events below).

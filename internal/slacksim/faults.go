@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/connhub/connhub/internal/slackspec"
 )
 
 // Fault makes the sandbox misbehave the ways Slack sometimes does, for one
@@ -17,13 +20,25 @@ import (
 // (latency_ms) or drops them (drop: the attempt is not made and counts as
 // failed with connection_failed, so Slack's retries follow; count 4 loses an
 // event for good).
+//
+// A fault with SCIM acts on SCIM calls: those that spend the named limit
+// ("scim.users.create" for POST /Users, "scim.write" for every write; see
+// slackspec.SCIMLimits), or every SCIM request for "*". It comes before
+// authentication and the rate limits, as a failure in front of Slack would,
+// and answers in SCIM's shape: status with Slack's SCIM error body
+// {"Errors":{"description","code"}, "schemas", "detail", "status"}, whose code
+// is error or, without one, too_many_requests for 429 (with Retry-After: 1)
+// and the status's name otherwise (service_unavailable for 503); malformed
+// answers 200 with a truncated SCIM list; latency_ms delays the call, alone
+// or before the rest.
 type Fault struct {
 	ID        int     `json:"id"`
 	Method    string  `json:"method,omitempty"`     // a Web API method name, or "*" for every method
 	Event     string  `json:"event,omitempty"`      // an event type, or "*" for every delivery attempt
+	SCIM      string  `json:"scim,omitempty"`       // a SCIM limit ("scim.users.create"), or "*" for every SCIM call
 	Drop      bool    `json:"drop,omitempty"`       // events: do not send the attempt
-	Error     string  `json:"error,omitempty"`      // answer {"ok":false,"error":<Error>}
-	Status    int     `json:"status,omitempty"`     // answer this HTTP status with an HTML body (429 adds Retry-After)
+	Error     string  `json:"error,omitempty"`      // answer {"ok":false,"error":<Error>}; SCIM: the code of the error body (needs status)
+	Status    int     `json:"status,omitempty"`     // answer this HTTP status with an HTML body (429 adds Retry-After); SCIM: a SCIM error body
 	LatencyMS int     `json:"latency_ms,omitempty"` // wait this long first
 	Malformed bool    `json:"malformed,omitempty"`  // answer 200 with a truncated JSON body
 	Rate      float64 `json:"rate,omitempty"`       // fraction of calls affected, 0 meaning all
@@ -35,11 +50,23 @@ var errorCodeShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 func (f Fault) validate() error {
 	var errs []error
+	targets := 0
+	for _, t := range []string{f.Method, f.Event, f.SCIM} {
+		if t != "" {
+			targets++
+		}
+	}
 	switch {
-	case f.Method == "" && f.Event == "":
-		errs = append(errs, errors.New(`method is required: a Web API method name or "*" (or event: an event type or "*")`))
-	case f.Method != "" && f.Event != "":
-		errs = append(errs, errors.New("a fault acts on a method or on event deliveries, not both"))
+	case targets == 0:
+		errs = append(errs, errors.New(`method is required: a Web API method name or "*" (or event: an event type or "*"; or scim: a SCIM limit or "*")`))
+	case targets > 1:
+		errs = append(errs, errors.New("a fault acts on one of a method, event deliveries or SCIM calls"))
+	case f.SCIM != "" && f.SCIM != "*" && !slackspec.IsSCIMLimit(f.SCIM):
+		errs = append(errs, fmt.Errorf("scim %q is not a SCIM limit (scim.read, scim.write, scim.users.create, scim.groups.update…) or \"*\"", f.SCIM))
+	case f.SCIM != "" && f.Drop:
+		errs = append(errs, errors.New("drop is for event faults"))
+	case f.SCIM != "" && f.Error != "" && f.Status == 0:
+		errs = append(errs, errors.New("a SCIM fault's error is the code of its error body: it needs a status"))
 	case f.Event != "" && (f.Error != "" || f.Status != 0 || f.Malformed):
 		errs = append(errs, errors.New("an event fault takes drop and latency_ms only"))
 	case f.Event != "" && f.Event != "*" && !errorCodeShape.MatchString(f.Event):
@@ -118,6 +145,12 @@ func (fs *faultSet) pick(method string) (Fault, bool) {
 	return fs.pickWhere(func(f *Fault) bool { return f.Method != "" && (f.Method == "*" || f.Method == method) })
 }
 
+// pickSCIM returns the fault that applies to a SCIM call that spends the
+// limits named, if any, and counts the hit.
+func (fs *faultSet) pickSCIM(limits []string) (Fault, bool) {
+	return fs.pickWhere(func(f *Fault) bool { return f.SCIM != "" && (f.SCIM == "*" || slices.Contains(limits, f.SCIM)) })
+}
+
 // pickEvent returns the fault that applies to this delivery attempt of an
 // event of type typ, if any, and counts the hit.
 func (fs *faultSet) pickEvent(typ string) (Fault, bool) {
@@ -144,17 +177,27 @@ func (fs *faultSet) pickWhere(match func(*Fault) bool) (Fault, bool) {
 	return Fault{}, false
 }
 
+// wait sleeps out the fault's latency. It reports false when the client went
+// away first.
+func (f Fault) wait(r *http.Request) bool {
+	if f.LatencyMS == 0 {
+		return true
+	}
+	t := time.NewTimer(time.Duration(f.LatencyMS) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 // apply acts out f. It reports whether it wrote the response; a latency-only
 // fault lets the call go on.
 func (f Fault) apply(w http.ResponseWriter, r *http.Request) bool {
-	if f.LatencyMS > 0 {
-		t := time.NewTimer(time.Duration(f.LatencyMS) * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return true
-		}
+	if !f.wait(r) {
+		return true
 	}
 	switch {
 	case f.Status != 0:
@@ -174,6 +217,38 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	case f.Error != "":
 		errReply(f.Error).write(w, nil)
+		return true
+	}
+	return false
+}
+
+// applySCIM acts out f on a SCIM call, in SCIM's shape. It reports whether
+// it wrote the response; a latency-only fault lets the call go on.
+func (f Fault) applySCIM(w http.ResponseWriter, r *http.Request) bool {
+	if !f.wait(r) {
+		return true
+	}
+	switch {
+	case f.Status != 0:
+		code := f.Error
+		if code == "" {
+			code = "too_many_requests"
+			if f.Status != http.StatusTooManyRequests {
+				code = strings.ReplaceAll(strings.ToLower(http.StatusText(f.Status)), " ", "_")
+			}
+		}
+		if code == "" || !errorCodeShape.MatchString(code) {
+			code = "error"
+		}
+		if f.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeSCIM(w, f.Status, scimErr(f.Status, code, "a sandbox fault").body())
+		return true
+	case f.Malformed:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"schemas":["` + scimListResponse + `"],"totalResults":`))
 		return true
 	}
 	return false

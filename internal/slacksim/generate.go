@@ -46,6 +46,7 @@ func generate(spec genSpec) *world {
 		calls:      map[string]*slackCall{},
 		groups:     map[string]*usergroup{},
 		emailIndex: make(map[string]*user, spec.Users+16),
+		handles:    make(map[string]int, spec.Users+16),
 		scim:       &scimState{users: map[string]*scimExtra{}},
 		anchor:     spec.Anchor.UTC().Truncate(24 * time.Hour).Unix(),
 	}
@@ -156,6 +157,7 @@ func (g *gen) people() {
 
 func (g *gen) add(u *user) {
 	g.w.users[u.ID] = u
+	g.w.handles[strings.ToLower(u.Name)]++
 	if u.Email != "" {
 		g.w.emailIndex[strings.ToLower(u.Email)] = u
 	}

@@ -432,6 +432,7 @@ func (w *world) addBotUser(a *app, t *team, orgTeams []*team, now time.Time) (*u
 // addUser puts a new user in the org and in each of its workspaces' sorted lists.
 func (w *world) addUser(u *user) {
 	w.users[u.ID] = u
+	w.handles[strings.ToLower(u.Name)]++
 	if u.Email != "" {
 		w.emailIndex[strings.ToLower(u.Email)] = u
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -417,7 +418,8 @@ func restoreWorld(sw *snapWorld) (*world, error) {
 		users: make(map[string]*user, len(sw.Users)), channels: make(map[string]*channel, len(sw.Channels)),
 		files: make(map[string]*file, len(sw.Files)), calls: make(map[string]*slackCall, len(sw.Calls)),
 		groups: make(map[string]*usergroup, len(sw.Groups)), emailIndex: make(map[string]*user, len(sw.EmailIndex)),
-		scim: &scimState{users: make(map[string]*scimExtra, len(sw.SCIM))},
+		handles: make(map[string]int, len(sw.Users)),
+		scim:    &scimState{users: make(map[string]*scimExtra, len(sw.SCIM))},
 	}
 	w.ids = &idSource{rnd: rand.New(src).Uint64, src: src, seen: map[string]struct{}{}}
 	r := &refs{w: w}
@@ -437,6 +439,7 @@ func restoreWorld(sw *snapWorld) (*world, error) {
 			return nil, fmt.Errorf("user %q belongs to no workspace", u.ID)
 		}
 		w.users[u.ID] = u
+		w.handles[strings.ToLower(u.Name)]++
 	}
 	for i := range sw.Channels {
 		sc := &sw.Channels[i]

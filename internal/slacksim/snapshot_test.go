@@ -90,7 +90,7 @@ func TestSnapshotRoundTripsTheWorld(t *testing.T) {
 		{"edition", got.edition, w.edition}, {"enterprise", got.enterprise, w.enterprise}, {"teams", got.teams, w.teams},
 		{"users", got.users, w.users}, {"channels", got.channels, w.channels}, {"files", got.files, w.files},
 		{"calls", got.calls, w.calls}, {"groups", got.groups, w.groups}, {"seq", got.seq, w.seq},
-		{"emailIndex", got.emailIndex, w.emailIndex}, {"owner", got.owner, w.owner}, {"scim", got.scim, w.scim}, {"anchor", got.anchor, w.anchor},
+		{"emailIndex", got.emailIndex, w.emailIndex}, {"handles", got.handles, w.handles}, {"owner", got.owner, w.owner}, {"scim", got.scim, w.scim}, {"anchor", got.anchor, w.anchor},
 	} {
 		if !reflect.DeepEqual(f.got, f.want) {
 			t.Errorf("the world's %s differs after a round trip through its snapshot", f.name)

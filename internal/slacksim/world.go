@@ -65,6 +65,7 @@ type world struct {
 	ids *idSource
 
 	emailIndex map[string]*user // lower-cased email to user
+	handles    map[string]int   // lower-cased handle to how many accounts use it (setHandle, addUser)
 	owner      *user            // the primary owner
 	scim       *scimState       // what SCIM carries that the model has no field for
 	anchor     int64            // unix seconds of the day the workspace was generated for
@@ -328,6 +329,35 @@ type slackCall struct {
 	Team       *team
 	Users      []*user
 	Channels   []*channel
+}
+
+// setHandle gives u the handle h, keeping w.handles true for an account of
+// the world (one not yet added is counted by addUser).
+func (w *world) setHandle(u *user, h string) {
+	if w.users[u.ID] == u {
+		w.uncountHandle(u.Name)
+		w.handles[strings.ToLower(h)]++
+	}
+	u.Name = h
+}
+
+func (w *world) uncountHandle(h string) {
+	k := strings.ToLower(h)
+	if w.handles[k] <= 1 {
+		delete(w.handles, k)
+		return
+	}
+	w.handles[k]--
+}
+
+// handleUsed reports whether an account other than self uses the handle h,
+// case ignored: a map lookup, not a scan of the users.
+func (w *world) handleUsed(h string, self *user) bool {
+	n := w.handles[strings.ToLower(h)]
+	if self != nil && w.users[self.ID] == self && strings.EqualFold(self.Name, h) {
+		n--
+	}
+	return n > 0
 }
 
 // team returns the workspace with the given ID.
