@@ -56,16 +56,22 @@ func (r ProvisioningRun) Finished() bool {
 
 // ProvisioningOutcome is what became of one change of a run's plan.
 type ProvisioningOutcome struct {
-	RunID   string
-	Index   int    // the change's index in the plan
-	Status  string // OutcomeDone, OutcomeFailed, OutcomeSkipped
-	SlackID string // the user or group the change made or changed
-	Detail  string // Slack's answer to a failure, or why it was skipped
-	At      time.Time
+	RunID      string
+	Index      int    // the change's index in the plan
+	Status     string // OutcomeStarted, OutcomeDone, OutcomeFailed, OutcomeSkipped
+	SlackID    string // the user or group the change made or changed
+	HTTPStatus int    // Slack's answer to the last send; 0: none
+	Error      string // Slack's error description, for a failure
+	Note       string // why it was skipped, or how a done one was found done
+	Attempts   int
+	At         time.Time
 }
 
-// Outcomes of a change.
+// Outcomes of a change. A started change is being sent: found so after a
+// crash, Slack may or may not have acted on it. It is counted in none of
+// the run's counts.
 const (
+	OutcomeStarted = "started"
 	OutcomeDone    = "done"
 	OutcomeFailed  = "failed"
 	OutcomeSkipped = "skipped"

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/connhub/connhub/internal/store"
@@ -188,9 +189,12 @@ func (q *queries) ProvisioningRunsAdrift(ctx context.Context, at time.Time, limi
 	return out, rows.Err()
 }
 
-// counter is the run's column that counts an outcome's status.
+// counter is the run's column that counts an outcome's status ("" for a
+// started change, which no column counts).
 func counter(status string) (string, error) {
 	switch status {
+	case store.OutcomeStarted:
+		return "", nil
 	case store.OutcomeDone:
 		return "done", nil
 	case store.OutcomeFailed:
@@ -200,6 +204,8 @@ func counter(status string) (string, error) {
 	}
 	return "", fmt.Errorf("store: %q is not an outcome", status)
 }
+
+const outcomeCols = `run_id, idx, status, slack_id, http_status, error, note, attempts, at`
 
 func (q *queries) PutProvisioningOutcome(ctx context.Context, orgID string, o store.ProvisioningOutcome) error {
 	col, err := counter(o.Status)
@@ -221,23 +227,29 @@ func (q *queries) PutProvisioningOutcome(ctx context.Context, orgID string, o st
 		case err != nil:
 			return q.mapErr(err)
 		}
-		if _, err := q.exec(ctx, `INSERT INTO provisioning_outcomes (run_id, idx, status, slack_id, detail, at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (run_id, idx) DO UPDATE SET status = excluded.status, slack_id = excluded.slack_id, detail = excluded.detail, at = excluded.at`,
-			o.RunID, o.Index, o.Status, o.SlackID, o.Detail, ms(o.At)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO provisioning_outcomes (`+outcomeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (run_id, idx) DO UPDATE SET status = excluded.status, slack_id = excluded.slack_id, http_status = excluded.http_status,
+				error = excluded.error, note = excluded.note, attempts = excluded.attempts, at = excluded.at`,
+			o.RunID, o.Index, o.Status, o.SlackID, o.HTTPStatus, o.Error, o.Note, o.Attempts, ms(o.At)); err != nil {
 			return q.mapErr(err)
 		}
-		if was == o.Status {
-			return nil
-		}
-		set := col + ` = ` + col + ` + 1`
+		old := ""
 		if was != "" {
-			old, err := counter(was)
-			if err != nil {
+			if old, err = counter(was); err != nil {
 				return err
 			}
-			set += `, ` + old + ` = ` + old + ` - 1`
 		}
-		return one(q.exec(ctx, `UPDATE provisioning_runs SET `+set+`, updated_at = ? WHERE org_id = ? AND id = ?`, ms(now()), orgID, o.RunID))
+		if old == col {
+			return nil
+		}
+		var set []string
+		if col != "" {
+			set = append(set, col+` = `+col+` + 1`)
+		}
+		if old != "" {
+			set = append(set, old+` = `+old+` - 1`)
+		}
+		return one(q.exec(ctx, `UPDATE provisioning_runs SET `+strings.Join(set, ", ")+`, updated_at = ? WHERE org_id = ? AND id = ?`, ms(now()), orgID, o.RunID))
 	})
 	if err != nil {
 		return fmt.Errorf("store: put provisioning outcome: %w", err)
@@ -252,10 +264,10 @@ func (q *queries) ListProvisioningOutcomes(ctx context.Context, orgID, runID str
 	out, err := collect(func(r scanner) (store.ProvisioningOutcome, error) {
 		var o store.ProvisioningOutcome
 		var at sql.NullInt64
-		err := r.Scan(&o.RunID, &o.Index, &o.Status, &o.SlackID, &o.Detail, &at)
+		err := r.Scan(&o.RunID, &o.Index, &o.Status, &o.SlackID, &o.HTTPStatus, &o.Error, &o.Note, &o.Attempts, &at)
 		o.At = fromMS(at)
 		return o, err
-	})(q.query(ctx, `SELECT o.run_id, o.idx, o.status, o.slack_id, o.detail, o.at FROM provisioning_outcomes o
+	})(q.query(ctx, `SELECT o.run_id, o.idx, o.status, o.slack_id, o.http_status, o.error, o.note, o.attempts, o.at FROM provisioning_outcomes o
 		JOIN provisioning_runs r ON r.id = o.run_id WHERE r.org_id = ? AND o.run_id = ? AND o.idx > ? ORDER BY o.idx LIMIT ?`, orgID, runID, after, limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: list provisioning outcomes: %w", q.mapErr(err))

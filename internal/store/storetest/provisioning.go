@@ -80,7 +80,12 @@ func testProvisioning(t *testing.T, e *env) {
 	}
 	wg.Wait()
 	must(t, e.s.PutProvisioningOutcome(ctx, org.ID, store.ProvisioningOutcome{RunID: r.ID, Index: 0, Status: store.OutcomeDone, SlackID: "UA"}))
-	must(t, e.s.PutProvisioningOutcome(ctx, org.ID, store.ProvisioningOutcome{RunID: r.ID, Index: 2, Status: store.OutcomeDone, SlackID: "UC"}))
+	must(t, e.s.PutProvisioningOutcome(ctx, org.ID, store.ProvisioningOutcome{RunID: r.ID, Index: 2, Status: store.OutcomeStarted, Attempts: 2}))
+	if run, _ := e.s.GetProvisioningRun(ctx, org.ID, r.ID); run.Done != 2 || run.Failed != 0 {
+		t.Errorf("a failed change sent again counts %d done, %d failed; want 2, 0 (started counts nowhere)", run.Done, run.Failed)
+	}
+	must(t, e.s.PutProvisioningOutcome(ctx, org.ID, store.ProvisioningOutcome{RunID: r.ID, Index: 2, Status: store.OutcomeDone, SlackID: "UC",
+		HTTPStatus: 200, Note: "found done", Attempts: 3}))
 	run, err := e.s.GetProvisioningRun(ctx, org.ID, r.ID)
 	must(t, err)
 	if run.Done != 3 || run.Failed != 0 || run.Skipped != 0 {
@@ -91,7 +96,7 @@ func testProvisioning(t *testing.T, e *env) {
 	}
 	outs, err := e.s.ListProvisioningOutcomes(ctx, org.ID, r.ID, 0, 10)
 	must(t, err)
-	if len(outs) != 2 || outs[0].Index != 1 || outs[1].SlackID != "UC" {
+	if len(outs) != 2 || outs[0].Index != 1 || outs[1].SlackID != "UC" || outs[1].Note != "found done" || outs[1].Attempts != 3 || outs[1].HTTPStatus != 200 {
 		t.Errorf("the outcomes after index 0: %+v", outs)
 	}
 	if outs, _ := e.s.ListProvisioningOutcomes(ctx, e.org(t).ID, r.ID, -1, 10); len(outs) != 0 {

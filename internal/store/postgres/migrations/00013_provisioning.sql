@@ -44,12 +44,15 @@ CREATE INDEX provisioning_runs_instance ON provisioning_runs (org_id, instance_i
 CREATE INDEX provisioning_runs_unfinished ON provisioning_runs (lease_until) WHERE status IN ('queued', 'running');
 
 CREATE TABLE provisioning_outcomes (
-	run_id   TEXT NOT NULL REFERENCES provisioning_runs (id) ON DELETE CASCADE,
-	idx      INTEGER NOT NULL, -- the change's index in the plan
-	status   TEXT NOT NULL,    -- done, failed, skipped
-	slack_id TEXT NOT NULL,    -- the user or group the change made or changed
-	detail   TEXT NOT NULL,    -- Slack's answer to a failure, or why it was skipped
-	at       BIGINT NOT NULL,
+	run_id      TEXT NOT NULL REFERENCES provisioning_runs (id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL, -- the change's index in the plan
+	status      TEXT NOT NULL,    -- started (being sent: after a crash, unknown), done, failed, skipped
+	slack_id    TEXT NOT NULL,    -- the user or group the change made or changed
+	http_status INTEGER NOT NULL, -- Slack's answer to the last send; 0: none
+	error       TEXT NOT NULL,    -- Slack's error description, for a failure
+	note        TEXT NOT NULL,    -- why it was skipped, or how a done one was found done
+	attempts    INTEGER NOT NULL,
+	at          BIGINT NOT NULL,
 	PRIMARY KEY (run_id, idx)
 );
 
