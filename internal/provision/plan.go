@@ -187,8 +187,11 @@ type planner struct {
 	creates, reactivations, updates, deactivations []*Change
 	groupCreates, groupUpdates                     []*Change
 
-	// after the people's changes are numbered: where each person ends up
-	member map[int]MemberRef // by row: the person as a group member, if active
+	// Once the people's changes are numbered: their indexes, and each
+	// person as a group member.
+	created     map[int]int       // by row
+	reactivated map[string]int    // by Slack ID
+	member      map[int]MemberRef // by row, for people who end up active
 }
 
 func (pl *planner) plan() (*Plan, error) {
@@ -216,6 +219,13 @@ func (pl *planner) plan() (*Plan, error) {
 		return nil, pl.problems
 	}
 	pl.number(pl.creates, pl.reactivations, pl.updates)
+	pl.created, pl.reactivated = map[int]int{}, map[string]int{}
+	for _, c := range pl.creates {
+		pl.created[c.Row] = c.Index
+	}
+	for _, c := range pl.reactivations {
+		pl.reactivated[c.Target] = c.Index
+	}
 	for _, person := range pl.dir.People {
 		pl.memberOf(person)
 	}
@@ -465,26 +475,16 @@ func (pl *planner) missing() {
 }
 
 // memberOf notes the person as a group member if they end up active: their
-// Slack ID, or the create that will give them one.
+// Slack ID, or the create that will give them one; and the reactivation
+// they wait for.
 func (pl *planner) memberOf(p Person) {
 	if !p.Active {
 		return
 	}
-	u := pl.find(p)
-	if u != nil {
-		ref := MemberRef{ID: u.ID, Name: pl.keyOf(p)}
-		for _, c := range pl.reactivations {
-			if c.Target == u.ID {
-				ref.Change = c.Index
-			}
-		}
-		pl.member[p.Row] = ref
-		return
-	}
-	for _, c := range pl.creates {
-		if c.Row == p.Row {
-			pl.member[p.Row] = MemberRef{Change: c.Index, Name: pl.keyOf(p)}
-		}
+	if u := pl.find(p); u != nil {
+		pl.member[p.Row] = MemberRef{ID: u.ID, Change: pl.reactivated[u.ID], Name: pl.keyOf(p)}
+	} else if i, ok := pl.created[p.Row]; ok {
+		pl.member[p.Row] = MemberRef{Change: i, Name: pl.keyOf(p)}
 	}
 }
 
@@ -606,12 +606,14 @@ func groupUpdate(g *Group, added, removed []MemberRef) *Change {
 // deactivationNeeds orders a person's deactivation after the group changes
 // that take them out of a group.
 func (pl *planner) deactivationNeeds() {
-	for _, d := range pl.deactivations {
-		for _, c := range pl.out.Changes {
-			if c.Kind == KindGroupUpdate && slices.ContainsFunc(c.Removed, func(m MemberRef) bool { return m.ID == d.Target }) {
-				d.Needs = append(d.Needs, c.Index)
-			}
+	removedBy := map[string][]int{} // user ID → the group updates that remove them
+	for _, c := range pl.groupUpdates {
+		for _, m := range c.Removed {
+			removedBy[m.ID] = append(removedBy[m.ID], c.Index)
 		}
+	}
+	for _, d := range pl.deactivations {
+		d.Needs = removedBy[d.Target]
 	}
 }
 
