@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -141,6 +142,7 @@ func newFaultProxy(t *testing.T, base string) *faultProxy {
 		t.Fatal(err)
 	}
 	p := &faultProxy{target: target, rp: httputil.NewSingleHostReverseProxy(target)}
+	p.rp.ErrorLog = log.New(io.Discard, "", 0) // a cut-off request is a test's doing, not news
 	ts := httptest.NewServer(p)
 	t.Cleanup(ts.Close)
 	p.url = ts.URL
