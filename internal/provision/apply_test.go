@@ -462,3 +462,36 @@ func TestApplyGuestsOnEnterpriseGrid(t *testing.T) {
 		t.Errorf("got guest %+v, want the expiration moved", u.Guest)
 	}
 }
+
+func TestApplyUpdatesEveryAttribute(t *testing.T) {
+	t.Parallel()
+	e := setup(t, sandboxConfig())
+	st := e.state()
+	u := people(e, st, true)[0]
+	const header = "userName,email,emails,givenName,familyName,displayName,title\n"
+	steps := []struct {
+		key  provision.MatchKey
+		file string
+	}{
+		// Matched by userName: a new primary email, a secondary one, names,
+		// display name and title.
+		{provision.MatchUserName, header + u.UserName + ",Renamed@Example.com,second@example.org,Given,Family,gf,Chief\n"},
+		// Matched by email: a new userName.
+		{provision.MatchEmail, header + "renamed_user,renamed@example.com,,,,,\n"},
+	}
+	for i, step := range steps {
+		p := plan(t, step.file, e.state(), provision.Options{MatchKey: step.key})
+		if p.Counts.Update != 1 || len(p.Changes) != 1 {
+			t.Fatalf("step %d: got %s", i+1, p)
+		}
+		apply(t, e.client, p, provision.NewMemoryProgress(), provision.ApplyOptions{})
+		if again := plan(t, step.file, e.state(), provision.Options{MatchKey: step.key}); len(again.Changes) != 0 {
+			t.Errorf("step %d: planned again, got changes:\n%s", i+1, again)
+		}
+	}
+	got := e.user(u.ID)
+	if got.UserName != "renamed_user" || got.PrimaryEmail() != "renamed@example.com" || got.SecondaryEmail() != "second@example.org" ||
+		got.Name != (provision.Name{GivenName: "Given", FamilyName: "Family"}) || got.DisplayName != "gf" || got.Title != "Chief" {
+		t.Errorf("got %+v", got)
+	}
+}
