@@ -55,6 +55,12 @@ const (
 	ReadSCIM  Action = "scim.read"  // list and get users and groups, and SCIM's schemas
 	WriteSCIM Action = "scim.write" // create, replace, patch, deactivate
 
+	// Provisioning from a directory file: plans read Slack's people with the
+	// admin token; applying one changes them.
+	ReadProvisioning  Action = "provisioning.read"  // plans, runs and their outcomes
+	PlanProvisioning  Action = "provisioning.plan"  // plan a file against Slack's people
+	ApplyProvisioning Action = "provisioning.apply" // apply a plan, start a stopped run again
+
 	ReadApps  Action = "apps.read"
 	WriteApps Action = "apps.write" // register, change, rotate secrets, delete
 
@@ -137,6 +143,10 @@ var Policy = map[Action]Rule{
 	// not for members, whatever they may read of synced records.
 	ReadSCIM:  {Admin: true, Instance: true, Scope: ScopeSCIM},
 	WriteSCIM: {Admin: true, Instance: true, Scope: ScopeSCIM},
+
+	ReadProvisioning:  {Admin: true, Instance: true, Scope: ScopeSCIM},
+	PlanProvisioning:  {Admin: true, Instance: true, Scope: ScopeSCIM},
+	ApplyProvisioning: {Admin: true, Instance: true, Scope: ScopeSCIM},
 
 	ReadApps:  {Admin: true, Member: true, Scope: ScopeInstancesRead},
 	WriteApps: {Admin: true, Scope: ScopeAppsWrite},

@@ -204,6 +204,17 @@ func init() {
 		return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
 			"Operations": []map[string]any{{"op": "replace", "path": "displayName", "value": "matrix " + m.clientID()}}}
 	}
+	// Provisioning: a plan of a one-person file; a fresh plan to apply; a
+	// stopped run to start again.
+	matrixFixtures["create-provisioning-plan"] = matrixFixture{body: func(m *matrix, _ string) any {
+		return map[string]any{"file": "userName,email\nmatrix" + m.clientID() + ",matrix" + m.clientID() + "@acme.example\n"}
+	}}
+	matrixFixtures["list-provisioning-plans"] = matrixFixture{}
+	matrixFixtures["get-provisioning-plan"] = matrixFixture{}
+	matrixFixtures["apply-provisioning-plan"] = matrixFixture{fresh: true}
+	matrixFixtures["list-provisioning-runs"] = matrixFixture{}
+	matrixFixtures["get-provisioning-run"] = matrixFixture{}
+	matrixFixtures["resume-provisioning-run"] = matrixFixture{fresh: true}
 	for _, family := range []string{"scim-", "instance-scim-"} {
 		matrixFixtures[family+"list"] = matrixFixture{}
 		matrixFixtures[family+"get"] = matrixFixture{}
@@ -232,6 +243,8 @@ type matrix struct {
 	credID     string
 	runID      string
 	groupID    string // a SCIM group of the sandbox
+	planID     string // a provisioning plan of instance 1's
+	provRunID  string // a stopped provisioning run of instance 1's
 	webhookID  string // instance 1's
 	deliveryID string // of webhookID
 	principals []matrixPrincipal
@@ -259,6 +272,7 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 		t.Fatal(err)
 	}
 	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, SCIM: relay, Events: h.Hub.Events,
+		Provisioning: h.Hub.Provisioning,
 		Webhooks: h.Hub.Webhooks})
 	ts := httptest.NewServer(m.api.Handler())
 	t.Cleanup(ts.Close)
@@ -293,6 +307,7 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 	}
 
 	m.groupID = m.scimGroup(t)
+	m.planID, m.provRunID = m.provisioning(t)
 	m.webhookID = m.webhook(t, m.inst1.ID)
 	m.deliveryID = "whd_matrix"
 	if _, err := h.Store.AddWebhookDeliveries(ctx, []store.WebhookDelivery{{ID: m.deliveryID, OrgID: h.Admin.Org.ID, WebhookID: m.webhookID,
@@ -338,6 +353,32 @@ func (m *matrix) webhook(t *testing.T, id string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// provisioning makes an empty plan of instance 1's to apply, and a stopped
+// run of another, to start again.
+func (m *matrix) provisioning(t *testing.T) (planID, runID string) {
+	t.Helper()
+	plan := func() store.ProvisioningPlan {
+		p, err := m.Store.CreateProvisioningPlan(ctx, store.ProvisioningPlan{OrgID: m.Admin.Org.ID, InstanceID: m.inst1.ID, CreatedBy: m.Admin.User.ID,
+			Body: []byte(`{"options":{"match_key":"email","membership":"merge","brake_share":0.1},"changes":[],"counts":{}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stopped := plan()
+	r, err := m.Store.StartProvisioningRun(ctx, store.ProvisioningRun{OrgID: m.Admin.Org.ID, InstanceID: m.inst1.ID, PlanID: stopped.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Store.UpdateProvisioningRun(ctx, m.Admin.Org.ID, r.ID, func(r *store.ProvisioningRun) error {
+		r.Status, r.Reason = store.ProvisioningStopped, "stopped by the matrix"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return plan().ID, r.ID
+}
 
 // scimGroup makes a user group at Slack through connhub's SCIM, as org A's
 // admin, and returns its ID.
@@ -468,12 +509,15 @@ func (m *matrix) target(t *testing.T, op matrixOp, fx matrixFixture, who matrixP
 			id = m.webhook(t, inst)
 		}
 	}
-	group := m.groupID
+	group, plan, prun := m.groupID, m.planID, m.provRunID
 	if fx.fresh && strings.Contains(op.path, "/scim/") {
 		group = m.scimGroup(t)
 	}
+	if fx.fresh && strings.Contains(op.path, "/provisioning/") {
+		plan, prun = m.provisioning(t)
+	}
 	r := strings.NewReplacer("{id}", id, "{delivery_id}", m.deliveryID, "{sync}", run, "{stream}", "users", "{method}", "auth.test",
-		"{resource}", "Groups", "{resource_id}", group)
+		"{resource}", "Groups", "{resource_id}", group, "{plan_id}", plan, "{run_id}", prun)
 	return r.Replace(op.path), id
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/connhub/connhub/internal/apierror"
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/provision"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/scim"
 	"github.com/connhub/connhub/internal/store"
@@ -61,6 +62,9 @@ type Options struct {
 	// Webhooks manages webhooks out (internal/webhooks) at /v1/webhooks;
 	// nil: no such routes.
 	Webhooks *webhooks.Service
+	// Provisioning plans and applies directory files (internal/provision);
+	// nil: no provisioning routes.
+	Provisioning *provision.Service
 }
 
 // API is the HTTP side of connhub.
@@ -219,6 +223,8 @@ type apiError struct {
 	Message string `json:"message" doc:"What went wrong, for a person"`
 	// Position is set for an expression that does not parse.
 	Position int `json:"position,omitempty" doc:"For invalid_where, invalid_order_by and invalid_fields: the 1-based character position in the parameter where the trouble is"`
+	// Problems are a directory file's, for invalid_file.
+	Problems provision.Problems `json:"problems,omitempty" doc:"For invalid_file: each problem of the file, with its row (CSV: the line; JSON: the element, from 1) and column"`
 }
 
 func (e *apiError) Error() string  { return e.Message }
@@ -293,9 +299,13 @@ func truncate(s string, n int) string {
 // the store's sentinels as 404 and 409, anything else as a logged 500.
 func (a *API) fail(ctx context.Context, err error) error {
 	var p *apierror.Problem
+	var invalid *provision.InvalidFileError
 	switch {
 	case errors.As(err, &p):
 		return &apiError{status: p.Status, Code: p.Code, Message: p.Message}
+	case errors.As(err, &invalid):
+		return &apiError{status: http.StatusUnprocessableEntity, Code: "invalid_file", Problems: invalid.Problems,
+			Message: fmt.Sprintf("the file has %d problems; nothing was planned: fix them and plan again", len(invalid.Problems))}
 	case errors.Is(err, store.ErrNotFound):
 		return &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no such resource in your organization"}
 	case errors.Is(err, store.ErrConflict):

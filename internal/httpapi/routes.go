@@ -30,6 +30,7 @@ func (a *API) routes() {
 	a.callbackRoute()
 	a.eventsRoutes()
 	a.webhookRoutes()
+	a.provisioningRoutes()
 	a.instanceEventsRoute()
 	a.eventStreamRoute()
 	a.auditRoutes()

@@ -23,6 +23,7 @@ import (
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/provision"
 	"github.com/connhub/connhub/internal/proxy"
 	"github.com/connhub/connhub/internal/queue"
 	"github.com/connhub/connhub/internal/ratelimit"
@@ -78,15 +79,17 @@ type Hub struct {
 	Stack     *slackcall.Stack // the one way to Slack, with Instances as its tokens
 	Proxy     *proxy.Proxy
 	SCIM      *scim.Relay
-	Caller    *slackcall.Caller
-	Syncs     *sync.Service
-	Events    *events.Service
-	Webhooks  *webhooks.Service
-	Queue     *queue.Queue // River on the hub's database; nil without a SQL database
-	Console   *console.Console
-	API       *httpapi.API
-	Registry  *prometheus.Registry
-	log       *slog.Logger
+	// Provisioning plans and applies directory files over SCIM.
+	Provisioning *provision.Service
+	Caller       *slackcall.Caller
+	Syncs        *sync.Service
+	Events       *events.Service
+	Webhooks     *webhooks.Service
+	Queue        *queue.Queue // River on the hub's database; nil without a SQL database
+	Console      *console.Console
+	API          *httpapi.API
+	Registry     *prometheus.Registry
+	log          *slog.Logger
 }
 
 // New wires a hub over an open database. Its sync queue is attached, so that
@@ -143,6 +146,13 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	scimCaller, err := scim.NewCaller(h.Stack, o.SlackURL, slackcall.Policy{})
+	if err != nil {
+		return nil, err
+	}
+	if h.Provisioning, err = provision.NewService(provision.ServiceOptions{Store: d.Store, Instances: h.Instances, SCIM: scimCaller, Log: log}); err != nil {
+		return nil, err
+	}
 	px := h.Proxy
 	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connhub_proxy_bodies_in_flight_bytes",
 		Help: "Request body bytes the proxy holds now, against --max-bodies-in-flight."}, func() float64 { return float64(px.BodiesInFlight()) }))
@@ -179,7 +189,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		return nil, err
 	}
 	h.API = httpapi.New(httpapi.Options{
-		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, SCIM: h.SCIM, Syncs: h.Syncs, Console: h.Console, Events: h.Events, Webhooks: h.Webhooks,
+		Store: d.Store, Instances: h.Instances, Auth: h.Auth, Log: log, Version: o.Version, Proxy: h.Proxy, SCIM: h.SCIM, Provisioning: h.Provisioning, Syncs: h.Syncs, Console: h.Console, Events: h.Events, Webhooks: h.Webhooks,
 		Metrics: promhttp.HandlerFor(h.Registry, promhttp.HandlerOpts{}),
 		Ready:   func(ctx context.Context) error { _, _, err := d.Store.MigrationVersion(ctx); return err },
 	})
@@ -191,7 +201,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		for _, f := range []interface {
 			AddWorkers(*river.Workers) error
 			Queues() map[string]int
-		}{h.Syncs, h.Events, h.Webhooks} {
+		}{h.Syncs, h.Events, h.Webhooks, h.Provisioning} {
 			if err := f.AddWorkers(workers); err != nil {
 				return nil, err
 			}
@@ -203,6 +213,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		h.Syncs.UseQueue(h.Queue)
 		h.Events.UseQueue(h.Queue)
 		h.Webhooks.UseQueue(h.Queue)
+		h.Provisioning.UseQueue(h.Queue)
 	}
 	return h, nil
 }
@@ -231,7 +242,7 @@ func (h *Hub) Run(ctx context.Context) <-chan error {
 	if h.Queue != nil {
 		wg.Go(func() {
 			// The workers return before ctx ends only when they cannot start.
-			if queueErr = h.Queue.Work(ctx, h.Syncs.Serve, h.Events.Serve, h.Webhooks.Serve); queueErr != nil && ctx.Err() == nil {
+			if queueErr = h.Queue.Work(ctx, h.Syncs.Serve, h.Events.Serve, h.Webhooks.Serve, h.Provisioning.Serve); queueErr != nil && ctx.Err() == nil {
 				cancel()
 			}
 		})
