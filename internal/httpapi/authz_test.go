@@ -273,7 +273,7 @@ func startMatrix(t *testing.T, postgres bool) *matrix {
 	}
 	m.api = httpapi.New(httpapi.Options{Store: h.Store, Instances: h.Services, Auth: auth, Log: h.Log, Syncs: syncs, Proxy: px, SCIM: relay, Events: h.Hub.Events,
 		Provisioning: h.Hub.Provisioning,
-		Webhooks: h.Hub.Webhooks})
+		Webhooks:     h.Hub.Webhooks})
 	ts := httptest.NewServer(m.api.Handler())
 	t.Cleanup(ts.Close)
 	m.url = ts.URL

@@ -191,8 +191,8 @@ func (a *API) provisioningRoutes() {
 		func(ctx context.Context, in *struct {
 			IDPath
 			RunID string `path:"run_id" maxLength:"100"`
-			After int `query:"after" minimum:"0" doc:"Outcomes of changes after this index"`
-			Limit int `query:"limit" minimum:"0" maximum:"5000" doc:"How many outcomes (default 100; 0 with after absent: the default)"`
+			After int    `query:"after" minimum:"0" doc:"Outcomes of changes after this index"`
+			Limit int    `query:"limit" minimum:"0" maximum:"5000" doc:"How many outcomes (default 100; 0 with after absent: the default)"`
 		}) (*runOutput, error) {
 			limit := in.Limit
 			if limit == 0 {
