@@ -27,6 +27,9 @@ func testProvisioning(t *testing.T, e *env) {
 	if _, err := e.s.GetProvisioningPlan(ctx, e.org(t).ID, p.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another organization's plan: %v, want not found", err)
 	}
+	// IDs order by millisecond only (store.NewID): the second plan is made
+	// in a later one, so that "newest first" has one answer.
+	time.Sleep(2 * time.Millisecond)
 	p2, err := e.s.CreateProvisioningPlan(ctx, store.ProvisioningPlan{OrgID: org.ID, InstanceID: in.ID, CreatedBy: "usr_1", Body: []byte(`{}`)})
 	must(t, err)
 	plans, next, err := e.s.ListProvisioningPlans(ctx, org.ID, in.ID, store.Page{Limit: 1})
