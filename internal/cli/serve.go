@@ -111,7 +111,8 @@ func runServe(ctx context.Context, cfg config.Config, sandbox serveSandbox, io s
 	defer db.Store.Close()
 	h, err := hub.New(ctx, hub.Options{Database: db, SlackURL: slackURL, PublicURL: publicURL, RateWindow: cfg.RateWindow(), SharedPacer: cfg.PacerShared(), Apps: apps,
 		MaxBodiesInFlight: hc.MaxBodiesInFlight, Version: version(), Log: log,
-		WebhookAllowPrivate: cfg.WebhookAllowPrivate == "true", Events: func(o *events.Options) { o.StreamPoll = cfg.StreamPoll() }})
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate == "true", Events: func(o *events.Options) { o.StreamPoll = cfg.StreamPoll() },
+		RunLease: cfg.Lease()})
 	if err != nil {
 		return err
 	}

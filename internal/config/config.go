@@ -91,6 +91,10 @@ type Config struct {
 	// /v1/events/stream, the console's Events page) looks in the store for
 	// new events, as a duration ("500ms").
 	EventsStreamPoll string
+	// RunLease is how long a replica holds a sync or provisioning run
+	// without renewing it: a replica that dies leaves its runs to the
+	// others after this long, as a duration ("1m").
+	RunLease string
 
 	// from records, for each setting, the layer its value came from, so that
 	// errors name it the way the user wrote it. Load fills it; a Config built
@@ -115,6 +119,7 @@ const (
 	DefaultMaxHeaderBytes    = "64KiB"
 	DefaultMaxBodiesInFlight = "64MiB"
 	DefaultEventsStreamPoll  = "500ms"
+	DefaultRunLease          = "1m"
 )
 
 // settingID indexes settings and Config.from.
@@ -146,6 +151,7 @@ const (
 	setTLSKey
 	setWebhookAllowPrivate
 	setEventsStreamPoll
+	setRunLease
 	numSettings
 )
 
@@ -207,6 +213,8 @@ var settings = [numSettings]setting{
 		help: "let webhook subscribers be private or loopback addresses: true or false", def: "false"},
 	setEventsStreamPoll: {key: "events_stream_poll", env: "CONNHUB_EVENTS_STREAM_POLL", flag: "events-stream-poll", serve: true,
 		help: "how often each event stream looks in the store for new events (50ms to 10s)", def: DefaultEventsStreamPoll},
+	setRunLease: {key: "run_lease", env: "CONNHUB_RUN_LEASE", flag: "run-lease", serve: true,
+		help: "how long a replica that died holds its sync and provisioning runs before others take them (1s to 1h)", def: DefaultRunLease},
 }
 
 // get returns the value of setting id.
@@ -262,6 +270,8 @@ func (c *Config) get(id settingID) string {
 		return c.WebhookAllowPrivate
 	case setEventsStreamPoll:
 		return c.EventsStreamPoll
+	case setRunLease:
+		return c.RunLease
 	}
 	panic(fmt.Sprintf("config: no setting %d", id))
 }
@@ -319,6 +329,8 @@ func (c *Config) set(id settingID, v string) {
 		c.WebhookAllowPrivate = v
 	case setEventsStreamPoll:
 		c.EventsStreamPoll = v
+	case setRunLease:
+		c.RunLease = v
 	default:
 		panic(fmt.Sprintf("config: no setting %d", id))
 	}
@@ -416,7 +428,7 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 		setReadHeaderTimeout: DefaultReadHeaderTimeout, setReadTimeout: DefaultReadTimeout,
 		setWriteTimeout: DefaultWriteTimeout, setIdleTimeout: DefaultIdleTimeout,
 		setMaxHeaderBytes: DefaultMaxHeaderBytes, setMaxBodiesInFlight: DefaultMaxBodiesInFlight,
-		setEventsStreamPoll: DefaultEventsStreamPoll,
+		setEventsStreamPoll: DefaultEventsStreamPoll, setRunLease: DefaultRunLease,
 	} {
 		if c.get(id) == "" {
 			c.set(id, def)
@@ -532,6 +544,11 @@ func (c Config) Validate() error {
 	if c.EventsStreamPoll != "" {
 		if d, err := time.ParseDuration(c.EventsStreamPoll); err != nil || d < minStreamPoll || d > maxStreamPoll {
 			bad(setEventsStreamPoll, "want a duration from 50ms to 10s, e.g. 500ms")
+		}
+	}
+	if c.RunLease != "" {
+		if d, err := time.ParseDuration(c.RunLease); err != nil || d < minRunLease || d > maxRunLease {
+			bad(setRunLease, "want a duration from 1s to 1h, e.g. 1m")
 		}
 	}
 	if _, ok := logLevels[c.LogLevel]; !ok {
@@ -652,6 +669,23 @@ func (c Config) StreamPoll() time.Duration {
 		return d
 	}
 	d, _ := time.ParseDuration(DefaultEventsStreamPoll)
+	return d
+}
+
+// Bounds of RunLease: shorter would renew a run's lease several times a
+// second; longer would leave a dead replica's runs waiting for hours.
+const (
+	minRunLease = time.Second
+	maxRunLease = time.Hour
+)
+
+// Lease is RunLease as a duration (the default when unset or bad; Validate
+// reports a bad one).
+func (c Config) Lease() time.Duration {
+	if d, err := time.ParseDuration(c.RunLease); err == nil && d >= minRunLease && d <= maxRunLease {
+		return d
+	}
+	d, _ := time.ParseDuration(DefaultRunLease)
 	return d
 }
 

@@ -144,6 +144,8 @@ func TestValidateSingleSettings(t *testing.T) {
 		{"bodies in flight below a body", func(c *config.Config) { c.MaxBodiesInFlight = "1MiB" }, `max_bodies_in_flight "1MiB": want a size of at least 10MiB`},
 		{"events stream poll", func(c *config.Config) { c.EventsStreamPoll = "1s" }, ""},
 		{"events stream poll too often", func(c *config.Config) { c.EventsStreamPoll = "1ms" }, `events_stream_poll "1ms": want a duration from 50ms to 10s`},
+		{"run lease", func(c *config.Config) { c.RunLease = "10s" }, ""},
+		{"run lease too short", func(c *config.Config) { c.RunLease = "100ms" }, `run_lease "100ms": want a duration from 1s to 1h`},
 		{"tls cert and key", func(c *config.Config) { c.TLSCert, c.TLSKey = file, file }, ""},
 		{"tls cert alone", func(c *config.Config) { c.TLSCert = file }, `tls_cert "` + file + `": needs tls_key too`},
 		{"tls key alone", func(c *config.Config) { c.TLSKey = file }, `tls_key "` + file + `": needs tls_cert too`},

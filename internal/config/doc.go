@@ -48,6 +48,7 @@
 //	TLSKey              --tls-key (serve)    CONNHUB_TLS_KEY               tls_key               none (set with TLSCert)
 //	WebhookAllowPrivate --webhook-allow-private (serve) CONNHUB_WEBHOOK_ALLOW_PRIVATE webhook_allow_private false
 //	EventsStreamPoll    --events-stream-poll (serve) CONNHUB_EVENTS_STREAM_POLL events_stream_poll  500ms (50ms to 10s)
+//	RunLease            --run-lease (serve)          CONNHUB_RUN_LEASE          run_lease           1m (1s to 1h)
 //	(the file itself)   --config             CONNHUB_CONFIG                -                     none
 //
 // (serve) marks the flags of `connhub serve` alone. A dotted YAML key is

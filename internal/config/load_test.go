@@ -168,6 +168,7 @@ var settingCases = []settingCase{
 	{"max_header_bytes", "CONNHUB_MAX_HEADER_BYTES", "max-header-bytes", func(c config.Config) string { return c.MaxHeaderBytes }, "8KiB", "16KiB", "32KiB"},
 	{"max_bodies_in_flight", "CONNHUB_MAX_BODIES_IN_FLIGHT", "max-bodies-in-flight", func(c config.Config) string { return c.MaxBodiesInFlight }, "16MiB", "32MiB", "1GiB"},
 	{"events_stream_poll", "CONNHUB_EVENTS_STREAM_POLL", "events-stream-poll", func(c config.Config) string { return c.EventsStreamPoll }, "1s", "2s", "250ms"},
+	{"run_lease", "CONNHUB_RUN_LEASE", "run-lease", func(c config.Config) string { return c.RunLease }, "2m", "3m", "5s"},
 }
 
 // yamlFor writes one setting as YAML, nesting a dotted key.
@@ -239,7 +240,7 @@ func TestFlagsSetOnlyWhatTheyNameAndHaveNoDefaults(t *testing.T) {
 		want []string
 	}{
 		{global, []string{"config", "data-dir", "db", "key-file", "log-format", "log-level"}},
-		{serve, []string{"addr", "events-stream-poll", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
+		{serve, []string{"addr", "events-stream-poll", "idle-timeout", "max-bodies-in-flight", "max-header-bytes", "pacer", "public-url", "read-header-timeout", "read-timeout", "run-lease", "slack-rate-window", "slack-url", "tls-cert", "tls-key", "webhook-allow-private", "write-timeout"}},
 	} {
 		var got []string
 		tt.fs.VisitAll(func(f *pflag.Flag) {

@@ -68,6 +68,11 @@ type Options struct {
 	// caller's options before they are built (tests: a clock, a lease).
 	Sync   func(*sync.Config)
 	Caller func(*slackcall.Options)
+	// RunLease is how long a replica holds a sync or provisioning run
+	// without renewing it (default a minute): one that dies leaves its runs
+	// to the others after this long. Replicas look for such runs every
+	// half lease, at most every 30 s.
+	RunLease time.Duration
 }
 
 // Hub is connhub, wired: every service, the one pacer, the HTTP handler.
@@ -150,7 +155,12 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Provisioning, err = provision.NewService(provision.ServiceOptions{Store: d.Store, Instances: h.Instances, SCIM: scimCaller, Log: log}); err != nil {
+	sweep := time.Duration(0)
+	if o.RunLease > 0 {
+		sweep = min(o.RunLease/2, 30*time.Second)
+	}
+	if h.Provisioning, err = provision.NewService(provision.ServiceOptions{Store: d.Store, Instances: h.Instances, SCIM: scimCaller, Log: log,
+		LeaseTTL: o.RunLease, SweepEvery: sweep}); err != nil {
 		return nil, err
 	}
 	px := h.Proxy
@@ -163,7 +173,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Caller, err = slackcall.New(co); err != nil {
 		return nil, err
 	}
-	sc := sync.Config{Store: d.Store, Caller: h.Caller, Log: log}
+	sc := sync.Config{Store: d.Store, Caller: h.Caller, Log: log, LeaseTTL: o.RunLease, SweepEvery: sweep}
 	if o.Sync != nil {
 		o.Sync(&sc)
 	}
