@@ -471,22 +471,26 @@ func (s *Service) apply(ctx context.Context, run store.ProvisioningRun) (Result,
 	if prob := instance.SCIMReadiness(inst); prob != nil {
 		return Result{}, prob
 	}
-	return Apply(ctx, boundClient{s.o.SCIM, inst}, &plan, &storeProgress{s: s.o.Store, orgID: run.OrgID, runID: run.ID},
+	return Apply(ctx, boundClient{s.o.SCIM, inst}, &plan, &storeProgress{s: s.o.Store, run: run, plan: &plan},
 		ApplyOptions{Workers: s.o.Workers, Retry: s.o.Retry})
 }
 
 // storeProgress keeps a run's outcomes in the store: each is written before
 // Record returns, so that a run resumed after a crash repeats nothing done.
+// A change's start, recorded just before it is sent with the instance's
+// admin token, is written with its audit event in one transaction: no
+// record, no call.
 type storeProgress struct {
-	s            store.Store
-	orgID, runID string
+	s    store.Store
+	run  store.ProvisioningRun
+	plan *Plan
 }
 
 func (p *storeProgress) Outcomes(ctx context.Context) (map[int]Outcome, error) {
 	out := map[int]Outcome{}
-	after := -1
+	after := 0
 	for {
-		page, err := p.s.ListProvisioningOutcomes(ctx, p.orgID, p.runID, after, 5000)
+		page, err := p.s.ListProvisioningOutcomes(ctx, p.run.OrgID, p.run.ID, after, 5000)
 		if err != nil {
 			return nil, err
 		}
@@ -501,6 +505,37 @@ func (p *storeProgress) Outcomes(ctx context.Context) (map[int]Outcome, error) {
 }
 
 func (p *storeProgress) Record(ctx context.Context, o Outcome) error {
-	return p.s.PutProvisioningOutcome(ctx, p.orgID, store.ProvisioningOutcome{RunID: p.runID, Index: o.Index, Status: string(o.Status),
-		SlackID: o.ID, HTTPStatus: o.HTTPStatus, Error: o.Error, Note: o.Note, Attempts: o.Attempts})
+	put := func(q store.Queries) error {
+		return q.PutProvisioningOutcome(ctx, p.run.OrgID, store.ProvisioningOutcome{RunID: p.run.ID, Index: o.Index, Status: string(o.Status),
+			SlackID: o.ID, HTTPStatus: o.HTTPStatus, Error: o.Error, Note: o.Note, Attempts: o.Attempts})
+	}
+	if o.Status != StatusStarted {
+		return put(p.s)
+	}
+	return p.s.InTx(ctx, func(q store.Queries) error {
+		if err := put(q); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, audit.System(p.run.OrgID), audit.Event{Action: "scim.write", TargetType: "instance", TargetID: p.run.InstanceID,
+			Details: p.details(o.Index)})
+	})
+}
+
+// details says what change i sends, as the SCIM relay's audit events do
+// (the endpoint, the Slack ID, the attributes, never their values), and
+// which run of whose sends it.
+func (p *storeProgress) details(i int) map[string]any {
+	d := map[string]any{"run_id": p.run.ID, "plan_id": p.run.PlanID, "change": i, "applied_by": p.run.CreatedBy}
+	if i < 1 || i > len(p.plan.Changes) {
+		return d
+	}
+	c := p.plan.Changes[i-1]
+	for k, v := range scim.WriteDetails(c.Request.Method, c.Request.Body) {
+		d[k] = v
+	}
+	d["kind"], d["endpoint"] = string(c.Kind), c.Request.Method+" "+c.Request.Path
+	if c.Target != "" {
+		d["slack_id"] = c.Target
+	}
+	return d
 }

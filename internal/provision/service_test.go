@@ -163,8 +163,18 @@ func TestPlanAndApplyThroughTheHub(t *testing.T) {
 	seen := map[string]int{}
 	for _, e := range events {
 		seen[e.Action]++
+		if e.Action == "scim.write" && e.Details["run_id"] == runID {
+			seen["change"]++
+		}
+		if d := fmt.Sprint(e.Details); strings.Contains(d, "Chief Planner") || strings.Contains(d, "Apprentice") {
+			t.Errorf("an audit event holds a value the run set: %s %s", e.Action, d)
+		}
 	}
 	if seen["provisioning.plan"] != 2 || seen["provisioning.apply"] != 1 {
 		t.Errorf("the audit log has %d plans and %d applies, want 2 and 1", seen["provisioning.plan"], seen["provisioning.apply"])
+	}
+	// And each change the run sent with the admin token, before it sent it.
+	if seen["change"] != 6 {
+		t.Errorf("the audit log has %d of the run's changes, want 6", seen["change"])
 	}
 }

@@ -15,12 +15,12 @@ const (
 	clipAt        = 200
 )
 
-// writeDetails says what a SCIM write changes, for the audit log: the
+// WriteDetails says what a SCIM write changes, for the audit log: the
 // attributes it sets (a POST or PUT: the body's; a PATCH: each operation
 // and its path, or the attributes of its value), never their values; and,
 // for a create, the userName or displayName that names the new resource
 // (its ID is Slack's to give). A body that is not JSON is said to be so.
-func writeDetails(verb string, body []byte) map[string]any {
+func WriteDetails(verb string, body []byte) map[string]any {
 	d := map[string]any{}
 	if verb == http.MethodDelete {
 		return d

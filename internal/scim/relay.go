@@ -244,7 +244,7 @@ func (c *call) record() *apierror.Problem {
 	action := "scim.read"
 	if c.write {
 		action = "scim.write"
-		for k, v := range writeDetails(c.req.Method, c.body) {
+		for k, v := range WriteDetails(c.req.Method, c.body) {
 			details[k] = v
 		}
 	} else if f := c.req.URL.Query().Get("filter"); f != "" {
