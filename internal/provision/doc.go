@@ -111,19 +111,22 @@
 // naming the change, the request and what Slack did, with the outcomes
 // recorded so far intact.
 //
+// # Wiring
+//
+// Service (service.go) is the hub's side: plans kept in the store, runs as
+// River jobs under a lease renewed while they work (a dead replica's runs
+// are queued again by every replica's sweep), each outcome in the store and
+// each change's start in the audit log, in one transaction, before it is
+// sent. Its Client is scim.Caller, paced on the one stack.
+//
 // # Left to do
 //
-//   - The wiring of issue 15: the plans and runs routes, storing plans and
-//     outcomes (a Progress over the store), the River job, the CLI
-//     (`connhub provision plan|apply`, a progress bar from OnOutcome), the
-//     console page, audit records per change.
 //   - Filling State.Protected from users.list (is_primary_owner, is_bot) and
-//     the token's own user.
-//   - connhub's pacing Client over internal/slackcall and the benchmark of
-//     issue 15 (apply against Slack's SCIM write floor and against a
-//     sequential client that sleeps on 429).
+//     the token's own user; today Slack's refusal of the primary owner's
+//     deactivation is what protects it (recorded skipped).
 //   - A group change adds all its members in one PATCH; Slack takes 15,000
 //     members a group, but very large changes could be split.
 //   - Clearing attributes from a file, converting guests to members, and
 //     the enterprise and profile extensions are not offered.
+//   - A retention setting for plans, which hold the file's personal data.
 package provision
