@@ -160,7 +160,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 		sweep = min(o.RunLease/2, 30*time.Second)
 	}
 	if h.Provisioning, err = provision.NewService(provision.ServiceOptions{Store: d.Store, Instances: h.Instances, SCIM: scimCaller, Log: log,
-		LeaseTTL: o.RunLease, SweepEvery: sweep}); err != nil {
+		LeaseTTL: o.RunLease, SweepEvery: sweep, Registerer: h.Registry}); err != nil {
 		return nil, err
 	}
 	px := h.Proxy

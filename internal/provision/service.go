@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/connhub/connhub/internal/apierror"
@@ -42,14 +43,17 @@ type ServiceOptions struct {
 	Workers int
 	// Retry bounds a run's retries (ApplyOptions.Retry).
 	Retry Retry
+	// Registerer takes the runs' metrics (nil: a private registry).
+	Registerer prometheus.Registerer
 }
 
 // Service plans and applies directory files for instances: the plans and
 // each run's outcomes in the store, the runs on the queue, every plan and
 // run in the audit log.
 type Service struct {
-	o    ServiceOptions
-	jobs *queue.Queue
+	o       ServiceOptions
+	jobs    *queue.Queue
+	metrics *metrics
 }
 
 // NewService makes a Service.
@@ -70,7 +74,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = 30 * time.Second
 	}
-	return &Service{o: o}, nil
+	return &Service{o: o, metrics: newMetrics(o.Registerer)}, nil
 }
 
 // PlanInput is a directory file and how to plan it.
@@ -431,6 +435,9 @@ func (s *Service) work(ctx context.Context, owner, orgID, runID string) error {
 		r.Status, r.Reason, r.FinishedAt, r.Owner, r.LeaseUntil = status, reason, time.Now(), "", time.Time{}
 		return nil
 	})
+	if err == nil {
+		s.metrics.runs.WithLabelValues(status).Inc()
+	}
 	return err
 }
 
@@ -471,7 +478,7 @@ func (s *Service) apply(ctx context.Context, run store.ProvisioningRun) (Result,
 	if prob := instance.SCIMReadiness(inst); prob != nil {
 		return Result{}, prob
 	}
-	return Apply(ctx, boundClient{s.o.SCIM, inst}, &plan, &storeProgress{s: s.o.Store, run: run, plan: &plan},
+	return Apply(ctx, boundClient{s.o.SCIM, inst}, &plan, &storeProgress{s: s.o.Store, run: run, plan: &plan, metrics: s.metrics},
 		ApplyOptions{Workers: s.o.Workers, Retry: s.o.Retry})
 }
 
@@ -481,9 +488,10 @@ func (s *Service) apply(ctx context.Context, run store.ProvisioningRun) (Result,
 // admin token, is written with its audit event in one transaction: no
 // record, no call.
 type storeProgress struct {
-	s    store.Store
-	run  store.ProvisioningRun
-	plan *Plan
+	s       store.Store
+	run     store.ProvisioningRun
+	plan    *Plan
+	metrics *metrics
 }
 
 func (p *storeProgress) Outcomes(ctx context.Context) (map[int]Outcome, error) {
@@ -510,7 +518,13 @@ func (p *storeProgress) Record(ctx context.Context, o Outcome) error {
 			SlackID: o.ID, HTTPStatus: o.HTTPStatus, Error: o.Error, Note: o.Note, Attempts: o.Attempts})
 	}
 	if o.Status != StatusStarted {
-		return put(p.s)
+		if err := put(p.s); err != nil {
+			return err
+		}
+		if o.Index >= 1 && o.Index <= len(p.plan.Changes) {
+			p.metrics.changes.WithLabelValues(string(p.plan.Changes[o.Index-1].Kind), string(o.Status)).Inc()
+		}
+		return nil
 	}
 	return p.s.InTx(ctx, func(q store.Queries) error {
 		if err := put(q); err != nil {

@@ -177,4 +177,18 @@ func TestPlanAndApplyThroughTheHub(t *testing.T) {
 	if seen["change"] != 6 {
 		t.Errorf("the audit log has %d of the run's changes, want 6", seen["change"])
 	}
+
+	// The run in the metrics.
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`connhub_provisioning_changes_total{kind="create",status="done"} 3`,
+		`connhub_provisioning_changes_total{kind="deactivate",status="done"} 1`, `connhub_provisioning_runs_total{status="succeeded"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
