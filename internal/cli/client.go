@@ -38,7 +38,7 @@ const defaultServer = "http://127.0.0.1:8080"
 func newClientCmds(io streams) []*cobra.Command {
 	return []*cobra.Command{newAppsCmd(io), newInstancesCmd(io), newCredentialsCmd(io), newTokenCmd(io),
 		newStreamsCmd(io), newSyncCmd(io), newRecordsCmd(io), newExportCmd(io),
-		newEventsCmd(io), newWebhooksCmd(io), newSCIMCmd(io), newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io), newLoginCmd(io), newLogoutCmd(io),
+		newEventsCmd(io), newWebhooksCmd(io), newSCIMCmd(io), newProvisionCmd(io), newOrgsCmd(io), newUsersCmd(io), newTokensCmd(io), newAuditCmd(io), newLoginCmd(io), newLogoutCmd(io),
 		newContextCmd(io)}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -79,6 +80,41 @@ func syncIDs(ctx context.Context, h *hubClient, args []string) []cobra.Completio
 	out := make([]cobra.Completion, 0, len(runs))
 	for _, r := range runs {
 		out = append(out, cobra.CompletionWithDesc(r.ID, r.Status+", "+r.CreatedAt.UTC().Format("2006-01-02 15:04")))
+	}
+	return out
+}
+
+// provisioningRunIDs are the latest provisioning runs of the instance
+// args[0].
+func provisioningRunIDs(ctx context.Context, h *hubClient, args []string) []cobra.Completion {
+	page, err := h.ProvisioningRuns(ctx, args[0], connhub.ListOptions{Limit: 20})
+	if err != nil {
+		return nil
+	}
+	out := make([]cobra.Completion, 0, len(page.Runs))
+	for _, r := range page.Runs {
+		out = append(out, cobra.CompletionWithDesc(r.ID, r.Status+", "+r.CreatedAt.UTC().Format("2006-01-02 15:04")))
+	}
+	return out
+}
+
+// unappliedPlanIDs are the latest provisioning plans of every instance
+// that no run applied yet, each with its instance and its changes.
+func unappliedPlanIDs(ctx context.Context, h *hubClient, _ []string) []cobra.Completion {
+	var out []cobra.Completion
+	for in, err := range h.AllInstances(ctx, connhub.ListInstancesOptions{}) {
+		if err != nil {
+			return out
+		}
+		page, err := h.ProvisioningPlans(ctx, in.ID, connhub.ListOptions{Limit: 20})
+		if err != nil {
+			continue // an instance without SCIM, or not the caller's to plan
+		}
+		for _, p := range page.Plans {
+			if p.RunID == "" {
+				out = append(out, cobra.CompletionWithDesc(p.ID, fmt.Sprintf("%s, %d changes, %s", in.Name, p.Counts["changes"], p.CreatedAt.UTC().Format("2006-01-02 15:04"))))
+			}
+		}
 	}
 	return out
 }

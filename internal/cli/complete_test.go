@@ -61,6 +61,10 @@ func TestCompletion(t *testing.T) {
 		{[]string{"webhooks", "retry", webhookID, ""}, nil}, // no delivery yet
 		{[]string{"webhooks", "create", "--format", ""}, sorted("slack", "standard")},
 		{[]string{"events", "tail", "-o", ""}, sorted("table", "jsonl")},
+		{[]string{"provision", "plan", ""}, sorted(a, b)},
+		{[]string{"provision", "resume", a, ""}, nil}, // no run yet
+		{[]string{"provision", "apply", ""}, nil},     // no plan yet
+		{[]string{"provision", "plan", a, "--groups", ""}, sorted("merge", "overwrite")},
 	} {
 		got, dir := complete(h.env(nil), tc.args...)
 		if !slices.Equal(got, tc.want) || dir != noFiles {

@@ -13,7 +13,7 @@
 // (keys.go) refuse a step of key rotation that a live replica could not
 // follow. The client's commands
 // (instances, apps, credentials, token, streams, sync, records, export,
-// events, webhooks, orgs, users, tokens, audit) call a running hub over its
+// events, webhooks, scim, provision, orgs, users, tokens, audit) call a running hub over its
 // REST API through
 // pkg/connhub, as any program would, and share with the server only where its
 // files are (config's data directory, tenant's file name). Flags come first,
@@ -30,7 +30,7 @@
 // API's objects as json or yaml, lists also as jsonl or csv (through
 // internal/safecsv); --jq filters the JSON with gojq. Shell completion
 // (complete.go) asks the hub for instance IDs, streams, syncs, webhooks and
-// their deliveries.
+// their deliveries, provisioning runs and plans not yet applied.
 //
 // `sync run` and `sync status --watch` follow a sync: on a terminal with a
 // bar a stream (mpb), elsewhere with plain lines a script or CI's log can
@@ -40,6 +40,10 @@
 // connecting again after a lost connection from the last event it printed
 // (pkg/connhub's FollowEvents), until Ctrl-C, which exits 0 (events.go).
 // `webhooks create` prints the subscription's signing secret once.
+// `provision plan` prints a directory file's plan as a diff, and a file's
+// problems a line a row; `provision apply` finds the plan's instance from
+// its ID alone and follows the run as `sync run` does a sync, with one bar
+// (provisionview.go).
 //
 // Errors are printed as one line, "connhub: <what went wrong>", and the process
 // exits non-zero: 2 for a command line that cannot be understood, 1 for

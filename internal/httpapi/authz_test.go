@@ -211,6 +211,8 @@ func init() {
 	}}
 	matrixFixtures["list-provisioning-plans"] = matrixFixture{}
 	matrixFixtures["get-provisioning-plan"] = matrixFixture{}
+	// By its ID alone, the plan names instance 1 and org A.
+	matrixFixtures["get-provisioning-plan-by-id"] = matrixFixture{names: true, onInstance: true}
 	matrixFixtures["apply-provisioning-plan"] = matrixFixture{fresh: true}
 	matrixFixtures["list-provisioning-runs"] = matrixFixture{}
 	matrixFixtures["get-provisioning-run"] = matrixFixture{}

@@ -24,6 +24,8 @@ import (
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/httpapi"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/provision"
+	"github.com/connhub/connhub/internal/scim"
 	"github.com/connhub/connhub/internal/secrets"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/slacksim"
@@ -134,8 +136,16 @@ func start(t *testing.T) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scimCaller, err := scim.NewCaller(slackcall.NewStack(slackcall.StackOptions{Log: log}).WithTokens(svc), h.slack, slackcall.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := provision.NewService(provision.ServiceOptions{Store: s, Instances: svc, SCIM: scimCaller, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := httpapi.New(httpapi.Options{Store: s, Instances: svc, Auth: &tenant.Authenticator{Store: s}, Log: log, Version: "test", Syncs: syncs, Events: evs, Webhooks: hooks,
-		Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
+		Provisioning: prov, Ready: func(ctx context.Context) error { _, _, err := s.MigrationVersion(ctx); return err }})
 	ts.Config.Handler = api.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -157,6 +157,19 @@ func (a *API) provisioningRoutes() {
 			}
 			return &planOutput{Body: planView(sp.ProvisioningPlan, sp.Plan)}, nil
 		})
+	huma.Register(a.huma, guarded(authz.ReadProvisioning, huma.Operation{OperationID: "get-provisioning-plan-by-id", Method: http.MethodGet,
+		Path: "/v1/provisioning/plans/{plan_id}", Summary: "Get a provisioning plan by its ID alone",
+		Description: "The plan as GET /v1/instances/{id}/provisioning/plans/{plan_id} answers it, for a caller that knows the plan's ID but " +
+			"not its instance (the answer's instance_id names it). An instance token sees its own instance's plans only.", Tags: tags}),
+		func(ctx context.Context, in *struct {
+			PlanID string `path:"plan_id" maxLength:"100"`
+		}) (*planOutput, error) {
+			sp, err := s.PlanByID(ctx, principal(ctx), in.PlanID)
+			if err != nil {
+				return nil, a.fail(ctx, err)
+			}
+			return &planOutput{Body: planView(sp.ProvisioningPlan, sp.Plan)}, nil
+		})
 	huma.Register(a.huma, guarded(authz.ApplyProvisioning, huma.Operation{OperationID: "apply-provisioning-plan", Method: http.MethodPost,
 		Path: "/v1/instances/{id}/provisioning/plans/{plan_id}/apply", DefaultStatus: http.StatusAccepted, Summary: "Apply a provisioning plan",
 		Description: "Starts the plan's one run on the queue: its changes go to Slack paced under the org's SCIM limits, creates, updates and " +

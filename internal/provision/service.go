@@ -206,9 +206,46 @@ func (s *Service) GetPlan(ctx context.Context, p tenant.Principal, instanceID, p
 	if err != nil {
 		return StoredPlan{}, err
 	}
+	return withPlan(sp)
+}
+
+// errNoPlan is the answer about a plan the caller may not know of.
+var errNoPlan = apierror.New(http.StatusNotFound, "not_found", "no such plan in your organization")
+
+// PlanByID reads one of the organization's plans by its ID alone, for a
+// caller that does not know its instance (the CLI applying a PLAN_ID). The
+// caller must be allowed to read the plan's instance's provisioning: an
+// instance token sees its own instance's plans only, and any other plan is
+// not found, as another organization's is.
+func (s *Service) PlanByID(ctx context.Context, p tenant.Principal, planID string) (StoredPlan, error) {
+	// Refused before looking: who may not read plans learns nothing of
+	// which exist.
+	if err := authz.Allow(p, authz.ReadProvisioning, ""); err != nil {
+		return StoredPlan{}, err
+	}
+	sp, err := s.o.Store.GetProvisioningPlan(ctx, p.Org.ID, planID)
+	if errors.Is(err, store.ErrNotFound) {
+		return StoredPlan{}, errNoPlan
+	}
+	if err != nil {
+		return StoredPlan{}, err
+	}
+	_, err = s.o.Instances.Authorize(ctx, p, authz.ReadProvisioning, sp.InstanceID)
+	var prob *apierror.Problem
+	if errors.As(err, &prob) && prob.Status == http.StatusNotFound {
+		return StoredPlan{}, errNoPlan
+	}
+	if err != nil {
+		return StoredPlan{}, err
+	}
+	return withPlan(sp)
+}
+
+// withPlan decodes a stored plan's changes.
+func withPlan(sp store.ProvisioningPlan) (StoredPlan, error) {
 	var plan Plan
 	if err := json.Unmarshal(sp.Body, &plan); err != nil {
-		return StoredPlan{}, fmt.Errorf("provision: plan %s: %w", planID, err)
+		return StoredPlan{}, fmt.Errorf("provision: plan %s: %w", sp.ID, err)
 	}
 	return StoredPlan{sp, &plan}, nil
 }

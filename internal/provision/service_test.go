@@ -115,6 +115,11 @@ func TestPlanAndApplyThroughTheHub(t *testing.T) {
 		t.Errorf("the plan's text: %s", plan["text"])
 	}
 	id := plan["id"].(string)
+	// By its ID alone, as the CLI's apply finds it.
+	if byID := c.must(http.StatusOK, http.MethodGet, "/v1/provisioning/plans/"+id, nil); byID["instance_id"] != h.Instance.ID || byID["text"] != plan["text"] {
+		t.Errorf("the plan by its ID alone: instance %v, text %q; want %s and the plan's text", byID["instance_id"], byID["text"], h.Instance.ID)
+	}
+	c.must(http.StatusNotFound, http.MethodGet, "/v1/provisioning/plans/pln_nosuchplan", nil)
 
 	run := c.must(http.StatusAccepted, http.MethodPost, plans+"/"+id+"/apply", nil)
 	runID := run["id"].(string)

@@ -98,6 +98,34 @@ type Error struct {
 	// invalid_order_by, invalid_fields), the 1-based position in it of the
 	// trouble; 0 otherwise.
 	Position int
+	// Problems are, for invalid_file (a directory file planned for
+	// provisioning), each problem of the file with its row; nil otherwise.
+	Problems []FileProblem
+}
+
+// FileProblem is one problem of a directory file: where it is and what.
+type FileProblem struct {
+	// Row is in a CSV file the line the record starts on (the header is
+	// line 1), in a JSON file the element's 1-based index; 0 is the file
+	// as a whole.
+	Row      int    `json:"row"`
+	OtherRow int    `json:"other_row,omitempty"` // the first row with the same value, for a duplicate
+	Column   string `json:"column,omitempty"`
+	Code     string `json:"code"` // stable: unknown_column, invalid_email, duplicate_key, …
+	Message  string `json:"message"`
+}
+
+// String is "row N: column: message", without the parts it lacks.
+func (p FileProblem) String() string {
+	var b strings.Builder
+	if p.Row > 0 {
+		fmt.Fprintf(&b, "row %d: ", p.Row)
+	}
+	if p.Column != "" {
+		b.WriteString(p.Column + ": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
 }
 
 func (e *Error) Error() string {
@@ -214,9 +242,10 @@ func notStreamed(resp *http.Response, path string) error {
 func answerError(resp *http.Response, data []byte) *Error {
 	reqID := resp.Header.Get("X-Request-Id")
 	var e struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		Position int    `json:"position"`
+		Code     string        `json:"code"`
+		Message  string        `json:"message"`
+		Position int           `json:"position"`
+		Problems []FileProblem `json:"problems"`
 	}
 	if !jsonContent(resp.Header.Get("Content-Type")) || json.Unmarshal(data, &e) != nil {
 		return unexpected(resp, reqID)
@@ -233,7 +262,7 @@ func answerError(resp *http.Response, data []byte) *Error {
 		e.Code = "slack_" + s.Errors.Description
 		e.Message = fmt.Sprintf("Slack's SCIM API answered HTTP %d %s", resp.StatusCode, s.Errors.Description)
 	}
-	return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID, Position: e.Position}
+	return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: reqID, Position: e.Position, Problems: e.Problems}
 }
 
 // unexpected describes an answer that is not connhub's, without quoting it.

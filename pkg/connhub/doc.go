@@ -76,4 +76,19 @@
 // CreateWebhook subscribes a URL to them (its signing secret is in the
 // answer, once); WebhookDeliveries, RetryDelivery and ReplayWebhook show
 // and send its deliveries again.
+//
+// # Provisioning
+//
+// CreateProvisioningPlan plans a directory file (CSV or JSON, a person a
+// row) against an instance's Slack, read over SCIM: the answer's Text is
+// the plan as a readable diff. A file with problems is an *Error with code
+// invalid_file whose Problems name each row and column; a plan that would
+// deactivate more than the brake allows, an *Error with code brake.
+// ApplyProvisioningPlan starts the plan's run (ProvisioningPlanByID finds a
+// plan's instance from its ID alone), WaitProvisioningRun follows it, and
+// ProvisioningRun pages its changes' outcomes.
+//
+//	plan, err := c.CreateProvisioningPlan(ctx, inst.ID, connhub.ProvisioningPlanInput{File: csv})
+//	run, err := c.ApplyProvisioningPlan(ctx, inst.ID, plan.ID)
+//	run, err = c.WaitProvisioningRun(ctx, inst.ID, run.ID, connhub.ProvisioningWaitOptions{OnPoll: show})
 package connhub

@@ -133,39 +133,54 @@ func (c *Client) WaitSync(ctx context.Context, instanceID, syncID string, opts W
 	if err := needIDs(instanceID, syncID); err != nil {
 		return SyncRun{}, err
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = time.Second
+	run, err := poll(ctx, opts.Interval, opts.Retries,
+		func(ctx context.Context) (SyncRun, error) { return c.GetSync(ctx, instanceID, syncID) },
+		func(r SyncRun) bool {
+			if opts.OnPoll != nil {
+				opts.OnPoll(r)
+			}
+			return r.Finished()
+		})
+	if err == nil && run.Status != RunSucceeded {
+		err = &SyncError{Run: run}
+	}
+	return run, err
+}
+
+// poll gets a run every interval (a second if not positive) and hands each
+// snapshot to seen, until seen says it finished: it returns the run then.
+// A get that fails for a reason that passes is tried again at the next
+// interval, up to retries times in a row (0 means 3, a negative number
+// none); any other error is returned at once. When ctx is done it returns
+// ctx's error and the run as last seen.
+func poll[T any](ctx context.Context, interval time.Duration, retries int, get func(context.Context) (T, error), seen func(T) (finished bool)) (T, error) {
+	if interval <= 0 {
+		interval = time.Second
 	}
 	switch {
-	case opts.Retries == 0:
-		opts.Retries = 3
-	case opts.Retries < 0:
-		opts.Retries = 0
+	case retries == 0:
+		retries = 3
+	case retries < 0:
+		retries = 0
 	}
-	t := time.NewTicker(opts.Interval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
-	var last SyncRun
+	var last T
 	failures := 0
 	for {
-		run, err := c.GetSync(ctx, instanceID, syncID)
+		run, err := get(ctx)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return last, ctx.Err()
-		case err != nil && transient(err) && failures < opts.Retries:
+		case err != nil && transient(err) && failures < retries:
 			failures++
 		case err != nil:
 			return last, err
 		default:
 			failures = 0
 			last = run
-			if opts.OnPoll != nil {
-				opts.OnPoll(run)
-			}
-			switch {
-			case run.Status == RunSucceeded:
+			if seen(run) {
 				return run, nil
-			case run.Finished():
-				return run, &SyncError{Run: run}
 			}
 		}
 		select {
