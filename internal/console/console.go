@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -184,6 +186,11 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 			c.internal(w, r, nil, err)
 			return
 		}
+		if limit := formOverLimit(r); limit > 0 {
+			c.render(w, r, http.StatusRequestEntityTooLarge, "error", &page{Title: "Too large",
+				Data: errorView{Message: fmt.Sprintf("What the form sent is larger than the hub takes in one request (%d KiB). Go back and send less: a smaller file, or the file in parts.", limit/1024)}})
+			return
+		}
 		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), sess.csrf) {
 			c.render(w, r, http.StatusForbidden, "error", &page{Title: "Form expired",
 				Data: errorView{Message: "The form was not sent from this console session (its CSRF token is missing or stale). Go back, reload the page and try again."}})
@@ -191,6 +198,30 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 		}
 		next(w, r, &request{p: p, sess: sess, ctx: r.Context()})
 	})
+}
+
+// formMemory is how much of a multipart form is kept in memory; the rest
+// of a file goes to a temporary file (the API's wrapper bounds every body).
+const formMemory = 8 << 20
+
+// formOverLimit reads a POST's form, a multipart one too, and returns the
+// limit its body went over, or 0. Any other problem with the form shows as
+// a missing CSRF token.
+func formOverLimit(r *http.Request) int64 {
+	if r.Method != http.MethodPost {
+		return 0
+	}
+	var err error
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(formMemory)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return tooLarge.Limit
+	}
+	return 0
 }
 
 // principal loads the session's user as the API's middleware would have
