@@ -21,6 +21,7 @@ import (
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/provision"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
@@ -42,6 +43,9 @@ type Options struct {
 	// Events lists and streams the Slack events connhub received; nil: no
 	// events page.
 	Events *events.Service
+	// Provisioning plans directory files and applies them over SCIM; nil:
+	// no provisioning pages.
+	Provisioning *provision.Service
 	// BaseURL is the hub's public URL (http://host:port, no trailing
 	// slash), shown in the credentials view for integration tools.
 	BaseURL string
@@ -118,6 +122,15 @@ func (c *Console) routes() {
 	if c.o.Events != nil {
 		c.mux.Handle("GET /events", c.authed(c.eventsPage))
 		c.mux.Handle("GET /events/stream", c.authed(c.eventStream))
+	}
+	if c.o.Provisioning != nil {
+		c.mux.Handle("GET /provisioning", c.authed(c.provisioningPage))
+		c.mux.Handle("GET /instances/{id}/provisioning", c.authed(c.plansPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/plans", c.authed(c.makePlan))
+		c.mux.Handle("GET /instances/{id}/provisioning/plans/{plan}", c.authed(c.planPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/plans/{plan}/apply", c.authed(c.applyPlan))
+		c.mux.Handle("GET /instances/{id}/provisioning/runs/{run}", c.authed(c.runPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/runs/{run}/resume", c.authed(c.resumeRun))
 	}
 	c.mux.Handle("GET /settings", c.authed(c.settingsPage))
 	c.mux.Handle("POST /settings/tokens", c.authed(c.createToken))
@@ -313,8 +326,9 @@ type page struct {
 	// Refresh reloads the page after so many seconds (a sync in progress);
 	// zero: never.
 	Refresh int
-	// Syncs says the sync pages exist, Events the events page.
-	Syncs, Events bool
+	// Syncs says the sync pages exist, Events the events page,
+	// Provisioning the provisioning pages, which the user may read.
+	Syncs, Events, Provisioning bool
 	// Script is a script of static/ the page loads besides console.js.
 	Script string
 	// CanAudit says the audit log's page is the user's to see.
@@ -356,7 +370,8 @@ func (c *Console) view(req *request, nav, title string, data any) *page {
 		c.o.Log.Error("console: take the flash message", "request_id", tenant.RequestID(req.ctx), "err", err)
 	}
 	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: f, Syncs: c.o.Syncs != nil,
-		Events: c.o.Events != nil, CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
+		Events: c.o.Events != nil, Provisioning: c.o.Provisioning != nil && authz.Allow(req.p, authz.ReadProvisioning, "") == nil,
+		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
 // problem returns what a person may be told of a service error: a Problem's
