@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/events"
 	"github.com/connhub/connhub/internal/instance"
+	"github.com/connhub/connhub/internal/provision"
 	"github.com/connhub/connhub/internal/store"
 	"github.com/connhub/connhub/internal/sync"
 	"github.com/connhub/connhub/internal/tenant"
@@ -40,6 +43,9 @@ type Options struct {
 	// Events lists and streams the Slack events connhub received; nil: no
 	// events page.
 	Events *events.Service
+	// Provisioning plans directory files and applies them over SCIM; nil:
+	// no provisioning pages.
+	Provisioning *provision.Service
 	// BaseURL is the hub's public URL (http://host:port, no trailing
 	// slash), shown in the credentials view for integration tools.
 	BaseURL string
@@ -117,6 +123,15 @@ func (c *Console) routes() {
 		c.mux.Handle("GET /events", c.authed(c.eventsPage))
 		c.mux.Handle("GET /events/stream", c.authed(c.eventStream))
 	}
+	if c.o.Provisioning != nil {
+		c.mux.Handle("GET /provisioning", c.authed(c.provisioningPage))
+		c.mux.Handle("GET /instances/{id}/provisioning", c.authed(c.plansPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/plans", c.authed(c.makePlan))
+		c.mux.Handle("GET /instances/{id}/provisioning/plans/{plan}", c.authed(c.planPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/plans/{plan}/apply", c.authed(c.applyPlan))
+		c.mux.Handle("GET /instances/{id}/provisioning/runs/{run}", c.authed(c.runPage))
+		c.mux.Handle("POST /instances/{id}/provisioning/runs/{run}/resume", c.authed(c.resumeRun))
+	}
 	c.mux.Handle("GET /settings", c.authed(c.settingsPage))
 	c.mux.Handle("POST /settings/tokens", c.authed(c.createToken))
 	c.mux.Handle("POST /settings/tokens/{id}/revoke", c.authed(c.revokeToken))
@@ -184,6 +199,11 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 			c.internal(w, r, nil, err)
 			return
 		}
+		if limit := formOverLimit(r); limit > 0 {
+			c.render(w, r, http.StatusRequestEntityTooLarge, "error", &page{Title: "Too large",
+				Data: errorView{Message: fmt.Sprintf("What the form sent is larger than the hub takes in one request (%d KiB). Go back and send less: a smaller file, or the file in parts.", limit/1024)}})
+			return
+		}
 		if r.Method == http.MethodPost && !sameToken(r.PostFormValue("csrf"), sess.csrf) {
 			c.render(w, r, http.StatusForbidden, "error", &page{Title: "Form expired",
 				Data: errorView{Message: "The form was not sent from this console session (its CSRF token is missing or stale). Go back, reload the page and try again."}})
@@ -191,6 +211,30 @@ func (c *Console) authed(next func(http.ResponseWriter, *http.Request, *request)
 		}
 		next(w, r, &request{p: p, sess: sess, ctx: r.Context()})
 	})
+}
+
+// formMemory is how much of a multipart form is kept in memory; the rest
+// of a file goes to a temporary file (the API's wrapper bounds every body).
+const formMemory = 8 << 20
+
+// formOverLimit reads a POST's form, a multipart one too, and returns the
+// limit its body went over, or 0. Any other problem with the form shows as
+// a missing CSRF token.
+func formOverLimit(r *http.Request) int64 {
+	if r.Method != http.MethodPost {
+		return 0
+	}
+	var err error
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(formMemory)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return tooLarge.Limit
+	}
+	return 0
 }
 
 // principal loads the session's user as the API's middleware would have
@@ -282,8 +326,9 @@ type page struct {
 	// Refresh reloads the page after so many seconds (a sync in progress);
 	// zero: never.
 	Refresh int
-	// Syncs says the sync pages exist, Events the events page.
-	Syncs, Events bool
+	// Syncs says the sync pages exist, Events the events page,
+	// Provisioning the provisioning pages, which the user may read.
+	Syncs, Events, Provisioning bool
 	// Script is a script of static/ the page loads besides console.js.
 	Script string
 	// CanAudit says the audit log's page is the user's to see.
@@ -325,7 +370,8 @@ func (c *Console) view(req *request, nav, title string, data any) *page {
 		c.o.Log.Error("console: take the flash message", "request_id", tenant.RequestID(req.ctx), "err", err)
 	}
 	return &page{Title: title, Nav: nav, CSRF: req.sess.csrf, User: name, Org: req.p.Org.Name, Flash: f, Syncs: c.o.Syncs != nil,
-		Events: c.o.Events != nil, CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
+		Events: c.o.Events != nil, Provisioning: c.o.Provisioning != nil && authz.Allow(req.p, authz.ReadProvisioning, "") == nil,
+		CanAudit: authz.Allow(req.p, authz.ReadAudit, "") == nil, Data: data}
 }
 
 // problem returns what a person may be told of a service error: a Problem's

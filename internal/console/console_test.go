@@ -367,6 +367,19 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
+// A form whose body passes the API's limit is told so, not taken for a
+// stale one.
+func TestFormTooLarge(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := e.browser(t)
+	csrf := b.signin(e.token)
+	got := b.post("/settings/tokens", url.Values{"csrf": {csrf}, "name": {strings.Repeat("x", 1<<20)}})
+	wantStatus(t, got, http.StatusRequestEntityTooLarge)
+	wantIn(t, got, "larger than the hub takes in one request (1024 KiB)")
+	wantNotIn(t, got, "CSRF")
+}
+
 func TestConnectorSearch(t *testing.T) {
 	t.Parallel()
 	e := setup(t)

@@ -11,6 +11,19 @@
 // server-sent events the API streams, without a reload; under the CSP, no
 // script is inline.
 //
+// The Provisioning pages (for who may read provisioning: admins, with a
+// token that has the scim scope if it is scoped) plan a directory file
+// against an instance's Slack people and apply it over SCIM, through
+// internal/provision, which decides by the principal. A file is uploaded or
+// pasted, with the options of the API (match key, deactivate missing,
+// groups merge or overwrite, the brake, force); a file with problems comes
+// back with each problem and its row, and nothing is planned; the brake's
+// refusal shows as an error. A plan's page shows its counts and its diff
+// (Plan.String, a line each, marked by sign) and applies it; a run's page
+// shows its progress and each change's outcome, a page of 200 at a time,
+// reloads itself (meta refresh) while the run is queued or running, and
+// resumes a stopped or failed one.
+//
 // Sign-in takes an API token (chub_…), or the User and Organization
 // secrets, checks them with tenant.Authenticator and opens a server-side
 // session: a random 256-bit ID in an HttpOnly, SameSite=Lax cookie (Secure
@@ -25,8 +38,10 @@
 // signing out deletes it. Every POST form carries a CSRF token derived from
 // the session ID (HMAC-SHA256 keyed by it, so the same on every replica and
 // stored nowhere; the sign-in form, which has no session yet, a
-// double-submitted cookie), compared in constant time. A flash message left
-// by a POST is taken once, by whichever replica serves the next page.
+// double-submitted cookie), compared in constant time; a form larger than
+// the API's body limit is answered 413 saying so, not as a stale one. A
+// flash message left by a POST is taken once, by whichever replica serves
+// the next page.
 //
 // Secrets (the instance token, the ready Authorization header) are shown
 // only in answer to a POST, on a page that is not cached, and never put in
@@ -53,6 +68,13 @@
 //	GET  /settings                                API tokens (one's own; an admin's: the organization's) and, for admins, people
 //	POST /settings/tokens · POST /settings/tokens/{id}/revoke     make a token (shown once), revoke one
 //	POST /settings/users · POST /settings/users/{id}              add a person (first token shown once); change a role, remove
+//	GET  /provisioning                            the instances, to pick one to provision, each saying whether it can
+//	GET  /instances/{id}/provisioning?plans=&runs= its plans and runs, newest first; the form that makes a plan
+//	POST /instances/{id}/provisioning/plans       plan an uploaded or pasted file (multipart) → 303 to the plan
+//	GET  /instances/{id}/provisioning/plans/{plan}        counts, options, diff; Apply
+//	POST /instances/{id}/provisioning/plans/{plan}/apply  → 303 to the run
+//	GET  /instances/{id}/provisioning/runs/{run}?after=   progress and outcomes, live while it runs
+//	POST /instances/{id}/provisioning/runs/{run}/resume   a stopped or failed run, again
 //	GET  /audit?action=&actor=&target=&after=     the audit log (admins), newest first
 //	POST /audit/verify                            check the log's hash chain
 //	GET  /static/console.css, /static/console.js, /static/events.js
@@ -65,7 +87,7 @@
 // Every control has a visible label and a stable id, for people using
 // assistive technology and for the browser tests alike; the ids of an
 // instance's controls end with its ID: ping-ID, view-token-ID, api-docs-ID,
-// credentials-ID, syncs-ID, records-ID, events-ID, edit-ID, delete-ID and,
+// credentials-ID, syncs-ID, records-ID, events-ID, provisioning-ID, edit-ID, delete-ID and,
 // while it is not active, reauthenticate-ID. The rest: token, signin, user-secret,
 // organization-secret, signin-secrets, signout, nav-connectors,
 // nav-instances, nav-docs, connector-search, authenticate-slack,
@@ -81,5 +103,14 @@
 // audit-filter, verify-audit, audit-verified, audit-events, nav-events,
 // events-instance, events-type, events-filter, events-live (its
 // data-state: live, connecting or stopped), events, events-body, event-ID
-// (a row, by the event's evt_ ID), no-events; messages are flash and error.
+// (a row, by the event's evt_ ID), no-events, nav-provisioning,
+// provisioning-instances, pick-ID, not-ready, plan-file, plan-text,
+// plan-format, plan-match-key, plan-membership, plan-deactivate-missing,
+// plan-brake, plan-force, make-plan, file-problems, plans, plan-ID (a row),
+// open-plan-ID, plan-run-ID, no-plans, runs, run-ID (a row), open-run-ID,
+// no-runs, plan-id, plan-who, plan-options, plan-applied, plan-run,
+// plan-counts, count-KEY, apply-plan, plan-diff, run-id,
+// run-status, run-reason, run-progress, run-counts, resume-run, outcomes,
+// outcome-N (a row, by the change's index), outcomes-prev, outcomes-next;
+// messages are flash and error.
 package console

@@ -194,7 +194,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if h.Events, err = events.New(eo); err != nil {
 		return nil, err
 	}
-	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, Events: h.Events, BaseURL: o.PublicURL, Log: log})
+	h.Console, err = console.New(console.Options{Store: d.Store, Instances: h.Instances, Auth: h.Auth, Syncs: h.Syncs, Events: h.Events, Provisioning: h.Provisioning, BaseURL: o.PublicURL, Log: log})
 	if err != nil {
 		return nil, err
 	}
