@@ -188,7 +188,7 @@ func (a *API) middleware(next http.Handler) http.Handler {
 			a.o.SCIM.ServeHTTP(rec, r) // so does it
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, 1<<20)
+		r.Body = http.MaxBytesReader(rec, r.Body, bodyLimit(r))
 		if public[r.URL.Path] || apidocs.IsPath(r.URL.Path) || a.consoleOwns(r.URL.Path) {
 			next.ServeHTTP(rec, r)
 			return
@@ -328,4 +328,20 @@ func mustJSON(v any) []byte {
 		return []byte(`{"ok":false,"code":"internal_error"}`)
 	}
 	return b
+}
+
+// maxBody bounds a request's body; a directory file to plan (a
+// provisioning plan's POST) may be up to maxPlanBody.
+const (
+	maxBody     = 1 << 20
+	maxPlanBody = 32 << 20
+)
+
+// bodyLimit is the largest body r may have. Only an authenticated caller's
+// body is ever read: authentication needs the headers alone.
+func bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/instances/") && strings.HasSuffix(r.URL.Path, "/provisioning/plans") {
+		return maxPlanBody
+	}
+	return maxBody
 }

@@ -117,7 +117,7 @@ func (a *API) provisioningRoutes() {
 		Description: "Reads Slack's users and groups once over SCIM (at its largest page) and answers what applying the file would change: creates, updates " +
 			"attribute by attribute, reactivations, deactivations and group changes, each as the SCIM request that makes it. Nothing changes at Slack until " +
 			"the plan is applied. A file with problems answers 422 invalid_file listing each with its row and column; a plan deactivating more than brake_share " +
-			"of the active users answers 409 brake unless force.", Tags: tags}),
+			"of the active users answers 409 brake unless force. The body may be up to 32 MiB.", Tags: tags, MaxBodyBytes: maxPlanBody}),
 		func(ctx context.Context, in *struct {
 			IDPath
 			Body planBody

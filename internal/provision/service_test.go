@@ -93,6 +93,16 @@ func TestPlanAndApplyThroughTheHub(t *testing.T) {
 		t.Errorf("the problems do not name row 2: %s", rows)
 	}
 
+	// A large directory is taken whole (the API's other routes take 1 MiB):
+	// this one, 2 MiB, has an unknown column.
+	large := "userName,email,shoe_size\n" + strings.Repeat("ada,ada@acme.example,42\n", 2<<20/24)
+	if big := c.must(http.StatusUnprocessableEntity, http.MethodPost, plans, map[string]any{"file": large}); big["code"] != "invalid_file" {
+		t.Errorf("a 2 MiB file: %v", big)
+	}
+	if status, _ := c.call(http.MethodPost, plans, map[string]any{"file": strings.Repeat("x", 33<<20)}); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 33 MiB file: HTTP %d, want 413", status)
+	}
+
 	half := "userName,email\n" + fmt.Sprintf("%s,%s\n", people[0]["userName"], email(people[0]))
 	brake := c.must(http.StatusConflict, http.MethodPost, plans, map[string]any{"file": half, "deactivate_missing": true})
 	if brake["code"] != "brake" || !strings.Contains(fmt.Sprint(brake["message"]), "force") {
