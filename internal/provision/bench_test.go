@@ -27,10 +27,12 @@ import (
 //
 //	go test ./internal/provision -run '^$' -bench Apply -benchtime 1x -timeout 30m
 //	BENCH_N=500 go test …   # 500 creates and 500 updates
+//	BENCH_POSTGRES=1 CONNHUB_TEST_POSTGRES=postgres://… go test …   # the hub on PostgreSQL
 func BenchmarkApply(b *testing.B) {
 	n := envInt("BENCH_N", 2000)
 	window := time.Second
-	h := hubtest.Start(b, hubtest.Options{Sandbox: slacksim.Config{Users: 10000, RateLimits: true, RateWindow: window}})
+	h := hubtest.Start(b, hubtest.Options{Sandbox: slacksim.Config{Users: 10000, RateLimits: true, RateWindow: window},
+		Postgres: os.Getenv("BENCH_POSTGRES") != ""})
 	users := activeUsers(b, h, 2*n)
 	floor := applyFloor(n, n, window)
 	for b.Loop() {
