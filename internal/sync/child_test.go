@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +60,8 @@ func TestChild(t *testing.T) {
 		fmt.Println("users:", len(users))
 	case "execute":
 		executeInChild(t)
+	case "minimal":
+		minimalLoader(t)
 	default:
 		t.Fatalf("%s=%q: no such mode", childEnv, mode)
 	}
@@ -95,7 +99,21 @@ func executeInChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: services, Pacer: ratelimit.New(ratelimit.Options{Window: killWindow})})
+	window := killWindow
+	if ms, err := strconv.Atoi(os.Getenv("CHILD_WINDOW_MS")); err == nil && ms > 0 {
+		window = time.Duration(ms) * time.Millisecond
+	}
+	if path := os.Getenv("CHILD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: services, Pacer: ratelimit.New(ratelimit.Options{Window: window})})
 	if err != nil {
 		t.Fatal(err)
 	}
