@@ -1619,7 +1619,7 @@ func testUnfinishedRunsMigration(t *testing.T, b Backend) {
 		t.Skip("the backend has no SQL database to set up")
 	}
 	// The database as it was before migration 9 (and the ones after it).
-	for _, q := range []string{`DROP TABLE provisioning_outcomes`, `DROP TABLE provisioning_runs`, `DROP TABLE provisioning_plans`,
+	for _, q := range []string{`CREATE INDEX IF NOT EXISTS records_seen ON records (instance_id, stream, seen_run_id)`, `DROP TABLE provisioning_outcomes`, `DROP TABLE provisioning_runs`, `DROP TABLE provisioning_plans`,
 		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`, `DROP TABLE slack_event_instances`, `DROP TABLE slack_events`,
 		`DROP INDEX apps_slack_app_id`, `ALTER TABLE apps DROP COLUMN slack_app_id`,
 		`DROP INDEX sync_runs_unfinished`, `DROP TABLE pacer_lanes`, `DELETE FROM goose_db_version WHERE version_id >= 9`} {
