@@ -303,14 +303,24 @@ func minimalLoader(t *testing.T) {
 				continue
 			}
 			for j, item := range items {
+				// The item's ID; a login (no ID) by who, where and with what,
+				// as the hub keys it, so that rows go into the B-tree in the
+				// same order as the hub's.
 				var id struct {
-					ID string `json:"id"`
+					ID        string `json:"id"`
+					UserID    string `json:"user_id"`
+					IP        string `json:"ip"`
+					UserAgent string `json:"user_agent"`
 				}
 				json.Unmarshal(item, &id)
-				if id.ID == "" {
-					id.ID = fmt.Sprintf("%d/%d", i, j)
+				key := id.ID
+				switch {
+				case key == "" && id.UserID != "":
+					key = id.UserID + "/" + id.IP + "/" + id.UserAgent
+				case key == "":
+					key = fmt.Sprintf("%d/%d", i, j)
 				}
-				put(id.ID, item)
+				put(key, item)
 			}
 		case len(list) > 0:
 			var items map[string]json.RawMessage
