@@ -105,7 +105,8 @@ func BenchmarkSyncCPU(b *testing.B) {
 			loader.cpu.Seconds(), per(loader.cpu, rows), rows, per(hub.cpu, records)/per(loader.cpu, rows))
 		for _, name := range r.Streams {
 			p := r.State[name]
-			fmt.Fprintf(os.Stderr, "  %-18s %8d records %6d calls\n", name, p.Records, p.Calls)
+			fmt.Fprintf(os.Stderr, "  %-18s %8d records %6d calls, from %6.2fs to %6.2fs\n", name, p.Records, p.Calls,
+				p.StartedAt.Sub(r.StartedAt).Seconds(), p.FinishedAt.Sub(r.StartedAt).Seconds())
 		}
 	}
 }

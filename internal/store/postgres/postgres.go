@@ -45,6 +45,10 @@ func Dialect() (*sqlstore.Dialect, error) {
 		Migrations:   m,
 		GooseDialect: goose.DialectPostgres,
 		BatchRows:    250,
+		// A row an upsert inserted has no deleting transaction yet; one it
+		// updated has its own. Counting keys first (IN of 500 parameters)
+		// took 100–250 ms a page under a full sync.
+		UpsertReturning: " RETURNING (xmax = 0)",
 		// clock_timestamp, not now(): now() is the transaction's start.
 		NowMillis: "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)",
 		Locker:    locker,

@@ -46,6 +46,11 @@ type Dialect struct {
 	// BatchRows is how many records one upsert statement writes (1: a
 	// prepared statement run once a record).
 	BatchRows int
+	// UpsertReturning, when set, ends the records' upsert with a RETURNING
+	// clause of one boolean, true for a row the statement inserted
+	// (PostgreSQL: xmax = 0). Without it the store counts the keys it
+	// already holds first, a query a page.
+	UpsertReturning string
 	// NowMillis is an SQL expression for the database's clock, in
 	// milliseconds since the epoch: the one clock that every replica's
 	// pacer leases are timed by (pacer.go).

@@ -312,11 +312,13 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 		if err := q.ownsInstance(ctx, orgID, instanceID); err != nil {
 			return err
 		}
-		known, err := q.knownKeys(ctx, instanceID, stream, recs)
-		if err != nil {
-			return err
+		if q.d.UpsertReturning == "" {
+			known, err := q.knownKeys(ctx, instanceID, stream, recs)
+			if err != nil {
+				return err
+			}
+			inserted = len(recs) - known
 		}
-		inserted = len(recs) - known
 		at := ms(now())
 		rows := max(q.d.BatchRows, 1)
 		var stmt *sql.Stmt
@@ -330,28 +332,30 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 				}
 				args = append(args, orgID, instanceID, stream, r.Key, r.TeamID, data, ms(r.SourceUpdatedAt), at, at, runID)
 			}
-			var res sql.Result
-			if len(batch) == rows && stmt != nil {
-				res, err = stmt.ExecContext(ctx, args...)
-			} else {
-				query := q.d.Placeholders(upsertRecords(len(batch)))
-				if len(batch) == rows {
-					// Full batches repeat: prepare the statement once.
-					if stmt, err = q.db.PrepareContext(ctx, query); err != nil {
-						return q.mapErr(err)
-					}
-					defer stmt.Close()
-					res, err = stmt.ExecContext(ctx, args...)
-				} else {
-					res, err = q.db.ExecContext(ctx, query, args...)
-				}
+			query := ""
+			if len(batch) != rows || stmt == nil {
+				query = q.d.Placeholders(upsertRecords(len(batch)) + q.d.UpsertReturning)
 			}
+			if len(batch) == rows && stmt == nil {
+				// Full batches repeat: prepare the statement once.
+				var err error
+				if stmt, err = q.db.PrepareContext(ctx, query); err != nil {
+					return q.mapErr(err)
+				}
+				defer stmt.Close()
+			}
+			use := stmt
+			if len(batch) != rows {
+				use = nil
+			}
+			affected, fresh, err := q.upsertBatch(ctx, use, query, args)
 			if err != nil {
 				return q.mapErr(err)
 			}
+			inserted += fresh
 			// The org_id condition keeps an upsert from touching a row of
 			// another organization even if the keys collided.
-			if n, _ := res.RowsAffected(); n != int64(len(batch)) {
+			if affected != len(batch) {
 				return fmt.Errorf("a record of another organization has one of these keys: %w", store.ErrConflict)
 			}
 		}
@@ -361,6 +365,46 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 		return 0, fmt.Errorf("store: upsert %s records: %w", stream, err)
 	}
 	return inserted, nil
+}
+
+// upsertBatch runs one upsert, through stmt when it is not nil: the rows it
+// wrote and, where the dialect's statement says which were new
+// (UpsertReturning), how many were.
+func (q *queries) upsertBatch(ctx context.Context, stmt *sql.Stmt, query string, args []any) (affected, fresh int, err error) {
+	if q.d.UpsertReturning == "" {
+		var res sql.Result
+		if stmt != nil {
+			res, err = stmt.ExecContext(ctx, args...)
+		} else {
+			res, err = q.db.ExecContext(ctx, query, args...)
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), 0, err
+	}
+	var rows *sql.Rows
+	if stmt != nil {
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = q.db.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var isNew bool
+		if err := rows.Scan(&isNew); err != nil {
+			return 0, 0, err
+		}
+		affected++
+		if isNew {
+			fresh++
+		}
+	}
+	return affected, fresh, rows.Err()
 }
 
 // upsertRecords is the statement that upserts n records.
