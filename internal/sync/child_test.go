@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -44,6 +45,12 @@ func TestChild(t *testing.T) {
 		t.Skip("the child process of the kill test and the memory benchmark")
 	}
 	defer reportPeakRSS()
+	defer func() {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Printf("go-memory: sys %d MiB, heap sys %d MiB, heap in use %d MiB, stacks %d MiB, GCs %d\n",
+			m.Sys>>20, m.HeapSys>>20, m.HeapInuse>>20, m.StackSys>>20, m.NumGC)
+	}()
 	switch mode {
 	case "idle":
 		// What a process that opens the store and does nothing holds.
@@ -113,6 +120,30 @@ func executeInChild(t *testing.T) {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if path := os.Getenv("CHILD_HEAPPROFILE"); path != "" {
+		// The heap at its largest in use, sampled every 200 ms.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			var most uint64
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > most {
+					most = m.HeapInuse
+					if f, err := os.Create(path); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
+			}
+		}()
+	}
 	caller, err := slackcall.New(slackcall.Options{SlackURL: slackURL, Tokens: services, Pacer: ratelimit.New(ratelimit.Options{Window: window})})
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +183,9 @@ func reportPeakRSS() {
 	for _, line := range strings.Split(string(status), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			fmt.Println(peakRSSLabel, strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		}
+		if strings.HasPrefix(line, "Rss") {
+			fmt.Println("at-end:", strings.Join(strings.Fields(line), " "))
 		}
 	}
 }

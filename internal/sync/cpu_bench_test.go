@@ -47,6 +47,7 @@ import (
 //	BENCH_USERS=100000 BENCH_CHANNELS=2000 go test …   # the larger workspace
 //	BENCH_POSTGRES=1 CONNHUB_TEST_POSTGRES=postgres://… go test …   # the hub on PostgreSQL
 //	BENCH_CPUPROFILE=/tmp/sync.pprof go test …   # the child's CPU profile
+//	BENCH_HEAPPROFILE=/tmp/heap.pprof go test …   # its heap when most was in use
 func BenchmarkSyncCPU(b *testing.B) {
 	users, channels := envInt(b, "BENCH_USERS", 50000), envInt(b, "BENCH_CHANNELS", 1000)
 	window := time.Duration(envInt(b, "BENCH_WINDOW_MS", 1000)) * time.Millisecond
@@ -64,7 +65,7 @@ func BenchmarkSyncCPU(b *testing.B) {
 		}
 		before := e.Sandbox.Stats()
 		env := append(childEnviron(e, backend, "execute", run.ID), "CHILD_WINDOW_MS="+strconv.Itoa(int(window/time.Millisecond)),
-			"CHILD_CPUPROFILE="+os.Getenv("BENCH_CPUPROFILE"))
+			"CHILD_CPUPROFILE="+os.Getenv("BENCH_CPUPROFILE"), "CHILD_HEAPPROFILE="+os.Getenv("BENCH_HEAPPROFILE"))
 		env = replaceEnv(env, "CHILD_SLACK", rec.srv.URL)
 		hub := runChild(b, env)
 		calls := statsSince(before, e.Sandbox.Stats())
@@ -128,6 +129,9 @@ func runChild(b *testing.B, env []string) childRun {
 	c := childRun{wall: time.Since(start), said: map[string]string{}}
 	if err != nil {
 		b.Fatalf("the child: %v\n%s", err, out)
+	}
+	if os.Getenv("BENCH_VERBOSE") != "" {
+		os.Stderr.Write(out)
 	}
 	c.cpu = child.ProcessState.UserTime() + child.ProcessState.SystemTime()
 	for _, line := range strings.Split(string(out), "\n") {
