@@ -328,8 +328,8 @@ func (r *runner) check(ctx context.Context) error {
 				Plan string `json:"plan"`
 			}
 			if json.Unmarshal(res.Body, &out) == nil {
-				if e, ok := editions[out.Plan]; ok {
-					r.caps.plan = e
+				if e, ok := slackCatalog().EditionByPlan(out.Plan); ok {
+					r.caps.plan = e.Key
 				}
 			}
 		}
@@ -385,7 +385,11 @@ func (r *runner) skipReason(s *stream) string {
 		return r.tokenReason(s)
 	}
 	if len(s.Plans) > 0 && !slices.Contains(s.Plans, r.caps.plan) {
-		return fmt.Sprintf("not available on the %s plan (%s)", planNames[r.caps.plan], s.Method)
+		name := r.caps.plan
+		if e, ok := slackCatalog().Edition(r.caps.plan); ok {
+			name = e.Name
+		}
+		return fmt.Sprintf("not available on the %s plan (%s)", name, s.Method)
 	}
 	return ""
 }

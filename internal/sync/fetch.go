@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/connhub/connhub/internal/audit"
+	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/slackcall"
 	"github.com/connhub/connhub/internal/store"
@@ -50,11 +51,6 @@ func fetchTeam(ctx context.Context, w *walker) error {
 	return w.commit(ctx, []store.Record{{Key: id.ID, TeamID: id.ID, Data: out.Team}}, w.pos)
 }
 
-// editions are Slack's plan names (team.billing.info) as connhub's editions.
-var editions = map[string]string{"": "free", "std": "pro", "plus": "business_plus", "enterprise": "enterprise_grid", "compliance": "compliance"}
-
-var planNames = map[string]string{"free": "Free", "pro": "Pro", "business_plus": "Business+", "enterprise_grid": "Enterprise Grid", "compliance": "Enterprise Grid (compliance)"}
-
 func fetchSubscription(ctx context.Context, w *walker) error {
 	res, err := w.call(ctx, "team.billing.info", nil)
 	if err != nil {
@@ -67,11 +63,13 @@ func fetchSubscription(ctx context.Context, w *walker) error {
 		return err
 	}
 	team := w.teamID()
-	edition, ok := editions[out.Plan]
+	// Slack's plan name (team.billing.info) as the catalog's edition; a
+	// plan the catalog does not know is kept as Slack says it, unnamed.
+	e, ok := slackCatalog().EditionByPlan(out.Plan)
 	if !ok {
-		edition = out.Plan
+		e = connector.Edition{Key: out.Plan}
 	}
-	data, _ := json.Marshal(map[string]any{"team_id": team, "plan": out.Plan, "edition": edition, "plan_name": planNames[edition]})
+	data, _ := json.Marshal(map[string]any{"team_id": team, "plan": out.Plan, "edition": e.Key, "plan_name": e.Name})
 	return w.commit(ctx, []store.Record{{Key: team, TeamID: team, Data: data}}, w.pos)
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/connhub/connhub/internal/connector"
 	"github.com/connhub/connhub/internal/query"
 )
 
@@ -20,8 +21,12 @@ type stream struct {
 	// AnyScopes: at least one must have been granted (conversations.list
 	// reads public channels with channels:read, private ones with groups:read).
 	AnyScopes []string
+	// Feature is the catalog feature it serves (internal/connector); its
+	// editions are the plans the stream is available on.
+	Feature string
 	// Plans it is available on (Slack answers paid_only, feature_not_available
-	// or plan_upgrade_required elsewhere); empty means every plan.
+	// or plan_upgrade_required elsewhere), from Feature; empty means every
+	// plan.
 	Plans []string
 	// Parent is the stream whose records this one fans out over: a call per
 	// channel, say. It runs after Parent in the same sync.
@@ -64,21 +69,40 @@ const (
 	walkDerived     = "derived"
 )
 
-var (
-	paidPlans         = []string{"pro", "business_plus", "enterprise_grid", "compliance"}
-	businessPlusPlans = []string{"business_plus", "enterprise_grid", "compliance"}
-)
+// slackCatalog is the catalog's Slack connector: its editions and features.
+func slackCatalog() connector.Connector {
+	c, _ := connector.Get("slack")
+	return c
+}
+
+// init gives each stream the plans of its catalog feature (empty: every
+// plan): the catalog is the one table of which Slack plans have what.
+func init() {
+	slack := slackCatalog()
+	for _, s := range streams {
+		if s.Feature == "" {
+			continue
+		}
+		i := slices.IndexFunc(slack.Features, func(f connector.Feature) bool { return f.Key == s.Feature })
+		if i < 0 {
+			panic("sync: stream " + s.Name + " names no catalog feature " + s.Feature)
+		}
+		if editions := slack.Features[i].Editions; len(editions) < len(slack.Editions) {
+			s.Plans = slices.Clone(editions)
+		}
+	}
+}
 
 // streams are every stream, in the order a sync starts them.
 var streams = []*stream{
-	{Name: "team", Method: "team.info", Token: "bot", Scopes: []string{"team:read"}, Walk: walkFull, Key: "the workspace ID",
+	{Name: "team", Feature: "team", Method: "team.info", Token: "bot", Scopes: []string{"team:read"}, Walk: walkFull, Key: "the workspace ID",
 		Fields: fields("id name domain email_domain icon:object enterprise_id enterprise_name enterprise_domain " +
 			"avatar_base_url is_verified:boolean url discoverable:any lob_sales_home_enabled:boolean"),
 		Doc: "The workspace: name, domain, icon, its Enterprise Grid org.", fetch: fetchTeam},
-	{Name: "subscriptions", Method: "team.billing.info", Token: "bot", Scopes: []string{"team.billing:read"}, Walk: walkFull, Key: "the workspace ID",
+	{Name: "subscriptions", Feature: "billing", Method: "team.billing.info", Token: "bot", Scopes: []string{"team.billing:read"}, Walk: walkFull, Key: "the workspace ID",
 		Fields: fields("team_id plan edition plan_name"),
 		Doc:    "The workspace's Slack plan (subscription): free, pro, business_plus, enterprise_grid or compliance.", fetch: fetchSubscription},
-	{Name: "users", Method: "users.list", Token: "bot", Scopes: []string{"users:read"}, Walk: walkFull, Key: "the user ID",
+	{Name: "users", Feature: "users", Method: "users.list", Token: "bot", Scopes: []string{"users:read"}, Walk: walkFull, Key: "the user ID",
 		Fields: fields("id team_id name deleted:boolean color real_name tz tz_label tz_offset:number profile:object " +
 			"is_admin:boolean is_owner:boolean is_primary_owner:boolean is_restricted:boolean " +
 			"is_ultra_restricted:boolean is_bot:boolean is_app_user:boolean is_workflow_bot:boolean " +
@@ -86,15 +110,15 @@ var streams = []*stream{
 			"updated:number locale has_2fa:boolean two_factor_type enterprise_user:object teams:array " +
 			"enterprise_id enterprise_name"),
 		Doc: "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.", fetch: fetchUsers},
-	{Name: "billable_info", Method: "team.billableInfo", Token: "user", Scopes: []string{"admin"}, Walk: walkFull, Key: "the user ID (with /team on Enterprise Grid)",
+	{Name: "billable_info", Feature: "billing", Method: "team.billableInfo", Token: "user", Scopes: []string{"admin"}, Walk: walkFull, Key: "the user ID (with /team on Enterprise Grid)",
 		Fields: fields("user_id team_id billing_active:boolean"),
 		Doc:    "Whether each account holds a billable seat under Slack's Fair Billing Policy.", fetch: fetchBillableInfo},
-	{Name: "access_logs", Method: "team.accessLogs", Token: "user", Scopes: []string{"admin"}, Plans: paidPlans, Walk: walkFull,
+	{Name: "access_logs", Feature: "access_logs", Method: "team.accessLogs", Token: "user", Scopes: []string{"admin"}, Walk: walkFull,
 		Key: "user ID/IP/a hash of the user agent",
 		Fields: fields("user_id username date_first:number date_last:number count:number ip user_agent isp country region " +
 			"team_id"),
 		Doc: "Logins: each account's devices and places, first and last seen, how many times.", fetch: fetchAccessLogs},
-	{Name: "member_analytics", Method: "admin.analytics.getFile", Token: "user", Scopes: []string{"admin.analytics:read"}, Plans: businessPlusPlans,
+	{Name: "member_analytics", Feature: "analytics", Method: "admin.analytics.getFile", Token: "user", Scopes: []string{"admin.analytics:read"},
 		Walk: walkIncremental, OrgLevel: true, Key: "user ID/date",
 		Fields: fields("enterprise_id team_id date user_id email_address is_guest:boolean is_billable_seat:boolean " +
 			"is_active:boolean is_active_ios:boolean is_active_android:boolean is_active_desktop:boolean " +
@@ -104,7 +128,7 @@ var streams = []*stream{
 			"slack_huddles_count:number search_count:number date_claimed:number"),
 		Doc:   "Daily member analytics, for the days each account was active (one file a day; days without activity say nothing and are not kept).",
 		fetch: fetchMemberAnalytics},
-	{Name: "channels", Method: "conversations.list", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Walk: walkFull, Key: "the channel ID",
+	{Name: "channels", Feature: "channels", Method: "conversations.list", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Walk: walkFull, Key: "the channel ID",
 		Fields: fields("id name name_normalized is_channel:boolean is_group:boolean is_im:boolean is_mpim:boolean " +
 			"is_private:boolean created:number creator is_archived:boolean is_general:boolean unlinked:number " +
 			"is_shared:boolean is_org_shared:boolean is_ext_shared:boolean is_pending_ext_shared:boolean " +
@@ -112,37 +136,37 @@ var streams = []*stream{
 			"num_members:number context_team_id updated:number properties:object parent_conversation:any pending_shared:array"),
 		Doc: "Public and private channels, archived ones included (private ones the app was added to).", fetch: fetchChannels,
 		Volatile: []string{"updated", "num_members", "is_member", "topic", "purpose"}},
-	{Name: "channel_members", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
+	{Name: "channel_members", Feature: "channels", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
 		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: fields("channel_id page:number count:number user_ids:array"),
 		Doc: "Who is in each channel: a record per page of up to 1,000 members; user_ids HAS 'U…' finds a user's channels.", fetch: fetchChannelMembers},
-	{Name: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Plans: paidPlans, Walk: walkFull, Key: "the user group ID",
+	{Name: "usergroups", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull, Key: "the user group ID",
 		Fields: fields("id team_id is_usergroup:boolean is_subteam:boolean name description handle is_external:boolean " +
 			"date_create:number date_update:number date_delete:number auto_type:any auto_provision:boolean " +
 			"enterprise_subteam_id created_by updated_by deleted_by prefs:object user_count:number " +
 			"channel_count:number"),
 		Doc: "User groups (@-mention handles), disabled ones included.", fetch: fetchUsergroups},
-	{Name: "usergroup_members", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Plans: paidPlans, Walk: walkFull,
+	{Name: "usergroup_members", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull,
 		Key: "user group ID/user ID", Fields: fields("usergroup_id user_id team_id"),
 		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).", fetch: fetchUsergroupMembers},
-	{Name: "files", Method: "files.list", Token: "bot", Scopes: []string{"files:read"}, Walk: walkFull, Key: "the file ID",
+	{Name: "files", Feature: "files", Method: "files.list", Token: "bot", Scopes: []string{"files:read"}, Walk: walkFull, Key: "the file ID",
 		Fields: fields("id created:number timestamp:number name title mimetype filetype pretty_type user size:number mode " +
 			"is_external:boolean is_public:boolean url_private url_private_download permalink channels:array " +
 			"groups:array ims:array editable:boolean external_type public_url_shared:boolean comments_count:number " +
 			"display_as_bot:boolean username permalink_public user_team"),
 		Doc: "Files' metadata (never their content).", fetch: fetchFiles},
-	{Name: "emoji", Method: "emoji.list", Token: "bot", Scopes: []string{"emoji:read"}, Walk: walkFull, Key: "the emoji's name",
+	{Name: "emoji", Feature: "emoji", Method: "emoji.list", Token: "bot", Scopes: []string{"emoji:read"}, Walk: walkFull, Key: "the emoji's name",
 		Fields: fields("name url alias_for team_id"),
 		Doc:    "Custom emoji: an image URL, or the emoji it is an alias for.", fetch: fetchEmoji},
-	{Name: "integration_logs", Method: "team.integrationLogs", Token: "user", Scopes: []string{"admin"}, Walk: walkFull,
+	{Name: "integration_logs", Feature: "integration_logs", Method: "team.integrationLogs", Token: "user", Scopes: []string{"admin"}, Walk: walkFull,
 		Key: "date/app or service ID/change/user ID",
 		Fields: fields("service_id service_type app_id app_type user_id user_name channel date change_type scope reason " +
 			"team_id"),
 		Doc: "Apps and integrations added, removed, enabled, disabled and changed, and by whom.", fetch: fetchIntegrationLogs},
-	{Name: "bookmarks", Method: "bookmarks.list", Token: "bot", Scopes: []string{"bookmarks:read"}, Parent: "channels", Walk: walkFull, Key: "the bookmark ID",
+	{Name: "bookmarks", Feature: "bookmarks", Method: "bookmarks.list", Token: "bot", Scopes: []string{"bookmarks:read"}, Parent: "channels", Walk: walkFull, Key: "the bookmark ID",
 		Fields: fields("id channel_id title link emoji icon_url type entity_id date_created:number date_updated:number rank " +
 			"last_updated_by_user_id last_updated_by_team_id shortcut_id app_id"),
 		Doc: "Channels' bookmarks.", fetch: fetchBookmarks},
-	{Name: "messages", Method: "conversations.history", Token: "bot", AnyScopes: []string{"channels:history", "groups:history"}, Parent: "channels",
+	{Name: "messages", Feature: "messages", Method: "conversations.history", Token: "bot", AnyScopes: []string{"channels:history", "groups:history"}, Parent: "channels",
 		Walk: walkIncremental, OptIn: true, Key: "channel ID/ts",
 		Fields: fields("channel_id type subtype user bot_id app_id team text ts thread_ts reply_count:number " +
 			"reply_users_count:number latest_reply reply_users:array edited:object reactions:array files:array " +
