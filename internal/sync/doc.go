@@ -1,8 +1,20 @@
 // Package sync retrieves a Slack workspace's data into connhub's store:
 // users, billing, activity, channels, groups, files and more, as streams of
 // records (streams.go lists them, with the Slack method, token, scopes and
-// plans each needs), and derives from them what license management asks:
-// who holds a billable seat, who was last active when, and a daily summary.
+// catalog feature each needs), and derives from them what license management
+// asks: who holds a billable seat, who was last active when, and a daily
+// summary.
+//
+// Streams are data. A stream's plans are its catalog feature's editions
+// (internal/connector: the one table of which plans have what). A plain
+// stream, a method answering a list of objects each keyed by a field, is a
+// list (list.go: arguments, list field, key, team and updated fields, the
+// argument naming a parent) and needs no code of its own: users, channels,
+// user groups, files and bookmarks are. The others keep a fetcher in
+// fetch.go because Slack's shapes demand it: objects keyed by ID (billable
+// info, emoji), keys made of several fields (access and integration logs),
+// classic paging, gzip NDJSON (analytics), a record per page of members,
+// messages with threads.
 //
 // A sync is a run of some streams of one instance. It is queued in River
 // on the hub's own database (internal/queue, the hub's one queue; queue.go

@@ -73,21 +73,6 @@ func fetchSubscription(ctx context.Context, w *walker) error {
 	return w.commit(ctx, []store.Record{{Key: team, TeamID: team, Data: data}}, w.pos)
 }
 
-func fetchUsers(ctx context.Context, w *walker) error {
-	return w.cursorWalk(ctx, "users.list", url.Values{"limit": {"1000"}, "include_locale": {"true"}}, "members", func(raw json.RawMessage) (store.Record, bool, error) {
-		var u struct {
-			ID      string          `json:"id"`
-			TeamID  string          `json:"team_id"`
-			Updated json.RawMessage `json:"updated"`
-		}
-		if err := json.Unmarshal(raw, &u); err != nil || u.ID == "" {
-			return store.Record{}, false, fmt.Errorf("a user without an ID")
-		}
-		team := w.teamOf(u.TeamID)
-		return store.Record{Key: u.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(u.Updated)}, true, nil
-	})
-}
-
 func fetchBillableInfo(ctx context.Context, w *walker) error {
 	cursor := w.pos.Cursor
 	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
@@ -296,21 +281,6 @@ func (w *walker) channelTypes() string {
 	return "public_channel"
 }
 
-func fetchChannels(ctx context.Context, w *walker) error {
-	args := url.Values{"limit": {"999"}, "exclude_archived": {"false"}, "types": {w.channelTypes()}}
-	return w.cursorWalk(ctx, "conversations.list", args, "channels", func(raw json.RawMessage) (store.Record, bool, error) {
-		var c struct {
-			ID            string          `json:"id"`
-			ContextTeamID string          `json:"context_team_id"`
-			Updated       json.RawMessage `json:"updated"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
-			return store.Record{}, false, fmt.Errorf("a channel without an ID")
-		}
-		return store.Record{Key: c.ID, TeamID: w.teamID(), Data: raw, SourceUpdatedAt: unixMillisOrSeconds(c.Updated)}, true, nil
-	})
-}
-
 // unixMillisOrSeconds reads conversations' "updated", which Slack gives in
 // milliseconds.
 func unixMillisOrSeconds(raw json.RawMessage) time.Time {
@@ -370,33 +340,6 @@ func fetchChannelMembers(ctx context.Context, w *walker) error {
 	})
 }
 
-func fetchBookmarks(ctx context.Context, w *walker) error {
-	return w.fanOut(ctx, func(ctx context.Context, ch store.Record, _ string, _ int, emit func([]store.Record, string) error) error {
-		res, err := w.call(ctx, "bookmarks.list", url.Values{"channel_id": {ch.Key}})
-		if err != nil {
-			return err
-		}
-		p, err := parsePage(res.Body, "bookmarks")
-		if err != nil {
-			return fmt.Errorf("bookmarks.list: %w", err)
-		}
-		recs, err := buildAll(p.items, func(raw json.RawMessage) (store.Record, bool, error) {
-			var b struct {
-				ID          string          `json:"id"`
-				DateUpdated json.RawMessage `json:"date_updated"`
-			}
-			if err := json.Unmarshal(raw, &b); err != nil || b.ID == "" {
-				return store.Record{}, false, fmt.Errorf("a bookmark without an ID")
-			}
-			return store.Record{Key: b.ID, TeamID: ch.TeamID, Data: raw, SourceUpdatedAt: unix(b.DateUpdated)}, true, nil
-		})
-		if err != nil {
-			return err
-		}
-		return emit(recs, "")
-	})
-}
-
 // usergroupsList is usergroups.list with disabled groups, and their members
 // when withUsers: one call answers for every group.
 func (w *walker) usergroupsList(ctx context.Context, withUsers bool) ([]json.RawMessage, error) {
@@ -413,29 +356,6 @@ func (w *walker) usergroupsList(ctx context.Context, withUsers bool) ([]json.Raw
 		return nil, fmt.Errorf("usergroups.list: %w", err)
 	}
 	return p.items, nil
-}
-
-func fetchUsergroups(ctx context.Context, w *walker) error {
-	items, err := w.usergroupsList(ctx, false)
-	if err != nil {
-		return err
-	}
-	recs, err := buildAll(items, func(raw json.RawMessage) (store.Record, bool, error) {
-		var g struct {
-			ID         string          `json:"id"`
-			TeamID     string          `json:"team_id"`
-			DateUpdate json.RawMessage `json:"date_update"`
-		}
-		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
-			return store.Record{}, false, fmt.Errorf("a user group without an ID")
-		}
-		team := w.teamOf(g.TeamID)
-		return store.Record{Key: g.ID, TeamID: team, Data: raw, SourceUpdatedAt: unix(g.DateUpdate)}, true, nil
-	})
-	if err != nil {
-		return err
-	}
-	return w.commit(ctx, recs, w.pos)
 }
 
 func fetchUsergroupMembers(ctx context.Context, w *walker) error {
@@ -468,24 +388,6 @@ func fetchUsergroupMembers(ctx context.Context, w *walker) error {
 		}
 	}
 	return nil
-}
-
-func fetchFiles(ctx context.Context, w *walker) error {
-	return w.cursorWalk(ctx, "files.list", url.Values{"limit": {"1000"}, "show_files_hidden_by_limit": {"true"}}, "files", func(raw json.RawMessage) (store.Record, bool, error) {
-		var f struct {
-			ID      string          `json:"id"`
-			Updated json.RawMessage `json:"updated"`
-			Created json.RawMessage `json:"created"`
-		}
-		if err := json.Unmarshal(raw, &f); err != nil || f.ID == "" {
-			return store.Record{}, false, fmt.Errorf("a file without an ID")
-		}
-		at := unix(f.Updated)
-		if at.IsZero() {
-			at = unix(f.Created)
-		}
-		return store.Record{Key: f.ID, TeamID: w.teamID(), Data: raw, SourceUpdatedAt: at}, true, nil
-	})
 }
 
 func fetchEmoji(ctx context.Context, w *walker) error {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -60,6 +61,9 @@ type stream struct {
 	// not count them as corrections of a record an event wrote.
 	Volatile []string
 
+	// List is a plain stream's spec: a list of objects, a record each.
+	// Other streams have a fetch of their own.
+	List  *list
 	fetch func(ctx context.Context, w *walker) error
 }
 
@@ -75,11 +79,15 @@ func slackCatalog() connector.Connector {
 	return c
 }
 
-// init gives each stream the plans of its catalog feature (empty: every
-// plan): the catalog is the one table of which Slack plans have what.
+// init makes the fetch of each plain stream from its list, and gives each
+// stream the plans of its catalog feature (empty: every plan): the catalog
+// is the one table of which Slack plans have what.
 func init() {
 	slack := slackCatalog()
 	for _, s := range streams {
+		if s.List != nil {
+			s.fetch = fetchList(s.List)
+		}
 		if s.Feature == "" {
 			continue
 		}
@@ -109,7 +117,9 @@ var streams = []*stream{
 			"is_invited_user:boolean is_stranger:boolean is_email_confirmed:boolean who_can_share_contact_card " +
 			"updated:number locale has_2fa:boolean two_factor_type enterprise_user:object teams:array " +
 			"enterprise_id enterprise_name"),
-		Doc: "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.", fetch: fetchUsers},
+		Doc: "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.",
+		List: &list{Args: url.Values{"limit": {"1000"}, "include_locale": {"true"}}, Field: "members", Key: "id", Team: "team_id",
+			Updated: []string{"updated"}}},
 	{Name: "billable_info", Feature: "billing", Method: "team.billableInfo", Token: "user", Scopes: []string{"admin"}, Walk: walkFull, Key: "the user ID (with /team on Enterprise Grid)",
 		Fields: fields("user_id team_id billing_active:boolean"),
 		Doc:    "Whether each account holds a billable seat under Slack's Fair Billing Policy.", fetch: fetchBillableInfo},
@@ -134,7 +144,10 @@ var streams = []*stream{
 			"is_shared:boolean is_org_shared:boolean is_ext_shared:boolean is_pending_ext_shared:boolean " +
 			"shared_team_ids:array is_member:boolean topic:object purpose:object previous_names:array " +
 			"num_members:number context_team_id updated:number properties:object parent_conversation:any pending_shared:array"),
-		Doc: "Public and private channels, archived ones included (private ones the app was added to).", fetch: fetchChannels,
+		Doc: "Public and private channels, archived ones included (private ones the app was added to).",
+		List: &list{Args: url.Values{"limit": {"999"}, "exclude_archived": {"false"}},
+			ArgsFor: func(w *walker) url.Values { return url.Values{"types": {w.channelTypes()}} }, Field: "channels", Key: "id",
+			Updated: []string{"updated"}, Millis: true},
 		Volatile: []string{"updated", "num_members", "is_member", "topic", "purpose"}},
 	{Name: "channel_members", Feature: "channels", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
 		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: fields("channel_id page:number count:number user_ids:array"),
@@ -144,7 +157,9 @@ var streams = []*stream{
 			"date_create:number date_update:number date_delete:number auto_type:any auto_provision:boolean " +
 			"enterprise_subteam_id created_by updated_by deleted_by prefs:object user_count:number " +
 			"channel_count:number"),
-		Doc: "User groups (@-mention handles), disabled ones included.", fetch: fetchUsergroups},
+		Doc: "User groups (@-mention handles), disabled ones included.",
+		List: &list{Args: url.Values{"include_disabled": {"true"}, "include_count": {"true"}}, Field: "usergroups", Key: "id",
+			Team: "team_id", Updated: []string{"date_update"}}},
 	{Name: "usergroup_members", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull,
 		Key: "user group ID/user ID", Fields: fields("usergroup_id user_id team_id"),
 		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).", fetch: fetchUsergroupMembers},
@@ -153,7 +168,9 @@ var streams = []*stream{
 			"is_external:boolean is_public:boolean url_private url_private_download permalink channels:array " +
 			"groups:array ims:array editable:boolean external_type public_url_shared:boolean comments_count:number " +
 			"display_as_bot:boolean username permalink_public user_team"),
-		Doc: "Files' metadata (never their content).", fetch: fetchFiles},
+		Doc: "Files' metadata (never their content).",
+		List: &list{Args: url.Values{"limit": {"1000"}, "show_files_hidden_by_limit": {"true"}}, Field: "files", Key: "id",
+			Updated: []string{"updated", "created"}}},
 	{Name: "emoji", Feature: "emoji", Method: "emoji.list", Token: "bot", Scopes: []string{"emoji:read"}, Walk: walkFull, Key: "the emoji's name",
 		Fields: fields("name url alias_for team_id"),
 		Doc:    "Custom emoji: an image URL, or the emoji it is an alias for.", fetch: fetchEmoji},
@@ -165,7 +182,8 @@ var streams = []*stream{
 	{Name: "bookmarks", Feature: "bookmarks", Method: "bookmarks.list", Token: "bot", Scopes: []string{"bookmarks:read"}, Parent: "channels", Walk: walkFull, Key: "the bookmark ID",
 		Fields: fields("id channel_id title link emoji icon_url type entity_id date_created:number date_updated:number rank " +
 			"last_updated_by_user_id last_updated_by_team_id shortcut_id app_id"),
-		Doc: "Channels' bookmarks.", fetch: fetchBookmarks},
+		Doc:  "Channels' bookmarks.",
+		List: &list{Field: "bookmarks", Key: "id", Updated: []string{"date_updated"}, ParentArg: "channel_id"}},
 	{Name: "messages", Feature: "messages", Method: "conversations.history", Token: "bot", AnyScopes: []string{"channels:history", "groups:history"}, Parent: "channels",
 		Walk: walkIncremental, OptIn: true, Key: "channel ID/ts",
 		Fields: fields("channel_id type subtype user bot_id app_id team text ts thread_ts reply_count:number " +
