@@ -48,6 +48,7 @@ import (
 //	BENCH_POSTGRES=1 CONNHUB_TEST_POSTGRES=postgres://… go test …   # the hub on PostgreSQL
 //	BENCH_CPUPROFILE=/tmp/sync.pprof go test …   # the child's CPU profile
 //	BENCH_HEAPPROFILE=/tmp/heap.pprof go test …   # its heap when most was in use
+//	BENCH_HUB_GOMEMLIMIT=40MiB go test …   # the hub under a soft memory limit
 func BenchmarkSyncCPU(b *testing.B) {
 	users, channels := envInt(b, "BENCH_USERS", 50000), envInt(b, "BENCH_CHANNELS", 1000)
 	window := time.Duration(envInt(b, "BENCH_WINDOW_MS", 1000)) * time.Millisecond
@@ -67,6 +68,9 @@ func BenchmarkSyncCPU(b *testing.B) {
 		env := append(childEnviron(e, backend, "execute", run.ID), "CHILD_WINDOW_MS="+strconv.Itoa(int(window/time.Millisecond)),
 			"CHILD_CPUPROFILE="+os.Getenv("BENCH_CPUPROFILE"), "CHILD_HEAPPROFILE="+os.Getenv("BENCH_HEAPPROFILE"))
 		env = replaceEnv(env, "CHILD_SLACK", rec.srv.URL)
+		if limit := os.Getenv("BENCH_HUB_GOMEMLIMIT"); limit != "" {
+			env = replaceEnv(env, "GOMEMLIMIT", limit) // the hub's soft memory limit, as an operator sets it
+		}
 		hub := runChild(b, env)
 		calls := statsSince(before, e.Sandbox.Stats())
 		r, err := e.svc.Get(ctx, e.Admin, run.InstanceID, run.ID)
