@@ -842,6 +842,9 @@ type RecordFilter struct {
 	KeyPrefix      string    // keys that begin with it: "C1/" for a channel's pages
 	// WrittenByEvents keeps the records a Slack event wrote last.
 	WrittenByEvents bool
+	// WithoutData leaves Data out (JSON null): for a reader of keys and
+	// times only, so that the store does not read and copy the records.
+	WithoutData bool
 }
 
 // RecordQuery asks QueryRecords for one page of a stream's records.

@@ -35,11 +35,14 @@ type keyed struct {
 	after  string
 	buf    []store.Record
 	end    bool
+	// keysOnly reads keys and times, not the records' data.
+	keysOnly bool
 }
 
 func (k *keyed) peek(ctx context.Context) (*store.Record, error) {
 	for len(k.buf) == 0 && !k.end {
-		recs, next, err := k.r.svc.store.ListRecords(ctx, k.r.run.OrgID, k.r.run.InstanceID, k.stream, store.RecordFilter{}, store.Page{After: k.after, Limit: 1000})
+		recs, next, err := k.r.svc.store.ListRecords(ctx, k.r.run.OrgID, k.r.run.InstanceID, k.stream, store.RecordFilter{WithoutData: k.keysOnly},
+			store.Page{After: k.after, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}
@@ -136,8 +139,9 @@ func deriveLicenses(ctx context.Context, w *walker) error {
 	r := w.r
 	asOf := r.asOf()
 	billable := &keyed{r: r, stream: "billable_info", after: w.pos.Parent}
-	logins := &keyed{r: r, stream: "access_logs", after: w.pos.Parent}
-	analytics := &keyed{r: r, stream: "member_analytics", after: w.pos.Parent}
+	// Logins and analytics count by their times alone.
+	logins := &keyed{r: r, stream: "access_logs", after: w.pos.Parent, keysOnly: true}
+	analytics := &keyed{r: r, stream: "member_analytics", after: w.pos.Parent, keysOnly: true}
 	haveBilling, haveLogins, haveAnalytics := r.ran("billable_info"), r.ran("access_logs"), r.ran("member_analytics")
 	after := w.pos.Parent
 	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {

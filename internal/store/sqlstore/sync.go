@@ -520,6 +520,10 @@ func (q *queries) ListRecords(ctx context.Context, orgID, instanceID, stream str
 	if f.WrittenByEvents {
 		where += ` AND substr(seen_run_id, 1, ` + strconv.Itoa(len(store.SlackEventIDPrefix)) + `) = '` + store.SlackEventIDPrefix + `'`
 	}
+	cols := recordCols
+	if f.WithoutData {
+		cols = strings.Replace(cols, "data", "'null' AS data", 1)
+	}
 	return listAfter(ctx, q, stream+" records", scanRecord, func(r store.Record) string { return r.Key }, p,
-		`SELECT `+recordCols+` FROM records WHERE `+where+` AND record_key > ? ORDER BY record_key LIMIT ?`, args...)
+		`SELECT `+cols+` FROM records WHERE `+where+` AND record_key > ? ORDER BY record_key LIMIT ?`, args...)
 }

@@ -714,6 +714,11 @@ func testRecords(t *testing.T, e *env) {
 	if len(all) != 4 {
 		t.Errorf("with deleted: got %d, want 4 (vanished records are marked, not dropped)", len(all))
 	}
+	bare, _, err := e.s.ListRecords(ctx, o.ID, in.ID, "users", store.RecordFilter{WithoutData: true}, store.Page{})
+	must(t, err)
+	if keys := recordKeys(bare); !slices.Equal(keys, []string{"U1", "U4"}) || string(bare[0].Data) != "null" || bare[0].TeamID != live[0].TeamID {
+		t.Errorf("without data: got %v, %s", keys, bare[0].Data)
+	}
 	// Seen again, a record comes back to life.
 	_, err = e.s.UpsertRecords(ctx, o.ID, in.ID, "users", "run3", []store.Record{rec("U2", "T1", "bob")})
 	must(t, err)
