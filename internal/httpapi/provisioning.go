@@ -206,9 +206,15 @@ func (a *API) provisioningRoutes() {
 			RunID string `path:"run_id" maxLength:"100"`
 			After int    `query:"after" minimum:"0" doc:"Outcomes of changes after this index"`
 			Limit int    `query:"limit" minimum:"0" maximum:"5000" doc:"How many outcomes (default 100; 0 with after absent: the default)"`
+			// Outcomes false answers the run's progress alone, for a caller
+			// that follows it.
+			Outcomes bool `query:"outcomes" default:"true" doc:"false: the run without its outcomes (its progress alone)"`
 		}) (*runOutput, error) {
 			limit := in.Limit
-			if limit == 0 {
+			switch {
+			case !in.Outcomes:
+				limit = 0
+			case limit == 0:
 				limit = 100
 			}
 			r, outs, err := s.GetRun(ctx, principal(ctx), in.ID, in.RunID, in.After, limit)
@@ -220,7 +226,7 @@ func (a *API) provisioningRoutes() {
 				v.Outcomes = append(v.Outcomes, ProvisioningOutcome{Index: o.Index, Status: o.Status, SlackID: o.SlackID, HTTPStatus: o.HTTPStatus,
 					Error: o.Error, Note: o.Note, Attempts: o.Attempts})
 			}
-			if len(outs) == limit {
+			if limit > 0 && len(outs) == limit {
 				v.OutcomesAfter = outs[len(outs)-1].Index
 			}
 			return &runOutput{Body: v}, nil

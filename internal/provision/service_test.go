@@ -147,6 +147,9 @@ func TestPlanAndApplyThroughTheHub(t *testing.T) {
 	if outs := run["outcomes"].([]any); len(outs) != 6 {
 		t.Errorf("the run lists %d outcomes, want 6", len(outs))
 	}
+	if bare := c.must(http.StatusOK, http.MethodGet, runs+runID+"?outcomes=false", nil); bare["outcomes"] != nil || bare["done"] != 6.0 {
+		t.Errorf("the run without its outcomes: %v", bare)
+	}
 
 	// Slack has it all, once.
 	for i := range 3 {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -194,6 +193,8 @@ type ProvisioningRunPage struct {
 type OutcomeOptions struct {
 	After int
 	Limit int
+	// None asks for the run's progress alone, without outcomes.
+	None bool
 }
 
 func provisioningPath(instanceID string) string {
@@ -304,6 +305,9 @@ func (c *Client) ProvisioningRun(ctx context.Context, instanceID, runID string, 
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
 	}
+	if o.None {
+		q.Set("outcomes", "false")
+	}
 	err := c.do(ctx, http.MethodGet, provisioningPath(instanceID)+"/runs/"+pathID(runID), q, nil, &out)
 	return out, err
 }
@@ -379,9 +383,8 @@ type ProvisioningWaitOptions struct {
 	OnPoll func(ProvisioningRun)
 }
 
-// noOutcomes asks for a run without its outcomes: those after an index no
-// change has.
-var noOutcomes = OutcomeOptions{After: math.MaxInt32, Limit: 1}
+// noOutcomes asks for a run without its outcomes.
+var noOutcomes = OutcomeOptions{None: true}
 
 // WaitProvisioningRun polls a run until it finishes, as WaitSync does a
 // sync: it returns the run as it ended, and a *ProvisioningRunError when it
