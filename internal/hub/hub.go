@@ -155,7 +155,7 @@ func New(ctx context.Context, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	sweep := time.Duration(0)
+	var sweep time.Duration // the services' default
 	if o.RunLease > 0 {
 		sweep = min(o.RunLease/2, 30*time.Second)
 	}

@@ -172,21 +172,12 @@ func (q *queries) LeaseProvisioningRun(ctx context.Context, orgID, id, owner str
 }
 
 func (q *queries) ProvisioningRunsAdrift(ctx context.Context, at time.Time, limit int) ([][2]string, error) {
-	rows, err := q.query(ctx, `SELECT org_id, id FROM provisioning_runs
-		WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`, ms(at), limit)
+	out, err := collect(scanOrgAndID)(q.query(ctx, `SELECT org_id, id FROM provisioning_runs
+		WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`, ms(at), limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: provisioning runs adrift: %w", q.mapErr(err))
 	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // counter is the run's column that counts an outcome's status ("" for a

@@ -331,6 +331,14 @@ func nextCursor[T any](rows []T, p store.Page, id func(T) string) ([]T, string) 
 // scanner is a row to scan: *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// scanOrgAndID reads a row of an organization's ID and a row's ID: the keys
+// of work a sweep hands on (runs adrift, webhooks due).
+func scanOrgAndID(r scanner) ([2]string, error) {
+	var k [2]string
+	err := r.Scan(&k[0], &k[1])
+	return k, err
+}
+
 // collect reads every row of a query with scan:
 // collect(scanUser)(q.query(ctx, …)).
 func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {

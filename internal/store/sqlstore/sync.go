@@ -332,21 +332,21 @@ func (q *queries) UpsertRecords(ctx context.Context, orgID, instanceID, stream, 
 				}
 				args = append(args, orgID, instanceID, stream, r.Key, r.TeamID, data, ms(r.SourceUpdatedAt), at, at, runID)
 			}
+			// Full batches repeat: their statement is prepared once; the
+			// last, shorter one is sent as it is.
+			var use *sql.Stmt
 			query := ""
-			if len(batch) != rows || stmt == nil {
+			if len(batch) < rows {
 				query = q.d.Placeholders(upsertRecords(len(batch)) + q.d.UpsertReturning)
-			}
-			if len(batch) == rows && stmt == nil {
-				// Full batches repeat: prepare the statement once.
-				var err error
-				if stmt, err = q.db.PrepareContext(ctx, query); err != nil {
-					return q.mapErr(err)
+			} else {
+				if stmt == nil {
+					var err error
+					if stmt, err = q.db.PrepareContext(ctx, q.d.Placeholders(upsertRecords(rows)+q.d.UpsertReturning)); err != nil {
+						return q.mapErr(err)
+					}
+					defer stmt.Close()
 				}
-				defer stmt.Close()
-			}
-			use := stmt
-			if len(batch) != rows {
-				use = nil
+				use = stmt
 			}
 			affected, fresh, err := q.upsertBatch(ctx, use, query, args)
 			if err != nil {

@@ -264,21 +264,12 @@ func (q *queries) ReplayWebhook(ctx context.Context, w store.Webhook, since time
 	return n, err
 }
 func (q *queries) WebhooksDue(ctx context.Context, at time.Time, limit int) ([][2]string, error) {
-	rows, err := q.query(ctx, `SELECT w.org_id, w.id FROM webhooks w
+	out, err := collect(scanOrgAndID)(q.query(ctx, `SELECT w.org_id, w.id FROM webhooks w
 		WHERE w.status = ? AND (w.sender_owner = '' OR w.sender_until IS NULL OR w.sender_until < ?)
 		AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = ? AND d.next_attempt_at <= ?)
-		ORDER BY w.id LIMIT ?`, store.WebhookActive, ms(at), store.DeliveryPending, ms(at), limit)
+		ORDER BY w.id LIMIT ?`, store.WebhookActive, ms(at), store.DeliveryPending, ms(at), limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: webhooks due: %w", q.mapErr(err))
 	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
