@@ -116,7 +116,7 @@ func (c *call) authRevoke() *reply {
 }
 
 func (c *call) authTeamsList() *reply {
-	limit, rep := c.limitArg(100, 1000)
+	limit, rep := c.limitArg(100)
 	if rep != nil {
 		return rep
 	}

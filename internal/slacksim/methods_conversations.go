@@ -63,7 +63,7 @@ func (c *call) listConversations(member *user) *reply {
 	if rep != nil {
 		return rep
 	}
-	limit, rep := c.limitArg(100, 999)
+	limit, rep := c.limitArg(100)
 	if rep != nil {
 		return rep
 	}
@@ -106,7 +106,7 @@ func (c *call) conversationsMembers() *reply {
 	if !c.p.hasScope(readScope[ch.Kind]) {
 		return missingScope(readScope[ch.Kind], c.p.scopes)
 	}
-	limit, rep := c.limitArg(100, 1000)
+	limit, rep := c.limitArg(100)
 	if rep != nil {
 		return rep
 	}
@@ -177,7 +177,7 @@ func (c *call) conversationsHistory() *reply {
 	if rep != nil {
 		return rep
 	}
-	limit, rep := c.limitArg(100, 999)
+	limit, rep := c.limitArg(100)
 	if rep != nil {
 		return rep
 	}
@@ -259,7 +259,7 @@ func (c *call) conversationsReplies() *reply {
 	if rep != nil {
 		return rep
 	}
-	limit, rep := c.limitArg(1000, 1000)
+	limit, rep := c.limitArg(1000)
 	if rep != nil {
 		return rep
 	}

@@ -55,7 +55,7 @@ func (c *call) teamBillableInfo() *reply {
 	limit := len(t.users)
 	if c.arg("limit") != "" || c.arg("cursor") != "" {
 		var rep *reply
-		if limit, rep = c.limitArg(100, 1000); rep != nil {
+		if limit, rep = c.limitArg(100); rep != nil {
 			return rep
 		}
 	}
@@ -151,7 +151,7 @@ func (c *call) teamIntegrationLogs() *reply {
 		}
 		logs = append(logs, l)
 	}
-	lo, hi, p, rep := c.classicPage(len(logs), 100, 1000, 0)
+	lo, hi, p, rep := c.classicPage(len(logs), 100, 0)
 	if rep != nil {
 		return rep
 	}

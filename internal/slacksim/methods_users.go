@@ -12,7 +12,7 @@ func userKey(u *user) string { return u.ID }
 
 func (c *call) usersList() *reply {
 	t := c.team
-	limit, rep := c.limitArg(0, 1000)
+	limit, rep := c.limitArg(0)
 	if rep != nil {
 		return rep
 	}

@@ -26,10 +26,10 @@ func decodeCursor(kind, cursor string) (string, bool) {
 	return key, true
 }
 
-// limitArg reads the "limit" argument: def when absent or 0, capped at max.
-// A malformed or negative limit is invalid_limit where the method documents
+// limitArg reads the "limit" argument: def when absent or 0, capped at the
+// method's largest page (slackspec's MaxPage). A malformed or negative limit is invalid_limit where the method documents
 // that code and invalid_arguments elsewhere.
-func (c *call) limitArg(def, max int) (int, *reply) {
+func (c *call) limitArg(def int) (int, *reply) {
 	n, err := intArg(c.arg("limit"), def)
 	if err != nil || n < 0 {
 		if c.spec.HasError("invalid_limit") {
@@ -40,7 +40,7 @@ func (c *call) limitArg(def, max int) (int, *reply) {
 	if n == 0 {
 		n = def
 	}
-	return min(n, max), nil
+	return min(n, c.spec.MaxPage), nil
 }
 
 // lookahead bounds how far a filtered walk scans past a full page for the next
@@ -100,7 +100,7 @@ type paging struct {
 	Pages int `json:"pages"`
 }
 
-func (c *call) classicPage(total, defCount, maxCount, maxPage int) (lo, hi int, p paging, rep *reply) {
+func (c *call) classicPage(total, defCount, maxPage int) (lo, hi int, p paging, rep *reply) {
 	count, err := intArg(c.arg("count"), defCount)
 	if err != nil || count < 1 {
 		return 0, 0, p, invalidArguments("count must be a positive integer")
@@ -109,7 +109,7 @@ func (c *call) classicPage(total, defCount, maxCount, maxPage int) (lo, hi int, 
 	if err != nil || page < 1 {
 		return 0, 0, p, invalidArguments("page must be a positive integer")
 	}
-	count = min(count, maxCount)
+	count = min(count, c.spec.MaxPage)
 	if maxPage > 0 && page > maxPage {
 		if c.spec.HasError("over_pagination_limit") {
 			return 0, 0, p, errReply("over_pagination_limit")
@@ -132,7 +132,7 @@ func (c *call) classicPage(total, defCount, maxCount, maxPage int) (lo, hi int, 
 func (c *call) listPage(n int, kind string, key func(i int) string, maxPage int) (lo, hi int, p *paging, next string, rep *reply) {
 	if c.arg("count") != "" || c.arg("page") != "" {
 		if c.arg("cursor") == "" && c.arg("limit") == "" {
-			lo, hi, pg, rep := c.classicPage(n, 100, 1000, maxPage)
+			lo, hi, pg, rep := c.classicPage(n, 100, maxPage)
 			if rep != nil {
 				return 0, 0, nil, "", rep
 			}
@@ -142,7 +142,7 @@ func (c *call) listPage(n int, kind string, key func(i int) string, maxPage int)
 			return lo, hi, &pg, next, nil
 		}
 	}
-	limit, rep := c.limitArg(100, 1000)
+	limit, rep := c.limitArg(100)
 	if rep != nil {
 		return 0, 0, nil, "", rep
 	}

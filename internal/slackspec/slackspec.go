@@ -60,6 +60,26 @@ var specialPerMinute = map[string]int{
 	"admin.analytics.messages.metadata": 1200,
 }
 
+// maxPage is the largest page of each paged method, as Slack's pages and
+// FACTS.md §2 give it: cursor methods take limit up to 1,000 unless their page
+// says less (conversations.list "under 1000", conversations.history and
+// users.conversations 999); classic methods take count up to 1,000. The
+// sandbox answers no larger page, and a sync counts the fewest calls its data
+// needs by it, so the two agree on what a full page is.
+var maxPage = map[string]int{
+	"users.list":            1000,
+	"conversations.list":    999,
+	"conversations.members": 1000,
+	"conversations.history": 999,
+	"conversations.replies": 1000,
+	"users.conversations":   999,
+	"team.billableInfo":     1000,
+	"team.accessLogs":       1000,
+	"team.integrationLogs":  1000,
+	"files.list":            1000,
+	"auth.teams.list":       1000,
+}
+
 // perChannel lists the methods whose budget is counted per channel rather than per
 // workspace.
 var perChannel = map[string]bool{"chat.postMessage": true}
@@ -74,6 +94,10 @@ type Method struct {
 	RequiredArgs []string
 	OptionalArgs []string
 	Errors       []string
+	// MaxPage is the most items one answer of a paged method holds (its
+	// largest limit, or count for classic paging); 0 for a method that
+	// answers everything at once or is not a list.
+	MaxPage int
 }
 
 // PerMinute is the method's call budget per one-minute window, and whether it has
@@ -152,6 +176,7 @@ func init() {
 			RequiredArgs: r.RequiredArgs,
 			OptionalArgs: r.OptionalArgs,
 			Errors:       r.Errors,
+			MaxPage:      maxPage[name],
 		}
 		if r.RateLabel != nil {
 			m.RateLabel = *r.RateLabel

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,39 +21,17 @@ import (
 	"github.com/connhub/connhub/internal/store"
 )
 
-// The fetchers: one per stream, each walking its Slack method from the
-// walker's position. Page sizes are the largest each method accepts, so a
-// sync makes the fewest calls Slack permits.
-
-func fetchTeam(ctx context.Context, w *walker) error {
-	args := url.Values{}
-	if w.team != "" {
-		args.Set("team", w.team)
-	}
-	res, err := w.call(ctx, "team.info", args)
-	if err != nil {
-		return err
-	}
-	var out struct {
-		Team json.RawMessage `json:"team"`
-	}
-	if err := json.Unmarshal(res.Body, &out); err != nil {
-		return err
-	}
-	var id struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(out.Team, &id); err != nil || id.ID == "" {
-		return fmt.Errorf("team.info: no team ID")
-	}
-	return w.commit(ctx, []store.Record{{Key: id.ID, TeamID: id.ID, Data: out.Team}}, w.pos)
-}
+// The fetchers of the streams whose answers are not plain lists (list.go):
+// each walks its Slack method from the walker's position. Page sizes are the
+// largest each method accepts, so a sync makes the fewest calls Slack permits;
+// each counts those fewest (counts.Fewest) as it goes.
 
 func fetchSubscription(ctx context.Context, w *walker) error {
 	res, err := w.call(ctx, "team.billing.info", nil)
 	if err != nil {
 		return err
 	}
+	w.add(counts{Fewest: 1})
 	var out struct {
 		Plan string `json:"plan"`
 	}
@@ -75,6 +51,7 @@ func fetchSubscription(ctx context.Context, w *walker) error {
 
 func fetchBillableInfo(ctx context.Context, w *walker) error {
 	cursor := w.pos.Cursor
+	walk := w.pageCounter("team.billableInfo")
 	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
 		for {
 			args := url.Values{"limit": {"1000"}}
@@ -110,6 +87,7 @@ func fetchBillableInfo(ctx context.Context, w *walker) error {
 				data, _ := json.Marshal(map[string]any{"user_id": id, "team_id": team, "billing_active": b.BillingActive})
 				recs = append(recs, store.Record{Key: key, TeamID: team, Data: data})
 			}
+			walk.page(len(p.object), p.next == "")
 			cursor = p.next
 			next := p.next
 			if err := emit(recs, func(pos *position) { pos.Cursor = next }); err != nil {
@@ -119,24 +97,6 @@ func fetchBillableInfo(ctx context.Context, w *walker) error {
 				return nil
 			}
 		}
-	})
-}
-
-func fetchAccessLogs(ctx context.Context, w *walker) error {
-	return w.cursorWalk(ctx, "team.accessLogs", url.Values{"limit": {"1000"}}, "logins", func(raw json.RawMessage) (store.Record, bool, error) {
-		var l struct {
-			UserID    string          `json:"user_id"`
-			IP        string          `json:"ip"`
-			UserAgent string          `json:"user_agent"`
-			DateLast  json.RawMessage `json:"date_last"`
-		}
-		if err := json.Unmarshal(raw, &l); err != nil || l.UserID == "" {
-			return store.Record{}, false, fmt.Errorf("a login without a user")
-		}
-		// Slack aggregates logins by person, IP and user agent.
-		ua := sha256.Sum256([]byte(l.UserAgent))
-		key := l.UserID + "/" + l.IP + "/" + hex.EncodeToString(ua[:6])
-		return store.Record{Key: key, TeamID: w.teamID(), Data: withField(raw, "team_id", w.teamID()), SourceUpdatedAt: unix(l.DateLast)}, true, nil
 	})
 }
 
@@ -193,6 +153,9 @@ func fetchMemberAnalytics(ctx context.Context, w *walker) error {
 	for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
 		date := day.Format(time.DateOnly)
 		res, err := w.call(ctx, "admin.analytics.getFile", url.Values{"type": {"member"}, "date": {date}})
+		if err == nil || slackcall.Code(err) != "" {
+			w.add(counts{Fewest: 1}) // a file a day, or Slack's word that there is none yet
+		}
 		switch code := slackcall.Code(err); {
 		case code == "":
 			if err != nil {
@@ -298,6 +261,7 @@ func unixMillisOrSeconds(raw json.RawMessage) time.Time {
 func fetchChannelMembers(ctx context.Context, w *walker) error {
 	return w.fanOut(ctx, func(ctx context.Context, ch store.Record, cursor string, page int, emit func([]store.Record, string) error) error {
 		args := url.Values{"channel": {ch.Key}, "limit": {"1000"}}
+		walk := w.pageCounter("conversations.members")
 		for {
 			a := cloneArgs(args)
 			if cursor != "" {
@@ -319,6 +283,7 @@ func fetchChannelMembers(ctx context.Context, w *walker) error {
 			if slices.Contains(body.Members, "") {
 				return fmt.Errorf("conversations.members: a member that is not a user ID")
 			}
+			walk.page(len(body.Members), body.Metadata.NextCursor == "")
 			var recs []store.Record
 			if len(body.Members) > 0 {
 				data, _ := json.Marshal(struct {
@@ -340,61 +305,12 @@ func fetchChannelMembers(ctx context.Context, w *walker) error {
 	})
 }
 
-// usergroupsList is usergroups.list with disabled groups, and their members
-// when withUsers: one call answers for every group.
-func (w *walker) usergroupsList(ctx context.Context, withUsers bool) ([]json.RawMessage, error) {
-	args := url.Values{"include_disabled": {"true"}, "include_count": {"true"}}
-	if withUsers {
-		args.Set("include_users", "true")
-	}
-	res, err := w.call(ctx, "usergroups.list", args)
-	if err != nil {
-		return nil, err
-	}
-	p, err := parsePage(res.Body, "usergroups")
-	if err != nil {
-		return nil, fmt.Errorf("usergroups.list: %w", err)
-	}
-	return p.items, nil
-}
-
-func fetchUsergroupMembers(ctx context.Context, w *walker) error {
-	items, err := w.usergroupsList(ctx, true)
-	if err != nil {
-		return err
-	}
-	var recs []store.Record
-	for _, raw := range items {
-		var g struct {
-			ID     string   `json:"id"`
-			TeamID string   `json:"team_id"`
-			Users  []string `json:"users"`
-		}
-		if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
-			return fmt.Errorf("usergroups.list: a user group without an ID")
-		}
-		team := w.teamOf(g.TeamID)
-		for _, u := range g.Users {
-			data, _ := json.Marshal(map[string]string{"usergroup_id": g.ID, "user_id": u, "team_id": team})
-			recs = append(recs, store.Record{Key: g.ID + "/" + u, TeamID: team, Data: data})
-		}
-	}
-	for start := 0; start < len(recs) || start == 0; start += 1000 {
-		if err := w.commit(ctx, recs[start:min(start+1000, len(recs))], w.pos); err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			break
-		}
-	}
-	return nil
-}
-
 func fetchEmoji(ctx context.Context, w *walker) error {
 	res, err := w.call(ctx, "emoji.list", nil)
 	if err != nil {
 		return err
 	}
+	w.add(counts{Fewest: 1})
 	p, err := parsePage(res.Body, "emoji")
 	if err != nil {
 		return fmt.Errorf("emoji.list: %w", err)
@@ -442,58 +358,6 @@ func cutPrefix(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// fetchIntegrationLogs walks team.integrationLogs by classic pages of 1000
-// (the method has no cursor).
-func fetchIntegrationLogs(ctx context.Context, w *walker) error {
-	for page := max(w.pos.Page, 1); ; page++ {
-		res, err := w.call(ctx, "team.integrationLogs", url.Values{"count": {"1000"}, "page": {strconv.Itoa(page)}})
-		if err != nil {
-			return err
-		}
-		p, err := parsePage(res.Body, "logs")
-		if err != nil {
-			return fmt.Errorf("team.integrationLogs: %w", err)
-		}
-		recs, err := buildAll(p.items, func(raw json.RawMessage) (store.Record, bool, error) {
-			var l struct {
-				Date       string `json:"date"`
-				AppID      string `json:"app_id"`
-				ServiceID  string `json:"service_id"`
-				ChangeType string `json:"change_type"`
-				UserID     string `json:"user_id"`
-				Channel    string `json:"channel"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return store.Record{}, false, err
-			}
-			what := l.AppID
-			if what == "" {
-				what = l.ServiceID
-			}
-			key := l.Date + "/" + what + "/" + l.ChangeType + "/" + l.UserID
-			if l.Channel != "" {
-				key += "/" + l.Channel
-			}
-			return store.Record{Key: key, TeamID: w.teamID(), Data: withField(raw, "team_id", w.teamID()), SourceUpdatedAt: unix(json.RawMessage(strconv.Quote(l.Date)))}, true, nil
-		})
-		if err != nil {
-			return err
-		}
-		next := w.pos
-		next.Page = page + 1
-		last := p.pages == 0 || page >= p.pages || len(p.items) == 0
-		if last {
-			next.Page = 0
-		}
-		if err := w.commit(ctx, recs, next); err != nil {
-			return err
-		}
-		if last {
-			return nil
-		}
-	}
-}
-
 // fetchMessages walks each channel's history, newest first, and the threads
 // in it. The first sync reads everything the app may see; later ones read
 // from the last sync's start, less the thread lookback (Options.ThreadDays),
@@ -532,6 +396,7 @@ func fetchMessages(ctx context.Context, w *walker) error {
 				return jerr
 			}
 			if joined {
+				w.add(counts{Fewest: 1}) // the refused call that said the bot must join
 				err = history()
 			}
 		}
@@ -566,7 +431,7 @@ func (w *walker) join(ctx context.Context, ch store.Record) (bool, error) {
 		args.Set("team_id", w.team)
 	}
 	res, err := w.r.callWaiting(ctx, "bot", "conversations.join", args, w.waiting)
-	c := counts{Calls: 1}
+	c := counts{Calls: 1, Fewest: 1}
 	if res != nil {
 		c.Retries = int64(res.Retries)
 	}
@@ -595,18 +460,19 @@ type message struct {
 
 // messageRecord makes a message's record, keyed "C…/ts", with its channel;
 // skipTS drops the thread's parent from conversations.replies' pages.
-func messageRecord(ch store.Record, skipTS string) func(json.RawMessage) (store.Record, bool, error) {
-	return func(raw json.RawMessage) (store.Record, bool, error) {
+func messageRecord(ch store.Record, skipTS string) builder {
+	return func(raw json.RawMessage, add func(store.Record)) error {
 		var m message
 		if err := json.Unmarshal(raw, &m); err != nil || m.TS == "" {
-			return store.Record{}, false, fmt.Errorf("a message without a ts")
+			return fmt.Errorf("a message without a ts")
 		}
 		if m.TS == skipTS {
-			return store.Record{}, false, nil
+			return nil
 		}
 		ts, _ := strconv.ParseFloat(m.TS, 64)
-		return store.Record{Key: ch.Key + "/" + m.TS, TeamID: ch.TeamID, Data: withField(raw, "channel_id", ch.Key),
-			SourceUpdatedAt: time.Unix(int64(ts), 0)}, true, nil
+		add(store.Record{Key: ch.Key + "/" + m.TS, TeamID: ch.TeamID, Data: withField(raw, "channel_id", ch.Key),
+			SourceUpdatedAt: time.Unix(int64(ts), 0)})
+		return nil
 	}
 }
 
@@ -621,7 +487,7 @@ func (w *walker) threadReplies(ctx context.Context, ch store.Record, page []stor
 		if m.ReplyCount == 0 || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
 			continue // not a thread's parent
 		}
-		args := url.Values{"channel": {ch.Key}, "ts": {m.TS}, "limit": {"999"}}
+		args := url.Values{"channel": {ch.Key}, "ts": {m.TS}, "limit": {"1000"}}
 		stored, err := w.r.svc.store.GetRecord(ctx, w.r.run.OrgID, w.r.run.InstanceID, w.s.Name, rec.Key)
 		switch {
 		case err == nil && stored.WrittenByEvent():

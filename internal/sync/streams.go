@@ -106,7 +106,13 @@ var streams = []*stream{
 	{Name: "team", Feature: "team", Method: "team.info", Token: "bot", Scopes: []string{"team:read"}, Walk: walkFull, Key: "the workspace ID",
 		Fields: fields("id name domain email_domain icon:object enterprise_id enterprise_name enterprise_domain " +
 			"avatar_base_url is_verified:boolean url discoverable:any lob_sales_home_enabled:boolean"),
-		Doc: "The workspace: name, domain, icon, its Enterprise Grid org.", fetch: fetchTeam},
+		Doc: "The workspace: name, domain, icon, its Enterprise Grid org.",
+		List: &list{One: true, Field: "team", Key: "id", Team: "id", ArgsFor: func(w *walker) url.Values {
+			if w.team == "" {
+				return nil
+			}
+			return url.Values{"team": {w.team}}
+		}}},
 	{Name: "subscriptions", Feature: "billing", Method: "team.billing.info", Token: "bot", Scopes: []string{"team.billing:read"}, Walk: walkFull, Key: "the workspace ID",
 		Fields: fields("team_id plan edition plan_name"),
 		Doc:    "The workspace's Slack plan (subscription): free, pro, business_plus, enterprise_grid or compliance.", fetch: fetchSubscription},
@@ -127,7 +133,10 @@ var streams = []*stream{
 		Key: "user ID/IP/a hash of the user agent",
 		Fields: fields("user_id username date_first:number date_last:number count:number ip user_agent isp country region " +
 			"team_id"),
-		Doc: "Logins: each account's devices and places, first and last seen, how many times.", fetch: fetchAccessLogs},
+		Doc: "Logins: each account's devices and places, first and last seen, how many times.",
+		// Slack aggregates logins by person, IP and user agent.
+		List: &list{Args: url.Values{"limit": {"1000"}}, Field: "logins", Key: "user_id/ip/#user_agent", WithTeam: true,
+			Updated: []string{"date_last"}}},
 	{Name: "member_analytics", Feature: "analytics", Method: "admin.analytics.getFile", Token: "user", Scopes: []string{"admin.analytics:read"},
 		Walk: walkIncremental, OrgLevel: true, Key: "user ID/date",
 		Fields: fields("enterprise_id team_id date user_id email_address is_guest:boolean is_billable_seat:boolean " +
@@ -162,7 +171,9 @@ var streams = []*stream{
 			Team: "team_id", Updated: []string{"date_update"}}},
 	{Name: "usergroup_members", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull,
 		Key: "user group ID/user ID", Fields: fields("usergroup_id user_id team_id"),
-		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).", fetch: fetchUsergroupMembers},
+		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).",
+		List: &list{Args: url.Values{"include_disabled": {"true"}, "include_count": {"true"}, "include_users": {"true"}}, Field: "usergroups",
+			Key: "id", Team: "team_id", Each: &each{Field: "users", Of: "usergroup_id", As: "user_id"}}},
 	{Name: "files", Feature: "files", Method: "files.list", Token: "bot", Scopes: []string{"files:read"}, Walk: walkFull, Key: "the file ID",
 		Fields: fields("id created:number timestamp:number name title mimetype filetype pretty_type user size:number mode " +
 			"is_external:boolean is_public:boolean url_private url_private_download permalink channels:array " +
@@ -178,7 +189,9 @@ var streams = []*stream{
 		Key: "date/app or service ID/change/user ID",
 		Fields: fields("service_id service_type app_id app_type user_id user_name channel date change_type scope reason " +
 			"team_id"),
-		Doc: "Apps and integrations added, removed, enabled, disabled and changed, and by whom.", fetch: fetchIntegrationLogs},
+		Doc: "Apps and integrations added, removed, enabled, disabled and changed, and by whom.",
+		List: &list{Args: url.Values{"count": {"1000"}}, Classic: true, Field: "logs", Key: "date/app_id|service_id/change_type/user_id/channel?",
+			WithTeam: true, Updated: []string{"date"}}},
 	{Name: "bookmarks", Feature: "bookmarks", Method: "bookmarks.list", Token: "bot", Scopes: []string{"bookmarks:read"}, Parent: "channels", Walk: walkFull, Key: "the bookmark ID",
 		Fields: fields("id channel_id title link emoji icon_url type entity_id date_created:number date_updated:number rank " +
 			"last_updated_by_user_id last_updated_by_team_id shortcut_id app_id"),

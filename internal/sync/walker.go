@@ -13,6 +13,7 @@ import (
 
 	"github.com/connhub/connhub/internal/connector/slack"
 	"github.com/connhub/connhub/internal/slackcall"
+	"github.com/connhub/connhub/internal/slackspec"
 	"github.com/connhub/connhub/internal/store"
 )
 
@@ -51,6 +52,12 @@ type counts struct {
 	Inserted int64 `json:"inserted"` // of which new
 	Deleted  int64 `json:"deleted"`  // marked deleted at the end of a full walk
 	Calls    int64 `json:"calls"`    // calls to Slack
+	// Fewest is the fewest calls the data read needed: for each walk of a
+	// list, its items over the method's largest page (slackspec's MaxPage),
+	// at least one; a call for each one-answer method, each parent Slack
+	// refused, and each channel joined. Calls above it are a regression: a
+	// smaller page than Slack allows, or something read twice.
+	Fewest   int64 `json:"fewest_calls"`
 	Retries  int64 `json:"retries"`
 	WaitedMS int64 `json:"waited_ms"` // waiting for the budget, and out Retry-After: the stream's time, not the calls' sum
 	Parents  int64 `json:"parents"`   // fan-out: parents done
@@ -68,9 +75,11 @@ type counts struct {
 	Corrected int64 `json:"corrected,omitempty"`
 }
 
-// add adds the calls of c (calls, retries, waiting, channels joined) to these.
+// add adds the calls of c (calls, the fewest needed, retries, waiting,
+// channels joined) to these.
 func (c *counts) add(o counts) {
 	c.Calls += o.Calls
+	c.Fewest += o.Fewest
 	c.Retries += o.Retries
 	c.WaitedMS += o.WaitedMS
 	c.Joined += o.Joined
@@ -81,7 +90,7 @@ func (c *counts) add(o counts) {
 // progress it showed (which counts the calls made after the last commit).
 func (c *counts) atLeast(o counts) {
 	for _, f := range []struct{ a, b *int64 }{{&c.Records, &o.Records}, {&c.Inserted, &o.Inserted}, {&c.Deleted, &o.Deleted},
-		{&c.Calls, &o.Calls}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped},
+		{&c.Calls, &o.Calls}, {&c.Fewest, &o.Fewest}, {&c.Retries, &o.Retries}, {&c.WaitedMS, &o.WaitedMS}, {&c.Parents, &o.Parents}, {&c.Skipped, &o.Skipped},
 		{&c.Joined, &o.Joined}, {&c.Corrected, &o.Corrected}} {
 		*f.a = max(*f.a, *f.b)
 	}
@@ -404,10 +413,13 @@ func decodeList(dec *json.Decoder, p *page) error {
 	return err
 }
 
+// A builder makes the records of an item of a list, handing each to add
+// (none drops the item).
+type builder func(item json.RawMessage, add func(store.Record)) error
+
 // cursorWalk fetches a cursor-paginated list from the position's cursor to
 // the end, committing each page's records with the cursor of the next page.
-// build makes a record of an item; ok false drops the item.
-func (w *walker) cursorWalk(ctx context.Context, method string, args url.Values, field string, build func(json.RawMessage) (store.Record, bool, error)) error {
+func (w *walker) cursorWalk(ctx context.Context, method string, args url.Values, field string, build builder) error {
 	from := w.pos.Cursor
 	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
 		return w.cursorPages(ctx, method, args, field, from, build, func(recs []store.Record, cursor string) error {
@@ -464,7 +476,8 @@ func (w *walker) writeBehind(ctx context.Context, produce func(emit func([]store
 // each page's records and the cursor of the next page ("" after the last) to
 // emit.
 func (w *walker) cursorPages(ctx context.Context, method string, args url.Values, field, cursor string,
-	build func(json.RawMessage) (store.Record, bool, error), emit func([]store.Record, string) error) error {
+	build builder, emit func([]store.Record, string) error) error {
+	walk := w.pageCounter(method)
 	for {
 		a := cloneArgs(args)
 		if cursor != "" {
@@ -482,6 +495,7 @@ func (w *walker) cursorPages(ctx context.Context, method string, args url.Values
 		if err != nil {
 			return fmt.Errorf("%s: %w", method, err)
 		}
+		walk.page(len(p.items), p.next == "")
 		if err := emit(recs, p.next); err != nil {
 			return err
 		}
@@ -491,18 +505,51 @@ func (w *walker) cursorPages(ctx context.Context, method string, args url.Values
 	}
 }
 
-func buildAll(items []json.RawMessage, build func(json.RawMessage) (store.Record, bool, error)) ([]store.Record, error) {
+func buildAll(items []json.RawMessage, build builder) ([]store.Record, error) {
 	recs := make([]store.Record, 0, len(items))
+	add := func(r store.Record) { recs = append(recs, r) }
 	for _, it := range items {
-		r, ok, err := build(it)
-		if err != nil {
+		if err := build(it, add); err != nil {
 			return nil, err
-		}
-		if ok {
-			recs = append(recs, r)
 		}
 	}
 	return recs, nil
+}
+
+// pageCounter counts the fewest calls one walk of a list needs, page by
+// page, so that they are committed with the calls made.
+func (w *walker) pageCounter(method string) *walkCount {
+	m, _ := slackspec.Lookup(method)
+	return &walkCount{add: w.add, max: m.MaxPage}
+}
+
+// walkCount counts the fewest calls of one walk of a list: its items over
+// the method's largest page, at least one (a method that is not paged
+// answers in one). A walk resumed mid-list starts counting again, so it may
+// count one more than an unbroken one.
+type walkCount struct {
+	add   func(counts)
+	max   int
+	items int
+}
+
+// page counts a page of n items; last says it was the walk's last.
+func (c *walkCount) page(n int, last bool) {
+	pages := func(items int) int64 {
+		if c.max <= 0 {
+			return min(int64(items), 1)
+		}
+		return int64((items + c.max - 1) / c.max)
+	}
+	before := pages(c.items)
+	c.items += n
+	f := pages(c.items) - before
+	if last && c.items == 0 {
+		f = 1
+	}
+	if f > 0 {
+		c.add(counts{Fewest: f})
+	}
 }
 
 func cloneArgs(v url.Values) url.Values {
@@ -673,6 +720,7 @@ func (w *walker) commitParent(ctx context.Context, j *parentPages) error {
 		// Slack will not answer for it (any pages before the refusal are
 		// left to a later sync, as a parent passed over).
 		next.passedOver(j.parent, code)
+		next.Fewest++ // the call that learns it
 		w.r.svc.log.Debug("sync: a parent was passed over", "stream", w.s.Name, "parent", j.parent.Key, "code", code)
 	default:
 		if held != nil {
