@@ -170,6 +170,9 @@ func streamDetail(p connhub.StreamProgress, parent string, at time.Time) string 
 		}
 	}
 	parts = append(parts, plural(p.Calls, "call"))
+	if p.State == connhub.StreamDone && p.Calls > p.FewestCalls && p.FewestCalls > 0 {
+		parts[len(parts)-1] += " (the data needed " + count(p.FewestCalls) + ")"
+	}
 	if p.Skipped > 0 {
 		parts = append(parts, count(p.Skipped)+" passed over")
 	}

@@ -43,6 +43,7 @@ type StreamProgress struct {
 	Inserted     int64      `json:"inserted" doc:"Of the records written, how many were new"`
 	Deleted      int64      `json:"deleted" doc:"Records marked deleted at the end of a full walk"`
 	Calls        int64      `json:"calls" doc:"Calls to Slack"`
+	FewestCalls  int64      `json:"fewest_calls" doc:"The fewest calls the data read needed: each list's items over the largest page Slack allows, at least one a list; more calls than this mean smaller pages than Slack allows, short pages from Slack, or something read twice"`
 	Retries      int64      `json:"retries" doc:"Calls to Slack tried again"`
 	WaitedMS     int64      `json:"waited_ms" doc:"The stream's time spent waiting for Slack's rate budget and out Retry-After (calls that wait side by side count once)"`
 	Parents      int64      `json:"parents" doc:"For a stream that fans out over another: parents done"`
@@ -84,7 +85,7 @@ func syncRunView(r sync.Run) SyncRun {
 			p.State = sync.StatePending
 		}
 		v.Progress[name] = StreamProgress{State: p.State, Reason: p.Reason, Error: p.Error,
-			Records: p.Records, Inserted: p.Inserted, Deleted: p.Deleted, Calls: p.Calls, Retries: p.Retries, WaitedMS: p.WaitedMS,
+			Records: p.Records, Inserted: p.Inserted, Deleted: p.Deleted, Calls: p.Calls, FewestCalls: p.Fewest, Retries: p.Retries, WaitedMS: p.WaitedMS,
 			Parents: p.Parents, Skipped: p.Skipped, Issues: issuesView(p.Issues), Joined: p.Joined, Estimate: p.Estimate, ParentsTotal: p.ParentsTotal,
 			StartedAt: timePtr(p.StartedAt), FinishedAt: timePtr(p.FinishedAt), WaitingSince: timePtr(p.WaitingSince)}
 	}

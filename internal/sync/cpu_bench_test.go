@@ -77,10 +77,11 @@ func BenchmarkSyncCPU(b *testing.B) {
 		if err != nil || r.Status != store.RunSucceeded {
 			b.Fatalf("the run: %s %s %v", r.Status, r.Error, err)
 		}
-		var records, madeCalls, limited int64
+		var records, madeCalls, fewest, limited int64
 		for _, p := range r.State {
 			records += p.Records
 			madeCalls += p.Calls
+			fewest += p.Fewest
 		}
 		for _, m := range calls {
 			limited += m.RateLimited
@@ -100,9 +101,10 @@ func BenchmarkSyncCPU(b *testing.B) {
 		b.ReportMetric(per(hub.cpu, records)/per(loader.cpu, rows), "x-loader")
 		b.ReportMetric(hub.wall.Seconds()/floor.Seconds(), "x-floor")
 		b.ReportMetric(hub.rssMiB, "hub-peak-rss-MiB")
+		b.ReportMetric(float64(madeCalls)/float64(fewest), "x-fewest-calls")
 		b.ReportMetric(float64(limited), "429s")
-		fmt.Fprintf(os.Stderr, "full sync of %d users, %d channels on %s, %s window: %d records, %d calls (%d pages kept), %d 429s\n",
-			users, channels, backend, window, records, madeCalls, len(rec.pages), limited)
+		fmt.Fprintf(os.Stderr, "full sync of %d users, %d channels on %s, %s window: %d records, %d calls (%d pages kept; the data needed %d: %.3f), %d 429s\n",
+			users, channels, backend, window, records, madeCalls, len(rec.pages), fewest, float64(madeCalls)/float64(fewest), limited)
 		fmt.Fprintf(os.Stderr, "  hub:    %6.2f CPU-s (%.3f per 10,000 records), wall %s, floor %s (%s): %.3f; peak RSS %.1f MiB\n",
 			hub.cpu.Seconds(), per(hub.cpu, records), hub.wall.Round(time.Millisecond), floor.Round(time.Millisecond), slowest,
 			hub.wall.Seconds()/floor.Seconds(), hub.rssMiB)
@@ -110,7 +112,7 @@ func BenchmarkSyncCPU(b *testing.B) {
 			loader.cpu.Seconds(), per(loader.cpu, rows), rows, per(hub.cpu, records)/per(loader.cpu, rows))
 		for _, name := range r.Streams {
 			p := r.State[name]
-			fmt.Fprintf(os.Stderr, "  %-18s %8d records %6d calls, from %6.2fs to %6.2fs\n", name, p.Records, p.Calls,
+			fmt.Fprintf(os.Stderr, "  %-18s %8d records %6d calls (fewest %6d), from %6.2fs to %6.2fs\n", name, p.Records, p.Calls, p.Fewest,
 				p.StartedAt.Sub(r.StartedAt).Seconds(), p.FinishedAt.Sub(r.StartedAt).Seconds())
 		}
 	}

@@ -607,6 +607,7 @@ func stats(r *runner) map[string]int64 {
 	for name, p := range r.progress {
 		out[name+".records"] = p.Records
 		out[name+".calls"] = p.Calls
+		out[name+".fewest_calls"] = p.Fewest
 		if p.Deleted > 0 {
 			out[name+".deleted"] = p.Deleted
 		}
@@ -615,6 +616,7 @@ func stats(r *runner) map[string]int64 {
 		}
 		out["records"] += p.Records
 		out["calls"] += p.Calls
+		out["fewest_calls"] += p.Fewest
 		out["waited_ms"] += p.WaitedMS
 	}
 	return out

@@ -336,19 +336,22 @@ func (r SyncRun) Finished() bool {
 
 // StreamProgress is where a stream of a run got to.
 type StreamProgress struct {
-	State    string  `json:"state"`            // one of the Stream constants
-	Reason   string  `json:"reason,omitempty"` // why it was skipped
-	Error    string  `json:"error,omitempty"`  // why it failed
-	Records  int64   `json:"records"`          // written (inserted or updated)
-	Inserted int64   `json:"inserted"`         // of which new
-	Deleted  int64   `json:"deleted"`          // marked deleted at the end of a full walk
-	Calls    int64   `json:"calls"`            // calls to Slack
-	Retries  int64   `json:"retries"`
-	WaitedMS int64   `json:"waited_ms"`        // the stream's time waiting for Slack's rate limits (parallel waits count once)
-	Parents  int64   `json:"parents"`          // fan-out: parents done
-	Skipped  int64   `json:"skipped"`          // fan-out: parents Slack would not answer for
-	Issues   []Issue `json:"issues,omitempty"` // fan-out: why Slack passed parents over, with what to do
-	Joined   int64   `json:"joined,omitempty"` // public channels the bot joined to read them
+	State    string `json:"state"`            // one of the Stream constants
+	Reason   string `json:"reason,omitempty"` // why it was skipped
+	Error    string `json:"error,omitempty"`  // why it failed
+	Records  int64  `json:"records"`          // written (inserted or updated)
+	Inserted int64  `json:"inserted"`         // of which new
+	Deleted  int64  `json:"deleted"`          // marked deleted at the end of a full walk
+	Calls    int64  `json:"calls"`            // calls to Slack
+	// FewestCalls is the fewest calls the data read needed (each list's
+	// items over Slack's largest page): Calls above it are worth a look.
+	FewestCalls int64   `json:"fewest_calls"`
+	Retries     int64   `json:"retries"`
+	WaitedMS    int64   `json:"waited_ms"`        // the stream's time waiting for Slack's rate limits (parallel waits count once)
+	Parents     int64   `json:"parents"`          // fan-out: parents done
+	Skipped     int64   `json:"skipped"`          // fan-out: parents Slack would not answer for
+	Issues      []Issue `json:"issues,omitempty"` // fan-out: why Slack passed parents over, with what to do
+	Joined      int64   `json:"joined,omitempty"` // public channels the bot joined to read them
 	// WaitingSince is set while the stream waits for Slack's rate budget or
 	// out a Retry-After: since when (WaitedMS counts the wait so far).
 	WaitingSince *time.Time `json:"waiting_since,omitempty"`
