@@ -50,21 +50,8 @@ func (s *Service) ApplyEvent(ctx context.Context, in store.Instance, e store.Sla
 		a.team = in.TeamID
 	}
 	var err error
-	switch typ := ev.Type; {
-	case typ == "user_change" || typ == "team_join":
-		err = a.user(ctx, event)
-	case strings.HasPrefix(typ, "channel_") || strings.HasPrefix(typ, "group_"):
-		err = a.channel(ctx, typ[strings.IndexByte(typ, '_')+1:], event)
-	case typ == "member_joined_channel" || typ == "member_left_channel":
-		err = a.member(ctx, typ == "member_joined_channel", event)
-	case typ == "subteam_created" || typ == "subteam_updated":
-		err = a.usergroup(ctx, event)
-	case typ == "subteam_members_changed":
-		err = a.usergroupMembers(ctx, event)
-	case typ == "emoji_changed":
-		err = a.emoji(ctx, event)
-	case typ == "message":
-		err = a.message(ctx, ev.Subtype, event)
+	if apply, ok := eventAppliers[ev.Type]; ok {
+		err = apply(ctx, a, ev.Type, ev.Subtype, event)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sync: %s: %w", ev.Type, err)
@@ -73,6 +60,49 @@ func (s *Service) ApplyEvent(ctx context.Context, in store.Instance, e store.Sla
 		s.log.Debug("sync: records kept fresh by an event", "instance", in.ID, "event", e.ID, "type", ev.Type, "streams", a.changed)
 	}
 	return a.changed, nil
+}
+
+// An applier brings a stream's records up to date with an event of type
+// typ (and subtype, for messages).
+type applier func(ctx context.Context, a *applying, typ, subtype string, event json.RawMessage) error
+
+// eventAppliers are the event types ApplyEvent knows, each with what it does:
+// every type is named by the streams it keeps fresh (stream.Events), and a
+// test checks that the two agree.
+var eventAppliers = map[string]applier{}
+
+func init() {
+	on := func(f applier, types ...string) {
+		for _, t := range types {
+			eventAppliers[t] = f
+		}
+	}
+	on(func(ctx context.Context, a *applying, _, _ string, event json.RawMessage) error {
+		return a.user(ctx, event)
+	},
+		"user_change", "team_join")
+	on(func(ctx context.Context, a *applying, typ, _ string, event json.RawMessage) error {
+		return a.channel(ctx, typ[strings.IndexByte(typ, '_')+1:], event) // created, rename, archive…
+	}, "channel_created", "channel_rename", "channel_archive", "channel_unarchive", "channel_deleted",
+		"group_rename", "group_archive", "group_unarchive", "group_deleted")
+	on(func(ctx context.Context, a *applying, typ, _ string, event json.RawMessage) error {
+		return a.member(ctx, typ == "member_joined_channel", event)
+	}, "member_joined_channel", "member_left_channel")
+	on(func(ctx context.Context, a *applying, _, _ string, event json.RawMessage) error {
+		return a.usergroup(ctx, event)
+	},
+		"subteam_created", "subteam_updated")
+	on(func(ctx context.Context, a *applying, _, _ string, event json.RawMessage) error {
+		return a.usergroupMembers(ctx, event)
+	},
+		"subteam_members_changed")
+	on(func(ctx context.Context, a *applying, _, _ string, event json.RawMessage) error {
+		return a.emoji(ctx, event)
+	},
+		"emoji_changed")
+	on(func(ctx context.Context, a *applying, _, subtype string, event json.RawMessage) error {
+		return a.message(ctx, subtype, event)
+	}, "message")
 }
 
 // applying is one event's application to one instance's records.

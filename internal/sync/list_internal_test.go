@@ -97,3 +97,23 @@ func TestTheFewestCallsAreTheItemsOverTheLargestPage(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamsNameTheEventsThatKeepThemFresh: each event type ApplyEvent
+// knows is named by a stream it keeps fresh, and each stream's events are
+// ones it knows.
+func TestStreamsNameTheEventsThatKeepThemFresh(t *testing.T) {
+	named := map[string]bool{}
+	for _, s := range streams {
+		for _, e := range s.Events {
+			named[e] = true
+			if eventAppliers[e] == nil {
+				t.Errorf("stream %s names event %s, which ApplyEvent does not apply", s.Name, e)
+			}
+		}
+	}
+	for e := range eventAppliers {
+		if !named[e] {
+			t.Errorf("ApplyEvent applies %s, which no stream names", e)
+		}
+	}
+}

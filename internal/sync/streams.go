@@ -56,6 +56,9 @@ type stream struct {
 	Fields fieldSet
 	// Doc says what it holds, for people.
 	Doc string
+	// Events are the Events API types that keep its records fresh between
+	// syncs (ApplyEvent, events.go).
+	Events []string
 	// Volatile are the fields Slack changes with no event that keeps the
 	// record fresh (a channel's updated, with every message): a sync does
 	// not count them as corrections of a record an event wrote.
@@ -123,7 +126,8 @@ var streams = []*stream{
 			"is_invited_user:boolean is_stranger:boolean is_email_confirmed:boolean who_can_share_contact_card " +
 			"updated:number locale has_2fa:boolean two_factor_type enterprise_user:object teams:array " +
 			"enterprise_id enterprise_name"),
-		Doc: "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.",
+		Doc:    "Every account: profile and email, role (owner, admin, member, guest), deactivated, bot, last updated.",
+		Events: []string{"user_change", "team_join"},
 		List: &list{Args: url.Values{"limit": {"1000"}, "include_locale": {"true"}}, Field: "members", Key: "id", Team: "team_id",
 			Updated: []string{"updated"}}},
 	{Name: "billable_info", Feature: "billing", Method: "team.billableInfo", Token: "user", Scopes: []string{"admin"}, Walk: walkFull, Key: "the user ID (with /team on Enterprise Grid)",
@@ -157,21 +161,26 @@ var streams = []*stream{
 		List: &list{Args: url.Values{"limit": {"999"}, "exclude_archived": {"false"}},
 			ArgsFor: func(w *walker) url.Values { return url.Values{"types": {w.channelTypes()}} }, Field: "channels", Key: "id",
 			Updated: []string{"updated"}, Millis: true},
+		Events: []string{"channel_created", "channel_rename", "channel_archive", "channel_unarchive", "channel_deleted",
+			"group_rename", "group_archive", "group_unarchive", "group_deleted"},
 		Volatile: []string{"updated", "num_members", "is_member", "topic", "purpose"}},
 	{Name: "channel_members", Feature: "channels", Method: "conversations.members", Token: "bot", AnyScopes: []string{"channels:read", "groups:read"}, Parent: "channels",
 		Walk: walkFull, Key: "channel ID/page number (0000, 0001…)", Fields: fields("channel_id page:number count:number user_ids:array"),
-		Doc: "Who is in each channel: a record per page of up to 1,000 members; user_ids HAS 'U…' finds a user's channels.", fetch: fetchChannelMembers},
+		Doc:    "Who is in each channel: a record per page of up to 1,000 members; user_ids HAS 'U…' finds a user's channels.",
+		Events: []string{"member_joined_channel", "member_left_channel", "channel_created"}, fetch: fetchChannelMembers},
 	{Name: "usergroups", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull, Key: "the user group ID",
 		Fields: fields("id team_id is_usergroup:boolean is_subteam:boolean name description handle is_external:boolean " +
 			"date_create:number date_update:number date_delete:number auto_type:any auto_provision:boolean " +
 			"enterprise_subteam_id created_by updated_by deleted_by prefs:object user_count:number " +
 			"channel_count:number"),
-		Doc: "User groups (@-mention handles), disabled ones included.",
+		Doc:    "User groups (@-mention handles), disabled ones included.",
+		Events: []string{"subteam_created", "subteam_updated"},
 		List: &list{Args: url.Values{"include_disabled": {"true"}, "include_count": {"true"}}, Field: "usergroups", Key: "id",
 			Team: "team_id", Updated: []string{"date_update"}}},
 	{Name: "usergroup_members", Feature: "usergroups", Method: "usergroups.list", Token: "bot", Scopes: []string{"usergroups:read"}, Walk: walkFull,
 		Key: "user group ID/user ID", Fields: fields("usergroup_id user_id team_id"),
-		Doc: "Who is in each user group (from usergroups.list with include_users: one call for every group).",
+		Doc:    "Who is in each user group (from usergroups.list with include_users: one call for every group).",
+		Events: []string{"subteam_created", "subteam_updated", "subteam_members_changed"},
 		List: &list{Args: url.Values{"include_disabled": {"true"}, "include_count": {"true"}, "include_users": {"true"}}, Field: "usergroups",
 			Key: "id", Team: "team_id", Each: &each{Field: "users", Of: "usergroup_id", As: "user_id"}}},
 	{Name: "files", Feature: "files", Method: "files.list", Token: "bot", Scopes: []string{"files:read"}, Walk: walkFull, Key: "the file ID",
@@ -184,7 +193,7 @@ var streams = []*stream{
 			Updated: []string{"updated", "created"}}},
 	{Name: "emoji", Feature: "emoji", Method: "emoji.list", Token: "bot", Scopes: []string{"emoji:read"}, Walk: walkFull, Key: "the emoji's name",
 		Fields: fields("name url alias_for team_id"),
-		Doc:    "Custom emoji: an image URL, or the emoji it is an alias for.", fetch: fetchEmoji},
+		Doc:    "Custom emoji: an image URL, or the emoji it is an alias for.", Events: []string{"emoji_changed"}, fetch: fetchEmoji},
 	{Name: "integration_logs", Feature: "integration_logs", Method: "team.integrationLogs", Token: "user", Scopes: []string{"admin"}, Walk: walkFull,
 		Key: "date/app or service ID/change/user ID",
 		Fields: fields("service_id service_type app_id app_type user_id user_name channel date change_type scope reason " +
@@ -204,7 +213,7 @@ var streams = []*stream{
 			"blocks:array attachments:array client_msg_id is_locked:boolean subscribed:boolean parent_user_id pinned_to:array"),
 		Doc: "Messages of the channels the app is in, and their threads' replies (conversations.replies), when asked for by name. " +
 			"A later sync reads what is new, and threads whose parent's latest_reply moved within the lookback window (thread_days, default 7).",
-		fetch: fetchMessages},
+		Events: []string{"message"}, fetch: fetchMessages},
 	{Name: "licenses", Walk: walkDerived, After: []string{"users", "billable_info", "access_logs", "member_analytics", "subscriptions"}, Key: "the user ID",
 		Fields: fields("user_id team_id name real_name email title account_type guest:boolean deactivated:boolean " +
 			"bot:boolean billable:boolean last_active_at last_active_source days_inactive:number " +
@@ -289,6 +298,7 @@ type StreamInfo struct {
 	Plans   []string `json:"plans,omitempty" doc:"Plans it is available on; absent: every plan"`
 	Walk    string   `json:"walk" doc:"full: everything each time, vanished records marked deleted; incremental: only what is new; derived: computed from other streams"`
 	Parent  string   `json:"parent,omitempty" doc:"The stream it fans out over (a call per record of it)"`
+	Events  []string `json:"events,omitempty" doc:"The Events API event types that keep its records fresh between syncs"`
 	Inputs  []string `json:"inputs,omitempty" doc:"The streams a derived stream is computed from"`
 	Default bool     `json:"default" doc:"Whether a sync runs it unless told otherwise"`
 	Key     string   `json:"key" doc:"What the records' natural key is"`
@@ -306,7 +316,7 @@ func Streams() []StreamInfo {
 		if len(s.AnyScopes) > 0 {
 			scopes = []string{strings.Join(s.AnyScopes, " or ")}
 		}
-		out[i] = StreamInfo{Name: s.Name, Method: s.Method, Token: s.Token, Scopes: scopes, Plans: s.Plans, Walk: s.Walk, Parent: s.Parent,
+		out[i] = StreamInfo{Name: s.Name, Method: s.Method, Token: s.Token, Scopes: scopes, Plans: s.Plans, Walk: s.Walk, Parent: s.Parent, Events: s.Events,
 			Inputs: s.After, Default: !s.OptIn, Key: s.Key, Fields: s.Fields.names, Types: s.Fields.types, Doc: s.Doc}
 	}
 	return out

@@ -295,6 +295,7 @@ type StreamInfo struct {
 	Plans   []string `json:"plans,omitempty"`  // plans it is available on; empty: every plan
 	Walk    string   `json:"walk"`             // full, incremental or derived
 	Parent  string   `json:"parent,omitempty"` // the stream it fans out over: a call per record of it
+	Events  []string `json:"events,omitempty"` // Events API types that keep its records fresh between syncs
 	Inputs  []string `json:"inputs,omitempty"` // the streams a derived stream is computed from
 	Default bool     `json:"default"`          // whether a sync runs it unless told otherwise
 	Key     string   `json:"key"`              // what the records' key is
