@@ -68,7 +68,8 @@ func newStreamsCmd(io streams) *cobra.Command {
 		Long: "List the streams a sync retrieves: the Slack method that fetches each, the scopes it needs, how\n" +
 			"it is walked (full: everything each time, vanished records marked deleted; incremental: only\n" +
 			"what is new; derived: computed from other streams), and whether a sync runs it by default.\n" +
-			"-o json shows each stream's plans, parent, inputs, key and fields too.",
+			"-o json shows each stream's plans, parent, inputs, key and fields too, and the Events API event\n" +
+			"types that keep it fresh between syncs.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := cf.connect(io)

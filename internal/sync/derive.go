@@ -255,7 +255,15 @@ func deriveSummary(ctx context.Context, w *walker) error {
 		pos := w.pos
 		pos.Acc = cloneAcc(w.pos.Acc)
 		for _, rec := range recs {
-			var l license
+			var l struct { // what the sums read of a license
+				TeamID      string `json:"team_id"`
+				Guest       bool   `json:"guest"`
+				Deactivated bool   `json:"deactivated"`
+				Bot         bool   `json:"bot"`
+				Billable    *bool  `json:"billable"`
+				Active30d   bool   `json:"active_30d"`
+				Active90d   bool   `json:"active_90d"`
+			}
 			if err := json.Unmarshal(rec.Data, &l); err != nil {
 				return err
 			}

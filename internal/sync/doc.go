@@ -6,15 +6,23 @@
 // summary.
 //
 // Streams are data. A stream's plans are its catalog feature's editions
-// (internal/connector: the one table of which plans have what). A plain
-// stream, a method answering a list of objects each keyed by a field, is a
-// list (list.go: arguments, list field, key, team and updated fields, the
-// argument naming a parent) and needs no code of its own: users, channels,
-// user groups, files and bookmarks are. The others keep a fetcher in
-// fetch.go because Slack's shapes demand it: objects keyed by ID (billable
-// info, emoji), keys made of several fields (access and integration logs),
-// classic paging, gzip NDJSON (analytics), a record per page of members,
-// messages with threads.
+// (internal/connector: the one table of which plans have what), and it names
+// the Events API types that keep it fresh (ApplyEvent applies from one table
+// of them, held to the streams' by a test). A plain stream, a method
+// answering a list of objects, is a list (list.go: arguments, list field or
+// one object, cursor or classic paging, a key made of the item's fields,
+// team and updated fields, the argument naming a parent, a record per
+// element of an array) and needs no code of its own: the team, users,
+// access logs, channels, user groups and their members, files, integration
+// logs and bookmarks are. The others keep a fetcher in fetch.go because
+// Slack's shapes demand it: objects keyed by ID (billable info, emoji), a
+// plan to name from the catalog (subscriptions), gzip NDJSON a day
+// (analytics), a record per page of members, messages with threads.
+//
+// A run counts, beside each stream's calls, the fewest its data needed:
+// each walk of a list's items over the method's largest page (slackspec's
+// MaxPage, the table the sandbox enforces too), at least one. Calls above
+// it mean smaller pages than Slack allows, or something read twice.
 //
 // A sync is a run of some streams of one instance. It is queued in River
 // on the hub's own database (internal/queue, the hub's one queue; queue.go

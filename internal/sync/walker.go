@@ -608,7 +608,11 @@ func (w *walker) fanOut(ctx context.Context, fetch fetchParent) error {
 		case err == nil:
 			j := &parentPages{parent: rec, pages: make(chan fetchedPage, 4), page: w.pos.Page}
 			go w.fetchInto(ctx, fetch, j, w.pos.Cursor)
-			if err := w.commitParent(ctx, j); err != nil {
+			b := &batch{w: w}
+			if err := w.commitParent(ctx, j, b); err != nil {
+				return err
+			}
+			if err := b.flush(ctx); err != nil {
 				return err
 			}
 		case !errors.Is(err, store.ErrNotFound):
@@ -645,10 +649,14 @@ func (w *walker) fanOut(ctx context.Context, fetch fetchParent) error {
 			return true
 		})
 	})
+	b := &batch{w: w}
 	for j := range order {
-		if err := w.commitParent(ctx, j); err != nil {
+		if err := w.commitParent(ctx, j, b); err != nil {
 			return err
 		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return err
 	}
 	if listErr != nil {
 		return listErr
@@ -690,24 +698,88 @@ func (w *walker) fetchInto(ctx context.Context, fetch fetchParent, j *parentPage
 	close(j.pages)
 }
 
-// commitParent commits a parent's pages as they come, each with the cursor
-// after it. The last page is held back to be committed with the parent's
-// end, so a parent of one page costs one transaction.
-func (w *walker) commitParent(ctx context.Context, j *parentPages) error {
+// fanOutBatch is how many records and parents a fan-out commits in one
+// transaction at most: most parents are a page or none (a channel's
+// members, its bookmarks), and a transaction each would spend the store's
+// one writer on commits.
+const fanOutBatch = 256
+
+// batch gathers the pages of consecutive parents, with the position after
+// the last, into one transaction: committing them together is committing
+// them one after the other, so a resumed walk is where it would have been.
+type batch struct {
+	w    *walker
+	recs []store.Record
+	next *position // the position after the pages staged; nil: none
+	n    int       // records and parent ends staged
+}
+
+// at is the position the next page follows: the staged one's, else the
+// committed one.
+func (b *batch) at() position {
+	if b.next != nil {
+		return *b.next
+	}
+	return b.w.pos
+}
+
+// add stages a page of records and the position after it, and commits what
+// is staged once it is a batch.
+func (b *batch) add(ctx context.Context, recs []store.Record, next position, parentEnd bool) error {
+	b.recs = append(b.recs, recs...)
+	b.next = &next
+	b.n += len(recs)
+	if parentEnd {
+		b.n++
+	}
+	if b.n >= fanOutBatch {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush commits what is staged.
+func (b *batch) flush(ctx context.Context) error {
+	if b.next == nil {
+		return nil
+	}
+	recs, next := b.recs, *b.next
+	b.recs, b.next, b.n = nil, nil, 0
+	return b.w.commit(ctx, recs, next)
+}
+
+// commitParent stages a parent's pages in b as they come, each with the
+// cursor after it. The last page is held back to go with the parent's end,
+// so a parent of one page costs no transaction of its own. Before waiting
+// for a page not fetched yet, what is staged is committed.
+func (w *walker) commitParent(ctx context.Context, j *parentPages, b *batch) error {
 	var held *fetchedPage
 	page := j.page
-	for p := range j.pages {
+	for {
+		var p fetchedPage
+		var ok bool
+		select {
+		case p, ok = <-j.pages:
+		default:
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+			p, ok = <-j.pages
+		}
+		if !ok {
+			break
+		}
 		if held != nil {
 			page++
-			next := w.pos
+			next := b.at()
 			next.Parent, next.ParentDone, next.Cursor, next.Page = j.parent.Key, false, held.cursor, page
-			if err := w.commit(ctx, held.recs, next); err != nil {
+			if err := b.add(ctx, held.recs, next, false); err != nil {
 				return err
 			}
 		}
 		held = &p
 	}
-	next := w.pos
+	next := b.at()
 	next.Parent, next.ParentDone, next.Cursor, next.Page = j.parent.Key, true, "", 0
 	var recs []store.Record
 	switch code := slackcall.Code(j.err); {
@@ -726,13 +798,16 @@ func (w *walker) commitParent(ctx context.Context, j *parentPages) error {
 		if held != nil {
 			// Keep what was fetched before the failure, and where it ended.
 			next.ParentDone, next.Cursor, next.Page = false, held.cursor, page+1
-			if err := w.commit(ctx, held.recs, next); err != nil {
+			if err := b.add(ctx, held.recs, next, false); err != nil {
 				return err
 			}
 		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
 		return j.err
 	}
-	return w.commit(ctx, recs, next)
+	return b.add(ctx, recs, next, true)
 }
 
 // unix reads Slack's epoch seconds (a number, or a string of one).
