@@ -144,6 +144,7 @@ func deriveLicenses(ctx context.Context, w *walker) error {
 	analytics := &keyed{r: r, stream: "member_analytics", after: w.pos.Parent, keysOnly: true}
 	haveBilling, haveLogins, haveAnalytics := r.ran("billable_info"), r.ran("access_logs"), r.ran("member_analytics")
 	after := w.pos.Parent
+	org := r.orgOfSums()
 	return w.writeBehind(ctx, func(emit func([]store.Record, func(*position)) error) error {
 		for {
 			users, next, err := r.svc.store.ListRecords(ctx, r.run.OrgID, r.run.InstanceID, "users", store.RecordFilter{}, store.Page{After: after, Limit: 500})
@@ -151,6 +152,7 @@ func deriveLicenses(ctx context.Context, w *walker) error {
 				return err
 			}
 			recs := make([]store.Record, 0, len(users))
+			sums := map[string]int64{} // this page's, for the license summary
 			for _, rec := range users {
 				var u slackUser
 				if err := json.Unmarshal(rec.Data, &u); err != nil {
@@ -210,12 +212,14 @@ func deriveLicenses(ctx context.Context, w *walker) error {
 					return err
 				}
 				recs = append(recs, store.Record{Key: u.ID, TeamID: rec.TeamID, Data: data, SourceUpdatedAt: last})
+				sum(sums, org, licenseFacts{TeamID: l.TeamID, Guest: l.Guest, Deactivated: l.Deactivated, Bot: l.Bot, Billable: l.Billable,
+					Active30d: l.Active30d, Active90d: l.Active90d})
 			}
 			if len(users) > 0 {
 				after = users[len(users)-1].Key
 			}
 			last := after
-			if err := emit(recs, func(p *position) { p.Parent = last }); err != nil {
+			if err := emit(recs, func(p *position) { p.Parent, p.Acc = last, addAcc(p.Acc, sums) }); err != nil {
 				return err
 			}
 			if next == "" {
@@ -238,15 +242,64 @@ func firstNonEmpty(xs ...string) string {
 var summaryFields = []string{"accounts", "members", "guests", "bots", "deactivated", "billable_seats", "active_30d", "active_90d",
 	"billable_inactive_30d", "billable_inactive_90d"}
 
-// deriveSummary sums the licenses per workspace (and for the whole org on
-// an Enterprise Grid org install), keeping its running sums in the
+// licenseFacts are what the license summary counts of a license.
+type licenseFacts struct {
+	TeamID      string `json:"team_id"`
+	Guest       bool   `json:"guest"`
+	Deactivated bool   `json:"deactivated"`
+	Bot         bool   `json:"bot"`
+	Billable    *bool  `json:"billable"`
+	Active30d   bool   `json:"active_30d"`
+	Active90d   bool   `json:"active_90d"`
+}
+
+// sum counts a license in the sums of its workspace, and of the org (on an
+// Enterprise Grid org install; "" otherwise).
+func sum(acc map[string]int64, org string, l licenseFacts) {
+	for _, place := range []string{l.TeamID, org} {
+		if place == "" {
+			continue
+		}
+		add := func(field string, yes bool) {
+			if yes {
+				acc[place+"|"+field]++
+			}
+		}
+		billable := l.Billable != nil && *l.Billable
+		add("accounts", true)
+		add("members", !l.Guest && !l.Bot && !l.Deactivated)
+		add("guests", l.Guest && !l.Deactivated)
+		add("bots", l.Bot && !l.Deactivated)
+		add("deactivated", l.Deactivated)
+		add("billable_seats", billable)
+		add("active_30d", l.Active30d && !l.Deactivated)
+		add("active_90d", l.Active90d && !l.Deactivated)
+		add("billable_inactive_30d", billable && !l.Active30d)
+		add("billable_inactive_90d", billable && !l.Active90d)
+	}
+}
+
+// orgOfSums is the org the license summary sums for too: the Enterprise
+// Grid org of an org-wide install, else "".
+func (r *runner) orgOfSums() string {
+	if in := r.inst(); in.OrgWide {
+		return in.EnterpriseID
+	}
+	return ""
+}
+
+// deriveSummary writes the license summary of each workspace (and of the
+// whole org on an Enterprise Grid org install). The licenses of this run
+// summed themselves as they were written, in their checkpoint: the summary
+// takes those sums. Otherwise (licenses written by a version that did not
+// sum them) it sums the licenses, keeping its running sums in its own
 // checkpoint so that a resumed walk adds up the same.
 func deriveSummary(ctx context.Context, w *walker) error {
 	r := w.r
-	org := ""
-	if in := r.inst(); in.OrgWide {
-		org = in.EnterpriseID
+	if acc, ok := r.licenseSums(ctx); ok {
+		return w.commit(ctx, r.summaries(ctx, acc), w.pos)
 	}
+	org := r.orgOfSums()
 	for {
 		recs, next, err := r.svc.store.ListRecords(ctx, r.run.OrgID, r.run.InstanceID, "licenses", store.RecordFilter{}, store.Page{After: w.pos.Parent, Limit: 1000})
 		if err != nil {
@@ -255,39 +308,11 @@ func deriveSummary(ctx context.Context, w *walker) error {
 		pos := w.pos
 		pos.Acc = cloneAcc(w.pos.Acc)
 		for _, rec := range recs {
-			var l struct { // what the sums read of a license
-				TeamID      string `json:"team_id"`
-				Guest       bool   `json:"guest"`
-				Deactivated bool   `json:"deactivated"`
-				Bot         bool   `json:"bot"`
-				Billable    *bool  `json:"billable"`
-				Active30d   bool   `json:"active_30d"`
-				Active90d   bool   `json:"active_90d"`
-			}
+			var l licenseFacts
 			if err := json.Unmarshal(rec.Data, &l); err != nil {
 				return err
 			}
-			for _, place := range []string{l.TeamID, org} {
-				if place == "" {
-					continue
-				}
-				add := func(field string, yes bool) {
-					if yes {
-						pos.Acc[place+"|"+field]++
-					}
-				}
-				billable := l.Billable != nil && *l.Billable
-				add("accounts", true)
-				add("members", !l.Guest && !l.Bot && !l.Deactivated)
-				add("guests", l.Guest && !l.Deactivated)
-				add("bots", l.Bot && !l.Deactivated)
-				add("deactivated", l.Deactivated)
-				add("billable_seats", billable)
-				add("active_30d", l.Active30d && !l.Deactivated)
-				add("active_90d", l.Active90d && !l.Deactivated)
-				add("billable_inactive_30d", billable && !l.Active30d)
-				add("billable_inactive_90d", billable && !l.Active90d)
-			}
+			sum(pos.Acc, org, l)
 		}
 		if len(recs) > 0 {
 			pos.Parent = recs[len(recs)-1].Key
@@ -299,6 +324,33 @@ func deriveSummary(ctx context.Context, w *walker) error {
 			return err
 		}
 	}
+}
+
+// licenseSums are the sums the licenses of this run made as they were
+// written, when this run wrote them all.
+func (r *runner) licenseSums(ctx context.Context) (map[string]int64, bool) {
+	if !r.ran("licenses") {
+		return nil, false
+	}
+	cp, err := r.svc.store.GetCheckpoint(ctx, r.run.OrgID, r.run.InstanceID, "licenses")
+	if err != nil {
+		return nil, false
+	}
+	var pos position
+	if json.Unmarshal(cp.Cursor, &pos) != nil || pos.Run != r.run.ID || !pos.Done || pos.Acc == nil {
+		return nil, false
+	}
+	return pos.Acc, true
+}
+
+// addAcc is acc with sums added, a copy: positions are copied, and share
+// their maps.
+func addAcc(acc, sums map[string]int64) map[string]int64 {
+	out := cloneAcc(acc)
+	for k, v := range sums {
+		out[k] += v
+	}
+	return out
 }
 
 func cloneAcc(m map[string]int64) map[string]int64 {

@@ -292,6 +292,10 @@ func (r *runner) snapshot() (json.RawMessage, bool) {
 type capabilities struct {
 	scopes map[string]map[string]bool // "bot"/"user" → scope → granted; a missing kind has no token
 	plan   string                     // the edition: free, pro, business_plus, enterprise_grid, compliance
+	// billing is team.billing.info's answer for the installed workspace, nil
+	// when the check could not read it: the subscriptions stream's record,
+	// which it need not read again.
+	billing []byte
 }
 
 func (c capabilities) has(kind, scope string) bool { return c.scopes[kind][scope] }
@@ -324,6 +328,7 @@ func (r *runner) check(ctx context.Context) error {
 	if kind, ok := r.grantedKind("team.billing.info", "bot", []string{"team.billing:read"}, nil); ok {
 		res, err := r.call(ctx, kind, "team.billing.info", nil)
 		if err == nil {
+			r.caps.billing = res.Body
 			var out struct {
 				Plan string `json:"plan"`
 			}
