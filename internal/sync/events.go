@@ -538,7 +538,7 @@ func (a *applying) emoji(ctx context.Context, event json.RawMessage) error {
 	}
 	added := func(name string) edit {
 		obj := map[string]string{"name": name, "team_id": a.team}
-		if alias, ok := cutPrefix(ev.Value, "alias:"); ok {
+		if alias, ok := strings.CutPrefix(ev.Value, "alias:"); ok {
 			obj["alias_for"] = alias
 		} else {
 			obj["url"] = ev.Value

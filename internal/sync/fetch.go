@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/connhub/connhub/internal/audit"
@@ -335,7 +336,7 @@ func fetchEmoji(ctx context.Context, w *walker) error {
 			return fmt.Errorf("emoji.list: %s: %w", n, err)
 		}
 		obj := map[string]string{"name": n, "team_id": team}
-		if alias, ok := cutPrefix(v, "alias:"); ok {
+		if alias, ok := strings.CutPrefix(v, "alias:"); ok {
 			obj["alias_for"] = alias
 		} else {
 			obj["url"] = v
@@ -356,13 +357,6 @@ func fetchEmoji(ctx context.Context, w *walker) error {
 		}
 	}
 	return nil
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 // fetchMessages walks each channel's history, newest first, and the threads

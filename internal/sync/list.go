@@ -144,7 +144,7 @@ func fetchList(l *list) func(context.Context, *walker) error {
 				args[k] = v
 			}
 		}
-		build := func(team string) func(json.RawMessage, func(store.Record)) error {
+		build := func(team string) builder {
 			return func(raw json.RawMessage, add func(store.Record)) error { return l.records(w, raw, team, add) }
 		}
 		switch {
@@ -252,7 +252,7 @@ func jsonString(raw json.RawMessage) string {
 
 // one fetches a method that answers one object in field, and commits its
 // record.
-func (w *walker) one(ctx context.Context, method string, args url.Values, field string, build func(json.RawMessage, func(store.Record)) error) error {
+func (w *walker) one(ctx context.Context, method string, args url.Values, field string, build builder) error {
 	res, err := w.call(ctx, method, args)
 	if err != nil {
 		return err
@@ -276,22 +276,14 @@ func (w *walker) one(ctx context.Context, method string, args url.Values, field 
 // classicWalk fetches a list paged by count and page, from the position's
 // page to the last, committing each page's records with the number of the
 // next page.
-func (w *walker) classicWalk(ctx context.Context, method string, args url.Values, field string, build func(json.RawMessage, func(store.Record)) error) error {
+func (w *walker) classicWalk(ctx context.Context, method string, args url.Values, field string, build builder) error {
 	walk := w.pageCounter(method)
 	for page := max(w.pos.Page, 1); ; page++ {
 		a := cloneArgs(args)
 		a.Set("page", strconv.Itoa(page))
-		res, err := w.call(ctx, method, a)
+		p, recs, err := w.fetchPage(ctx, method, a, field, build)
 		if err != nil {
 			return err
-		}
-		p, err := parsePage(res.Body, field)
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
-		}
-		recs, err := buildAll(p.items, build)
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
 		}
 		last := p.pages == 0 || page >= p.pages || len(p.items) == 0
 		walk.page(len(p.items), last)

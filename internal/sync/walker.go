@@ -483,17 +483,9 @@ func (w *walker) cursorPages(ctx context.Context, method string, args url.Values
 		if cursor != "" {
 			a.Set("cursor", cursor)
 		}
-		res, err := w.call(ctx, method, a)
+		p, recs, err := w.fetchPage(ctx, method, a, field, build)
 		if err != nil {
 			return err
-		}
-		p, err := parsePage(res.Body, field)
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
-		}
-		recs, err := buildAll(p.items, build)
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
 		}
 		walk.page(len(p.items), p.next == "")
 		if err := emit(recs, p.next); err != nil {
@@ -503,6 +495,23 @@ func (w *walker) cursorPages(ctx context.Context, method string, args url.Values
 			return nil
 		}
 	}
+}
+
+// fetchPage calls a list method for one page, and makes its items' records.
+func (w *walker) fetchPage(ctx context.Context, method string, args url.Values, field string, build builder) (page, []store.Record, error) {
+	res, err := w.call(ctx, method, args)
+	if err != nil {
+		return page{}, nil, err
+	}
+	p, err := parsePage(res.Body, field)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	recs, err := buildAll(p.items, build)
+	if err != nil {
+		return page{}, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return p, recs, nil
 }
 
 func buildAll(items []json.RawMessage, build builder) ([]store.Record, error) {
